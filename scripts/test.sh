@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, then pytest (unit tests plus integration tests on the real data).
+# The data folder defaults to ../shared/mnist beside the project; set MNIST_CNN_DATA to use another.
+source "$(dirname "$0")/setup-venv.sh"
+export MNIST_CNN_DATA="${MNIST_CNN_DATA:-$(cd .. && pwd)/shared/mnist}"
+.venv/bin/ruff check src tests benchmarks
+exec .venv/bin/pytest "$@"

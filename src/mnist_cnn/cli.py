@@ -1,0 +1,308 @@
+"""The ``mnist-cnn`` command line. Only this module prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from mnist_cnn.errors import MnistCnnError
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad options in one line and exit code 2, like every other user mistake."""
+
+    def error(self, message):
+        raise SystemExit(fail(f"{self.prog}: {message}"))
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def quiet_libraries(verbose: bool, needs_tensorflow: bool) -> None:
+    """Hide TensorFlow's start-up log lines and Keras' legacy-format warnings unless --verbose."""
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if needs_tensorflow:
+        import_tensorflow_silently()
+
+
+def import_tensorflow_silently() -> None:
+    """Import TensorFlow with stderr closed: its C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL."""
+    saved_stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            pass  # the command itself reports the missing extra
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(devnull)
+        os.close(saved_stderr)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text}")
+    return value
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"], help="dataset (default: mnist)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder holding the four IDX files (default: $MNIST_CNN_DATA, then the cache, then a download)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mnist_cnn import __version__
+
+    parser = Parser(prog="mnist-cnn", description="Train, evaluate and use convolutional digit classifiers on MNIST.")
+    parser.add_argument("--version", action="version", version=f"mnist-cnn {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log output and warnings")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    data = commands.add_parser("data", help="get, import or describe the dataset files")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION", parser_class=Parser)
+    for name, text in (
+        ("fetch", "make sure the files are available, downloading them into the cache if needed"),
+        ("info", "show where each file is, its item count and checksum status"),
+    ):
+        add_data_options(data_commands.add_parser(name, help=text))
+    data_import = data_commands.add_parser("import", help="copy a folder's four files into the cache, verified")
+    data_import.add_argument("folder", type=Path, metavar="DIR")
+    data_import.add_argument(
+        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"], help="dataset (default: mnist)"
+    )
+
+    commands.add_parser("models", help="list the model registry with parameter counts")
+
+    train = commands.add_parser("train", help="train a model and write every artifact into a run folder")
+    train.add_argument("--model", default="seed", help="architecture from `mnist-cnn models` (default: seed)")
+    add_data_options(train)
+    train.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's; seed: 20)")
+    train.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's; seed: 128)")
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        help="peak learning rate of the warm-up + cosine schedule (default: the recipe's; seed: 0.003)",
+    )
+    train.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="stratified share of the training images held out to pick the best epoch (default: 0.1)",
+    )
+    train.add_argument(
+        "--seed", type=int, default=42, help="random seed for the split, weights and shuffling (default: 42)"
+    )
+    train.add_argument(
+        "--limit",
+        type=positive_int,
+        help="train on a stratified subset of N training images, for quick runs (default: all 60,000)",
+    )
+    train.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="run folder (default: runs/<date-time>-<model>/, or the unfinished run of the same settings)",
+    )
+    train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs (default: off)")
+    evaluate = commands.add_parser("evaluate", help="score a model on the test set")
+    evaluate.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    add_data_options(evaluate)
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="also write the confusion matrix, classification report and misclassified grid here",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    predict = commands.add_parser("predict", help="predict the digit in your own images")
+    predict.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="PNG, JPEG, BMP, GIF, WebP or TIFF files, or .npy arrays of shape (28, 28)",
+    )
+    predict.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    predict.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per image per line (path, digit, confidence, probabilities)",
+    )
+    predict.add_argument(
+        "--save-preprocessed",
+        type=Path,
+        metavar="DIR",
+        help="write the 28x28 image the model sees for each input into DIR as PNG",
+    )
+    return parser
+
+
+def run_data(args) -> int:
+    from mnist_cnn import data
+
+    if args.data_command == "import":
+        for role, path in data.import_folder(args.folder, args.dataset).items():
+            print(f"{data.FILE_NAMES[role]:28} -> {path}")
+        return 0
+    if args.data_command == "fetch":
+        paths = data.locate(args.dataset, args.data_dir)
+        for role in data.ROLES:
+            print(f"{data.FILE_NAMES[role]:28} {paths[role]}")
+        return 0
+    rows = data.describe(args.dataset, args.data_dir)
+    for row in rows:
+        count = "-" if row["count"] is None else f"{row['count']:,}"
+        print(f"{row['file']:28} {count:>7}  {row['checksum']:9} {row['path'] or '(not found)'}")
+    return 0 if all(row["checksum"] == "ok" for row in rows) else EXIT_USAGE
+
+
+def run_models(args) -> int:
+    from mnist_cnn import models
+
+    print(f"{'name':8} {'parameters':>10}  description")
+    for name, recipe in models.RECIPES.items():
+        print(f"{name:8} {recipe.build().count_params():>10,}  {recipe.description}")
+    return 0
+
+
+def run_train(args) -> int:
+    from mnist_cnn.training import TrainConfig, train
+
+    config = TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+        limit=args.limit,
+    )
+    result = train(
+        config,
+        out_dir=args.out,
+        data_dir=args.data_dir,
+        tensorboard=args.tensorboard,
+        command=shlex.join(["mnist-cnn", *sys.argv[1:]]),
+    )
+    metrics = result.metrics
+    print(
+        f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f} "
+        f"(best epoch {metrics['best_epoch']} of {metrics['epochs']}, {metrics['seconds']:.0f} s of training)"
+    )
+    print(f"artifacts in {result.run_dir}/:")
+    for path in sorted(result.run_dir.iterdir()):
+        if path.is_file() and path.name != "run.json":
+            print(f"  {path}")
+    return 0
+
+
+TENSORFLOW_COMMANDS = {"models", "train", "evaluate", "predict"}
+
+
+def run_evaluate(args) -> int:
+    from mnist_cnn import data, evaluation
+    from mnist_cnn.prediction import load_model
+
+    classifier = load_model(args.model)
+    dataset = data.load_dataset(args.dataset, args.data_dir)
+    probabilities = classifier.probabilities(dataset.test_images)
+    result = evaluation.score(probabilities, dataset.test_labels, dataset.class_names)
+    if args.out:
+        evaluation.write_reports(
+            result, args.out, dataset.test_images, title=f"{classifier.name} on the {dataset.name} test set"
+        )
+    if args.json:
+        print(json.dumps({"model": classifier.name, "dataset": dataset.name, **result.to_json()}))
+    else:
+        print(f"{classifier.name} on the {dataset.name} test set")
+        print(evaluation.format_table(result))
+        if args.out:
+            print(f"reports written to {args.out}/")
+    return 0
+
+
+def run_predict(args) -> int:
+    from mnist_cnn.prediction import classify, load_model, prepare_many
+
+    prepared, paths, errors = prepare_many(args.images)
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
+    if prepared:
+        classifier = load_model(args.model)
+        for prediction in classify(classifier, prepared, paths):
+            if args.save_preprocessed:
+                save_preprocessed(prediction, args.save_preprocessed)
+            if args.json:
+                print(json.dumps(prediction.to_json()))
+            else:
+                top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
+                print(f"{prediction.path}: {prediction.digit} ({prediction.confidence:.1%})  top 3: {top}")
+    return EXIT_USAGE if errors else 0
+
+
+def save_preprocessed(prediction, folder: Path) -> Path:
+    from PIL import Image
+
+    from mnist_cnn.files import atomic_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{Path(prediction.path).stem}.28x28.png"
+    with atomic_path(target) as partial:
+        Image.fromarray(prediction.image, mode="L").save(partial, format="PNG")
+    return target
+
+
+HANDLERS = {
+    "data": run_data,
+    "models": run_models,
+    "train": run_train,
+    "evaluate": run_evaluate,
+    "predict": run_predict,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    quiet_libraries(args.verbose, needs_tensorflow=args.command in TENSORFLOW_COMMANDS)
+    try:
+        return HANDLERS[args.command](args)
+    except MnistCnnError as error:
+        return fail(str(error))
+    except KeyboardInterrupt:
+        print("\ninterrupted; rerun the same command to continue from the last finished epoch", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

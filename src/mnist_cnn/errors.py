@@ -1,0 +1,25 @@
+"""Errors a user can cause. The CLI turns each into one line on stderr and exit code 2."""
+
+
+class MnistCnnError(Exception):
+    """Base class for mistakes a user can make: bad files, bad options, missing data."""
+
+
+class DataError(MnistCnnError):
+    """A dataset file is missing, corrupt or not in the IDX format."""
+
+
+class ImageError(MnistCnnError):
+    """An image given for prediction cannot be read or is too large."""
+
+
+class ModelError(MnistCnnError):
+    """A model name is unknown or a model file cannot be loaded."""
+
+
+class UsageError(MnistCnnError):
+    """An option or combination of options makes no sense."""
+
+
+class MissingExtraError(MnistCnnError):
+    """A command needs an optional dependency group that is not installed."""

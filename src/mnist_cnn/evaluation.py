@@ -1,0 +1,96 @@
+"""Evaluation: metrics as plain data first; reports and plots are written from that result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mnist_cnn.files import write_text
+
+
+@dataclass
+class EvaluationResult:
+    """Metrics of a model on a labelled set. ``probabilities``: float array (n, 10)."""
+
+    accuracy: float
+    loss: float
+    count: int
+    per_class_accuracy: dict[str, float]
+    class_names: tuple[str, ...]
+    confusion_matrix: list[list[int]]
+    report: str
+    labels: np.ndarray = field(repr=False)
+    probabilities: np.ndarray = field(repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "accuracy": self.accuracy,
+            "loss": self.loss,
+            "count": self.count,
+            "per_class_accuracy": self.per_class_accuracy,
+            "confusion_matrix": self.confusion_matrix,
+        }
+
+
+def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> EvaluationResult:
+    """Accuracy, cross-entropy loss, per-class accuracy, confusion matrix and report from probabilities."""
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = probabilities.argmax(axis=1)
+    classes = list(range(len(class_names)))
+    matrix = confusion_matrix(labels, predicted, labels=classes)
+    per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
+    true_probability = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return EvaluationResult(
+        accuracy=float((predicted == labels).mean()),
+        loss=float(-np.log(true_probability).mean()),
+        count=int(len(labels)),
+        per_class_accuracy={name: float(value) for name, value in zip(class_names, per_class)},
+        class_names=tuple(class_names),
+        confusion_matrix=matrix.tolist(),
+        report=classification_report(
+            labels, predicted, labels=classes, target_names=list(class_names), digits=4, zero_division=0
+        ),
+        labels=labels,
+        probabilities=probabilities,
+    )
+
+
+def evaluate(model, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> EvaluationResult:
+    """Evaluate a Keras model on uint8 images (n, 28, 28) with integer labels (n,)."""
+    probabilities = np.asarray(model.predict(images[..., None].astype(np.float32) / 255.0, batch_size=1000, verbose=0))
+    return score(probabilities, labels, class_names)
+
+
+def format_table(result: EvaluationResult) -> str:
+    """The per-class accuracy table the CLI prints."""
+    rows = [
+        f"accuracy {result.accuracy:.2%}  loss {result.loss:.4f}  images {result.count}",
+        "",
+        f"{'class':>12}  {'accuracy':>8}  {'images':>6}",
+    ]
+    totals = np.asarray(result.confusion_matrix).sum(axis=1)
+    for (name, accuracy), total in zip(result.per_class_accuracy.items(), totals):
+        rows.append(f"{name:>12}  {accuracy:>8.2%}  {total:>6}")
+    return "\n".join(rows)
+
+
+def write_reports(result: EvaluationResult, out_dir: Path, images: np.ndarray, title: str) -> list[Path]:
+    """Write the confusion matrix, classification report and misclassified grid into ``out_dir``."""
+    from mnist_cnn import plots
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [
+        plots.save_confusion_matrix(
+            np.asarray(result.confusion_matrix), result.class_names, out_dir / "confusion_matrix.png", title=title
+        ),
+        write_text(out_dir / "classification_report.txt", f"{title}\n\n{result.report}"),
+        plots.save_misclassified_grid(
+            images, result.labels, result.probabilities, result.class_names, out_dir / "misclassified.png"
+        ),
+    ]
+    return written

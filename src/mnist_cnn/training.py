@@ -1,0 +1,384 @@
+"""Training: a tf.data pipeline, Keras callbacks for checkpoints, history and resuming, then every artifact.
+
+A run folder holds ``run.json`` (the settings that identify the run) from the start, a ``backup/``
+folder while training is unfinished, and all artifacts once it is done. Rerunning the same command
+finds the unfinished run and continues from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from mnist_cnn import data, models
+from mnist_cnn.errors import UsageError
+from mnist_cnn.files import atomic_path, write_json
+
+RUNS_DIR = Path("runs")
+LEGACY_MODEL_NAME = "CNN_mnist.h5"
+BEST_WEIGHTS = "best.weights.h5"
+
+
+@dataclass
+class TrainConfig:
+    """What identifies a training run. ``None`` means: the recipe's own value."""
+
+    model: str = "seed"
+    dataset: str = "mnist"
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    validation_fraction: float = 0.1  # the issue's default; the test set never picks an epoch
+    seed: int = 42
+    limit: int | None = None  # train on a stratified subset of this many images (quick runs)
+
+    def resolved(self) -> TrainConfig:
+        recipe = models.recipe(self.model)
+        return TrainConfig(
+            model=self.model,
+            dataset=self.dataset,
+            epochs=self.epochs or recipe.epochs,
+            batch_size=self.batch_size or recipe.batch_size,
+            learning_rate=self.learning_rate or recipe.learning_rate,
+            validation_fraction=self.validation_fraction,
+            seed=self.seed,
+            limit=self.limit,
+        )
+
+    def check(self) -> None:
+        if not 0 <= self.validation_fraction < 1:
+            raise UsageError(f"--validation-fraction must be in [0, 1); received {self.validation_fraction}")
+        for option, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--limit", self.limit)):
+            if value is not None and value < 1:
+                raise UsageError(f"{option} must be a positive integer; received {value}")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise UsageError(f"--learning-rate must be positive; received {self.learning_rate}")
+        if self.limit is not None and self.limit < 100:
+            raise UsageError(
+                f"--limit must be at least 100 images so every class is represented; received {self.limit}"
+            )
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict
+    resumed_from_epoch: int
+
+
+# --- Run folders -----------------------------------------------------------------------------------
+
+
+def is_finished(run_dir: Path) -> bool:
+    return (run_dir / "metrics.json").exists()
+
+
+def read_run_config(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((run_dir / "run.json").read_text())["config"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:
+    """The folder for this run: ``out_dir``, or an unfinished run of the same settings, or a new one."""
+    wanted = asdict(config)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        existing = read_run_config(out_dir)
+        if existing is not None and existing != wanted:
+            raise UsageError(f"{out_dir} holds a run with other settings; choose another --out")
+        if existing is not None and is_finished(out_dir):
+            raise UsageError(f"{out_dir} holds a finished run; choose another --out")
+        if existing is None and out_dir.exists() and any(out_dir.iterdir()):
+            raise UsageError(f"{out_dir} is not empty and holds no run; choose another --out")
+        return out_dir
+    for candidate in sorted(RUNS_DIR.glob(f"*-{config.model}"), reverse=True):
+        if read_run_config(candidate) == wanted and not is_finished(candidate):
+            return candidate
+    return RUNS_DIR / f"{datetime.now():%Y%m%d-%H%M%S}-{config.model}"
+
+
+def finished_epochs(run_dir: Path) -> int:
+    """Epochs whose state the backup holds (0 for a new run)."""
+    try:
+        return int(json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    path = run_dir / "history.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as file:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+
+
+def trim_history(run_dir: Path, epochs: int) -> list[dict]:
+    """Keep only the history rows the backup covers (an epoch can be logged after the last backup)."""
+    rows = [row for row in read_history(run_dir) if row["epoch"] < epochs]
+    if rows:
+        with atomic_path(run_dir / "history.csv") as partial, partial.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(
+                {key: repr(value) if key != "epoch" else int(value) for key, value in row.items()} for row in rows
+            )
+    else:
+        (run_dir / "history.csv").unlink(missing_ok=True)
+    return rows
+
+
+# --- Input pipeline --------------------------------------------------------------------------------
+
+
+def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
+    """A tf.data pipeline of (float32 images (b, 28, 28, 1) in 0-1, one-hot labels (b, 10)).
+
+    The uint8 arrays stay in memory; shuffling happens before batching and scaling after it, so
+    the per-image work is vectorised per batch.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+
+    def scale(batch_images, batch_labels):
+        return tf.cast(batch_images, tf.float32)[..., None] / 255.0, tf.one_hot(tf.cast(batch_labels, tf.int32), 10)
+
+    dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def learning_rate_schedule(peak: float, steps_per_epoch: int, epochs: int):
+    """One epoch of linear warm-up from peak/10, then cosine decay to peak/100."""
+    import keras
+
+    warmup_steps = steps_per_epoch if epochs > 1 else 0
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak / 10 if warmup_steps else peak,
+        decay_steps=max(1, steps_per_epoch * epochs - warmup_steps),
+        alpha=0.01,
+        warmup_target=peak if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
+
+
+# --- Callbacks -------------------------------------------------------------------------------------
+
+
+def make_callbacks(run_dir: Path, resumed_history: list[dict], tensorboard: bool):
+    import keras
+
+    class EpochSeconds(keras.callbacks.Callback):
+        """Adds each epoch's wall time to the logs, so history.csv records it."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["seconds"] = time.perf_counter() - self.started
+
+    class AtomicBestCheckpoint(keras.callbacks.ModelCheckpoint):
+        """ModelCheckpoint that saves under a temporary name and renames, so a kill never leaves half a file."""
+
+        def __init__(self, final_path: Path, **kwargs):
+            self.final_path = final_path
+            self.partial_path = final_path.with_name(f".partial-{final_path.name}")
+            super().__init__(str(self.partial_path), **kwargs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if self.partial_path.exists():
+                os.replace(self.partial_path, self.final_path)
+
+    checkpoint = AtomicBestCheckpoint(
+        run_dir / BEST_WEIGHTS, monitor="val_accuracy", mode="max", save_best_only=True, save_weights_only=True
+    )
+    if resumed_history:
+        # A new callback forgets the best score so far; without this it would overwrite a better epoch.
+        checkpoint.best = max(row["val_accuracy"] for row in resumed_history)
+    callbacks = [
+        EpochSeconds(),
+        # Kept after fit and removed once every artifact is written: a crash while writing them then
+        # resumes straight to writing them again instead of retraining.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
+        checkpoint,
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+    ]
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    return callbacks
+
+
+# --- Training --------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    import keras
+
+    recipe = models.recipe(config.model)
+    schedule = learning_rate_schedule(config.learning_rate, steps_per_epoch, config.epochs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+def train(
+    config: TrainConfig,
+    out_dir: Path | None = None,
+    data_dir: Path | None = None,
+    tensorboard: bool = False,
+    command: str = "",
+    log=print,
+) -> TrainResult:
+    """Train a registry model, resuming an unfinished run of the same settings, and write every artifact."""
+    config.check()
+    config = config.resolved()
+    dataset = data.load_dataset(config.dataset, data_dir)
+    run_dir = choose_run_dir(config, out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resumed_from = finished_epochs(run_dir)
+    history = trim_history(run_dir, resumed_from) if resumed_from else []
+    if resumed_from:
+        log(
+            f"Resuming {run_dir}: epochs 1-{resumed_from} of {config.epochs} are finished, "
+            f"continuing from epoch {resumed_from + 1}"
+        )
+    else:
+        (run_dir / "history.csv").unlink(missing_ok=True)
+        write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
+        log(f"Training {config.model} on {config.dataset} into {run_dir}")
+
+    seed_everything(config.seed)
+    (train_images, train_labels), (val_images, val_labels) = data.training_split(
+        dataset.train_images, dataset.train_labels, config.validation_fraction, config.seed, config.limit
+    )
+    if len(val_images) == 0:
+        raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
+    train_pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
+    val_pipeline = make_pipeline(val_images, val_labels, 512)
+    steps_per_epoch = -(-len(train_images) // config.batch_size)
+
+    fit_model, _ = build_for_training(config)
+    compile_model(fit_model, config, steps_per_epoch)
+    fit_model.fit(
+        train_pipeline,
+        validation_data=val_pipeline,
+        epochs=config.epochs,
+        shuffle=False,
+        callbacks=make_callbacks(run_dir, history, tensorboard),
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    return finish_run(run_dir, config, dataset, command, len(train_images), len(val_images), log, resumed_from)
+
+
+def build_for_training(config: TrainConfig):
+    """(the model fit() trains, the model we keep). They differ when the recipe augments its data:
+    augmentation then runs as a first layer, in the training graph, and is left out of what we keep,
+    so a saved model needs nothing of ours to load."""
+    import keras
+
+    model = models.build_model(config.model)
+    if not models.recipe(config.model).augment:
+        return model, model
+    from mnist_cnn.augmentation import RandomAffine
+
+    fit_model = keras.Sequential(
+        [keras.Input(shape=models.INPUT_SHAPE), RandomAffine(seed=config.seed), model], name=f"{model.name}_augmented"
+    )
+    return fit_model, model
+
+
+def finish_run(
+    run_dir: Path,
+    config: TrainConfig,
+    dataset: data.Dataset,
+    command: str,
+    train_count: int,
+    val_count: int,
+    log,
+    resumed_from: int,
+) -> TrainResult:
+    """Keep the best epoch, evaluate it on the test set and write every artifact."""
+
+    from mnist_cnn import evaluation, plots
+
+    history = read_history(run_dir)
+    best_epoch = int(max(history, key=lambda row: row["val_accuracy"])["epoch"]) + 1
+    fit_model, model = build_for_training(config)
+    fit_model.load_weights(run_dir / BEST_WEIGHTS)
+    save_model(model, run_dir / "model.keras")
+    save_model(model, run_dir / LEGACY_MODEL_NAME)
+    plots.save_history_plot(history, run_dir / "accuracy_loss_plot.png", title=f"{config.model} on {config.dataset}")
+    result = evaluation.evaluate(model, dataset.test_images, dataset.test_labels, dataset.class_names)
+    evaluation.write_reports(
+        result, run_dir, dataset.test_images, title=f"{config.model} on the {config.dataset} test set"
+    )
+    metrics = {
+        "model": config.model,
+        "dataset": config.dataset,
+        "test_accuracy": result.accuracy,
+        "test_loss": result.loss,
+        "test_count": result.count,
+        "per_class_accuracy": result.per_class_accuracy,
+        "best_validation_accuracy": max(row["val_accuracy"] for row in history),
+        "epochs": len(history),
+        "best_epoch": best_epoch,
+        "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
+        "train_images": train_count,
+        "validation_images": val_count,
+        "parameters": int(model.count_params()),
+        "config": asdict(config),
+        "seed": config.seed,
+        "command": command,
+        "versions": library_versions(),
+        "finished": datetime.now().isoformat(timespec="seconds"),
+    }
+    write_json(run_dir / "metrics.json", metrics)  # written last: its presence marks the run finished
+    (run_dir / BEST_WEIGHTS).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    return TrainResult(run_dir=run_dir, metrics=metrics, resumed_from_epoch=resumed_from)
+
+
+def save_model(model, target: Path) -> None:
+    with atomic_path(target) as partial:
+        model.save(partial)
+
+
+def library_versions() -> dict:
+    import platform
+
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }

@@ -1,0 +1,85 @@
+"""Shared fixtures: synthetic IDX files, the real data folder, and one short real training run."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    """Write a uint8 array as an IDX file (gzipped when ``compress``)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
+    content = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(content) if compress else content)
+    return path
+
+
+@pytest.fixture
+def synthetic_folder(tmp_path):
+    """A folder with four small, well-formed IDX files (random digits, 20 train and 10 test)."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28)))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(20) % 10)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (10, 28, 28)))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(10))
+    return folder
+
+
+def real_data_dir() -> Path:
+    folder = Path(os.environ.get("MNIST_CNN_DATA") or ROOT.parent / "shared" / "mnist")
+    if not (folder / "t10k-images-idx3-ubyte.gz").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the real MNIST data is missing from {folder}")
+        pytest.skip(f"real MNIST data not found in {folder}; set MNIST_CNN_DATA")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    return real_data_dir()
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 900):
+    """Run the installed ``mnist-cnn`` in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "mnist_cnn.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def quick_run(mnist_dir, tmp_path_factory) -> Path:
+    """One short real training run on a subset (6,000 images, 2 epochs), shared by the integration tests."""
+    run_dir = tmp_path_factory.mktemp("runs") / "quick"
+    result = run_cli(
+        "train",
+        "--model",
+        "seed",
+        "--epochs",
+        "2",
+        "--limit",
+        "6000",
+        "--batch-size",
+        "64",
+        "--data-dir",
+        str(mnist_dir),
+        "--out",
+        str(run_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    return run_dir

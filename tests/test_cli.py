@@ -1,0 +1,91 @@
+"""CLI error paths through a subprocess: exit code 2, one line on stderr, never a traceback."""
+
+import pytest
+
+from conftest import run_cli
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_unknown_option_is_one_line():
+    assert_one_line_error(run_cli("train", "--epochs", "many"), "--epochs", "expected a whole number")
+
+
+def test_unknown_command_is_one_line():
+    assert_one_line_error(run_cli("fly"), "invalid choice")
+
+
+def test_unknown_model_is_one_line(synthetic_folder):
+    assert_one_line_error(
+        run_cli("train", "--model", "resnet9000", "--data-dir", str(synthetic_folder)), "unknown model 'resnet9000'"
+    )
+
+
+def test_missing_data_folder_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("train", "--data-dir", str(tmp_path / "nowhere")), "no such folder")
+
+
+def test_folder_without_the_files_names_them(tmp_path):
+    result = run_cli("train", "--data-dir", str(tmp_path))
+    assert_one_line_error(result, "train-images-idx3-ubyte.gz", "MNIST_CNN_DATA", "mnist-cnn data import DIR")
+
+
+def test_corrupt_data_is_one_line(synthetic_folder):
+    (synthetic_folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bgarbage")
+    assert_one_line_error(run_cli("train", "--data-dir", str(synthetic_folder)), "not a valid gzip file")
+
+
+def test_evaluate_with_missing_model_file_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("evaluate", "--model", str(tmp_path / "gone.keras")), "no such model file")
+
+
+def test_evaluate_with_corrupt_model_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip archive")
+    assert_one_line_error(run_cli("evaluate", "--model", str(bad)), "bad.keras: cannot load the model")
+
+
+def test_predict_reports_each_bad_file_and_still_predicts_the_good_ones(tmp_path):
+    from test_preprocessing import draw_seven
+
+    good = tmp_path / "seven.png"
+    draw_seven().save(good)
+    text = tmp_path / "notes.jpg"
+    text.write_text("hello")
+    result = run_cli("predict", str(good), str(text), str(tmp_path / "missing.png"))
+    assert result.returncode == 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "notes.jpg" in errors[0] and "missing.png: no such file" in errors[1]
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"{good}: 7 ")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["predict", "--help"]])
+def test_help_states_defaults_and_exits_zero(args):
+    result = run_cli(*args)
+    assert result.returncode == 0 and "usage: mnist-cnn" in result.stdout
+    if args[0] == "train":
+        for option in (
+            "--epochs",
+            "--batch-size",
+            "--learning-rate",
+            "--validation-fraction",
+            "--seed",
+            "--limit",
+            "--out",
+        ):
+            assert option in result.stdout
+        assert result.stdout.count("(default:") >= 9
+
+
+def test_models_lists_the_registry_with_parameter_counts():
+    result = run_cli("models")
+    assert result.returncode == 0 and "seed" in result.stdout and "135,338" in result.stdout
+    assert result.stderr == ""

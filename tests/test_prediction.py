@@ -1,0 +1,102 @@
+"""The shipped model and predictions on a person's images, through the API and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+import mnist_cnn
+from conftest import run_cli
+from mnist_cnn.data import load_dataset
+from mnist_cnn.errors import ModelError
+from mnist_cnn.prediction import shipped_models
+from test_preprocessing import draw_seven
+
+
+@pytest.fixture(scope="module")
+def seed_model():
+    return mnist_cnn.load_model("seed")
+
+
+@pytest.fixture(scope="module")
+def test_set(mnist_dir):
+    return load_dataset("mnist", mnist_dir)
+
+
+def as_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """An MNIST digit as a person's photo: dark ink on uneven grey paper, larger, off-centre, noisy, JPEG-soft."""
+    scale = int(rng.integers(6, 16))
+    ink = Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
+    width, height = int(rng.integers(400, 900)), int(rng.integers(400, 900))
+    paper = np.linspace(170, 235, width)[None, :] * np.ones((height, 1)) + rng.normal(0, 4, (height, width))
+    left, top = int(rng.integers(0, width - ink.width + 1)), int(rng.integers(0, height - ink.height + 1))
+    alpha = np.asarray(ink, dtype=np.float32) / 255
+    region = paper[top : top + ink.height, left : left + ink.width]
+    paper[top : top + ink.height, left : left + ink.width] = region * (1 - alpha) + 35 * alpha
+    return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+
+
+def test_seed_is_shipped_with_its_model_card():
+    assert "seed" in shipped_models()
+    card = (mnist_cnn.prediction.SHIPPED_DIR / "seed" / "MODEL_CARD.md").read_text()
+    assert "Test accuracy" in card and "mnist-cnn train" in card
+
+
+@pytest.mark.slow
+def test_shipped_seed_scores_at_least_99_3_percent_on_the_full_test_set(mnist_dir):
+    result = run_cli("evaluate", "--model", "seed", "--data-dir", str(mnist_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["count"] == 10_000 and scores["accuracy"] >= 0.993
+
+
+def test_predict_accepts_paths_pil_images_and_arrays(seed_model, test_set, tmp_path):
+    path = tmp_path / "seven.png"
+    draw_seven().save(path)
+    digits = test_set.test_images[:5]
+    by_path = mnist_cnn.predict(str(path), model=seed_model)
+    by_image = mnist_cnn.predict(draw_seven(), model=seed_model)
+    by_batch = mnist_cnn.predict(digits, model=seed_model)
+    by_single = mnist_cnn.predict(digits[0], model=seed_model)
+    assert by_path[0].digit == by_image[0].digit == 7 and by_path[0].path == str(path)
+    assert [p.digit for p in by_batch] == test_set.test_labels[:5].tolist()
+    assert by_single[0].digit == by_batch[0].digit
+    assert len(by_batch[0].probabilities) == 10 and abs(sum(by_batch[0].probabilities) - 1) < 1e-4
+
+
+@pytest.mark.slow
+def test_mnist_digits_photographed_off_centre_are_still_recognised(seed_model, test_set):
+    rng = np.random.default_rng(7)
+    indices = rng.choice(len(test_set.test_images), 300, replace=False)
+    photos = [as_photo(test_set.test_images[i], rng) for i in indices]
+    predictions = mnist_cnn.predict(photos, model=seed_model)
+    accuracy = np.mean([p.digit == test_set.test_labels[i] for p, i in zip(predictions, indices)])
+    assert accuracy >= 0.97
+
+
+def test_cli_predict_prints_digit_confidence_and_top_three(tmp_path):
+    path = tmp_path / "seven.png"
+    draw_seven().save(path)
+    result = run_cli("predict", str(path))
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith(f"{path}: 7 (") and "top 3: 7 " in result.stdout
+
+
+def test_cli_predict_json_lines_and_saved_preprocessed_images(tmp_path):
+    first, second = tmp_path / "a.jpg", tmp_path / "b.npy"
+    draw_seven().save(first)
+    np.save(second, np.asarray(Image.open(first).resize((28, 28))) < 100)
+    result = run_cli("predict", str(first), str(second), "--json", "--save-preprocessed", str(tmp_path / "seen"))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(first), str(second)]
+    assert all(set(line) == {"path", "digit", "confidence", "probabilities"} for line in lines)
+    assert len(lines[0]["probabilities"]) == 10 and lines[0]["digit"] == 7
+    saved = Image.open(tmp_path / "seen" / "a.28x28.png")
+    assert saved.size == (28, 28)
+
+
+def test_unknown_model_name_is_a_model_error():
+    with pytest.raises(ModelError, match="not a shipped model"):
+        mnist_cnn.load_model("nonexistent")

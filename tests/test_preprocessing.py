@@ -1,0 +1,143 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_cnn import preprocessing
+from mnist_cnn.errors import ImageError
+
+
+def draw_seven(size=(400, 400), box=(100, 80, 260, 320), stroke=24, ink=0, paper=255, mode="L"):
+    """A hand-drawn-looking 7: a bar and a slanted stem, as a PIL image."""
+    image = Image.new(mode, size, paper)
+    left, top, right, bottom = box
+    pen = ImageDraw.Draw(image)
+    pen.line([(left, top), (right, top), (left + (right - left) * 0.35, bottom)], fill=ink, width=stroke, joint="curve")
+    return image
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    rows, cols = np.indices(image.shape)
+    mass = image.sum()
+    return (rows * image).sum() / mass, (cols * image).sum() / mass
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
+
+
+def test_output_is_mnist_shaped_light_on_dark_with_centred_mass():
+    result = preprocessing.prepare(draw_seven())
+    assert result.shape == (28, 28) and result.dtype == np.uint8 and result.max() == 255
+    assert result[0].max() == 0 and result[-1].max() == 0 and result[:, 0].max() == 0 and result[:, -1].max() == 0
+    centre_y, centre_x = centre_of_mass(result.astype(float))
+    assert abs(centre_y - 13.5) <= 0.75 and abs(centre_x - 13.5) <= 0.75
+
+
+def test_digit_fits_a_20_pixel_box_keeping_aspect_ratio():
+    result = preprocessing.prepare(draw_seven(box=(100, 80, 220, 320)))  # twice as tall as wide
+    rows = np.flatnonzero(result.max(axis=1) > 30)
+    cols = np.flatnonzero(result.max(axis=0) > 30)
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    assert 18 <= height <= 21 and 8 <= width <= 13
+
+
+def test_inverted_image_gives_the_same_digit():
+    dark_on_light = preprocessing.prepare(draw_seven(ink=0, paper=255))
+    light_on_dark = preprocessing.prepare(draw_seven(ink=255, paper=0))
+    assert correlation(dark_on_light, light_on_dark) > 0.98
+
+
+def test_shifted_digit_on_a_big_canvas_is_centred():
+    centred = preprocessing.prepare(draw_seven())
+    corner = preprocessing.prepare(draw_seven(size=(1600, 1200), box=(1300, 900, 1460, 1140)))
+    assert correlation(centred, corner) > 0.95
+
+
+def test_scale_does_not_matter():
+    small = preprocessing.prepare(draw_seven(size=(60, 60), box=(15, 12, 39, 48), stroke=4))
+    large = preprocessing.prepare(draw_seven(size=(2000, 2000), box=(500, 400, 1300, 1600), stroke=120))
+    assert correlation(small, large) > 0.85
+
+
+def test_thin_pen_line_on_a_large_photo_is_thickened_to_mnist_proportions():
+    thin = preprocessing.prepare(draw_seven(size=(3000, 3000), box=(750, 600, 1950, 2400), stroke=8))
+    # MNIST strokes cover roughly 10-25% of the 28x28 field; a 1-pixel-wide line would cover ~5%.
+    assert 0.08 < (thin > 127).mean() < 0.3
+
+
+def test_photo_with_uneven_lighting_and_grey_paper_keeps_a_clean_background():
+    rng = np.random.default_rng(0)
+    gradient = np.linspace(120, 230, 600)[None, :] * np.ones((600, 1))  # a shadow across the page
+    photo = gradient + rng.normal(0, 6, gradient.shape)
+    stroke = np.asarray(draw_seven(size=(600, 600), box=(150, 120, 390, 480), stroke=30)) < 128
+    photo[stroke] = 40 + rng.normal(0, 6, stroke.sum())
+    clean = preprocessing.prepare(np.clip(photo, 0, 255).astype(np.uint8)[:, :])
+    reference = preprocessing.prepare(draw_seven(size=(600, 600), box=(150, 120, 390, 480), stroke=30))
+    assert correlation(clean, reference) > 0.9
+    assert (clean > 64).mean() < 0.35
+
+
+def test_colour_and_transparent_images_are_read(tmp_path):
+    colour = draw_seven(mode="RGB", ink=(20, 40, 200), paper=(250, 240, 200))
+    transparent = draw_seven(mode="RGBA", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0))
+    reference = preprocessing.prepare(draw_seven())
+    for image in (colour, transparent):
+        assert correlation(preprocessing.prepare(image), reference) > 0.95
+
+
+@pytest.mark.parametrize("format_name", ["PNG", "JPEG", "BMP", "GIF", "WEBP"])
+def test_every_common_format_is_read_from_a_file(tmp_path, format_name):
+    path = tmp_path / f"seven.{format_name.lower()}"
+    draw_seven().convert("RGB").save(path, format=format_name)
+    assert correlation(preprocessing.prepare(path), preprocessing.prepare(draw_seven())) > 0.95
+
+
+def test_mnist_format_arrays_pass_through_unchanged():
+    array = np.zeros((28, 28), dtype=np.uint8)
+    array[5:20, 10:14] = 200
+    np.testing.assert_array_equal(preprocessing.prepare(array), array)
+    np.testing.assert_array_equal(preprocessing.prepare(array / 255.0), array)
+
+
+def test_npy_file_of_wrong_shape_is_rejected(tmp_path):
+    path = tmp_path / "digit.npy"
+    np.save(path, np.zeros((32, 32)))
+    with pytest.raises(ImageError, match=r"digit.npy: expected an array of shape \(28, 28\); received \(32, 32\)"):
+        preprocessing.prepare(path)
+
+
+def test_blank_page_is_an_image_error():
+    with pytest.raises(ImageError, match="blank"):
+        preprocessing.prepare(Image.new("L", (200, 200), 255))
+
+
+def test_not_an_image_is_an_image_error(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("just text")
+    with pytest.raises(ImageError, match="notes.png: not an image Pillow can read"):
+        preprocessing.prepare(path)
+
+
+def test_empty_file_is_an_image_error(tmp_path):
+    path = tmp_path / "empty.png"
+    path.touch()
+    with pytest.raises(ImageError, match="empty.png: empty file"):
+        preprocessing.prepare(path)
+
+
+def test_truncated_image_is_an_image_error(tmp_path):
+    buffer = io.BytesIO()
+    draw_seven().save(buffer, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(ImageError, match="cut.png: unreadable or truncated image"):
+        preprocessing.prepare(path)
+
+
+def test_image_over_40_megapixels_is_refused(tmp_path):
+    path = tmp_path / "huge.png"
+    Image.new("1", (8000, 6000), 1).save(path)  # 48 MP, a tiny file: a decompression bomb in miniature
+    with pytest.raises(ImageError, match="huge.png: 8000x6000 is over the 40 megapixel limit"):
+        preprocessing.prepare(path)

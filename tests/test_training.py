@@ -1,0 +1,139 @@
+"""Integration tests on the real data: short runs on a subset, every artifact, reloads, resuming."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from mnist_cnn.errors import UsageError
+from mnist_cnn.training import TrainConfig, choose_run_dir
+
+ARTIFACTS = [
+    "model.keras",
+    "CNN_mnist.h5",
+    "history.csv",
+    "accuracy_loss_plot.png",
+    "confusion_matrix.png",
+    "classification_report.txt",
+    "misclassified.png",
+    "metrics.json",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def test_short_run_writes_every_artifact_and_beats_chance_by_far(quick_run):
+    for name in ARTIFACTS:
+        assert (quick_run / name).stat().st_size > 0, name
+    leftovers = [path.name for path in quick_run.iterdir() if "partial" in path.name or path.name == "backup"]
+    assert leftovers == []
+    metrics = json.loads((quick_run / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.85  # chance is 0.10
+    assert metrics["epochs"] == 2 and metrics["seed"] == 42 and metrics["parameters"] == 135_338
+    assert metrics["command"].startswith("mnist-cnn train --model seed")
+    assert set(metrics["versions"]) >= {"tensorflow", "keras", "numpy", "python"}
+    assert len(metrics["per_class_accuracy"]) == 10
+    report = (quick_run / "classification_report.txt").read_text()
+    assert "precision" in report and "recall" in report
+
+
+def test_history_has_train_and_validation_curves(quick_run):
+    header = (quick_run / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"epoch", "accuracy", "loss", "val_accuracy", "val_loss"} <= set(header)
+
+
+def test_keras_and_h5_files_reload_to_identical_predictions(quick_run, mnist_dir):
+    import keras
+
+    from mnist_cnn.data import load_dataset
+
+    images = load_dataset("mnist", mnist_dir).test_images[:500, ..., None].astype("float32") / 255
+    native = keras.models.load_model(quick_run / "model.keras").predict(images, verbose=0)
+    legacy = keras.models.load_model(quick_run / "CNN_mnist.h5").predict(images, verbose=0)
+    np.testing.assert_allclose(native, legacy, atol=1e-6)
+
+
+def test_evaluate_a_run_folder_model_as_json_and_with_reports(quick_run, mnist_dir, tmp_path):
+    result = run_cli(
+        "evaluate",
+        "--model",
+        str(quick_run / "CNN_mnist.h5"),
+        "--data-dir",
+        str(mnist_dir),
+        "--json",
+        "--out",
+        str(tmp_path / "reports"),
+    )
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    expected = json.loads((quick_run / "metrics.json").read_text())["test_accuracy"]
+    assert scores["count"] == 10_000 and abs(scores["accuracy"] - expected) < 1e-9
+    assert len(scores["per_class_accuracy"]) == 10 and scores["loss"] > 0
+    assert sorted(path.name for path in (tmp_path / "reports").iterdir()) == [
+        "classification_report.txt",
+        "confusion_matrix.png",
+        "misclassified.png",
+    ]
+
+
+def test_same_seed_gives_the_same_result(mnist_dir, tmp_path):
+    histories = []
+    for name in ("a", "b"):
+        result = run_cli(
+            "train", "--epochs", "1", "--limit", "1000", "--data-dir", str(mnist_dir), "--out", str(tmp_path / name)
+        )
+        assert result.returncode == 0, result.stderr
+        histories.append((tmp_path / name / "history.csv").read_text().splitlines()[1].split(",")[:3])
+    assert histories[0] == histories[1]
+
+
+def test_killed_run_resumes_from_the_last_finished_epoch(mnist_dir, tmp_path):
+    run_dir = tmp_path / "resumable"
+    args = ["train", "--epochs", "3", "--limit", "3000", "--data-dir", str(mnist_dir), "--out", str(run_dir)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mnist_cnn.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    metadata = run_dir / "backup" / "training_metadata.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if metadata.exists() and json.loads(metadata.read_text() or "{}").get("epoch", 0) >= 1:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (run_dir / "metrics.json").exists()
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Resuming" in result.stdout and "continuing from epoch 2" in result.stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 3
+    epochs = [line.split(",")[0] for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]
+
+
+def test_same_command_without_out_finds_the_unfinished_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(epochs=3, batch_size=64, learning_rate=0.01).resolved()
+    first = choose_run_dir(config, None)
+    first.mkdir(parents=True)
+    (first / "run.json").write_text(json.dumps({"config": config.__dict__}))
+    assert choose_run_dir(config, None) == first
+    other = TrainConfig(epochs=4, batch_size=64, learning_rate=0.01).resolved()
+    assert choose_run_dir(other, None) != first
+
+
+def test_out_folder_with_another_run_is_refused(tmp_path):
+    config = TrainConfig(epochs=3).resolved()
+    (tmp_path / "run.json").write_text(json.dumps({"config": {**config.__dict__, "seed": 7}}))
+    with pytest.raises(UsageError, match="holds a run with other settings"):
+        choose_run_dir(config, tmp_path)
