@@ -3,11 +3,11 @@
 __version__ = "0.1.0"
 
 
-def load_model(name_or_path=None):
+def load_model(name_or_path=None, runtime=None):
     """Load a shipped model by name or a .keras/.h5 file; see ``mnist_cnn.prediction.load_model``."""
     from mnist_cnn.prediction import load_model as _load_model
 
-    return _load_model(name_or_path)
+    return _load_model(name_or_path, runtime=runtime)
 
 
 def predict(images, model=None):

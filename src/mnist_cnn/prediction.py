@@ -83,8 +83,16 @@ def resolve_model_path(name_or_path: str | Path | None) -> tuple[str, Path]:
     return path.stem, path
 
 
-def load_model(name_or_path: str | Path | None = None) -> Classifier:
-    """Load a shipped model by name (``seed``) or a ``.keras``/``.h5`` file; default: the shipped model."""
+RUNTIMES = ("keras",)
+
+
+def load_model(name_or_path: str | Path | None = None, runtime: str | None = None) -> Classifier:
+    """Load a shipped model by name (``seed``) or a ``.keras``/``.h5`` file; default: the shipped model.
+
+    ``runtime``: one of RUNTIMES; None picks the fastest one installed.
+    """
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ModelError(f"unknown runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
     name, path = resolve_model_path(name_or_path)
     try:
         import keras
