@@ -9,7 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from mnist_cnn.errors import MnistCnnError
+from mnist_cnn.errors import MissingExtraError, MnistCnnError
+from mnist_cnn.quiet import VERBOSE_ENV_VAR, import_tensorflow_quietly
 
 EXIT_USAGE = 2
 
@@ -29,8 +30,8 @@ def fail(message: str) -> int:
 def quiet_libraries(verbose: bool, needs_tensorflow: bool) -> None:
     """Hide TensorFlow's start-up log lines and Keras' legacy-format warnings unless --verbose."""
     if verbose:
+        os.environ[VERBOSE_ENV_VAR] = "1"
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import logging
     import warnings
 
@@ -38,23 +39,7 @@ def quiet_libraries(verbose: bool, needs_tensorflow: bool) -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     if needs_tensorflow:
-        import_tensorflow_silently()
-
-
-def import_tensorflow_silently() -> None:
-    """Import TensorFlow with stderr closed: its C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL."""
-    saved_stderr = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:
-            pass  # the command itself reports the missing extra
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(devnull)
-        os.close(saved_stderr)
+        import_tensorflow_quietly()
 
 
 def positive_int(text: str) -> int:
@@ -143,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the confusion matrix, classification report and misclassified grid here",
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    add_runtime_option(evaluate)
 
     predict = commands.add_parser("predict", help="predict the digit in your own images")
     predict.add_argument(
@@ -163,7 +149,38 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the 28x28 image the model sees for each input into DIR as PNG",
     )
+    add_runtime_option(predict)
+
+    export = commands.add_parser("export", help="export a model as a SavedModel, ONNX or LiteRT file")
+    export.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    export.add_argument("--format", default="all", choices=["savedmodel", "onnx", "litert", "all"],
+                        help="export format (default: all)")
+    export.add_argument("--quantize", choices=["float16", "int8"],
+                        help="LiteRT quantisation; int8 is calibrated on 500 training images (default: none)")
+    export.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder (required)")
+    export.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="MNIST folder for calibration and the post-export accuracy check "
+                             "(default: $MNIST_CNN_DATA, then the cache, then a download)")
     return parser
+
+
+def add_runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime",
+        choices=["onnx", "litert", "keras"],
+        help="inference runtime (default: the fastest installed for a shipped model, else the model file's own)",
+    )
+
+
+def require_training_extra(command: str) -> None:
+    import importlib.util
+
+    missing = [name for name in ("tensorflow", "keras", "sklearn", "matplotlib") if not importlib.util.find_spec(name)]
+    if missing:
+        raise MissingExtraError(
+            f"`mnist-cnn {command}` needs the training extra ({', '.join(missing)} missing): "
+            f"pip install 'mnist-cnn[train]'"
+        )
 
 
 def run_data(args) -> int:
@@ -186,6 +203,7 @@ def run_data(args) -> int:
 
 
 def run_models(args) -> int:
+    require_training_extra("models")
     from mnist_cnn import models
 
     print(f"{'name':8} {'parameters':>10}  description")
@@ -195,6 +213,7 @@ def run_models(args) -> int:
 
 
 def run_train(args) -> int:
+    require_training_extra("train")
     from mnist_cnn.training import TrainConfig, train
 
     config = TrainConfig(
@@ -226,14 +245,16 @@ def run_train(args) -> int:
     return 0
 
 
-TENSORFLOW_COMMANDS = {"models", "train", "evaluate", "predict"}
+TENSORFLOW_COMMANDS = {"models", "train", "export"}
 
 
 def run_evaluate(args) -> int:
     from mnist_cnn import data, evaluation
     from mnist_cnn.prediction import load_model
 
-    classifier = load_model(args.model)
+    if args.out:
+        require_training_extra("evaluate --out")
+    classifier = load_model(args.model, runtime=args.runtime)
     dataset = data.load_dataset(args.dataset, args.data_dir)
     probabilities = classifier.probabilities(dataset.test_images)
     result = evaluation.score(probabilities, dataset.test_labels, dataset.class_names)
@@ -258,7 +279,7 @@ def run_predict(args) -> int:
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
     if prepared:
-        classifier = load_model(args.model)
+        classifier = load_model(args.model, runtime=args.runtime)
         for prediction in classify(classifier, prepared, paths):
             if args.save_preprocessed:
                 save_preprocessed(prediction, args.save_preprocessed)
@@ -282,12 +303,25 @@ def save_preprocessed(prediction, folder: Path) -> Path:
     return target
 
 
+def run_export(args) -> int:
+    require_training_extra("export")
+    from mnist_cnn.export import FORMATS, export
+
+    formats = list(FORMATS) if args.format == "all" else [args.format]
+    if args.quantize and args.format == "all":
+        formats = ["litert"]
+    export(args.model, formats, args.out, quantize=args.quantize, data_dir=args.data_dir)
+    print(f"manifest: {args.out / 'manifest.json'}")
+    return 0
+
+
 HANDLERS = {
     "data": run_data,
     "models": run_models,
     "train": run_train,
     "evaluate": run_evaluate,
     "predict": run_predict,
+    "export": run_export,
 }
 
 

@@ -20,9 +20,21 @@ class EvaluationResult:
     per_class_accuracy: dict[str, float]
     class_names: tuple[str, ...]
     confusion_matrix: list[list[int]]
-    report: str
     labels: np.ndarray = field(repr=False)
     probabilities: np.ndarray = field(repr=False)
+
+    def report(self) -> str:
+        """scikit-learn's per-class precision, recall and F1 report."""
+        from sklearn.metrics import classification_report
+
+        return classification_report(
+            self.labels,
+            self.probabilities.argmax(axis=1),
+            labels=list(range(len(self.class_names))),
+            target_names=list(self.class_names),
+            digits=4,
+            zero_division=0,
+        )
 
     def to_json(self) -> dict:
         return {
@@ -36,12 +48,11 @@ class EvaluationResult:
 
 def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> EvaluationResult:
     """Accuracy, cross-entropy loss, per-class accuracy, confusion matrix and report from probabilities."""
-    from sklearn.metrics import classification_report, confusion_matrix
-
     labels = np.asarray(labels, dtype=np.int64)
     predicted = probabilities.argmax(axis=1)
-    classes = list(range(len(class_names)))
-    matrix = confusion_matrix(labels, predicted, labels=classes)
+    classes = len(class_names)
+    # A bincount, not scikit-learn, so scoring works on the light prediction-only install.
+    matrix = np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
     true_probability = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
     return EvaluationResult(
@@ -51,9 +62,6 @@ def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str,
         per_class_accuracy={name: float(value) for name, value in zip(class_names, per_class)},
         class_names=tuple(class_names),
         confusion_matrix=matrix.tolist(),
-        report=classification_report(
-            labels, predicted, labels=classes, target_names=list(class_names), digits=4, zero_division=0
-        ),
         labels=labels,
         probabilities=probabilities,
     )
@@ -88,7 +96,7 @@ def write_reports(result: EvaluationResult, out_dir: Path, images: np.ndarray, t
         plots.save_confusion_matrix(
             np.asarray(result.confusion_matrix), result.class_names, out_dir / "confusion_matrix.png", title=title
         ),
-        write_text(out_dir / "classification_report.txt", f"{title}\n\n{result.report}"),
+        write_text(out_dir / "classification_report.txt", f"{title}\n\n{result.report()}"),
         plots.save_misclassified_grid(
             images, result.labels, result.probabilities, result.class_names, out_dir / "misclassified.png"
         ),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +15,6 @@ from mnist_cnn.errors import ImageError, MissingExtraError, ModelError
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 DEFAULT_MODEL = "seed"
-MODEL_SUFFIXES = (".keras", ".h5")
 
 
 @dataclass
@@ -39,78 +41,214 @@ class Prediction:
 
 
 class Classifier:
-    """A loaded model: ``probabilities(images)`` maps uint8 (n, 28, 28) to float32 (n, 10)."""
+    """A loaded model: ``probabilities(images)`` maps uint8 (n, 28, 28) to float32 (n, 10).
 
-    def __init__(self, keras_model, name: str, path: Path):
-        self.keras_model = keras_model
+    Subclasses wrap one runtime each. Only the Keras and SavedModel ones import TensorFlow.
+    """
+
+    runtime = ""
+
+    def __init__(self, name: str, path: Path):
         self.name = name
         self.path = path
-        self.runtime = "keras"
+        self.input_name = "image"
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1) / 255.0
-        if len(batch) <= 64:
-            # Calling the model directly skips predict()'s per-call set-up, which dominates small batches.
-            return np.asarray(self.keras_model(batch, training=False))
-        return np.asarray(self.keras_model.predict(batch, batch_size=1024, verbose=0))
+        batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1) / np.float32(255.0)
+        return self.run(batch)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"Classifier(name={self.name!r}, runtime={self.runtime!r}, path='{self.path}')"
+        return f"{type(self).__name__}(name={self.name!r}, runtime={self.runtime!r}, path='{self.path}')"
 
 
-def shipped_models() -> list[str]:
-    return (
-        sorted(path.name for path in SHIPPED_DIR.iterdir() if (path / "model.keras").exists())
-        if SHIPPED_DIR.is_dir()
-        else []
-    )
+class KerasClassifier(Classifier):
+    runtime = "keras"
+
+    def __init__(self, name: str, path: Path):
+        super().__init__(name, path)
+        keras = import_keras()
+        try:
+            self.model = keras.models.load_model(path, compile=False)
+        except Exception as error:  # Keras raises many types for a bad file; the user needs to know which file
+            first_line = (str(error).splitlines() or [""])[0]
+            raise ModelError(f"{path}: cannot load the model ({type(error).__name__}: {first_line})") from None
+        check_shapes(path, tuple(self.model.input_shape[1:]), tuple(self.model.output_shape[1:]))
+        self.input_name = self.model.inputs[0].name
+
+    def run(self, batch):
+        if len(batch) <= 64:
+            # Calling the model directly skips predict()'s per-call set-up, which dominates small batches.
+            return np.asarray(self.model(batch, training=False))
+        return np.asarray(self.model.predict(batch, batch_size=1024, verbose=0))
 
 
-def resolve_model_path(name_or_path: str | Path | None) -> tuple[str, Path]:
-    """A shipped model's name or a path to a .keras/.h5 file -> (display name, file path)."""
-    name_or_path = name_or_path or DEFAULT_MODEL
-    shipped = SHIPPED_DIR / str(name_or_path) / "model.keras"
-    if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.exists():
-        return str(name_or_path), shipped
-    path = Path(name_or_path)
-    if path.is_dir() and (path / "model.keras").exists():
-        path = path / "model.keras"  # a run folder
-    if path.suffix not in MODEL_SUFFIXES:
-        available = ", ".join(shipped_models()) or "none"
-        raise ModelError(f"{name_or_path}: not a shipped model ({available}) nor a .keras or .h5 file")
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
-    return path.stem, path
+class SavedModelClassifier(Classifier):
+    """A TensorFlow SavedModel's ``serving_default`` signature (what TensorFlow Serving runs)."""
+
+    runtime = "savedmodel"
+
+    def __init__(self, name: str, path: Path):
+        super().__init__(name, path)
+        import_keras()
+        import tensorflow as tf
+
+        self.signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+        self.input_name = next(iter(self.signature.structured_input_signature[1]))
+
+    def run(self, batch):
+        outputs = self.signature(**{self.input_name: batch})
+        return np.asarray(next(iter(outputs.values())))
 
 
-RUNTIMES = ("keras",)
+class OnnxClassifier(Classifier):
+    runtime = "onnx"
+
+    def __init__(self, name: str, path: Path):
+        super().__init__(name, path)
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
+            raise ModelError(f"{path}: cannot load the ONNX model ({str(error).splitlines()[0]})") from None
+        model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]))
+        self.input_name = model_input.name
+
+    def run(self, batch):
+        return self.session.run(None, {self.input_name: batch})[0]
 
 
-def load_model(name_or_path: str | Path | None = None, runtime: str | None = None) -> Classifier:
-    """Load a shipped model by name (``seed``) or a ``.keras``/``.h5`` file; default: the shipped model.
+class LiteRTClassifier(Classifier):
+    runtime = "litert"
 
-    ``runtime``: one of RUNTIMES; None picks the fastest one installed.
-    """
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ModelError(f"unknown runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
-    name, path = resolve_model_path(name_or_path)
+    def __init__(self, name: str, path: Path):
+        super().__init__(name, path)
+        from ai_edge_litert.interpreter import Interpreter
+
+        from mnist_cnn.quiet import native_stderr_closed
+
+        try:
+            with native_stderr_closed():  # hides "Created TensorFlow Lite XNNPACK delegate for CPU"
+                self.interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
+        except (ValueError, RuntimeError) as error:
+            raise ModelError(f"{path}: cannot load the LiteRT model ({str(error).splitlines()[0]})") from None
+        details = self.interpreter.get_input_details()[0]
+        self.input_index = details["index"]
+        self.output_index = self.interpreter.get_output_details()[0]["index"]
+        self.input_name = details["name"]
+        self.batch_size = 0
+        self.lock = threading.Lock()  # an interpreter holds its tensors: one call at a time
+
+    def run(self, batch):
+        with self.lock:
+            if len(batch) != self.batch_size:
+                # LiteRT fixes the batch size at allocation; resize for each new one.
+                self.interpreter.resize_tensor_input(self.input_index, [len(batch), 28, 28, 1])
+                self.interpreter.allocate_tensors()
+                self.batch_size = len(batch)
+            self.interpreter.set_tensor(self.input_index, batch)
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output_index).copy()
+
+
+CLASSIFIERS = {cls.runtime: cls for cls in (OnnxClassifier, LiteRTClassifier, KerasClassifier, SavedModelClassifier)}
+RUNTIMES = ("onnx", "litert", "keras")  # fastest first, as measured by benchmarks/inference.py
+RUNTIME_MODULES = {"onnx": "onnxruntime", "litert": "ai_edge_litert", "keras": "keras", "savedmodel": "tensorflow"}
+RUNTIME_FILES = {"onnx": "model.onnx", "litert": "model.tflite", "keras": "model.keras"}
+SUFFIX_RUNTIMES = {".keras": "keras", ".h5": "keras", ".onnx": "onnx", ".tflite": "litert"}
+EXTRA_FOR_RUNTIME = {"keras": "train", "savedmodel": "train", "litert": "litert", "onnx": "onnx"}
+
+
+def import_keras():
+    from mnist_cnn.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     try:
         import keras
     except ImportError:
-        raise MissingExtraError("the Keras runtime needs the training extra: pip install 'mnist-cnn[train]'") from None
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a bad file; the user only needs to know which file
-        raise ModelError(
-            f"{path}: cannot load the model ({type(error).__name__}: {str(error).splitlines()[0]})"
+        raise MissingExtraError(
+            "the Keras runtime needs the training extra: pip install 'mnist-cnn[train]' "
+            "(or use --runtime onnx or litert)"
         ) from None
-    shape = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
-    if shape not in ((28, 28, 1), (28, 28)) or tuple(model.output_shape[1:]) != (10,):
+    return keras
+
+
+def check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
+    if tuple(input_shape) not in ((28, 28, 1), (28, 28)) or tuple(output_shape) != (10,):
         raise ModelError(
-            f"{path}: expects input {shape} and outputs {model.output_shape[1:]}; "
+            f"{path}: expects input {input_shape} and outputs {output_shape}; "
             f"a digit model takes (28, 28, 1) and outputs (10,)"
         )
-    return Classifier(model, name, path)
+
+
+def installed(runtime: str) -> bool:
+    return importlib.util.find_spec(RUNTIME_MODULES[runtime]) is not None
+
+
+def shipped_models() -> list[str]:
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(path.name for path in SHIPPED_DIR.iterdir() if (path / "MODEL_CARD.md").exists())
+
+
+def resolve_model_path(name_or_path: str | Path | None, runtime: str | None = None) -> tuple[str, Path]:
+    """A shipped model's name or a model file -> (display name, the file for ``runtime``).
+
+    Shipped models carry a file per runtime; with no runtime the fastest installed one is chosen.
+    A path picks its runtime from its suffix (.keras/.h5, .onnx, .tflite, or a SavedModel folder).
+    """
+    name_or_path = name_or_path or DEFAULT_MODEL
+    shipped = SHIPPED_DIR / str(name_or_path)
+    if isinstance(name_or_path, str) and "/" not in name_or_path and (shipped / "MODEL_CARD.md").exists():
+        candidates = [runtime] if runtime else [r for r in RUNTIMES if installed(r)]
+        for candidate in candidates:
+            if (shipped / RUNTIME_FILES.get(candidate, "")).is_file():
+                return str(name_or_path), shipped / RUNTIME_FILES[candidate]
+        raise ModelError(f"shipped model {name_or_path!r} has no file for runtime {runtime or 'installed'}")
+    path = Path(name_or_path)
+    if path.is_dir() and (path / "model.keras").exists():
+        path = path / "model.keras"  # a run folder
+    if not path.exists():
+        if path.suffix in SUFFIX_RUNTIMES or "/" in str(name_or_path):
+            raise ModelError(f"{path}: no such model file")
+        available = ", ".join(shipped_models()) or "none"
+        raise ModelError(f"{name_or_path}: not a shipped model ({available}) nor a model file")
+    if path_runtime(path) is None:
+        raise ModelError(f"{path}: not a model file (.keras, .h5, .onnx, .tflite or a SavedModel folder)")
+    return path.stem, path
+
+
+def path_runtime(path: Path) -> str | None:
+    if path.is_dir():
+        return "savedmodel" if (path / "saved_model.pb").exists() else None
+    return SUFFIX_RUNTIMES.get(path.suffix)
+
+
+def load_model(name_or_path: str | Path | None = None, runtime: str | None = None) -> Classifier:
+    """Load a shipped model by name (``seed``) or a model file; default: the shipped model.
+
+    ``runtime``: "onnx", "litert" or "keras"; None picks the fastest one installed for a shipped
+    model, or the file's own runtime for a path. Raises ModelError or MissingExtraError.
+    """
+    if runtime is not None and runtime not in CLASSIFIERS:
+        raise ModelError(f"unknown runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
+    name, path = resolve_model_path(name_or_path, runtime)
+    file_runtime = path_runtime(path)
+    if runtime is not None and runtime != file_runtime:
+        raise ModelError(
+            f"{path} runs on the {file_runtime} runtime, not {runtime}; convert it with "
+            f"`mnist-cnn export --model {path} --format {runtime}`"
+        )
+    if not installed(file_runtime):
+        extra = EXTRA_FOR_RUNTIME[file_runtime]
+        raise MissingExtraError(f"the {file_runtime} runtime is not installed: pip install 'mnist-cnn[{extra}]'")
+    return CLASSIFIERS[file_runtime](name, path)
 
 
 def as_list(images) -> list:
