@@ -8,7 +8,9 @@ Every figure in the card comes from the run's own metrics.json and history.csv.
 import csv
 import json
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "mnist_cnn" / "shipped"
@@ -28,7 +30,11 @@ What we chose, and why:
   higher peak than Adam's default 0.001; the decay lets the last epochs settle, so the best
   validation epoch is near the end and no early-stopping guesswork is needed.
 - **20 epochs, batch 128**: validation accuracy stops improving before the schedule ends.
-- **No augmentation**: this is the classic recipe; the `best` model adds augmentation.""",
+- **Random affine augmentation** (rotation and shear up to 10 degrees, zoom 10%, shift 2.5 pixels),
+  run as a training-only first layer that is not part of the saved model. Without it, the same
+  recipe's validation accuracy stalled at 98.93-98.97% from epoch 6 to 10 (a run we stopped at
+  epoch 10 of 20), the training accuracy racing ahead: the network memorised. Augmentation also
+  makes it far more forgiving of a person's own digits, which are never as tidy as MNIST's.""",
 }
 
 
@@ -39,6 +45,7 @@ def main(run_dir: Path, name: str) -> None:
     target = SHIPPED / name
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "model.keras", target / "model.keras")
+    export_runtimes(target)
     shipped_metrics = {key: metrics[key] for key in (
         "model", "dataset", "test_accuracy", "test_loss", "test_count", "per_class_accuracy",
         "best_validation_accuracy", "epochs", "best_epoch", "seconds", "train_images", "validation_images",
@@ -46,6 +53,22 @@ def main(run_dir: Path, name: str) -> None:
     (target / "metrics.json").write_text(json.dumps(shipped_metrics, indent=2) + "\n")
     (target / "MODEL_CARD.md").write_text(card(name, metrics, history))
     print(f"shipped {name}: test accuracy {metrics['test_accuracy']:.2%} -> {target}")
+
+
+def export_runtimes(target: Path) -> None:
+    """ONNX and LiteRT files beside the Keras file, made by our own export command, so no conversion
+    happens at run time."""
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run([sys.executable, "-m", "mnist_cnn.cli", "export", "--model", str(target / "model.keras"),
+                        "--format", "onnx", "--out", scratch], check=True)
+        onnx_manifest = json.loads((Path(scratch) / "manifest.json").read_text())
+        subprocess.run([sys.executable, "-m", "mnist_cnn.cli", "export", "--model", str(target / "model.keras"),
+                        "--format", "litert", "--out", scratch], check=True)
+        litert_manifest = json.loads((Path(scratch) / "manifest.json").read_text())
+        shutil.copyfile(Path(scratch) / "model.onnx", target / "model.onnx")
+        shutil.copyfile(Path(scratch) / "model.tflite", target / "model.tflite")
+    exports = {**onnx_manifest["exports"], **litert_manifest["exports"]}
+    (target / "exports.json").write_text(json.dumps(exports, indent=2) + "\n")
 
 
 def card(name: str, metrics: dict, history: list[dict]) -> str:
@@ -71,6 +94,10 @@ Command: `{metrics['command']}` (data from `MNIST_CNN_DATA`, the four official f
 Seed {metrics['seed']}; {metrics['epochs']} epochs; the kept weights are those of epoch
 {metrics['best_epoch']}, the best on the validation split. Training took {metrics['seconds']:.0f} s
 on 2 CPU cores (no GPU). Libraries: {versions}. Finished {metrics['finished']}.
+
+## Files
+`model.keras` (Keras 3), `model.onnx` and `model.tflite` (exported by `mnist-cnn export`; their
+own test accuracies, measured after export, are in `exports.json`).
 
 ## Results on the MNIST test set (10,000 images)
 **Test accuracy {metrics['test_accuracy']:.2%}**, loss {metrics['test_loss']:.4f}; best validation

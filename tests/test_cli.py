@@ -89,3 +89,29 @@ def test_models_lists_the_registry_with_parameter_counts():
     result = run_cli("models")
     assert result.returncode == 0 and "seed" in result.stdout and "135,338" in result.stdout
     assert result.stderr == ""
+
+
+def test_data_info_shows_counts_and_checksums(mnist_dir):
+    result = run_cli("data", "info", "--data-dir", str(mnist_dir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all(" ok " in line for line in lines)
+    assert "60,000" in lines[0] and "10,000" in lines[3]
+
+
+def test_data_import_then_fetch_uses_the_cache(mnist_dir, tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MNIST_CNN_DATA": ""}
+    imported = run_cli("data", "import", str(mnist_dir), env=env)
+    assert imported.returncode == 0, imported.stderr
+    fetched = run_cli("data", "fetch", env=env)
+    assert fetched.returncode == 0 and str(tmp_path / "cache" / "mnist-cnn" / "mnist") in fetched.stdout
+
+
+def test_data_import_of_a_folder_of_wrong_files_is_one_line(synthetic_folder, tmp_path):
+    result = run_cli("data", "import", str(synthetic_folder), env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert_one_line_error(result, "SHA-256 does not match the published mnist file")
+
+
+def test_export_quantize_with_a_non_litert_format_is_one_line(tmp_path):
+    result = run_cli("export", "--format", "onnx", "--quantize", "int8", "--out", str(tmp_path / "x"))
+    assert_one_line_error(result, "--quantize applies to the litert format only")

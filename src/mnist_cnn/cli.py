@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run folder (default: runs/<date-time>-<model>/, or the unfinished run of the same settings)",
     )
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs (default: off)")
+    train.add_argument(
+        "--ensemble",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="train K members with seeds seed..seed+K-1 and save one model averaging their "
+        "probabilities (default: 1, a single model)",
+    )
     evaluate = commands.add_parser("evaluate", help="score a model on the test set")
     evaluate.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
     add_data_options(evaluate)
@@ -153,14 +161,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export a model as a SavedModel, ONNX or LiteRT file")
     export.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
-    export.add_argument("--format", default="all", choices=["savedmodel", "onnx", "litert", "all"],
-                        help="export format (default: all)")
-    export.add_argument("--quantize", choices=["float16", "int8"],
-                        help="LiteRT quantisation; int8 is calibrated on 500 training images (default: none)")
+    export.add_argument(
+        "--format", default="all", choices=["savedmodel", "onnx", "litert", "all"], help="export format (default: all)"
+    )
+    export.add_argument(
+        "--quantize",
+        choices=["float16", "int8"],
+        help="LiteRT quantisation; int8 is calibrated on 500 training images (default: none)",
+    )
     export.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder (required)")
-    export.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help="MNIST folder for calibration and the post-export accuracy check "
-                             "(default: $MNIST_CNN_DATA, then the cache, then a download)")
+    export.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="MNIST folder for calibration and the post-export accuracy check "
+        "(default: $MNIST_CNN_DATA, then the cache, then a download)",
+    )
+
+    serve = commands.add_parser("serve", help="serve a page to draw digits on and an HTTP API (needs the serve extra)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every network (default: 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=positive_int, default=8000, help="port to listen on (default: 8000)")
+    serve.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    add_runtime_option(serve)
+    serve.add_argument(
+        "--workers", type=positive_int, default=1, help="server processes, each with its own model copy (default: 1)"
+    )
+    serve.add_argument(
+        "--max-body-mb", type=positive_int, default=5, help="largest request body accepted, in MB (default: 5)"
+    )
+    serve.add_argument("--max-batch", type=positive_int, default=64, help="most images per request (default: 64)")
     return parser
 
 
@@ -225,6 +256,7 @@ def run_train(args) -> int:
         validation_fraction=args.validation_fraction,
         seed=args.seed,
         limit=args.limit,
+        ensemble=args.ensemble,
     )
     result = train(
         config,
@@ -234,9 +266,14 @@ def run_train(args) -> int:
         command=shlex.join(["mnist-cnn", *sys.argv[1:]]),
     )
     metrics = result.metrics
+    if "members" in metrics:
+        members = ", ".join(f"{member['test_accuracy']:.2%}" for member in metrics["members"])
+        trained = f"{len(metrics['members'])} members: {members}"
+    else:
+        trained = f"best epoch {metrics['best_epoch']} of {metrics['epochs']}"
     print(
         f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f} "
-        f"(best epoch {metrics['best_epoch']} of {metrics['epochs']}, {metrics['seconds']:.0f} s of training)"
+        f"({trained}; {metrics['seconds']:.0f} s of training)"
     )
     print(f"artifacts in {result.run_dir}/:")
     for path in sorted(result.run_dir.iterdir()):
@@ -315,6 +352,21 @@ def run_export(args) -> int:
     return 0
 
 
+def run_serve(args) -> int:
+    from mnist_cnn.serving.server import serve
+
+    serve(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        model=args.model,
+        runtime=args.runtime,
+        max_body_bytes=args.max_body_mb * 1_000_000,
+        max_batch=args.max_batch,
+    )
+    return 0
+
+
 HANDLERS = {
     "data": run_data,
     "models": run_models,
@@ -322,6 +374,7 @@ HANDLERS = {
     "evaluate": run_evaluate,
     "predict": run_predict,
     "export": run_export,
+    "serve": run_serve,
 }
 
 

@@ -27,6 +27,7 @@ class Recipe:
     learning_rate: float  # peak of the warm-up + cosine schedule
     label_smoothing: float = 0.0
     augment: bool = False
+    warmup_epochs: float = 1.0  # linear warm-up from a tenth of the peak before the cosine decay
 
 
 def seed_model():
@@ -90,6 +91,31 @@ def best_model():
     return keras.Model(inputs, outputs, name="best")
 
 
+def fast_model():
+    """The keras.io "Simple MNIST convnet" (Conv 32, pool, Conv 64, pool, Dense 10) with BatchNorm
+    after each convolution in place of its Dropout(0.5): BatchNorm is what lets it take a learning
+    rate ten times higher and reach 99% in a fraction of the epochs.
+    """
+    import keras
+    from keras import layers
+
+    def batch_norm():
+        # momentum 0.9, not Keras' 0.99: over a run of a few hundred steps the moving statistics
+        # must catch up with the weights, or the model scores far below its training accuracy.
+        return layers.BatchNormalization(momentum=0.9)
+
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    x = layers.Conv2D(32, kernel_size=3, use_bias=False)(inputs)
+    x = layers.Activation("relu")(batch_norm()(x))
+    x = layers.MaxPooling2D(pool_size=2)(x)
+    x = layers.Conv2D(64, kernel_size=3, use_bias=False)(x)
+    x = layers.Activation("relu")(batch_norm()(x))
+    x = layers.MaxPooling2D(pool_size=2)(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="fast")
+
+
 RECIPES = {
     "seed": Recipe(
         name="seed",
@@ -98,6 +124,16 @@ RECIPES = {
         epochs=20,
         batch_size=128,
         learning_rate=3e-3,
+        augment=True,  # without it validation accuracy stalled near 98.9% by epoch 10 (see the model card)
+    ),
+    "fast": Recipe(
+        name="fast",
+        build=fast_model,
+        description="the shortest wall time to 99%: keras.io's small convnet with BatchNorm, one-cycle, big batch",
+        epochs=2,
+        batch_size=256,
+        learning_rate=1e-2,
+        warmup_epochs=0.3,
     ),
     "best": Recipe(
         name="best",
@@ -121,3 +157,22 @@ def recipe(name: str) -> Recipe:
 def build_model(name: str):
     """A fresh, uncompiled ``keras.Model`` of the named architecture."""
     return recipe(name).build()
+
+
+def forward_flops(model) -> int:
+    """Floating-point operations of one image's forward pass (a multiply-add counts as two).
+
+    Counts convolutions and dense layers, which are all but a fraction of a percent of the work.
+    """
+    flops = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            _, height, width, filters = layer.output.shape
+            kernel_height, kernel_width = layer.kernel_size
+            flops += 2 * height * width * filters * kernel_height * kernel_width * layer.input.shape[-1]
+        elif kind == "Dense":
+            flops += 2 * layer.input.shape[-1] * layer.units
+        elif hasattr(layer, "layers"):  # a nested model, e.g. an ensemble member
+            flops += forward_flops(layer)
+    return int(flops)

@@ -25,19 +25,33 @@ def _save(figure, target: Path) -> Path:
     return target
 
 
-def save_history_plot(history: list[dict], target: Path, title: str) -> Path:
-    """Train and validation accuracy and loss per epoch, side by side."""
+def save_history_plot(histories: dict[str, list[dict]], target: Path, title: str) -> Path:
+    """Train and validation accuracy and loss per epoch, side by side; one pair of curves per run
+    (``histories`` maps a label, "" for a single run, to its history rows)."""
     plt = _pyplot()
-    epochs = [int(row["epoch"]) + 1 for row in history]
     figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4))
     for axes, metric, label in ((accuracy_axes, "accuracy", "Accuracy"), (loss_axes, "loss", "Loss")):
-        axes.plot(epochs, [row[metric] for row in history], marker="o", label="train")
-        axes.plot(epochs, [row[f"val_{metric}"] for row in history], marker="o", label="validation")
+        for run_label, history in histories.items():
+            epochs = [int(row["epoch"]) + 1 for row in history]
+            prefix = f"{run_label} " if run_label else ""
+            axes.plot(epochs, [row[metric] for row in history], marker="o", markersize=3, label=f"{prefix}train")
+            axes.plot(
+                epochs, [row[f"val_{metric}"] for row in history], marker="o", markersize=3, label=f"{prefix}validation"
+            )
         axes.set_xlabel("Epoch")
+        axes.xaxis.get_major_locator().set_params(integer=True)
         axes.set_ylabel(label)
         axes.set_title(f"{label} per epoch")
         axes.grid(alpha=0.3)
-        axes.legend()
+        axes.legend(fontsize=8)
+    # The first epoch's validation score is often near chance (BatchNorm statistics still settling);
+    # it would flatten the rest of the curve, so the accuracy axis starts at 90%.
+    values = [row[key] for history in histories.values() for row in history for key in ("accuracy", "val_accuracy")]
+    if values and max(values) > 0.95:
+        accuracy_axes.set_ylim(0.9, 1.0)
+    loss_values = [row[key] for history in histories.values() for row in history for key in ("loss", "val_loss")]
+    if loss_values:
+        loss_axes.set_ylim(0, min(max(loss_values), 3 * sorted(loss_values)[len(loss_values) // 2]))
     figure.suptitle(title)
     return _save(figure, target)
 

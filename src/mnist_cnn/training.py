@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class TrainConfig:
     validation_fraction: float = 0.1  # the issue's default; the test set never picks an epoch
     seed: int = 42
     limit: int | None = None  # train on a stratified subset of this many images (quick runs)
+    ensemble: int = 1  # members trained with seeds seed, seed+1, ...; their probabilities are averaged
 
     def resolved(self) -> TrainConfig:
         recipe = models.recipe(self.model)
@@ -52,6 +53,7 @@ class TrainConfig:
             validation_fraction=self.validation_fraction,
             seed=self.seed,
             limit=self.limit,
+            ensemble=self.ensemble,
         )
 
     def check(self) -> None:
@@ -60,6 +62,8 @@ class TrainConfig:
         for option, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--limit", self.limit)):
             if value is not None and value < 1:
                 raise UsageError(f"{option} must be a positive integer; received {value}")
+        if self.ensemble < 1:
+            raise UsageError(f"--ensemble must be a positive integer; received {self.ensemble}")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise UsageError(f"--learning-rate must be positive; received {self.learning_rate}")
         if self.limit is not None and self.limit < 100:
@@ -162,14 +166,15 @@ def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuff
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def learning_rate_schedule(peak: float, steps_per_epoch: int, epochs: int):
-    """One epoch of linear warm-up from peak/10, then cosine decay to peak/100."""
+def learning_rate_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 1.0):
+    """Linear warm-up from peak/10 over ``warmup_epochs``, then cosine decay to peak/100 (one cycle)."""
     import keras
 
-    warmup_steps = steps_per_epoch if epochs > 1 else 0
+    total_steps = steps_per_epoch * epochs
+    warmup_steps = min(int(steps_per_epoch * warmup_epochs), total_steps // 2)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=peak / 10 if warmup_steps else peak,
-        decay_steps=max(1, steps_per_epoch * epochs - warmup_steps),
+        decay_steps=max(1, total_steps - warmup_steps),
         alpha=0.01,
         warmup_target=peak if warmup_steps else None,
         warmup_steps=warmup_steps,
@@ -238,7 +243,7 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
     import keras
 
     recipe = models.recipe(config.model)
-    schedule = learning_rate_schedule(config.learning_rate, steps_per_epoch, config.epochs)
+    schedule = learning_rate_schedule(config.learning_rate, steps_per_epoch, config.epochs, recipe.warmup_epochs)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=schedule),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
@@ -257,6 +262,8 @@ def train(
     """Train a registry model, resuming an unfinished run of the same settings, and write every artifact."""
     config.check()
     config = config.resolved()
+    if config.ensemble > 1:
+        return train_ensemble(config, out_dir, data_dir, tensorboard, command, log)
     dataset = data.load_dataset(config.dataset, data_dir)
     run_dir = choose_run_dir(config, out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -295,6 +302,63 @@ def train(
     return finish_run(run_dir, config, dataset, command, len(train_images), len(val_images), log, resumed_from)
 
 
+def train_ensemble(
+    config: TrainConfig, out_dir: Path | None, data_dir: Path | None, tensorboard: bool, command: str, log
+) -> TrainResult:
+    """Train ``config.ensemble`` members (seeds seed, seed+1, ...) in subfolders, each resumable on its
+    own, then save one model that averages their probabilities and write every artifact for it."""
+    import keras
+
+    dataset = data.load_dataset(config.dataset, data_dir)
+    run_dir = choose_run_dir(config, out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "run.json").exists():
+        write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
+    members = []
+    for index in range(config.ensemble):
+        member_config = replace(config, seed=config.seed + index, ensemble=1)
+        member_dir = run_dir / f"member-{index + 1}"
+        if is_finished(member_dir):
+            log(f"Member {index + 1} of {config.ensemble} is already trained ({member_dir})")
+        else:
+            log(f"Member {index + 1} of {config.ensemble} (seed {member_config.seed})")
+            train(
+                member_config, out_dir=member_dir, data_dir=data_dir, tensorboard=tensorboard, command=command, log=log
+            )
+        members.append(member_dir)
+
+    inputs = keras.Input(shape=models.INPUT_SHAPE, name="image")
+    outputs = []
+    for index, member_dir in enumerate(members):
+        member = keras.models.load_model(member_dir / "model.keras", compile=False)
+        member.name = f"{config.model}_{index + 1}"
+        outputs.append(member(inputs))
+    averaged = keras.layers.Average(name="probabilities")(outputs)
+    model = keras.Model(inputs, averaged, name=f"{config.model}_ensemble_{config.ensemble}")
+    member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
+    histories = {f"member {index + 1}": read_history(member_dir) for index, member_dir in enumerate(members)}
+    extra = {
+        "members": [
+            {"seed": m["seed"], "test_accuracy": m["test_accuracy"], "epochs": m["epochs"]} for m in member_metrics
+        ],
+        "seconds": round(sum(m["seconds"] for m in member_metrics), 1),
+        "epochs": sum(m["epochs"] for m in member_metrics),
+        "best_validation_accuracy": None,
+    }
+    return write_artifacts(
+        run_dir,
+        model,
+        config,
+        dataset,
+        command,
+        histories,
+        extra,
+        member_metrics[0]["train_images"],
+        member_metrics[0]["validation_images"],
+        0,
+    )
+
+
 def build_for_training(config: TrainConfig):
     """(the model fit() trains, the model we keep). They differ when the recipe augments its data:
     augmentation then runs as a first layer, in the training graph, and is left out of what we keep,
@@ -322,21 +386,45 @@ def finish_run(
     log,
     resumed_from: int,
 ) -> TrainResult:
-    """Keep the best epoch, evaluate it on the test set and write every artifact."""
-
-    from mnist_cnn import evaluation, plots
-
+    """Keep the best epoch on the validation split and write every artifact for it."""
     history = read_history(run_dir)
-    best_epoch = int(max(history, key=lambda row: row["val_accuracy"])["epoch"]) + 1
     fit_model, model = build_for_training(config)
     fit_model.load_weights(run_dir / BEST_WEIGHTS)
+    extra = {
+        "best_validation_accuracy": max(row["val_accuracy"] for row in history),
+        "epochs": len(history),
+        "best_epoch": int(max(history, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
+        "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
+    }
+    result = write_artifacts(
+        run_dir, model, config, dataset, command, {"": history}, extra, train_count, val_count, resumed_from
+    )
+    (run_dir / BEST_WEIGHTS).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    return result
+
+
+def write_artifacts(
+    run_dir: Path,
+    model,
+    config: TrainConfig,
+    dataset: data.Dataset,
+    command: str,
+    histories: dict[str, list[dict]],
+    extra: dict,
+    train_count: int,
+    val_count: int,
+    resumed_from: int,
+) -> TrainResult:
+    """Save the model in both formats, plot, evaluate on the test set and write metrics.json last."""
+    from mnist_cnn import evaluation, plots
+
     save_model(model, run_dir / "model.keras")
     save_model(model, run_dir / LEGACY_MODEL_NAME)
-    plots.save_history_plot(history, run_dir / "accuracy_loss_plot.png", title=f"{config.model} on {config.dataset}")
+    title = f"{model.name} on {config.dataset}"
+    plots.save_history_plot(histories, run_dir / "accuracy_loss_plot.png", title=title)
     result = evaluation.evaluate(model, dataset.test_images, dataset.test_labels, dataset.class_names)
-    evaluation.write_reports(
-        result, run_dir, dataset.test_images, title=f"{config.model} on the {config.dataset} test set"
-    )
+    evaluation.write_reports(result, run_dir, dataset.test_images, title=f"{title} (test set)")
     metrics = {
         "model": config.model,
         "dataset": config.dataset,
@@ -344,10 +432,7 @@ def finish_run(
         "test_loss": result.loss,
         "test_count": result.count,
         "per_class_accuracy": result.per_class_accuracy,
-        "best_validation_accuracy": max(row["val_accuracy"] for row in history),
-        "epochs": len(history),
-        "best_epoch": best_epoch,
-        "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
+        **extra,
         "train_images": train_count,
         "validation_images": val_count,
         "parameters": int(model.count_params()),
@@ -358,8 +443,6 @@ def finish_run(
         "finished": datetime.now().isoformat(timespec="seconds"),
     }
     write_json(run_dir / "metrics.json", metrics)  # written last: its presence marks the run finished
-    (run_dir / BEST_WEIGHTS).unlink(missing_ok=True)
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return TrainResult(run_dir=run_dir, metrics=metrics, resumed_from_epoch=resumed_from)
 
 
