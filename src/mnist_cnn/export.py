@@ -75,6 +75,9 @@ def export(
         raise UsageError("--quantize applies to the litert format only; use --format litert")
     name, source = resolve_model_path(model_name_or_path)
     model = keras.models.load_model(source, compile=False)
+    # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
+    # never called on its own.
+    model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32), training=False)
     dataset = data.load_dataset("mnist", data_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

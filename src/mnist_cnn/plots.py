@@ -105,4 +105,5 @@ def save_misclassified_grid(
             fontsize=8,
         )
     figure.suptitle(f"{len(wrong)} most confident mistakes" if len(wrong) else "No mistakes")
+    figure.tight_layout()
     return _save(figure, target)

@@ -87,10 +87,12 @@ def is_finished(run_dir: Path) -> bool:
 
 
 def read_run_config(run_dir: Path) -> dict | None:
+    """The settings a run folder was started with; settings added since then take their defaults."""
     try:
-        return json.loads((run_dir / "run.json").read_text())["config"]
-    except (OSError, ValueError, KeyError):
+        saved = json.loads((run_dir / "run.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return {**asdict(TrainConfig()), **saved}
 
 
 def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:
@@ -269,7 +271,9 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     resumed_from = finished_epochs(run_dir)
     history = trim_history(run_dir, resumed_from) if resumed_from else []
-    if resumed_from:
+    if resumed_from >= config.epochs:
+        log(f"Resuming {run_dir}: all {config.epochs} epochs are finished, writing the artifacts")
+    elif resumed_from:
         log(
             f"Resuming {run_dir}: epochs 1-{resumed_from} of {config.epochs} are finished, "
             f"continuing from epoch {resumed_from + 1}"
