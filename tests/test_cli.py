@@ -38,7 +38,7 @@ def test_folder_without_the_files_names_them(tmp_path):
 
 
 def test_corrupt_data_is_one_line(synthetic_folder):
-    (synthetic_folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bgarbage")
+    (synthetic_folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8bgarbage")
     assert_one_line_error(run_cli("train", "--data-dir", str(synthetic_folder)), "not a valid gzip file")
 
 

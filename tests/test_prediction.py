@@ -28,7 +28,7 @@ def as_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """An MNIST digit as a person's photo: dark ink on uneven grey paper, larger, off-centre, noisy, JPEG-soft."""
     scale = int(rng.integers(6, 16))
     ink = Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
-    width, height = int(rng.integers(400, 900)), int(rng.integers(400, 900))
+    width, height = (int(rng.integers(ink.width + 20, ink.width + 600)) for _ in range(2))
     paper = np.linspace(170, 235, width)[None, :] * np.ones((height, 1)) + rng.normal(0, 4, (height, width))
     left, top = int(rng.integers(0, width - ink.width + 1)), int(rng.integers(0, height - ink.height + 1))
     alpha = np.asarray(ink, dtype=np.float32) / 255

@@ -123,6 +123,14 @@ def test_an_image_can_be_the_whole_body(app):
     assert response.json()["predictions"][0]["digit"] == 7
 
 
+@pytest.mark.parametrize("runtime", mnist_cnn.prediction.RUNTIMES)
+def test_every_runtime_serves_the_same_answers(runtime, test_set):
+    app = create_app(LIMITS, mnist_cnn.load_model("seed", runtime=runtime))
+    response = call(app, "POST", "/v1/predict", json={"pixels": test_set.test_images[:8].tolist()})
+    assert [p["digit"] for p in response.json()["predictions"]] == test_set.test_labels[:8].tolist()
+    assert call(app, "GET", "/v1/model").json()["runtime"] == runtime
+
+
 def test_model_info_reports_name_accuracy_input_and_runtime(app):
     info = call(app, "GET", "/v1/model").json()
     card = json.loads((mnist_cnn.prediction.SHIPPED_DIR / "seed" / "metrics.json").read_text())
@@ -179,6 +187,22 @@ def test_streamed_body_over_the_limit_is_413_without_content_length(app):
 
     response = call(app, "POST", "/v1/predict", content=chunks(), headers={"content-type": "image/png"})
     assert_error(response, 413, "over the limit of 1.0 MB")
+
+
+def test_a_client_that_leaves_mid_body_is_not_a_server_error(app):
+    messages = [{"type": "http.request", "body": b"x" * 10, "more_body": True}, {"type": "http.disconnect"}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    headers = [(b"content-type", b"image/png"), (b"content-length", b"1000")]
+    scope = {"type": "http", "method": "POST", "path": "/v1/predict", "headers": headers, "query_string": b""}
+    asyncio.run(app({**scope, "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http"}, receive, send))
+    assert sent[0]["status"] == 400 and b"closed the connection" in sent[1]["body"]
 
 
 def test_small_file_declaring_too_many_pixels_is_413(app):
