@@ -3,5 +3,5 @@
 # The data folder defaults to ../shared/mnist beside the project; set MNIST_CNN_DATA to use another.
 source "$(dirname "$0")/setup-venv.sh"
 export MNIST_CNN_DATA="${MNIST_CNN_DATA:-$(cd .. && pwd)/shared/mnist}"
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks notebooks scripts
 exec .venv/bin/pytest "$@"

@@ -64,22 +64,10 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
 
 @pytest.fixture(scope="session")
 def quick_run(mnist_dir, tmp_path_factory) -> Path:
-    """One short real training run on a subset (6,000 images, 2 epochs), shared by the integration tests."""
+    """One short real training run on a subset (12,000 images, 2 epochs of batch 32: enough steps for
+    BatchNorm's moving statistics to settle), shared by the integration tests."""
     run_dir = tmp_path_factory.mktemp("runs") / "quick"
-    result = run_cli(
-        "train",
-        "--model",
-        "seed",
-        "--epochs",
-        "2",
-        "--limit",
-        "6000",
-        "--batch-size",
-        "64",
-        "--data-dir",
-        str(mnist_dir),
-        "--out",
-        str(run_dir),
-    )
+    result = run_cli("train", "--model", "seed", "--epochs", "2", "--limit", "12000", "--batch-size", "32",
+                     "--data-dir", str(mnist_dir), "--out", str(run_dir))  # fmt: skip
     assert result.returncode == 0, result.stderr
     return run_dir

@@ -1,16 +1,21 @@
 """The shipped model and predictions on a person's images, through the API and the CLI."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
 import mnist_cnn
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from conftest import run_cli
 from mnist_cnn.data import load_dataset
 from mnist_cnn.errors import ModelError
 from mnist_cnn.prediction import shipped_models
+from own_digits import as_photo  # noqa: E402  (the benchmark's photo maker, so test and benchmark agree)
 from test_preprocessing import draw_seven
 
 
@@ -22,19 +27,6 @@ def seed_model():
 @pytest.fixture(scope="module")
 def test_set(mnist_dir):
     return load_dataset("mnist", mnist_dir)
-
-
-def as_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """An MNIST digit as a person's photo: dark ink on uneven grey paper, larger, off-centre, noisy, JPEG-soft."""
-    scale = int(rng.integers(6, 16))
-    ink = Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
-    width, height = (int(rng.integers(ink.width + 20, ink.width + 600)) for _ in range(2))
-    paper = np.linspace(170, 235, width)[None, :] * np.ones((height, 1)) + rng.normal(0, 4, (height, width))
-    left, top = int(rng.integers(0, width - ink.width + 1)), int(rng.integers(0, height - ink.height + 1))
-    alpha = np.asarray(ink, dtype=np.float32) / 255
-    region = paper[top : top + ink.height, left : left + ink.width]
-    paper[top : top + ink.height, left : left + ink.width] = region * (1 - alpha) + 35 * alpha
-    return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
 
 
 def test_seed_is_shipped_with_its_model_card():

@@ -141,3 +141,9 @@ def test_image_over_40_megapixels_is_refused(tmp_path):
     Image.new("1", (8000, 6000), 1).save(path)  # 48 MP, a tiny file: a decompression bomb in miniature
     with pytest.raises(ImageError, match="huge.png: 8000x6000 is over the 40 megapixel limit"):
         preprocessing.prepare(path)
+
+
+def test_a_small_digit_on_a_large_page_is_found():
+    page = draw_seven(size=(2000, 1600), box=(900, 700, 930, 760), stroke=5)  # 0.1% of the page is ink
+    reference = preprocessing.prepare(draw_seven())
+    assert correlation(preprocessing.prepare(page), reference) > 0.6  # found, though thinner: 15x31 pixels at work size

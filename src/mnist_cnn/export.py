@@ -73,7 +73,9 @@ def export(
 
     if quantize and formats != ["litert"]:
         raise UsageError("--quantize applies to the litert format only; use --format litert")
-    name, source = resolve_model_path(model_name_or_path)
+    name, source = resolve_model_path(model_name_or_path, runtime="keras")
+    if source.suffix not in (".keras", ".h5"):
+        raise UsageError(f"{source}: export starts from a Keras model (.keras or .h5)")
     model = keras.models.load_model(source, compile=False)
     # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
     # never called on its own.

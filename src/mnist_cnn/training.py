@@ -111,7 +111,12 @@ def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:
     for candidate in sorted(RUNS_DIR.glob(f"*-{config.model}"), reverse=True):
         if read_run_config(candidate) == wanted and not is_finished(candidate):
             return candidate
-    return RUNS_DIR / f"{datetime.now():%Y%m%d-%H%M%S}-{config.model}"
+    stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    candidate, number = RUNS_DIR / f"{stamp}-{config.model}", 1
+    while candidate.exists():  # two runs started in the same second
+        number += 1
+        candidate = RUNS_DIR / f"{stamp}-{number}-{config.model}"
+    return candidate
 
 
 def finished_epochs(run_dir: Path) -> int:

@@ -1,0 +1,120 @@
+"""How shipped models do on digits that are not MNIST: photographed MNIST digits and printed fonts.
+
+Usage: .venv/bin/python benchmarks/own_digits.py [--count 1000] [--data-dir DIR]
+
+Two sets, both made in this script from public material and passed through `mnist_cnn.predict`
+exactly as `mnist-cnn predict` would:
+- photos: MNIST test digits (other writers than the training set's) as a person's photo: dark ink
+  on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, sensor noise, blur;
+- fonts: the digits 0-9 in the 19 text faces bundled with Matplotlib (DejaVu, STIX, Computer
+  Modern; regular, bold, italic), rotated up to 12 degrees, anywhere on a large canvas, either polarity.
+Writes benchmarks/results/own_digits.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+FONT_FILES = [
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf",
+    "DejaVuSerif-BoldItalic.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralItalic.ttf",
+    "STIXGeneralBolIta.ttf",
+    "cmr10.ttf",
+    "cmss10.ttf",
+    "cmtt10.ttf",
+    "cmb10.ttf",
+    "cmti10.ttf",
+]
+
+
+def as_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """An MNIST digit as a person's photo: dark ink on uneven grey paper, larger, off-centre, noisy, soft."""
+    scale = int(rng.integers(6, 16))
+    ink = Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
+    width, height = (int(rng.integers(ink.width + 20, ink.width + 600)) for _ in range(2))
+    paper = np.linspace(170, 235, width)[None, :] * np.ones((height, 1)) + rng.normal(0, 4, (height, width))
+    left, top = int(rng.integers(0, width - ink.width + 1)), int(rng.integers(0, height - ink.height + 1))
+    alpha = np.asarray(ink, dtype=np.float32) / 255
+    region = paper[top : top + ink.height, left : left + ink.width]
+    paper[top : top + ink.height, left : left + ink.width] = region * (1 - alpha) + 35 * alpha
+    return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+
+
+def printed_digits(rng: np.random.Generator) -> tuple[list[Image.Image], list[int]]:
+    import matplotlib
+
+    font_dir = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    images, labels = [], []
+    for font_file in FONT_FILES:
+        font = ImageFont.truetype(str(font_dir / font_file), size=int(rng.integers(60, 200)))
+        for digit in range(10):
+            glyph = Image.new("L", (400, 400), 0)
+            ImageDraw.Draw(glyph).text((200, 200), str(digit), fill=255, font=font, anchor="mm")
+            glyph = glyph.rotate(float(rng.uniform(-12, 12)), resample=Image.Resampling.BICUBIC)
+            canvas = Image.new("L", (int(rng.integers(450, 900)), int(rng.integers(450, 900))), 0)
+            canvas.paste(glyph, (int(rng.integers(0, canvas.width - 400)), int(rng.integers(0, canvas.height - 400))))
+            if rng.random() < 0.5:
+                canvas = Image.eval(canvas, lambda value: 255 - value)  # dark ink on white paper
+            images.append(canvas)
+            labels.append(digit)
+    return images, labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000, help="photographed MNIST digits (default: 1000)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
+    args = parser.parse_args()
+
+    import mnist_cnn
+    from mnist_cnn.data import load_dataset
+    from mnist_cnn.prediction import shipped_models
+
+    dataset = load_dataset("mnist", args.data_dir)
+    rng = np.random.default_rng(7)
+    indices = rng.choice(len(dataset.test_images), args.count, replace=False)
+    sets = {
+        "photos": ([as_photo(dataset.test_images[i], rng) for i in indices], dataset.test_labels[indices].tolist()),
+        "fonts": printed_digits(rng),
+    }
+    results = {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "command": "python benchmarks/own_digits.py",
+        "sets": {name: len(labels) for name, (_, labels) in sets.items()},
+        "accuracy": {},
+    }
+    for name in shipped_models():
+        model = mnist_cnn.load_model(name)
+        results["accuracy"][name] = {}
+        for set_name, (images, labels) in sets.items():
+            predicted = [p.digit for p in mnist_cnn.predict(images, model=model)]
+            accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
+            results["accuracy"][name][set_name] = accuracy
+            print(f"{name:5} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "own_digits.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
