@@ -368,9 +368,7 @@ seen_axes.imshow(drawn.image, cmap="gray", vmin=0, vmax=255)
 seen_axes.set_title(f"what the model saw: {drawn.digit}")
 for axes in (drawing_axes, seen_axes):
     axes.axis("off")
-# display(), not plt.show(): the package's plot functions switched Matplotlib to its file-only backend.
-display(figure)
-plt.close(figure)""",
+plt.show()""",
     ),
     (
         "markdown",

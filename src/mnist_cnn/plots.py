@@ -1,35 +1,31 @@
-"""Matplotlib/Seaborn figures: training history, confusion matrix, most confident mistakes."""
+"""Matplotlib/Seaborn figures: training history, confusion matrix, most confident mistakes.
+
+Each ``*_figure`` function returns a ``matplotlib.figure.Figure`` (a notebook shows it inline);
+each ``save_*`` function writes one as a PNG, atomically. Figures are built without pyplot, so
+nothing here changes the caller's Matplotlib backend.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from mnist_cnn.files import atomic_path
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never needs a display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(figure, target: Path) -> Path:
+def save_figure(figure: Figure, target: Path) -> Path:
     with atomic_path(target) as partial:
         figure.savefig(partial, dpi=120, bbox_inches="tight", format="png")
-    _pyplot().close(figure)
     return target
 
 
-def save_history_plot(histories: dict[str, list[dict]], target: Path, title: str) -> Path:
+def history_figure(histories: dict[str, list[dict]], title: str) -> Figure:
     """Train and validation accuracy and loss per epoch, side by side; one pair of curves per run
-    (``histories`` maps a label, "" for a single run, to its history rows)."""
-    plt = _pyplot()
-    figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    (``histories`` maps a label, "" for a single run, to its history.csv rows)."""
+    figure = Figure(figsize=(11, 4))
+    accuracy_axes, loss_axes = figure.subplots(1, 2)
     for axes, metric, label in ((accuracy_axes, "accuracy", "Accuracy"), (loss_axes, "loss", "Loss")):
         for run_label, history in histories.items():
             epochs = [int(row["epoch"]) + 1 for row in history]
@@ -44,24 +40,26 @@ def save_history_plot(histories: dict[str, list[dict]], target: Path, title: str
         axes.set_title(f"{label} per epoch")
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
-    # The first epoch's validation score is often near chance (BatchNorm statistics still settling);
-    # it would flatten the rest of the curve, so the accuracy axis starts at 90%.
-    values = [row[key] for history in histories.values() for row in history for key in ("accuracy", "val_accuracy")]
-    if values and max(values) > 0.95:
-        accuracy_axes.set_ylim(0.9, 1.0)
-    loss_values = [row[key] for history in histories.values() for row in history for key in ("loss", "val_loss")]
-    if loss_values:
-        loss_axes.set_ylim(0, min(max(loss_values), 3 * sorted(loss_values)[len(loss_values) // 2]))
+    # The first epoch's validation score can be near chance while BatchNorm's statistics settle; scale
+    # the axes to the later epochs so that one point does not flatten the rest of the curves.
+    later = [row for history in histories.values() for row in history[1:]] or [
+        row for history in histories.values() for row in history
+    ]
+    if later:
+        lowest = min(min(row["accuracy"], row["val_accuracy"]) for row in later)
+        accuracy_axes.set_ylim(max(0.0, lowest - 0.01), 1.0)
+        highest = max(max(row["loss"], row["val_loss"]) for row in later)
+        loss_axes.set_ylim(0, highest * 1.1)
     figure.suptitle(title)
-    return _save(figure, target)
+    return figure
 
 
-def save_confusion_matrix(matrix: np.ndarray, class_names: tuple[str, ...], target: Path, title: str) -> Path:
+def confusion_matrix_figure(matrix: np.ndarray, class_names: tuple[str, ...], title: str) -> Figure:
     """A Seaborn heatmap of counts, true class down, predicted class across."""
     import seaborn as sns
 
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(8, 7))
+    figure = Figure(figsize=(8, 7))
+    axes = figure.subplots()
     sns.heatmap(
         matrix,
         annot=True,
@@ -76,25 +74,20 @@ def save_confusion_matrix(matrix: np.ndarray, class_names: tuple[str, ...], targ
     axes.set_xlabel("Predicted label")
     axes.set_ylabel("True label")
     axes.set_title(f"Confusion matrix: {title}")
-    return _save(figure, target)
+    return figure
 
 
-def save_misclassified_grid(
-    images: np.ndarray,
-    labels: np.ndarray,
-    probabilities: np.ndarray,
-    class_names: tuple[str, ...],
-    target: Path,
-    count: int = 36,
-) -> Path:
+def misclassified_figure(
+    images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray, class_names: tuple[str, ...], count: int = 36
+) -> Figure:
     """The most confident mistakes, each titled with its true and predicted label and confidence."""
-    plt = _pyplot()
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:count]
     columns = 6
     rows = max(1, -(-len(wrong) // columns))
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.0), squeeze=False)
+    figure = Figure(figsize=(columns * 1.7, rows * 2.0 + 0.5), layout="constrained")
+    axes_grid = figure.subplots(rows, columns, squeeze=False)
     for axes in axes_grid.flat:
         axes.axis("off")
     for axes, index in zip(axes_grid.flat, wrong):
@@ -105,5 +98,23 @@ def save_misclassified_grid(
             fontsize=8,
         )
     figure.suptitle(f"{len(wrong)} most confident mistakes" if len(wrong) else "No mistakes")
-    figure.tight_layout()
-    return _save(figure, target)
+    return figure
+
+
+def save_history_plot(histories: dict[str, list[dict]], target: Path, title: str) -> Path:
+    return save_figure(history_figure(histories, title), target)
+
+
+def save_confusion_matrix(matrix: np.ndarray, class_names: tuple[str, ...], target: Path, title: str) -> Path:
+    return save_figure(confusion_matrix_figure(matrix, class_names, title), target)
+
+
+def save_misclassified_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: tuple[str, ...],
+    target: Path,
+    count: int = 36,
+) -> Path:
+    return save_figure(misclassified_figure(images, labels, probabilities, class_names, count), target)
