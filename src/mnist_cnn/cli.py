@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         "probabilities (default: 1, a single model)",
     )
     evaluate = commands.add_parser("evaluate", help="score a model on the test set")
-    evaluate.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    evaluate.add_argument(
+        "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
+    )
     add_data_options(evaluate)
     evaluate.add_argument(
         "--out",
@@ -145,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="PNG, JPEG, BMP, GIF, WebP or TIFF files, or .npy arrays of shape (28, 28)",
     )
-    predict.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    predict.add_argument(
+        "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
+    )
     predict.add_argument(
         "--json",
         action="store_true",
@@ -183,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every network (default: 127.0.0.1)"
     )
     serve.add_argument("--port", type=positive_int, default=8000, help="port to listen on (default: 8000)")
-    serve.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    serve.add_argument(
+        "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
+    )
     add_runtime_option(serve)
     serve.add_argument(
         "--workers", type=positive_int, default=1, help="server processes, each with its own model copy (default: 1)"

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -26,6 +27,7 @@ from fastapi_offline import FastAPIOffline
 from PIL import Image
 from pydantic import BaseModel, Field
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from mnist_cnn import __version__, preprocessing
 from mnist_cnn.errors import ImageError
@@ -48,7 +50,7 @@ log = logging.getLogger("mnist_cnn.serving")
 
 @dataclass(frozen=True)
 class Settings:
-    model: str | None = None  # a shipped model's name or a .keras/.h5 file; None: the shipped default
+    model: str | None = None  # a shipped model's name or a model file; None: the shipped default
     runtime: str | None = None  # None: the fastest runtime installed
     max_body_bytes: int = 5_000_000  # a phone photo as JPEG is 2-4 MB
     max_batch: int = 64  # images per request: a page or a program's batch; bulk scoring is `mnist-cnn evaluate`'s job
@@ -144,7 +146,13 @@ def load_served_model(settings: Settings) -> ServedModel:
 def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
     """The application. Without ``classifier`` it loads ``settings.model`` at start-up (in a worker thread)."""
     settings = settings or Settings()
-    decode_limiter = anyio.CapacityLimiter(os.cpu_count() or 1)  # bounds the memory of images decoded at once
+    decoding = threading.BoundedSemaphore(os.cpu_count() or 1)  # bounds the memory of images decoded at once
+
+    def respond(prepare, sources, classifier: BatchingClassifier) -> bytes:
+        """In a worker thread: decode and preprocess, then predict (batched with other requests)."""
+        with decoding:
+            prepared, names = prepare(sources, settings)
+        return answer(classifier, prepared, names)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -222,8 +230,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
             sources, prepare = body, prepare_pixels
         else:
             sources, prepare = [(None, body)], prepare_files
-        prepared, names = await anyio.to_thread.run_sync(prepare, sources, settings, limiter=decode_limiter)
-        content = await anyio.to_thread.run_sync(answer, model.classifier, prepared, names)
+        content = await anyio.to_thread.run_sync(respond, prepare, sources, model.classifier)
         return Response(content, media_type="application/json")
 
     return app
@@ -263,10 +270,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the body is {megabytes(int(declared))}; the limit is {megabytes(limit)}")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"the body is over the limit of {megabytes(limit)}")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, f"the body is over the limit of {megabytes(limit)}")
+    except ClientDisconnect:
+        raise HTTPException(400, "the client closed the connection before sending the whole body") from None
     return bytes(body)
 
 

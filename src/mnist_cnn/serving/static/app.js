@@ -261,22 +261,25 @@ function show(prediction) {
 }
 
 function showError(text) {
+  showNoPrediction("");
   message.textContent = text;
   message.hidden = false;
-  digitOutput.textContent = "?";
-  confidenceText.textContent = "";
 }
 
 function showNothing() {
+  showNoPrediction("Draw a digit to see what the model says.");
+  result.dataset.version = String(version);
+}
+
+function showNoPrediction(hint) {
   message.hidden = true;
   digitOutput.textContent = "?";
-  confidenceText.textContent = "Draw a digit to see what the model says.";
+  confidenceText.textContent = hint;
   for (let digit = 0; digit < 10; digit += 1) {
     setBar(digit, 0, false);
   }
   seen.fillStyle = PAPER;
   seen.fillRect(0, 0, 28, 28);
-  result.dataset.version = String(version);
 }
 
 function setBar(digit, probability, isTop) {
@@ -296,8 +299,8 @@ function megabytes(bytes) {
 }
 
 function sentence(text) {
-  const words = String(text || "something went wrong");
-  return words.charAt(0).toUpperCase() + words.slice(1) + (/[.!?]$/.test(words) ? "" : ".");
+  const words = String(text || "something went wrong"); // not capitalised: it may start with a file name
+  return words + (/[.!?]$/.test(words) ? "" : ".");
 }
 
 // Start
