@@ -12,6 +12,7 @@ import numpy as np
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError, MissingExtraError, ModelError
+from mnist_cnn.quiet import native_stderr_closed
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 DEFAULT_MODEL = "seed"
@@ -131,8 +132,6 @@ class LiteRTClassifier(Classifier):
         super().__init__(name, path)
         from ai_edge_litert.interpreter import Interpreter
 
-        from mnist_cnn.quiet import native_stderr_closed
-
         try:
             with native_stderr_closed():  # hides "Created TensorFlow Lite XNNPACK delegate for CPU"
                 self.interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
@@ -148,9 +147,11 @@ class LiteRTClassifier(Classifier):
     def run(self, batch):
         with self.lock:
             if len(batch) != self.batch_size:
-                # LiteRT fixes the batch size at allocation; resize for each new one.
-                self.interpreter.resize_tensor_input(self.input_index, [len(batch), 28, 28, 1])
-                self.interpreter.allocate_tensors()
+                # LiteRT fixes the batch size at allocation; resize for each new one. (Allocation is
+                # where it announces its XNNPACK delegate on stderr.)
+                with native_stderr_closed():
+                    self.interpreter.resize_tensor_input(self.input_index, [len(batch), 28, 28, 1])
+                    self.interpreter.allocate_tensors()
                 self.batch_size = len(batch)
             self.interpreter.set_tensor(self.input_index, batch)
             self.interpreter.invoke()
@@ -158,7 +159,7 @@ class LiteRTClassifier(Classifier):
 
 
 CLASSIFIERS = {cls.runtime: cls for cls in (OnnxClassifier, LiteRTClassifier, KerasClassifier, SavedModelClassifier)}
-RUNTIMES = ("onnx", "litert", "keras")  # fastest first, as measured by benchmarks/inference.py
+RUNTIMES = ("litert", "onnx", "keras")  # fastest first, as measured by benchmarks/inference.py
 RUNTIME_MODULES = {"onnx": "onnxruntime", "litert": "ai_edge_litert", "keras": "keras", "savedmodel": "tensorflow"}
 RUNTIME_FILES = {"onnx": "model.onnx", "litert": "model.tflite", "keras": "model.keras"}
 SUFFIX_RUNTIMES = {".keras": "keras", ".h5": "keras", ".onnx": "onnx", ".tflite": "litert"}
