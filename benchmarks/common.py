@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -44,3 +46,12 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
 
 def percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q))
+
+
+def write_result(name: str, result: dict) -> Path:
+    """Write one benchmark's figures to benchmarks/results/NAME.json."""
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    target = results / f"{name}.json"
+    target.write_text(json.dumps(result, indent=2) + "\n")
+    return target

@@ -12,7 +12,6 @@ Writes benchmarks/results/inference.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -27,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np  # noqa: E402
 
-from common import machine, matmul_peak_gflops, percentile_ms  # noqa: E402
+from common import machine, matmul_peak_gflops, percentile_ms, write_result  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
 BATCHES = (1, 32, 1024)
 
 
@@ -151,8 +149,7 @@ def main() -> None:
         f"\ncold `mnist-cnn predict digit.png`: {predict_seconds:.2f} s; `import tensorflow`: {import_seconds:.2f} s "
         f"(ratio {results['cold_ratio']:.2f})"
     )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "inference.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_result("inference", results)
 
 
 if __name__ == "__main__":

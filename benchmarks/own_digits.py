@@ -14,7 +14,6 @@ Writes benchmarks/results/own_digits.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+from common import write_result  # noqa: E402
+
 FONT_FILES = [
     "DejaVuSans.ttf",
     "DejaVuSans-Bold.ttf",
@@ -112,8 +112,7 @@ def main() -> None:
             accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
             results["accuracy"][name][set_name] = accuracy
             print(f"{name:5} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "own_digits.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_result("own_digits", results)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ GFLOP/s measured in the same run. Writes benchmarks/results/throughput.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np  # noqa: E402
 
-from common import machine, matmul_peak_gflops  # noqa: E402
+from common import machine, matmul_peak_gflops, write_result  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
 RECIPE_NAMES = ("seed", "fast", "best")
 
 
@@ -99,8 +97,7 @@ def main() -> None:
         "peak_gflops": peak,
         "recipes": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "throughput.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("throughput", result)
 
 
 if __name__ == "__main__":

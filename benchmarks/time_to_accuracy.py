@@ -14,7 +14,6 @@ when it first reaches the target. Writes benchmarks/results/time_to_99.json and 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np  # noqa: E402
 
-from common import machine  # noqa: E402
+from common import machine, write_result  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -156,8 +155,7 @@ def main() -> None:
         "ours_accuracy_reached": runs["ours"].points[-1][1],
         "curves": {name: stopwatch.points for name, stopwatch in runs.items()},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "time_to_99.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("time_to_99", result)
     plot(result, RESULTS / "time_to_99.png")
     ratio = f"{result['ratio']:.3f}" if result["ratio"] else "n/a"
     print(f"baseline {baseline} s, ours {ours} s, ratio {ratio}")

@@ -9,16 +9,17 @@ is exactly `mnist-cnn train --model seed` (same pipeline, schedule and seed).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).parent))
+from common import write_result  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main() -> None:
@@ -88,8 +89,7 @@ def main() -> None:
         f"median {summary['median_seconds_per_epoch']:.1f} s/epoch, "
         f"{summary['median_images_per_second']:.0f} images/s, final test accuracy {summary['final_test_accuracy']:.2%}"
     )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "train_seed.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_result("train_seed", summary)
 
 
 if __name__ == "__main__":

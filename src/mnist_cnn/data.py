@@ -209,19 +209,24 @@ def missing_message(dataset: str, missing: list[str], where: str) -> str:
     )
 
 
+def complete_folder(folder: Path, dataset: str, origin: str) -> dict[str, Path]:
+    """The four files of a folder the user named (``origin``: the option or variable that named it)."""
+    named = f" ({origin})" if origin else ""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder{named}")
+    found = find_in_folder(folder, dataset)
+    missing = [role for role in ROLES if role not in found]
+    if missing:
+        raise DataError(missing_message(dataset, missing, f"in {folder}{named}"))
+    return found
+
+
 def locate(dataset: str = "mnist", data_dir: Path | None = None, download: bool = True) -> dict[str, Path]:
     """Return the path of each of the dataset's four files, downloading into the cache if needed."""
     dataset_spec(dataset)
     for folder, origin in ((data_dir, "--data-dir"), (os.environ.get(DATA_ENV_VAR), DATA_ENV_VAR)):
         if folder:
-            folder = Path(folder)
-            if not folder.is_dir():
-                raise DataError(f"{origin} {folder}: no such folder")
-            found = find_in_folder(folder, dataset)
-            missing = [role for role in ROLES if role not in found]
-            if missing:
-                raise DataError(missing_message(dataset, missing, f"in {folder} ({origin})"))
-            return found
+            return complete_folder(Path(folder), dataset, origin)
     cached = find_in_folder(cache_dir(dataset), dataset)
     missing = [role for role in ROLES if role not in cached]
     if missing and download:
@@ -291,13 +296,7 @@ def fetch_url(url: str, label: str) -> bytes:
 
 def import_folder(folder: Path, dataset: str = "mnist") -> dict[str, Path]:
     """Copy a folder's four files into the cache after checking their checksums."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder")
-    found = find_in_folder(folder, dataset)
-    missing = [role for role in ROLES if role not in found]
-    if missing:
-        raise DataError(missing_message(dataset, missing, f"in {folder}"))
+    found = complete_folder(Path(folder), dataset, origin="")
     imported = {}
     for role, source in found.items():
         stored, content = read_bytes(source)
