@@ -35,6 +35,20 @@ What we chose, and why:
   recipe's validation accuracy stalled at 98.93-98.97% from epoch 6 to 10 (a run we stopped at
   epoch 10 of 20), the training accuracy racing ahead: the network memorised. Augmentation also
   makes it far more forgiving of a person's own digits, which are never as tidy as MNIST's.""",
+    "best": """\
+The architecture follows the strongest single CNNs published for MNIST (C. Deotte's Kaggle study
+"How to choose CNN architecture MNIST", 2018, 99.75% for one model):
+Conv(32,3x3)-BN-ReLU x2, Conv(32,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(64,3x3)-BN-ReLU x2,
+Conv(64,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(128,4x4)-BN-ReLU, Flatten, Dropout 0.4, Dense(10) softmax.
+- **Strided 5x5 convolutions instead of max-pooling**: the network learns its own downsampling.
+- **Random affine augmentation** on every training batch (rotation and shear up to 10 degrees, zoom
+  10%, shift 2.5 pixels): the largest single gain on MNIST in the literature, and what makes a
+  person's own, untidy digits work.
+- **Label smoothing 0.05**: keeps the network from being certain about the few ambiguous training
+  digits, which otherwise cost generalisation late in training.
+- **Adam, one epoch of warm-up to 0.002, cosine decay to 1% of it, 40 epochs, batch 128**: augmentation
+  makes every epoch new data, so the model keeps improving for far longer than `seed`; the decay lets
+  it settle at the end. The epoch kept is the best on the validation split.""",
 }
 
 
