@@ -85,7 +85,7 @@ def test_cli_predict_json_lines_and_saved_preprocessed_images(tmp_path):
     assert [line["path"] for line in lines] == [str(first), str(second)]
     assert all(set(line) == {"path", "digit", "confidence", "probabilities"} for line in lines)
     assert len(lines[0]["probabilities"]) == 10 and lines[0]["digit"] == 7
-    saved = Image.open(tmp_path / "seen" / "a.28x28.png")
+    saved = Image.open(tmp_path / "seen" / "a.jpg.28x28.png")
     assert saved.size == (28, 28)
 
 

@@ -340,7 +340,7 @@ def save_preprocessed(prediction, folder: Path) -> Path:
     from mnist_cnn.files import atomic_path
 
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{Path(prediction.path).stem}.28x28.png"
+    target = folder / f"{Path(prediction.path).name}.28x28.png"  # the full name: a.png and a.gif differ
     with atomic_path(target) as partial:
         Image.fromarray(prediction.image, mode="L").save(partial, format="PNG")
     return target
@@ -351,8 +351,6 @@ def run_export(args) -> int:
     from mnist_cnn.export import FORMATS, export
 
     formats = list(FORMATS) if args.format == "all" else [args.format]
-    if args.quantize and args.format == "all":
-        formats = ["litert"]
     export(args.model, formats, args.out, quantize=args.quantize, data_dir=args.data_dir)
     print(f"manifest: {args.out / 'manifest.json'}")
     return 0

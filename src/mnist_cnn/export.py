@@ -15,6 +15,7 @@ import numpy as np
 from mnist_cnn import data
 from mnist_cnn.errors import UsageError
 from mnist_cnn.files import atomic_path, write_json
+from mnist_cnn.quiet import native_stderr_closed
 
 FORMATS = ("savedmodel", "onnx", "litert")
 QUANTIZATIONS = ("float16", "int8")
@@ -51,7 +52,8 @@ def export_one(model, fmt: str, out_dir: Path, quantize: str | None, train_image
         elif fmt == "onnx":
             model.export(str(partial), format="onnx", verbose=False)
         else:
-            model.export(str(partial), format="litert", verbose=False, **litert_options(quantize, train_images))
+            with native_stderr_closed():  # the converter logs its quantisation settings from C++
+                model.export(str(partial), format="litert", verbose=False, **litert_options(quantize, train_images))
         if target.is_dir():
             shutil.rmtree(target)  # os.replace cannot replace a non-empty folder
     return target

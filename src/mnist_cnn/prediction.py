@@ -242,10 +242,11 @@ def load_model(name_or_path: str | Path | None = None, runtime: str | None = Non
     name, path = resolve_model_path(name_or_path, runtime)
     file_runtime = path_runtime(path)
     if runtime is not None and runtime != file_runtime:
-        raise ModelError(
-            f"{path} runs on the {file_runtime} runtime, not {runtime}; convert it with "
-            f"`mnist-cnn export --model {path} --format {runtime}`"
-        )
+        if file_runtime == "keras" and runtime in ("onnx", "litert"):
+            remedy = f"convert it with `mnist-cnn export --model {path} --format {runtime} --out DIR`"
+        else:
+            remedy = f"use --runtime {file_runtime}, or give the .keras file this model was exported from"
+        raise ModelError(f"{path} runs on the {file_runtime} runtime, not {runtime}; {remedy}")
     if not installed(file_runtime):
         extra = EXTRA_FOR_RUNTIME[file_runtime]
         raise MissingExtraError(f"the {file_runtime} runtime is not installed: pip install 'mnist-cnn[{extra}]'")

@@ -26,6 +26,7 @@ from mnist_cnn.files import atomic_path, write_json
 RUNS_DIR = Path("runs")
 LEGACY_MODEL_NAME = "CNN_mnist.h5"
 BEST_WEIGHTS = "best.weights.h5"
+FEW_STEPS = 600  # below this, BatchNorm's moving averages (momentum 0.99) lag the weights: see train()
 
 
 @dataclass
@@ -288,6 +289,8 @@ def train(
         write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
         log(f"Training {config.model} on {config.dataset} into {run_dir}")
 
+    if config.limit is not None and config.limit > len(dataset.train_images):
+        raise UsageError(f"--limit {config.limit} is more than the {len(dataset.train_images):,} training images")
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = data.training_split(
         dataset.train_images, dataset.train_labels, config.validation_fraction, config.seed, config.limit
@@ -297,6 +300,12 @@ def train(
     train_pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
     val_pipeline = make_pipeline(val_images, val_labels, 512)
     steps_per_epoch = -(-len(train_images) // config.batch_size)
+    if steps_per_epoch * config.epochs < FEW_STEPS:
+        log(
+            f"note: only {steps_per_epoch * config.epochs} training steps; BatchNormalization's running statistics "
+            f"need several hundred to settle, so test accuracy may stay near chance. For a quick look use e.g. "
+            f"--epochs 2 --limit 12000 --batch-size 32"
+        )
 
     fit_model, _ = build_for_training(config)
     compile_model(fit_model, config, steps_per_epoch)
