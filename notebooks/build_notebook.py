@@ -93,6 +93,7 @@ Files the notebook writes (the model, the plots) go into the current folder.""",
     (
         "code",
         """\
+import logging
 import os
 
 import matplotlib.pyplot as plt
@@ -101,8 +102,12 @@ import numpy as np
 import mnist_cnn
 from mnist_cnn import data, evaluation, models, plots, training
 
-# Set before TensorFlow's first import (below): its C++ start-up messages would land in the output.
+# TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL; import it once with them hidden.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from mnist_cnn.quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
+logging.getLogger("absl").setLevel(logging.ERROR)  # hides Keras' note that .h5 is legacy: we save it on purpose
 QUICK = os.environ.get("MNIST_CNN_NOTEBOOK_QUICK") == "1"
 
 if QUICK:
