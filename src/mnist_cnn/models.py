@@ -92,26 +92,22 @@ def best_model():
 
 
 def fast_model():
-    """The keras.io "Simple MNIST convnet" (Conv 32, pool, Conv 64, pool, Dense 10) with BatchNorm
-    after each convolution in place of its Dropout(0.5): BatchNorm is what lets it take a learning
-    rate ten times higher and reach 99% in a fraction of the epochs.
+    """A small convnet cut to what a 2-core CPU trains fastest: a strided 5x5 first convolution (a
+    quarter of the positions of a 3x3 one at full size), one 3x3 convolution, max-pooling and a
+    128-unit dense layer. About 4 MFLOPs per image, a fifth less than the keras.io convnet.
+
+    No BatchNorm and no Dropout: on this CPU BatchNorm cost 40% of the training throughput, and in a
+    run of three epochs Adam with a one-cycle schedule does not need either to reach 99%.
     """
     import keras
     from keras import layers
 
-    def batch_norm():
-        # momentum 0.9, not Keras' 0.99: over a run of a few hundred steps the moving statistics
-        # must catch up with the weights, or the model scores far below its training accuracy.
-        return layers.BatchNormalization(momentum=0.9)
-
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
-    x = layers.Conv2D(32, kernel_size=3, use_bias=False)(inputs)
-    x = layers.Activation("relu")(batch_norm()(x))
-    x = layers.MaxPooling2D(pool_size=2)(x)
-    x = layers.Conv2D(64, kernel_size=3, use_bias=False)(x)
-    x = layers.Activation("relu")(batch_norm()(x))
-    x = layers.MaxPooling2D(pool_size=2)(x)
+    x = layers.Conv2D(32, kernel_size=5, strides=2, activation="relu")(inputs)  # 28 -> 12
+    x = layers.Conv2D(64, kernel_size=3, activation="relu")(x)  # 12 -> 10
+    x = layers.MaxPooling2D(pool_size=2)(x)  # 10 -> 5
     x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="fast")
 
@@ -129,10 +125,13 @@ RECIPES = {
     "fast": Recipe(
         name="fast",
         build=fast_model,
-        description="the shortest wall time to 99%: keras.io's small convnet with BatchNorm, one-cycle, big batch",
-        epochs=4,  # time-to-99 check runs ended at 98.8% (2 epochs) and 99.04% (3); 4 leaves a margin
-        batch_size=256,
+        description="the shortest wall time to 99%: a strided small convnet, one-cycle Adam, label smoothing",
+        # On the validation split (seeds 42 and 1): 2 epochs ended at 98.90-98.92% without label
+        # smoothing; 3 epochs with it ended at 99.12-99.13%, passing 99.0% after 1.4-1.8 epochs.
+        epochs=3,
+        batch_size=128,  # 256 trained 2% faster per image but needs more epochs
         learning_rate=1e-2,
+        label_smoothing=0.1,
         warmup_epochs=0.3,
     ),
     "best": Recipe(
