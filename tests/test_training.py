@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,3 +138,32 @@ def test_out_folder_with_another_run_is_refused(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"config": {**config.__dict__, "seed": 7}}))
     with pytest.raises(UsageError, match="holds a run with other settings"):
         choose_run_dir(config, tmp_path)
+
+
+def test_ensemble_averages_its_members_and_reuses_finished_ones(mnist_dir, tmp_path):
+    import keras
+
+    run_dir = tmp_path / "ensemble"
+    args = ["train", "--model", "fast", "--ensemble", "2", "--epochs", "1", "--limit", "3000"]
+    args += ["--batch-size", "32", "--data-dir", str(mnist_dir), "--out", str(run_dir)]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [member["seed"] for member in metrics["members"]] == [42, 43]
+    assert metrics["test_accuracy"] > 0.85
+
+    images = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
+    members = [keras.models.load_model(run_dir / f"member-{k}" / "model.keras") for k in (1, 2)]
+    averaged = keras.models.load_model(run_dir / "model.keras")
+    expected = np.mean([member.predict(images, verbose=0) for member in members], axis=0)
+    np.testing.assert_allclose(averaged.predict(images, verbose=0), expected, atol=1e-6)
+
+    # An interrupted ensemble keeps its finished members: only the missing one trains again.
+    (run_dir / "metrics.json").unlink()
+    first_member_model = (run_dir / "member-1" / "model.keras").stat().st_mtime_ns
+    shutil.rmtree(run_dir / "member-2")
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Member 1 of 2 is already trained" in result.stdout
+    assert (run_dir / "member-1" / "model.keras").stat().st_mtime_ns == first_member_model
+    assert json.loads((run_dir / "metrics.json").read_text())["members"][1]["seed"] == 43

@@ -266,13 +266,17 @@ def train(
     tensorboard: bool = False,
     command: str = "",
     log=print,
+    dataset: data.Dataset | None = None,
 ) -> TrainResult:
-    """Train a registry model, resuming an unfinished run of the same settings, and write every artifact."""
+    """Train a registry model, resuming an unfinished run of the same settings, and write every artifact.
+
+    ``dataset``: already loaded data (an ensemble's members share one load); else read from ``data_dir``.
+    """
     config.check()
     config = config.resolved()
     if config.ensemble > 1:
         return train_ensemble(config, out_dir, data_dir, tensorboard, command, log)
-    dataset = data.load_dataset(config.dataset, data_dir)
+    dataset = dataset or data.load_dataset(config.dataset, data_dir)
     run_dir = choose_run_dir(config, out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     resumed_from = finished_epochs(run_dir)
@@ -300,14 +304,13 @@ def train(
     train_pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
     val_pipeline = make_pipeline(val_images, val_labels, 512)
     steps_per_epoch = -(-len(train_images) // config.batch_size)
-    if steps_per_epoch * config.epochs < FEW_STEPS:
+    fit_model, _ = build_for_training(config)
+    if steps_per_epoch * config.epochs < FEW_STEPS and has_batch_norm(fit_model):
         log(
             f"note: only {steps_per_epoch * config.epochs} training steps; BatchNormalization's running statistics "
             f"need several hundred to settle, so test accuracy may stay near chance. For a quick look use e.g. "
             f"--epochs 2 --limit 12000 --batch-size 32"
         )
-
-    fit_model, _ = build_for_training(config)
     compile_model(fit_model, config, steps_per_epoch)
     fit_model.fit(
         train_pipeline,
@@ -340,9 +343,7 @@ def train_ensemble(
             log(f"Member {index + 1} of {config.ensemble} is already trained ({member_dir})")
         else:
             log(f"Member {index + 1} of {config.ensemble} (seed {member_config.seed})")
-            train(
-                member_config, out_dir=member_dir, data_dir=data_dir, tensorboard=tensorboard, command=command, log=log
-            )
+            train(member_config, member_dir, data_dir, tensorboard, command, log, dataset)
         members.append(member_dir)
 
     inputs = keras.Input(shape=models.INPUT_SHAPE, name="image")
@@ -355,9 +356,20 @@ def train_ensemble(
     model = keras.Model(inputs, averaged, name=f"{config.model}_ensemble_{config.ensemble}")
     member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
     histories = {f"member {index + 1}": read_history(member_dir) for index, member_dir in enumerate(members)}
+    # Each member split off its own validation set (its own seed) and kept its best epoch on it. No split
+    # is held out from all members, so the average has no honest validation figure of its own; it needs
+    # none, since averaging chooses nothing.
     extra = {
         "members": [
-            {"seed": m["seed"], "test_accuracy": m["test_accuracy"], "epochs": m["epochs"]} for m in member_metrics
+            {
+                "seed": m["seed"],
+                "test_accuracy": m["test_accuracy"],
+                "best_validation_accuracy": m["best_validation_accuracy"],
+                "epochs": m["epochs"],
+                "best_epoch": m.get("best_epoch"),
+                "seconds": m["seconds"],
+            }
+            for m in member_metrics
         ],
         "seconds": round(sum(m["seconds"] for m in member_metrics), 1),
         "epochs": sum(m["epochs"] for m in member_metrics),
@@ -374,6 +386,14 @@ def train_ensemble(
         member_metrics[0]["train_images"],
         member_metrics[0]["validation_images"],
         0,
+    )
+
+
+def has_batch_norm(model) -> bool:
+    """Whether ``model`` or a model nested in it has a BatchNormalization layer."""
+    return any(
+        type(layer).__name__ == "BatchNormalization" or (hasattr(layer, "layers") and has_batch_norm(layer))
+        for layer in model.layers
     )
 
 
