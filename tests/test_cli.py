@@ -99,6 +99,15 @@ def test_data_info_shows_counts_and_checksums(mnist_dir):
     assert "60,000" in lines[0] and "10,000" in lines[3]
 
 
+def test_data_info_on_an_incomplete_folder_says_where_it_looked_and_what_to_do(mnist_dir, tmp_path):
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    result = run_cli("data", "info", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "10,000  ok" in result.stdout and result.stdout.count("(not found)") == 3
+    error = result.stderr.strip()
+    assert len(error.splitlines()) == 1 and str(tmp_path) in error and "data fetch" in error
+
+
 def test_data_import_then_fetch_uses_the_cache(mnist_dir, tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MNIST_CNN_DATA": ""}
     imported = run_cli("data", "import", str(mnist_dir), env=env)

@@ -129,3 +129,14 @@ def test_base_install_predicts_and_explains_the_training_extra(tmp_path):
     trained = subprocess.run([cli, "train"], capture_output=True, text=True, timeout=120)
     assert trained.returncode == 2 and "pip install 'mnist-cnn[train]'" in trained.stderr
     assert len(trained.stderr.strip().splitlines()) == 1
+
+
+def test_export_checks_a_model_on_the_data_its_run_says_it_was_trained_on(tmp_path):
+    from mnist_cnn.export import trained_on
+
+    model = tmp_path / "model.keras"
+    assert trained_on(model) == "mnist"  # a bare model file
+    (tmp_path / "metrics.json").write_text('{"dataset": "fashion-mnist"}')
+    assert trained_on(model) == "fashion-mnist"
+    (tmp_path / "metrics.json").write_text("{not json")
+    assert trained_on(model) == "mnist"

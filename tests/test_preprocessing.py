@@ -111,6 +111,8 @@ def test_npy_file_of_wrong_shape_is_rejected(tmp_path):
 def test_blank_page_is_an_image_error():
     with pytest.raises(ImageError, match="blank"):
         preprocessing.prepare(Image.new("L", (200, 200), 255))
+    with pytest.raises(ImageError, match="blank"):  # an MNIST-format array with no ink says the same
+        preprocessing.prepare(np.zeros((28, 28), dtype=np.uint8))
 
 
 def test_not_an_image_is_an_image_error(tmp_path):

@@ -239,6 +239,8 @@ def test_decompression_bomb_header_is_refused_before_decoding(app):
         (json.dumps({"pixels": [[300] * 28] * 28}).encode(), ["from 0 to 255"]),
         (json.dumps({"pixels": [[-1] * 28] * 28}).encode(), ["from 0 to 255"]),
         (b'{"pixels": [' + b",".join([b"[" + b",".join([b"NaN"] * 28) + b"]"] * 28) + b"]}", ["from 0 to 255"]),
+        (json.dumps({"pixels": [[0] * 28] * 28}).encode(), ["pixels: no digit found", "blank"]),
+        (json.dumps({"pixels": [[[9] * 28] * 28, [[0] * 28] * 28]}).encode(), ["pixels[1]: no digit found"]),
     ],
 )
 def test_malformed_json_or_wrong_shape_is_422(app, body, fragments):
@@ -307,7 +309,7 @@ def test_a_failing_model_is_a_json_500_not_a_traceback(classifier):
 
     async def ask():
         async with client(create_app(LIMITS, Broken()), raise_app_exceptions=False) as http:
-            return await http.post("/v1/predict", json={"pixels": [[0] * 28] * 28})
+            return await http.post("/v1/predict", json={"pixels": [[9] * 28] * 28})
 
     assert_error(asyncio.run(ask()), 500, "failed to answer")
 
@@ -359,7 +361,7 @@ def test_inference_never_blocks_the_event_loop(classifier):
 
     async def health_during_prediction():
         async with client(app) as http:
-            prediction = asyncio.create_task(http.post("/v1/predict", json={"pixels": [[0] * 28] * 28}))
+            prediction = asyncio.create_task(http.post("/v1/predict", json={"pixels": [[9] * 28] * 28}))
             await asyncio.sleep(0.1)
             start = time.perf_counter()
             health = await http.get("/healthz")

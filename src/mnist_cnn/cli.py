@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from mnist_cnn.errors import MissingExtraError, MnistCnnError
+from mnist_cnn.errors import DataError, MissingExtraError, MnistCnnError
 from mnist_cnn.quiet import VERBOSE_ENV_VAR, import_tensorflow_quietly
 
 EXIT_USAGE = 2
@@ -178,8 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         metavar="DIR",
-        help="MNIST folder for calibration and the post-export accuracy check "
+        help="dataset folder for calibration and the post-export accuracy check "
         "(default: $MNIST_CNN_DATA, then the cache, then a download)",
+    )
+    export.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion-mnist"],
+        help="the data the model was trained on (default: as its metrics.json says, else mnist)",
     )
 
     serve = commands.add_parser("serve", help="serve a page to draw digits on and an HTTP API (needs the serve extra)")
@@ -236,7 +241,15 @@ def run_data(args) -> int:
     for row in rows:
         count = "-" if row["count"] is None else f"{row['count']:,}"
         print(f"{row['file']:28} {count:>7}  {row['checksum']:9} {row['path'] or '(not found)'}")
-    return 0 if all(row["checksum"] == "ok" for row in rows) else EXIT_USAGE
+    if all(row["checksum"] == "ok" for row in rows):
+        return 0
+    try:  # say where it looked and what to do, as `train` would
+        data.locate(args.dataset, args.data_dir, download=False)
+        problem = "some files are damaged or not the official ones; `mnist-cnn data fetch` downloads them again"
+    except DataError as error:
+        problem = f"{error}, or `mnist-cnn data fetch` to download them"
+    print(f"error: {problem}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run_models(args) -> int:
@@ -351,7 +364,7 @@ def run_export(args) -> int:
     from mnist_cnn.export import FORMATS, export
 
     formats = list(FORMATS) if args.format == "all" else [args.format]
-    export(args.model, formats, args.out, quantize=args.quantize, data_dir=args.data_dir)
+    export(args.model, formats, args.out, quantize=args.quantize, data_dir=args.data_dir, dataset_name=args.dataset)
     print(f"manifest: {args.out / 'manifest.json'}")
     return 0
 

@@ -314,8 +314,10 @@ def describe(dataset: str = "mnist", data_dir: Path | None = None) -> list[dict]
     """Where each file is, how many items it holds and whether its checksum matches (no download)."""
     try:
         paths = locate(dataset, data_dir, download=False)
-    except DataError:
-        paths = find_in_folder(cache_dir(dataset), dataset)
+    except DataError:  # show what the folder that would be used does hold
+        named = data_dir or os.environ.get(DATA_ENV_VAR)
+        folder = Path(named) if named else cache_dir(dataset)
+        paths = find_in_folder(folder, dataset) if folder.is_dir() else {}
     rows = []
     for role in ROLES:
         path = paths.get(role)

@@ -6,6 +6,7 @@ scored on the full test set, and that accuracy goes into the folder's ``manifest
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -66,8 +67,13 @@ def export(
     quantize: str | None = None,
     data_dir: Path | None = None,
     log=print,
+    dataset_name: str | None = None,
 ) -> dict:
-    """Export a model into ``out_dir`` in each format and write the manifest; return the manifest."""
+    """Export a model into ``out_dir`` in each format and write the manifest; return the manifest.
+
+    ``dataset_name``: what the model was trained on, for int8 calibration and the accuracy check;
+    None reads it from the metrics.json beside the model (a run folder or a shipped model), else mnist.
+    """
     import keras
 
     from mnist_cnn import evaluation
@@ -82,7 +88,7 @@ def export(
     # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
     # never called on its own.
     model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32), training=False)
-    dataset = data.load_dataset("mnist", data_dir)
+    dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = {
@@ -113,6 +119,14 @@ def export(
         log(f"{fmt:10} {target}  test accuracy {result.accuracy:.2%}")
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def trained_on(model_path: Path) -> str:
+    """The dataset named by the metrics.json beside a model file; mnist when there is none."""
+    try:
+        return json.loads((model_path.parent / "metrics.json").read_text())["dataset"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "mnist"
 
 
 def folder_size(path: Path) -> int:

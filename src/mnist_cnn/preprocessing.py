@@ -258,6 +258,8 @@ def prepare_array(array: np.ndarray) -> np.ndarray:
         raise ImageError("array holds NaN or infinite values")
     if array.shape != (FIELD, FIELD):
         return to_mnist(values * (255.0 if values.max() <= 1.0 else 1.0))
+    if values.max() <= 0:
+        raise ImageError("no digit found: the image is blank")  # as for a blank image file
     if values.max() <= 1.0:
         values = values * 255.0
     return np.clip(np.round(values), 0, 255).astype(np.uint8)

@@ -360,7 +360,14 @@ def prepare_pixels(body: bytes, settings: Settings) -> tuple[list[np.ndarray], l
         raise HTTPException(413, f"at most {settings.max_batch} images per request; received {len(pixels)}")
     if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
         raise HTTPException(422, "pixel values must be numbers from 0 to 255")
-    return [preprocessing.prepare(image) for image in pixels], [None] * len(pixels)
+    prepared = []
+    for index, image in enumerate(pixels):
+        try:
+            prepared.append(preprocessing.prepare(image))
+        except ImageError as error:
+            where = f"pixels[{index}]: " if len(pixels) > 1 else "pixels: "
+            raise HTTPException(422, where + str(error)) from None
+    return prepared, [None] * len(pixels)
 
 
 def answer(classifier: BatchingClassifier, prepared: list[np.ndarray], names: list) -> bytes:
