@@ -149,3 +149,9 @@ def test_a_small_digit_on_a_large_page_is_found():
     page = draw_seven(size=(2000, 1600), box=(900, 700, 930, 760), stroke=5)  # 0.1% of the page is ink
     reference = preprocessing.prepare(draw_seven())
     assert correlation(preprocessing.prepare(page), reference) > 0.6  # found, though thinner: 15x31 pixels at work size
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 28 * 28, 1001])
+def test_median_matches_numpy(size):
+    values = np.random.default_rng(size).random((size,), dtype=np.float32) * 255
+    assert preprocessing.median(values) == pytest.approx(float(np.median(values)), rel=1e-6)
