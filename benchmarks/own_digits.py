@@ -1,11 +1,13 @@
-"""How shipped models do on digits that are not MNIST: photographed MNIST digits and printed fonts.
+"""How shipped models do on digits that are not MNIST: photographed and drawn MNIST digits, printed fonts.
 
 Usage: .venv/bin/python benchmarks/own_digits.py [--count 1000] [--data-dir DIR]
 
-Two sets, both made in this script from public material and passed through `mnist_cnn.predict`
+Three sets, all made in this script from public material and passed through `mnist_cnn.predict`
 exactly as `mnist-cnn predict` would:
 - photos: MNIST test digits (other writers than the training set's) as a person's photo: dark ink
   on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, sensor noise, blur;
+- drawn: the same digits as drawn on the served page: each digit's skeleton traced with the page's
+  round pen on its 560x560 canvas, at 35-85% of the canvas and anywhere on it (mostly off-centre);
 - fonts: the digits 0-9 in the 19 text faces bundled with Matplotlib (DejaVu, STIX, Computer
   Modern; regular, bold, italic), rotated up to 12 degrees, anywhere on a large canvas, either polarity.
 Writes benchmarks/results/own_digits.json.
@@ -61,6 +63,50 @@ def as_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
 
 
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean image to one-pixel-wide lines (the path a pen would follow)."""
+    image = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            # neighbours P2..P9, clockwise from north
+            p = [
+                np.roll(np.roll(image, dy, 0), dx, 1)
+                for dy, dx in ((1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1))
+            ]
+            count = sum(p)
+            transitions = sum((p[k] == 0) & (p[(k + 1) % 8] == 1) for k in range(8))
+            if step == 0:
+                keep_out = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                keep_out = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            remove = (image == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & keep_out
+            if remove.any():
+                image[remove] = 0
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1].astype(bool)
+
+
+def as_drawing(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """An MNIST digit as drawn on the served page: its skeleton traced with the page's round pen
+    (560x560 canvas, white on black, pen 1/12 of the canvas) at a random size and place, so small
+    digits get fat strokes and large ones thin strokes, and most are off-centre."""
+    size, pen = 560, 560 / 12
+    path = skeleton(np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 128)
+    rows, cols = np.nonzero(path)
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    scale = float(rng.uniform(0.35, 0.85)) * (size - pen) / max(height, width)
+    top = float(rng.uniform(pen / 2, size - pen / 2 - height * scale))
+    left = float(rng.uniform(pen / 2, size - pen / 2 - width * scale))
+    canvas = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(canvas)
+    for row, col in zip(rows, cols):
+        y, x = top + (row - rows.min()) * scale, left + (col - cols.min()) * scale
+        draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    return canvas
+
+
 def printed_digits(rng: np.random.Generator) -> tuple[list[Image.Image], list[int]]:
     import matplotlib
 
@@ -96,6 +142,7 @@ def main() -> None:
     indices = rng.choice(len(dataset.test_images), args.count, replace=False)
     sets = {
         "photos": ([as_photo(dataset.test_images[i], rng) for i in indices], dataset.test_labels[indices].tolist()),
+        "drawn": ([as_drawing(dataset.test_images[i], rng) for i in indices], dataset.test_labels[indices].tolist()),
         "fonts": printed_digits(rng),
     }
     results = {
@@ -111,7 +158,7 @@ def main() -> None:
             predicted = [p.digit for p in mnist_cnn.predict(images, model=model)]
             accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
             results["accuracy"][name][set_name] = accuracy
-            print(f"{name:5} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
+            print(f"{name:14} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
     write_result("own_digits", results)
 
 
