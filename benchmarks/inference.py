@@ -6,8 +6,10 @@ For each shipped model and runtime: one-image latency (p50, p99 over --calls cal
 throughput at batch 1, 32 and 1,024, the model file's size; Keras `model.predict` on one image for
 comparison; the cold wall time of `mnist-cnn predict digit.png` against `python -c "import tensorflow"`;
 a large float32 matmul's GFLOP/s, so every figure is also a fraction of what the hardware allows.
-A shared machine is noisy: the measurements run --repeat rounds (each with its own peak) and every
-figure reported is the median over the rounds; the per-round fractions of peak are kept too.
+A shared machine is noisy: latency and throughput run --repeat rounds, each with its own peak
+measurement; each reported figure is the median over the rounds of that figure (a p99 is the median
+of the rounds' p99s, a fraction of peak the median of the rounds' fractions, kept per round too).
+Keras model.predict and the cold starts are measured once; they are slower by orders of magnitude.
 Writes benchmarks/results/inference.json.
 """
 
@@ -101,11 +103,18 @@ def measure_round(classifiers: dict, images: np.ndarray, calls: int) -> dict:
     return {"peak": peak, "rows": rows}
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="one-image calls per runtime (default: 1000)")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="measurement rounds; every figure is their median (default: 3)"
+        "--repeat", type=positive, default=3, help="measurement rounds; every figure is their median (default: 3)"
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
     args = parser.parse_args()

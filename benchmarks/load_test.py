@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/load_test.py [--requests 2000] [--concurrency
                                                 [--data-dir DIR]
 
 Starts `mnist-cnn serve` on a free loopback port, with one worker process per CPU core by default
-(one process is held to one core by Python's GIL), and waits for /healthz. For each payload it sends 50
+(the request handling is Python, one core's worth per process), and waits for /healthz. For each payload it sends 50
 warm-up requests, then --requests requests, one test digit each, with --concurrency in flight at once:
 `png` uploads the digit as a PNG file (multipart, the page's path: decoding and full preprocessing),
 `json` sends its 28x28 pixels. Every phase stops after --time-limit seconds whatever happens, and the

@@ -7,7 +7,7 @@ exactly as `mnist-cnn predict` would:
 - photos: MNIST test digits (other writers than the training set's) as a person's photo: dark ink
   on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, sensor noise, blur;
 - drawn: the same digits as drawn on the served page: each digit's skeleton traced with the page's
-  round pen on its 560x560 canvas, at 35-85% of the canvas and anywhere on it (mostly off-centre);
+  round pen on its 560x560 canvas, about 40-85% of the canvas tall, anywhere on it (mostly off-centre);
 - fonts: the digits 0-9 in the 19 text faces bundled with Matplotlib (DejaVu, STIX, Computer
   Modern; regular, bold, italic), rotated up to 12 degrees, anywhere on a large canvas, either polarity.
 Writes benchmarks/results/own_digits.json.

@@ -68,7 +68,8 @@ def main(run_dir: Path, name: str) -> None:
     target = SHIPPED / name
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "model.keras", target / "model.keras")
-    export_runtimes(target)
+    for index, member in enumerate(metrics.get("members", []), 1):  # each member's own command
+        member["command"] = json.loads((run_dir / f"member-{index}" / "metrics.json").read_text())["command"]
     shipped_metrics = {
         key: metrics[key]
         for key in (
@@ -94,6 +95,7 @@ def main(run_dir: Path, name: str) -> None:
         if key in metrics
     }
     (target / "metrics.json").write_text(json.dumps(shipped_metrics, indent=2) + "\n")
+    export_runtimes(target)  # after metrics.json: export reads the dataset the model was trained on there
     (target / "MODEL_CARD.md").write_text(card(name, metrics, history))
     print(f"shipped {name}: test accuracy {metrics['test_accuracy']:.2%} -> {target}")
 
@@ -217,12 +219,13 @@ def progress(metrics: dict, history: list[dict]) -> str:
     if "members" in metrics:
         rows = "\n".join(
             f"| {k} | {m['seed']} | {m['best_epoch']} of {m['epochs']} | {m['best_validation_accuracy']:.2%} | "
-            f"{m['test_accuracy']:.2%} | {m['seconds']:.0f} |"
+            f"{m['test_accuracy']:.2%} | {m['seconds']:.0f} | `{m['command']}` |"
             for k, m in enumerate(metrics["members"], 1)
         )
         return (
-            "Members:\n\n| member | seed | kept epoch | its validation accuracy | its test accuracy | "
-            "seconds |\n|---|---|---|---|---|---|\n" + rows
+            "Members (each trained by its own command; the ensemble command reuses finished members):\n\n"
+            "| member | seed | kept epoch | its validation accuracy | its test accuracy | seconds | trained by |\n"
+            "|---|---|---|---|---|---|---|\n" + rows
         )
     curve = "\n".join(
         f"| {int(row['epoch']) + 1} | {float(row['accuracy']):.4f} | {float(row['val_accuracy']):.4f} | "

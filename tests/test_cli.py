@@ -105,7 +105,8 @@ def test_data_info_on_an_incomplete_folder_says_where_it_looked_and_what_to_do(m
     assert result.returncode == 2
     assert "10,000  ok" in result.stdout and result.stdout.count("(not found)") == 3
     error = result.stderr.strip()
-    assert len(error.splitlines()) == 1 and str(tmp_path) in error and "data fetch" in error
+    assert len(error.splitlines()) == 1 and str(tmp_path) in error and "data import" in error
+    assert "data fetch" not in error  # fetch would look in the same folder
 
 
 def test_data_import_then_fetch_uses_the_cache(mnist_dir, tmp_path):

@@ -243,11 +243,15 @@ def run_data(args) -> int:
         print(f"{row['file']:28} {count:>7}  {row['checksum']:9} {row['path'] or '(not found)'}")
     if all(row["checksum"] == "ok" for row in rows):
         return 0
+    named_folder = args.data_dir or os.environ.get(data.DATA_ENV_VAR)
     try:  # say where it looked and what to do, as `train` would
         data.locate(args.dataset, args.data_dir, download=False)
-        problem = "some files are damaged or not the official ones; `mnist-cnn data fetch` downloads them again"
+        problem = (
+            "some files are damaged or not the official ones: replace them with `mnist-cnn data import DIR` "
+            "(it verifies each file)" + ("" if named_folder else ", or delete them and run `mnist-cnn data fetch`")
+        )
     except DataError as error:
-        problem = f"{error}, or `mnist-cnn data fetch` to download them"
+        problem = str(error) + ("" if named_folder else ", or `mnist-cnn data fetch` to download them")
     print(f"error: {problem}", file=sys.stderr)
     return EXIT_USAGE
 

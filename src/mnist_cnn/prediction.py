@@ -270,7 +270,8 @@ def predict(images, model: Classifier | str | Path | None = None) -> list[Predic
             PIL images go through MNIST-style preprocessing; (28, 28) arrays are taken as MNIST-format.
         model: a Classifier from ``load_model``, a shipped model's name or a model file (default: shipped).
     Returns:
-        one Prediction per image, in order. Raises ImageError for the first image that cannot be read.
+        one Prediction per image, in order. Raises ImageError for the first image that cannot be read
+        or holds no ink at all (a blank page, or an all-zero array).
     """
     classifier = model if isinstance(model, Classifier) else load_model(model)
     items = as_list(images)

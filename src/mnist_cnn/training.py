@@ -276,7 +276,8 @@ def train(
     config = config.resolved()
     if config.ensemble > 1:
         return train_ensemble(config, out_dir, data_dir, tensorboard, command, log)
-    dataset = dataset or data.load_dataset(config.dataset, data_dir)
+    if dataset is None:
+        dataset = data.load_dataset(config.dataset, data_dir)
     run_dir = choose_run_dir(config, out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     resumed_from = finished_epochs(run_dir)
