@@ -103,42 +103,15 @@ def main(run_dir: Path, name: str) -> None:
 def export_runtimes(target: Path) -> None:
     """ONNX and LiteRT files beside the Keras file, made by our own export command, so no conversion
     happens at run time."""
+    manifests = {}
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mnist_cnn.cli",
-                "export",
-                "--model",
-                str(target / "model.keras"),
-                "--format",
-                "onnx",
-                "--out",
-                scratch,
-            ],
-            check=True,
-        )
-        onnx_manifest = json.loads((Path(scratch) / "manifest.json").read_text())
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mnist_cnn.cli",
-                "export",
-                "--model",
-                str(target / "model.keras"),
-                "--format",
-                "litert",
-                "--out",
-                scratch,
-            ],
-            check=True,
-        )
-        litert_manifest = json.loads((Path(scratch) / "manifest.json").read_text())
+        for fmt in ("onnx", "litert"):
+            command = ["-m", "mnist_cnn.cli", "export", "--model", str(target / "model.keras"), "--format", fmt]
+            subprocess.run([sys.executable, *command, "--out", scratch], check=True)
+            manifests[fmt] = json.loads((Path(scratch) / "manifest.json").read_text())
         shutil.copyfile(Path(scratch) / "model.onnx", target / "model.onnx")
         shutil.copyfile(Path(scratch) / "model.tflite", target / "model.tflite")
-    exports = {**onnx_manifest["exports"], **litert_manifest["exports"]}
+    exports = {**manifests["onnx"]["exports"], **manifests["litert"]["exports"]}
     (target / "exports.json").write_text(json.dumps(exports, indent=2) + "\n")
 
 
