@@ -5,8 +5,9 @@ Usage: .venv/bin/python benchmarks/load_test.py [--requests 2000] [--concurrency
                                                 [--data-dir DIR]
 
 Starts `mnist-cnn serve` on a free loopback port, with one worker process per CPU core by default
-(the request handling is Python, one core's worth per process), and waits for /healthz. For each payload it sends 50
-warm-up requests, then --requests requests, one test digit each, with --concurrency in flight at once:
+(the request handling is Python, one core's worth per process), and waits for /healthz. For each
+payload it sends 5 warm-up requests on each of --concurrency connections (so every worker process
+warms up), then --requests requests, one test digit each, with --concurrency in flight at once:
 `png` uploads the digit as a PNG file (multipart, the page's path: decoding and full preprocessing),
 `json` sends its 28x28 pixels. Every phase stops after --time-limit seconds whatever happens, and the
 server is stopped at the end. Only the loopback address is ever targeted.
@@ -48,7 +49,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs" / "BENCHMARKS.md"
 MARKERS = ("<!-- load-test:begin -->", "<!-- load-test:end -->")
 GOAL_P99_MS = 50
-WARM_UP = 50
+WARM_UP = 5  # requests per connection before the measured run
 BOUNDARY = "mnist-cnn-load-test"
 
 
@@ -108,10 +109,13 @@ async def run_phase(port, payload, digits, labels, requests, concurrency, time_l
     latencies, errors, correct = [], Counter(), 0
     next_index = 0
 
-    warm_up = Connection(port)
-    for index in range(WARM_UP):
-        await warm_up.post(encoded[index % len(encoded)], content_type)
-    warm_up.close()
+    async def warm_up(offset: int) -> None:  # on as many connections as the run: every worker process warms up
+        connection = Connection(port)
+        for index in range(WARM_UP):
+            await connection.post(encoded[(offset + index) % len(encoded)], content_type)
+        connection.close()
+
+    await asyncio.gather(*(warm_up(offset * WARM_UP) for offset in range(concurrency)))
 
     async def worker(deadline: float) -> None:
         nonlocal next_index, correct

@@ -10,6 +10,8 @@ import struct
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -457,3 +459,40 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_serve_with_two_workers_answers_on_every_connection_and_stops_cleanly(test_set):
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    command = [sys.executable, "-m", "mnist_cnn.cli", "serve", "--port", str(port), "--workers", "2", "--model", "seed"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2  # (spawn also starts a resource tracker, which ends on its own)
+
+        def ask(index: int) -> int:
+            with httpx.Client() as client:  # a connection of its own
+                response = client.post(f"{base}/v1/predict", json={"pixels": test_set.test_images[index].tolist()})
+                return response.json()["predictions"][0]["digit"]
+
+        with ThreadPoolExecutor(16) as pool:
+            digits = list(pool.map(ask, range(64)))
+        assert digits == test_set.test_labels[:64].tolist()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or b"zombie" in Path(f"/proc/{pid}/status").read_bytes().lower()

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -35,7 +35,6 @@ from mnist_cnn.prediction import Classifier, classify, load_model
 from mnist_cnn.serving.batching import BatchingClassifier
 
 STATIC_DIR = Path(__file__).parent / "static"
-SETTINGS_VARIABLE = "MNIST_CNN_SERVE_SETTINGS"  # how `serve --workers N` hands its settings to each worker
 DOCUMENTED_IMAGE_TYPES = ("image/png", "image/jpeg")  # any image/* type Pillow reads is accepted
 ACCEPTED_TYPES = "multipart/form-data (a 'file' field), application/json ({\"pixels\": ...}) or image/*"
 # The page loads nothing from elsewhere: this makes the browser refuse to, so a stray CDN link fails in tests.
@@ -234,15 +233,6 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         return Response(content, media_type="application/json")
 
     return app
-
-
-def app_from_environment() -> FastAPI:
-    """uvicorn's factory under ``--workers N``: each worker builds its app from the settings the parent set."""
-    return create_app(Settings(**json.loads(os.environ[SETTINGS_VARIABLE])))
-
-
-def settings_environment(settings: Settings) -> dict[str, str]:
-    return {SETTINGS_VARIABLE: json.dumps(asdict(settings))}
 
 
 def served(request: Request) -> ServedModel:
