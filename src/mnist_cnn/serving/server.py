@@ -31,6 +31,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, **setting
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535; received {port}")
     settings = application.Settings(**settings)
+    if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise UsageError("--workers above 1 needs SO_REUSEPORT sockets (Linux, BSD, macOS); use --workers 1")
     check_can_listen(host, port)
     classifier = load_model(settings.model, settings.runtime)
     options = {"host": host, "port": port, "log_config": log_config(uvicorn), "access_log": False}
