@@ -243,7 +243,7 @@ def run_data(args) -> int:
         print(f"{row['file']:28} {count:>7}  {row['checksum']:9} {row['path'] or '(not found)'}")
     if all(row["checksum"] == "ok" for row in rows):
         return 0
-    named_folder = args.data_dir or os.environ.get(data.DATA_ENV_VAR)
+    named_folder = data.named_folder(args.data_dir)
     try:  # say where it looked and what to do, as `train` would
         data.locate(args.dataset, args.data_dir, download=False)
         problem = (

@@ -209,7 +209,7 @@ def missing_message(dataset: str, missing: list[str], where: str) -> str:
     )
 
 
-def complete_folder(folder: Path, dataset: str, origin: str) -> dict[str, Path]:
+def complete_folder(folder: Path, origin: str, dataset: str) -> dict[str, Path]:
     """The four files of a folder the user named (``origin``: the option or variable that named it)."""
     named = f" ({origin})" if origin else ""
     if not folder.is_dir():
@@ -221,12 +221,20 @@ def complete_folder(folder: Path, dataset: str, origin: str) -> dict[str, Path]:
     return found
 
 
+def named_folder(data_dir: Path | None) -> tuple[Path, str] | None:
+    """The folder the user named and what named it: --data-dir first, then $MNIST_CNN_DATA; else None (the cache)."""
+    for folder, origin in ((data_dir, "--data-dir"), (os.environ.get(DATA_ENV_VAR), DATA_ENV_VAR)):
+        if folder:
+            return Path(folder), origin
+    return None
+
+
 def locate(dataset: str = "mnist", data_dir: Path | None = None, download: bool = True) -> dict[str, Path]:
     """Return the path of each of the dataset's four files, downloading into the cache if needed."""
     dataset_spec(dataset)
-    for folder, origin in ((data_dir, "--data-dir"), (os.environ.get(DATA_ENV_VAR), DATA_ENV_VAR)):
-        if folder:
-            return complete_folder(Path(folder), dataset, origin)
+    named = named_folder(data_dir)
+    if named:
+        return complete_folder(*named, dataset=dataset)
     cached = find_in_folder(cache_dir(dataset), dataset)
     missing = [role for role in ROLES if role not in cached]
     if missing and download:
@@ -296,7 +304,7 @@ def fetch_url(url: str, label: str) -> bytes:
 
 def import_folder(folder: Path, dataset: str = "mnist") -> dict[str, Path]:
     """Copy a folder's four files into the cache after checking their checksums."""
-    found = complete_folder(Path(folder), dataset, origin="")
+    found = complete_folder(Path(folder), origin="", dataset=dataset)
     imported = {}
     for role, source in found.items():
         stored, content = read_bytes(source)
@@ -315,8 +323,8 @@ def describe(dataset: str = "mnist", data_dir: Path | None = None) -> list[dict]
     try:
         paths = locate(dataset, data_dir, download=False)
     except DataError:  # show what the folder that would be used does hold
-        named = data_dir or os.environ.get(DATA_ENV_VAR)
-        folder = Path(named) if named else cache_dir(dataset)
+        named = named_folder(data_dir)
+        folder = named[0] if named else cache_dir(dataset)
         paths = find_in_folder(folder, dataset) if folder.is_dir() else {}
     rows = []
     for role in ROLES:
