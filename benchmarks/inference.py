@@ -154,36 +154,35 @@ def main() -> None:
     results["peak_gflops"] = peak
     results["peak_gflops_per_round"] = [round_["peak"] for round_ in rounds]
     print(f"\nmedians of {args.repeat} rounds; peak {peak:.1f} GFLOP/s")
-    for name, entry in entries.items():
-        entry["compute_limit_ms"] = limit_ms = entry["forward_flops"] / (peak * 1e9) * 1000
-        flops = entry["forward_flops"]
-        for model_name, runtime in classifiers:
-            if model_name != name:
-                continue
-            measured = [round_["rows"][name, runtime] for round_ in rounds]
-            rates = {batch: statistics.median(row["rates"][batch] for row in measured) for batch in BATCHES}
-            fractions = [row["fraction_of_peak_at_batch_1024"] for row in measured]
-            row = {
-                "file_bytes": (SHIPPED_DIR / name / RUNTIME_FILES[runtime]).stat().st_size,
-                "p50_ms": statistics.median(row["p50_ms"] for row in measured),
-                "p99_ms": statistics.median(row["p99_ms"] for row in measured),
-                "images_per_second": {str(batch): rate for batch, rate in rates.items()},
-                "gflops_at_batch": {str(batch): rate * flops / 1e9 for batch, rate in rates.items()},
-                "fraction_of_peak_at_batch_1024": statistics.median(fractions),
-                "fraction_of_peak_at_batch_1024_per_round": fractions,
-            }
-            row["p50_over_limit"] = row["p50_ms"] / limit_ms
-            row["speedup_over_keras_predict"] = entry["keras_model_predict_p50_ms"] / row["p50_ms"]
-            entry["runtimes"][runtime] = row
-            print(
-                f"  {name:14} {runtime:7} p50 {row['p50_ms']:.3f} ms ({row['p50_over_limit']:.1f}x limit "
-                f"{limit_ms:.3f} ms, {row['speedup_over_keras_predict']:.0f}x faster than model.predict)  "
-                f"p99 {row['p99_ms']:.3f} ms  "
-                + "  ".join(f"b{batch} {rate:,.0f}/s" for batch, rate in rates.items())
-                + f"  ({row['fraction_of_peak_at_batch_1024']:.0%} of peak at b1024; rounds "
-                + ", ".join(f"{fraction:.0%}" for fraction in fractions)
-                + f")  {row['file_bytes'] / 1e6:.2f} MB"
-            )
+    for entry in entries.values():
+        entry["compute_limit_ms"] = entry["forward_flops"] / (peak * 1e9) * 1000
+    for name, runtime in classifiers:
+        entry = entries[name]
+        flops, limit_ms = entry["forward_flops"], entry["compute_limit_ms"]
+        measured = [round_["rows"][name, runtime] for round_ in rounds]
+        rates = {batch: statistics.median(row["rates"][batch] for row in measured) for batch in BATCHES}
+        fractions = [row["fraction_of_peak_at_batch_1024"] for row in measured]
+        row = {
+            "file_bytes": (SHIPPED_DIR / name / RUNTIME_FILES[runtime]).stat().st_size,
+            "p50_ms": statistics.median(row["p50_ms"] for row in measured),
+            "p99_ms": statistics.median(row["p99_ms"] for row in measured),
+            "images_per_second": {str(batch): rate for batch, rate in rates.items()},
+            "gflops_at_batch": {str(batch): rate * flops / 1e9 for batch, rate in rates.items()},
+            "fraction_of_peak_at_batch_1024": statistics.median(fractions),
+            "fraction_of_peak_at_batch_1024_per_round": fractions,
+        }
+        row["p50_over_limit"] = row["p50_ms"] / limit_ms
+        row["speedup_over_keras_predict"] = entry["keras_model_predict_p50_ms"] / row["p50_ms"]
+        entry["runtimes"][runtime] = row
+        print(
+            f"  {name:14} {runtime:7} p50 {row['p50_ms']:.3f} ms ({row['p50_over_limit']:.1f}x limit "
+            f"{limit_ms:.3f} ms, {row['speedup_over_keras_predict']:.0f}x faster than model.predict)  "
+            f"p99 {row['p99_ms']:.3f} ms  "
+            + "  ".join(f"b{batch} {rate:,.0f}/s" for batch, rate in rates.items())
+            + f"  ({row['fraction_of_peak_at_batch_1024']:.0%} of peak at b1024; rounds "
+            + ", ".join(f"{fraction:.0%}" for fraction in fractions)
+            + f")  {row['file_bytes'] / 1e6:.2f} MB"
+        )
     results["models"] = entries
 
     with tempfile.TemporaryDirectory() as scratch:

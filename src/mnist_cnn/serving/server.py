@@ -83,11 +83,7 @@ def run_worker(host: str, port: int, settings: dict, log_config: dict) -> None:
 
     from mnist_cnn.serving import app as application
 
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    listener.bind((host, port))
+    listener = bound_socket(host, port, reuse_port=True)
     app = application.create_app(application.Settings(**settings))
     config = uvicorn.Config(app, log_config=log_config, access_log=False)
     try:
@@ -99,12 +95,24 @@ def run_worker(host: str, port: int, settings: dict, log_config: dict) -> None:
 def check_can_listen(host: str, port: int) -> None:
     """Fail with one line when the address is taken or not this machine's, before the model loads."""
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-            probe.bind((host, port))
+        bound_socket(host, port).close()
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def bound_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with SO_REUSEADDR as uvicorn sets it (and SO_REUSEPORT if asked)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    bound = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        bound.bind((host, port))
+    except OSError:
+        bound.close()
+        raise
+    return bound
 
 
 def log_config(uvicorn) -> dict:
