@@ -162,17 +162,20 @@ own test accuracies, measured after export, are in `exports.json`).
 """
 
 
+def member_seeds(metrics: dict) -> str:
+    return ", ".join(str(member["seed"]) for member in metrics["members"])
+
+
 def split_note(metrics: dict) -> str:
     if "members" in metrics:
-        seeds = ", ".join(str(member["seed"]) for member in metrics["members"])
-        return f"per member a stratified split with the member's seed ({seeds})"
+        return f"per member a stratified split with the member's seed ({member_seeds(metrics)})"
     return f"a stratified split (seed {metrics['seed']})"
 
 
 def training_summary(metrics: dict) -> str:
     if "members" in metrics:
         return (
-            f"{len(metrics['members'])} members, seeds {', '.join(str(m['seed']) for m in metrics['members'])}, "
+            f"{len(metrics['members'])} members, seeds {member_seeds(metrics)}, "
             f"{metrics['epochs']} epochs in all; each member kept its best epoch on its own validation split."
         )
     return (
