@@ -61,7 +61,9 @@ def keras_predict_latency(path: Path, images: np.ndarray, calls: int = 100) -> l
     import keras
 
     model = keras.models.load_model(path, compile=False)
-    batch = images[:1, ..., None].astype(np.float32) / 255
+    from mnist_cnn.preprocessing import model_input
+
+    batch = model_input(images[:1])
     for _ in range(5):
         model.predict(batch, verbose=0)
     timings = []

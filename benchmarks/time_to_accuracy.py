@@ -115,7 +115,7 @@ def run_fast(dataset, stopwatch):
     pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
     fit_model, _ = build_for_training(config)
     compile_model(fit_model, config, steps_per_epoch=-(-len(train_images) // config.batch_size))
-    fit_model.fit(pipeline, epochs=config.epochs, callbacks=[stopwatch], verbose=0)
+    fit_model.fit(pipeline, epochs=config.epochs, callbacks=[stopwatch], shuffle=False, verbose=0)
 
 
 def main() -> None:
@@ -126,9 +126,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnist_cnn import data
+    from mnist_cnn.preprocessing import model_input
 
     dataset = data.load_dataset("mnist", args.data_dir)
-    test_inputs = dataset.test_images[..., None].astype(np.float32) / 255
+    test_inputs = model_input(dataset.test_images)
     runs = {}
     for name, run in (("baseline", run_baseline), ("ours", run_fast)):
         print(f"{name}:", flush=True)

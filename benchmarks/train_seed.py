@@ -33,6 +33,7 @@ def main() -> None:
     import numpy as np
 
     from mnist_cnn import data
+    from mnist_cnn.preprocessing import model_input
     from mnist_cnn.training import TrainConfig, build_for_training, compile_model, make_pipeline, seed_everything
 
     config = TrainConfig(model="seed", epochs=args.epochs, limit=args.limit).resolved()
@@ -42,7 +43,7 @@ def main() -> None:
         dataset.train_images, dataset.train_labels, config.validation_fraction, config.seed, config.limit
     )
     pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
-    test_inputs = dataset.test_images[..., None].astype(np.float32) / 255
+    test_inputs = model_input(dataset.test_images)
     fit_model, model = build_for_training(config)
     compile_model(fit_model, config, steps_per_epoch=-(-len(train_images) // config.batch_size))
     rows = []
@@ -71,7 +72,7 @@ def main() -> None:
             )
 
     print(f"seed model, {len(train_images):,} training images, batch {config.batch_size}, {config.epochs} epochs")
-    fit_model.fit(pipeline, epochs=config.epochs, callbacks=[Report()], verbose=0)
+    fit_model.fit(pipeline, epochs=config.epochs, callbacks=[Report()], shuffle=False, verbose=0)
     seconds = [row["seconds"] for row in rows[1:]] or [rows[0]["seconds"]]  # epoch 1 includes tracing
     summary = {
         "date": datetime.now().isoformat(timespec="seconds"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.files import write_text
+from mnist_cnn.preprocessing import model_input
 
 
 @dataclass
@@ -69,7 +70,7 @@ def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str,
 
 def evaluate(model, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> EvaluationResult:
     """Evaluate a Keras model on uint8 images (n, 28, 28) with integer labels (n,)."""
-    probabilities = np.asarray(model.predict(images[..., None].astype(np.float32) / 255.0, batch_size=1000, verbose=0))
+    probabilities = np.asarray(model.predict(model_input(images), batch_size=1000, verbose=0))
     return score(probabilities, labels, class_names)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from mnist_cnn import data
 from mnist_cnn.errors import UsageError
 from mnist_cnn.files import atomic_path, write_json
+from mnist_cnn.preprocessing import model_input
 from mnist_cnn.quiet import native_stderr_closed
 
 FORMATS = ("savedmodel", "onnx", "litert")
@@ -38,7 +39,7 @@ def litert_options(quantize: str | None, train_images: np.ndarray | None) -> dic
 
         def representative_dataset():
             for image in sample:
-                yield [image[None, ..., None].astype(np.float32) / 255.0]
+                yield [model_input(image)]
 
         options["representative_dataset"] = representative_dataset
     return options

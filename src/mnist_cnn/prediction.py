@@ -55,8 +55,7 @@ class Classifier:
         self.input_name = "image"
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        batch = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1) / np.float32(255.0)
-        return self.run(batch)
+        return self.run(preprocessing.model_input(images))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         raise NotImplementedError

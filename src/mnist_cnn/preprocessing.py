@@ -26,6 +26,11 @@ STROKE_RATIO = 0.12  # MNIST strokes are about 2.5 pixels on a 20-pixel digit
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+def model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 digits (n, 28, 28), values 0-255, as every model takes them: float32 (n, 28, 28, 1), 0-1."""
+    return np.asarray(images, dtype=np.float32).reshape(-1, FIELD, FIELD, 1) / np.float32(255.0)
+
+
 def open_image(source) -> np.ndarray:
     """Read a path, bytes or PIL image into a float32 grayscale array (h, w), values 0-255.
 
