@@ -107,6 +107,12 @@ def as_drawing(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return canvas
 
 
+def extent(drawing: Image.Image) -> float:
+    """The drawing's larger side (height or width) as a fraction of its canvas side."""
+    left, top, right, bottom = drawing.getbbox()
+    return max(right - left, bottom - top) / drawing.width
+
+
 def printed_digits(rng: np.random.Generator) -> tuple[list[Image.Image], list[int]]:
     import matplotlib
 
@@ -150,6 +156,7 @@ def main() -> None:
         "command": "python benchmarks/own_digits.py",
         "sets": {name: len(labels) for name, (_, labels) in sets.items()},
         "accuracy": {},
+        "drawn_by_size": {},
     }
     for name in shipped_models():
         model = mnist_cnn.load_model(name)
@@ -159,7 +166,23 @@ def main() -> None:
             accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
             results["accuracy"][name][set_name] = accuracy
             print(f"{name:14} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
+            if set_name == "drawn":  # small drawings get strokes fat for their size: loops close up
+                results["drawn_by_size"][name] = by_size(images, predicted, labels)
     write_result("own_digits", results)
+
+
+def by_size(images: list[Image.Image], predicted: list[int], labels: list[int]) -> list[dict]:
+    """Accuracy on drawings binned by how much of the canvas the digit spans."""
+    extents = np.array([extent(image) for image in images])
+    right = np.asarray(predicted) == np.asarray(labels)
+    rows = []
+    for low, high in ((0.0, 0.5), (0.5, 0.65), (0.65, 0.8), (0.8, 1.01)):
+        inside = (extents >= low) & (extents < high)
+        row = {"extent": f"{low:.2f}-{min(high, 1.0):.2f}", "count": int(inside.sum())}
+        row["accuracy"] = float(right[inside].mean())
+        print(f"{'':14} drawn, {row['extent']} of the canvas: {row['accuracy']:.1%} of {row['count']}")
+        rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

@@ -37,11 +37,11 @@ What we chose, and why:
   epoch 10 of 20), the training accuracy racing ahead: the network memorised. Augmentation also
   makes it far more forgiving of a person's own digits, which are never as tidy as MNIST's.""",
     "best-ensemble": """\
-Three `best` models trained with seeds 42, 43 and 44 (`--ensemble 3`), each on its own stratified
-validation split and each keeping its best epoch on that split; the saved model runs all three
+`best` models trained with consecutive seeds (`--ensemble K`), each on its own stratified
+validation split and each keeping its best epoch on that split; the saved model runs them all
 and averages their probabilities. Averaging independently trained networks cancels part of each
-one's mistakes: the published MNIST ensembles of such CNNs reach 99.8% and more. It costs three
-times the compute of `best` per image; `best` stays the default for that reason.""",
+one's mistakes: the published MNIST ensembles of such CNNs reach 99.75-99.8%. It costs K times
+the compute of `best` per image; `best` stays the default for that reason.""",
     "best": """\
 The architecture follows the strongest single CNNs published for MNIST (C. Deotte's Kaggle study
 "How to choose CNN architecture MNIST", 2018, 99.75% for one model):
@@ -95,18 +95,22 @@ def main(run_dir: Path, name: str) -> None:
         if key in metrics
     }
     (target / "metrics.json").write_text(json.dumps(shipped_metrics, indent=2) + "\n")
-    export_runtimes(target)  # after metrics.json: export reads the dataset the model was trained on there
+    # An ensemble is K models in one file: float16 LiteRT weights keep the three files under 20 MB.
+    litert_quantize = "float16" if "members" in metrics else None
+    export_runtimes(target, litert_quantize)  # after metrics.json: export reads the model's dataset there
     (target / "MODEL_CARD.md").write_text(card(name, metrics, history))
     print(f"shipped {name}: test accuracy {metrics['test_accuracy']:.2%} -> {target}")
 
 
-def export_runtimes(target: Path) -> None:
+def export_runtimes(target: Path, litert_quantize: str | None) -> None:
     """ONNX and LiteRT files beside the Keras file, made by our own export command, so no conversion
     happens at run time."""
     manifests = {}
     with tempfile.TemporaryDirectory() as scratch:
         for fmt in ("onnx", "litert"):
             command = ["-m", "mnist_cnn.cli", "export", "--model", str(target / "model.keras"), "--format", fmt]
+            if fmt == "litert" and litert_quantize:
+                command += ["--quantize", litert_quantize]
             subprocess.run([sys.executable, *command, "--out", scratch], check=True)
             manifests[fmt] = json.loads((Path(scratch) / "manifest.json").read_text())
         shutil.copyfile(Path(scratch) / "model.onnx", target / "model.onnx")
@@ -136,7 +140,7 @@ Command: `{metrics["command"]}` (data from `MNIST_CNN_DATA`, the four official f
 on 2 CPU cores (no GPU). Libraries: {versions}. Finished {metrics["finished"]}.
 
 ## Files
-`model.keras` (Keras 3), `model.onnx` and `model.tflite` (exported by `mnist-cnn export`; their
+`model.keras` (Keras 3), `model.onnx` and `model.tflite`{litert_note(metrics)} (exported by `mnist-cnn export`; their
 own test accuracies, measured after export, are in `exports.json`).
 
 ## Results on the MNIST test set (10,000 images)
@@ -160,6 +164,10 @@ own test accuracies, measured after export, are in `exports.json`).
   only hint. It is not calibrated for rejecting non-digits.
 - Accuracy on the test set says little about one person's handwriting; try your own digits.
 """
+
+
+def litert_note(metrics: dict) -> str:
+    return " (float16 weights, half the size)" if "members" in metrics else ""
 
 
 def member_seeds(metrics: dict) -> str:
