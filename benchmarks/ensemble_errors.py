@@ -43,12 +43,14 @@ def member_probabilities(run_dir: Path, images: np.ndarray) -> np.ndarray:
 
 
 def error_structure(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """Members' and the average's errors, the digits each number of members misses, the first-k curve."""
     members = len(probabilities)
-    missed_by = (probabilities.argmax(axis=2) != labels).sum(axis=0)  # per test digit
+    member_wrong = probabilities.argmax(axis=2) != labels  # (members, n)
+    missed_by = member_wrong.sum(axis=0)  # per test digit
     ensemble_wrong = probabilities.mean(axis=0).argmax(axis=1) != labels
     return {
         "members": members,
-        "member_errors": (probabilities.argmax(axis=2) != labels).sum(axis=1).tolist(),
+        "member_errors": member_wrong.sum(axis=1).tolist(),
         "ensemble_errors": int(ensemble_wrong.sum()),
         "digits_missed_by": {
             str(m): {

@@ -60,9 +60,9 @@ def throughput(classifier, images: np.ndarray, batch: int, seconds: float = 2.0)
 def keras_predict_latency(path: Path, images: np.ndarray, calls: int = 100) -> list[float]:
     import keras
 
-    model = keras.models.load_model(path, compile=False)
     from mnist_cnn.preprocessing import model_input
 
+    model = keras.models.load_model(path, compile=False)
     batch = model_input(images[:1])
     for _ in range(5):
         model.predict(batch, verbose=0)

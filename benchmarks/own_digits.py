@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -133,6 +134,28 @@ def printed_digits(rng: np.random.Generator) -> tuple[list[Image.Image], list[in
     return images, labels
 
 
+def by_size(images: list[Image.Image], predicted: list[int], labels: list[int]) -> list[dict]:
+    """Accuracy on drawings binned by how much of the canvas the digit spans (None for an empty bin)."""
+    extents = np.array([extent(image) for image in images])
+    right = np.asarray(predicted) == np.asarray(labels)
+    rows = []
+    for low, high in ((0.0, 0.5), (0.5, 0.65), (0.65, 0.8), (0.8, 1.01)):
+        inside = (extents >= low) & (extents < high)
+        label = f"{low:.2f}-{high:.2f}" if high <= 1 else f"{low:.2f}+"
+        row = {"extent": label, "count": int(inside.sum()), "accuracy": None}
+        if row["count"]:
+            row["accuracy"] = float(right[inside].mean())
+            print(f"{'':14} drawn, {label} of the canvas: {row['accuracy']:.1%} of {row['count']}")
+        rows.append(row)
+    return rows
+
+
+def confusions(predicted: list[int], labels: list[int], most: int = 8) -> list[dict]:
+    """The most frequent (true digit, predicted digit) mistakes."""
+    pairs = Counter((label, guess) for label, guess in zip(labels, predicted) if label != guess)
+    return [{"digit": label, "read_as": guess, "count": count} for (label, guess), count in pairs.most_common(most)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="photographed MNIST digits (default: 1000)")
@@ -157,6 +180,7 @@ def main() -> None:
         "sets": {name: len(labels) for name, (_, labels) in sets.items()},
         "accuracy": {},
         "drawn_by_size": {},
+        "drawn_confusions": {},
     }
     for name in shipped_models():
         model = mnist_cnn.load_model(name)
@@ -168,21 +192,8 @@ def main() -> None:
             print(f"{name:14} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
             if set_name == "drawn":  # small drawings get strokes fat for their size: loops close up
                 results["drawn_by_size"][name] = by_size(images, predicted, labels)
+                results["drawn_confusions"][name] = confusions(predicted, labels)
     write_result("own_digits", results)
-
-
-def by_size(images: list[Image.Image], predicted: list[int], labels: list[int]) -> list[dict]:
-    """Accuracy on drawings binned by how much of the canvas the digit spans."""
-    extents = np.array([extent(image) for image in images])
-    right = np.asarray(predicted) == np.asarray(labels)
-    rows = []
-    for low, high in ((0.0, 0.5), (0.5, 0.65), (0.65, 0.8), (0.8, 1.01)):
-        inside = (extents >= low) & (extents < high)
-        row = {"extent": f"{low:.2f}-{min(high, 1.0):.2f}", "count": int(inside.sum())}
-        row["accuracy"] = float(right[inside].mean())
-        print(f"{'':14} drawn, {row['extent']} of the canvas: {row['accuracy']:.1%} of {row['count']}")
-        rows.append(row)
-    return rows
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def main(run_dir: Path, name: str) -> None:
         if key in metrics
     }
     (target / "metrics.json").write_text(json.dumps(shipped_metrics, indent=2) + "\n")
-    # An ensemble is K models in one file: float16 LiteRT weights keep the three files under 20 MB.
+    # An ensemble is K models in one file: float16 LiteRT weights halve that file.
     litert_quantize = "float16" if "members" in metrics else None
     export_runtimes(target, litert_quantize)  # after metrics.json: export reads the model's dataset there
     (target / "MODEL_CARD.md").write_text(card(name, metrics, history))

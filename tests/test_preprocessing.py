@@ -155,3 +155,17 @@ def test_a_small_digit_on_a_large_page_is_found():
 def test_median_matches_numpy(size):
     values = np.random.default_rng(size).random((size,), dtype=np.float32) * 255
     assert preprocessing.median(values) == pytest.approx(float(np.median(values)), rel=1e-6)
+
+
+def test_model_input_scales_a_batch_or_one_digit_to_what_models_take():
+    digits = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    batch = preprocessing.model_input(digits)
+    assert batch.shape == (3, 28, 28, 1) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch[..., 0], digits / 255.0, rtol=1e-6)
+    assert preprocessing.model_input(digits[0]).shape == (1, 28, 28, 1)
+
+
+@pytest.mark.parametrize("shape", [(4, 56, 28), (3, 784), (28,), (2, 28, 28, 1)])
+def test_model_input_refuses_shapes_that_are_not_digits(shape):
+    with pytest.raises(ValueError, match=r"Expected images of shape \(n, 28, 28\)"):
+        preprocessing.model_input(np.zeros(shape, dtype=np.uint8))

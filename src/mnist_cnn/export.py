@@ -39,7 +39,7 @@ def litert_options(quantize: str | None, train_images: np.ndarray | None) -> dic
 
         def representative_dataset():
             for image in sample:
-                yield [model_input(image)]
+                yield [model_input(image[None])]
 
         options["representative_dataset"] = representative_dataset
     return options

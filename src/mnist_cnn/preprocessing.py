@@ -27,8 +27,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 def model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 digits (n, 28, 28), values 0-255, as every model takes them: float32 (n, 28, 28, 1), 0-1."""
-    return np.asarray(images, dtype=np.float32).reshape(-1, FIELD, FIELD, 1) / np.float32(255.0)
+    """Digits (n, 28, 28) or one digit (28, 28), values 0-255, as every model takes them: float32
+    (n, 28, 28, 1), values 0-1."""
+    images = np.asarray(images)
+    if images.ndim not in (2, 3) or images.shape[-2:] != (FIELD, FIELD):
+        raise ValueError(f"Expected images of shape (n, 28, 28) or (28, 28); received {images.shape}")
+    return images.astype(np.float32).reshape(-1, FIELD, FIELD, 1) / np.float32(255.0)
 
 
 def open_image(source) -> np.ndarray:
