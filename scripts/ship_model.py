@@ -40,11 +40,11 @@ What we chose, and why:
 `best` models trained with consecutive seeds (`--ensemble K`), each on its own stratified
 validation split and each keeping its best epoch on that split; the saved model runs them all
 and averages their probabilities. Averaging independently trained networks cancels part of each
-one's mistakes: the published MNIST ensembles of such CNNs reach 99.75-99.8%. It costs K times
+one's mistakes: the published MNIST ensembles of such CNNs reach 99.75-99.9%. It costs K times
 the compute of `best` per image; `best` stays the default for that reason.""",
     "best": """\
 The architecture follows the strongest single CNNs published for MNIST (C. Deotte's Kaggle study
-"How to choose CNN architecture MNIST", 2018, 99.75% for one model):
+"How to choose CNN architecture MNIST", 2018; 15 of them averaged reach 99.75% on the test set):
 Conv(32,3x3)-BN-ReLU x2, Conv(32,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(64,3x3)-BN-ReLU x2,
 Conv(64,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(128,4x4)-BN-ReLU, Flatten, Dropout 0.4, Dense(10) softmax.
 - **Strided 5x5 convolutions instead of max-pooling**: the network learns its own downsampling.

@@ -62,7 +62,7 @@ def seed_model():
 
 def best_model():
     """Stacked 3x3 and strided 5x5 convolutions with BatchNorm and Dropout, as in the strongest single
-    Kaggle MNIST CNNs (C. Deotte, "How to choose CNN architecture MNIST", 2018: 99.75% with augmentation).
+    Kaggle MNIST CNNs (C. Deotte, "How to choose CNN architecture MNIST", 2018; 15 averaged: 99.75%).
 
     Strided 5x5 convolutions replace max-pooling (learned downsampling); a 4x4 convolution over the
     last 4x4 map acts as a dense layer with spatial weights.
