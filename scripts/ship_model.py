@@ -37,8 +37,8 @@ What we chose, and why:
   epoch 10 of 20), the training accuracy racing ahead: the network memorised. Augmentation also
   makes it far more forgiving of a person's own digits, which are never as tidy as MNIST's.""",
     "best-ensemble": """\
-`best` models trained with consecutive seeds (`--ensemble K`), each on its own stratified
-validation split and each keeping its best epoch on that split; the saved model runs them all
+`best` models trained with consecutive seeds (`--ensemble K`), each keeping its best epoch on
+its validation split; the saved model runs them all
 and averages their probabilities. Averaging independently trained networks cancels part of each
 one's mistakes: the published MNIST ensembles of such CNNs reach 99.75-99.9%. It costs K times
 the compute of `best` per image; `best` stays the default for that reason.""",
@@ -80,6 +80,7 @@ def main(run_dir: Path, name: str) -> None:
             "test_count",
             "per_class_accuracy",
             "best_validation_accuracy",
+            "validation_accuracy",
             "epochs",
             "best_epoch",
             "members",
@@ -175,8 +176,10 @@ def member_seeds(metrics: dict) -> str:
 
 
 def split_note(metrics: dict) -> str:
-    if "members" in metrics:
+    if "members" in metrics and metrics.get("validation_accuracy") is None:
         return f"per member a stratified split with the member's seed ({member_seeds(metrics)})"
+    if "members" in metrics:
+        return f"one stratified split (seed {metrics['config']['split_seed']}) held out from every member"
     return f"a stratified split (seed {metrics['seed']})"
 
 
@@ -193,6 +196,8 @@ def training_summary(metrics: dict) -> str:
 
 
 def validation_note(metrics: dict) -> str:
+    if metrics.get("validation_accuracy") is not None:
+        return f"; validation accuracy of the average {metrics['validation_accuracy']:.2%}"
     if metrics.get("best_validation_accuracy") is None:
         return " (no validation figure: each member held out a different split)"
     return f"; best validation accuracy {metrics['best_validation_accuracy']:.2%}"

@@ -133,6 +133,17 @@ def test_same_command_without_out_finds_the_unfinished_run(tmp_path, monkeypatch
     assert choose_run_dir(other, None) != first
 
 
+def test_split_seed_defaults_to_the_seed_and_old_runs_still_resume(tmp_path):
+    assert TrainConfig(seed=7).resolved().split_seed == 7
+    assert TrainConfig(seed=7, split_seed=3).resolved().split_seed == 3
+    config = TrainConfig(epochs=3, seed=7).resolved()
+    saved = {key: value for key, value in config.__dict__.items() if key != "split_seed"}  # before --split-seed
+    (tmp_path / "run.json").write_text(json.dumps({"config": saved}))
+    assert choose_run_dir(config, tmp_path) == tmp_path
+    with pytest.raises(UsageError, match="holds a run with other settings"):
+        choose_run_dir(TrainConfig(epochs=3, seed=7, split_seed=8).resolved(), tmp_path)
+
+
 def test_out_folder_with_another_run_is_refused(tmp_path):
     config = TrainConfig(epochs=3).resolved()
     (tmp_path / "run.json").write_text(json.dumps({"config": {**config.__dict__, "seed": 7}}))
@@ -151,6 +162,10 @@ def test_ensemble_averages_its_members_and_reuses_finished_ones(mnist_dir, tmp_p
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [member["seed"] for member in metrics["members"]] == [42, 43]
     assert metrics["test_accuracy"] > 0.85
+    # Both members held out the same images, so the average has a validation figure of its own.
+    member_configs = [json.loads((run_dir / f"member-{k}" / "metrics.json").read_text())["config"] for k in (1, 2)]
+    assert [config["split_seed"] for config in member_configs] == [42, 42]
+    assert metrics["validation_accuracy"] > 0.85
 
     images = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
     members = [keras.models.load_model(run_dir / f"member-{k}" / "model.keras") for k in (1, 2)]

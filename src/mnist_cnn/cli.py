@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=42, help="random seed for the split, weights and shuffling (default: 42)"
     )
     train.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the validation split alone, so runs with other --seed values hold out the same "
+        "images (default: --seed; an ensemble's members all use the ensemble's)",
+    )
+    train.add_argument(
         "--limit",
         type=positive_int,
         help="train on a stratified subset of N training images, for quick runs (default: all 60,000)",
@@ -123,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=1,
         metavar="K",
-        help="train K members with seeds seed..seed+K-1 and save one model averaging their "
-        "probabilities (default: 1, a single model)",
+        help="train K members with seeds seed..seed+K-1, all holding out the same validation split, and "
+        "save one model averaging their probabilities (default: 1, a single model)",
     )
     evaluate = commands.add_parser("evaluate", help="score a model on the test set")
     evaluate.add_argument(
@@ -280,6 +286,7 @@ def run_train(args) -> int:
         seed=args.seed,
         limit=args.limit,
         ensemble=args.ensemble,
+        split_seed=args.split_seed,
     )
     result = train(
         config,

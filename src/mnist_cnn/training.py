@@ -42,6 +42,9 @@ class TrainConfig:
     seed: int = 42
     limit: int | None = None  # train on a stratified subset of this many images (quick runs)
     ensemble: int = 1  # members trained with seeds seed, seed+1, ...; their probabilities are averaged
+    # Which images are held out (and, with --limit, which are drawn). None: the run's seed. An ensemble's
+    # members all take the ensemble's, so one validation split is held out from every member.
+    split_seed: int | None = None
 
     def resolved(self) -> TrainConfig:
         recipe = models.recipe(self.model)
@@ -55,6 +58,7 @@ class TrainConfig:
             seed=self.seed,
             limit=self.limit,
             ensemble=self.ensemble,
+            split_seed=self.seed if self.split_seed is None else self.split_seed,
         )
 
     def check(self) -> None:
@@ -93,7 +97,10 @@ def read_run_config(run_dir: Path) -> dict | None:
         saved = json.loads((run_dir / "run.json").read_text())["config"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return {**asdict(TrainConfig()), **saved}
+    config = {**asdict(TrainConfig()), **saved}
+    if saved.get("split_seed") is None:  # runs started before --split-seed split by their own seed
+        config["split_seed"] = config["seed"]
+    return config
 
 
 def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:
@@ -298,7 +305,7 @@ def train(
         raise UsageError(f"--limit {config.limit} is more than the {len(dataset.train_images):,} training images")
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = data.training_split(
-        dataset.train_images, dataset.train_labels, config.validation_fraction, config.seed, config.limit
+        dataset.train_images, dataset.train_labels, config.validation_fraction, config.split_seed, config.limit
     )
     if len(val_images) == 0:
         raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
@@ -327,8 +334,9 @@ def train(
 def train_ensemble(
     config: TrainConfig, out_dir: Path | None, data_dir: Path | None, tensorboard: bool, command: str, log
 ) -> TrainResult:
-    """Train ``config.ensemble`` members (seeds seed, seed+1, ...) in subfolders, each resumable on its
-    own, then save one model that averages their probabilities and write every artifact for it."""
+    """Train ``config.ensemble`` members (seeds seed, seed+1, ...; one shared validation split) in
+    subfolders, each resumable on its own, then save one model that averages their probabilities and
+    write every artifact for it."""
     import keras
 
     dataset = data.load_dataset(config.dataset, data_dir)
@@ -357,9 +365,6 @@ def train_ensemble(
     model = keras.Model(inputs, averaged, name=f"{config.model}_ensemble_{config.ensemble}")
     member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
     histories = {f"member {index + 1}": read_history(member_dir) for index, member_dir in enumerate(members)}
-    # Each member split off its own validation set (its own seed) and kept its best epoch on it. No split
-    # is held out from all members, so the average has no honest validation figure of its own; it needs
-    # none, since averaging chooses nothing.
     extra = {
         "members": [
             {
@@ -375,6 +380,7 @@ def train_ensemble(
         "seconds": round(sum(m["seconds"] for m in member_metrics), 1),
         "epochs": sum(m["epochs"] for m in member_metrics),
         "best_validation_accuracy": None,
+        "validation_accuracy": shared_validation_accuracy(model, config, dataset, member_metrics),
     }
     return write_artifacts(
         run_dir,
@@ -388,6 +394,23 @@ def train_ensemble(
         member_metrics[0]["validation_images"],
         0,
     )
+
+
+def shared_validation_accuracy(model, config: TrainConfig, dataset: data.Dataset, member_metrics: list[dict]):
+    """The averaged model's accuracy on the validation split every member held out, or None where the
+    members split by their own seeds (ensembles trained before members shared one split)."""
+    from mnist_cnn import evaluation
+
+    split = {"split_seed": config.split_seed, "validation_fraction": config.validation_fraction, "limit": config.limit}
+    for member in member_metrics:
+        member_config = {**member.get("config", {})}
+        member_config.setdefault("split_seed", member_config.get("seed"))
+        if any(member_config.get(key) != value for key, value in split.items()):
+            return None
+    _, (val_images, val_labels) = data.training_split(
+        dataset.train_images, dataset.train_labels, config.validation_fraction, config.split_seed, config.limit
+    )
+    return evaluation.evaluate(model, val_images, val_labels, dataset.class_names).accuracy
 
 
 def has_batch_norm(model) -> bool:
