@@ -7,7 +7,7 @@ few members miss; a digit that most members miss stays wrong however many more m
 recipe are added. The script prints and saves, for every number of members m, how many test digits
 exactly m members miss and how many of those the averaged model misses, plus the test accuracy of
 every ensemble of the first k members (k = 1..K), so the gain per added member is visible.
-Writes benchmarks/results/ensemble_errors.json.
+Writes benchmarks/results/ensemble_errors-<RUN_DIR name>.json.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def main() -> None:
         print(f"  missed by {m} of {result['members']} members: {row['digits']:3} digits, the average misses {misses}")
     print("accuracy of the first k members averaged:", ", ".join(f"{a:.2%}" for a in result["accuracy_of_first_k"]))
     write_result(
-        "ensemble_errors",
+        f"ensemble_errors-{args.run_dir.resolve().name}",
         {
             "date": datetime.now().isoformat(timespec="seconds"),
             "command": f"python benchmarks/ensemble_errors.py {args.run_dir}",

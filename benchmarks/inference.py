@@ -144,7 +144,7 @@ def main() -> None:
             f"{entries[name]['keras_model_predict_p50_ms']:.2f} ms"
         )
         for runtime in RUNTIMES:
-            if installed(runtime):
+            if installed(runtime) and (SHIPPED_DIR / name / RUNTIME_FILES[runtime]).is_file():  # ensemble: no ONNX
                 classifiers[name, runtime] = (load_model(name, runtime=runtime), flops)
 
     rounds = []

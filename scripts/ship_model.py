@@ -96,27 +96,30 @@ def main(run_dir: Path, name: str) -> None:
         if key in metrics
     }
     (target / "metrics.json").write_text(json.dumps(shipped_metrics, indent=2) + "\n")
-    # An ensemble is K models in one file: float16 LiteRT weights halve that file.
-    litert_quantize = "float16" if "members" in metrics else None
-    export_runtimes(target, litert_quantize)  # after metrics.json: export reads the model's dataset there
+    # An ensemble is K models in one file. To stay under 20 MB it ships the Keras file and a LiteRT file
+    # with float16 weights (half the size; LiteRT is the fastest runtime here), and no ONNX file.
+    is_ensemble = "members" in metrics
+    formats = ("litert",) if is_ensemble else ("onnx", "litert")
+    export_runtimes(target, formats, "float16" if is_ensemble else None)  # after metrics.json: export reads it
     (target / "MODEL_CARD.md").write_text(card(name, metrics, history))
     print(f"shipped {name}: test accuracy {metrics['test_accuracy']:.2%} -> {target}")
 
 
-def export_runtimes(target: Path, litert_quantize: str | None) -> None:
-    """ONNX and LiteRT files beside the Keras file, made by our own export command, so no conversion
+def export_runtimes(target: Path, formats: tuple[str, ...], litert_quantize: str | None) -> None:
+    """ONNX and/or LiteRT files beside the Keras file, made by our own export command, so no conversion
     happens at run time."""
     manifests = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for fmt in ("onnx", "litert"):
+        for fmt in formats:
             command = ["-m", "mnist_cnn.cli", "export", "--model", str(target / "model.keras"), "--format", fmt]
             if fmt == "litert" and litert_quantize:
                 command += ["--quantize", litert_quantize]
             subprocess.run([sys.executable, *command, "--out", scratch], check=True)
             manifests[fmt] = json.loads((Path(scratch) / "manifest.json").read_text())
-        shutil.copyfile(Path(scratch) / "model.onnx", target / "model.onnx")
-        shutil.copyfile(Path(scratch) / "model.tflite", target / "model.tflite")
-    exports = {**manifests["onnx"]["exports"], **manifests["litert"]["exports"]}
+        for fmt in formats:
+            name = {"onnx": "model.onnx", "litert": "model.tflite"}[fmt]
+            shutil.copyfile(Path(scratch) / name, target / name)
+    exports = {key: value for fmt in formats for key, value in manifests[fmt]["exports"].items()}
     (target / "exports.json").write_text(json.dumps(exports, indent=2) + "\n")
 
 
@@ -137,11 +140,11 @@ images were used only for the figures below, never to choose an epoch or a setti
 
 ## How it was trained
 Command: `{metrics["command"]}` (data from `MNIST_CNN_DATA`, the four official files, SHA-256 checked).
-{training_summary(metrics)} Training took {metrics["seconds"]:.0f} s
-on 2 CPU cores (no GPU). Libraries: {versions}. Finished {metrics["finished"]}.
+{training_summary(metrics)} Training took {metrics["seconds"]:.0f} s{added_up(metrics)}
+on a 2-core CPU (no GPU). Libraries: {versions}. Finished {metrics["finished"]}.
 
 ## Files
-`model.keras` (Keras 3), `model.onnx` and `model.tflite`{litert_note(metrics)} (exported by `mnist-cnn export`; their
+{files_note(metrics)} (exported by `mnist-cnn export`; their
 own test accuracies, measured after export, are in `exports.json`).
 
 ## Results on the MNIST test set (10,000 images)
@@ -167,8 +170,17 @@ own test accuracies, measured after export, are in `exports.json`).
 """
 
 
-def litert_note(metrics: dict) -> str:
-    return " (float16 weights, half the size)" if "members" in metrics else ""
+def files_note(metrics: dict) -> str:
+    if "members" in metrics:
+        return (
+            "`model.keras` (Keras 3) and `model.tflite` (float16 weights, half the size; no ONNX file, to\n"
+            "keep the ensemble under 20 MB: `--runtime onnx` needs `mnist-cnn export --format onnx`)"
+        )
+    return "`model.keras` (Keras 3), `model.onnx` and `model.tflite`"
+
+
+def added_up(metrics: dict) -> str:
+    return " (the members' times added up; members run side by side got one core each)" if "members" in metrics else ""
 
 
 def member_seeds(metrics: dict) -> str:

@@ -29,15 +29,27 @@ def test_set(mnist_dir):
     return load_dataset("mnist", mnist_dir)
 
 
-@pytest.mark.parametrize("name", ["seed", "best"])
-def test_models_are_shipped_with_their_model_cards(name):
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("seed", "mnist-cnn train --model seed"),
+        ("best", "mnist-cnn train --model best"),
+        ("best-ensemble", "mnist-cnn train --model best --ensemble 7"),
+    ],
+)
+def test_models_are_shipped_with_their_model_cards(name, command):
     assert name in shipped_models()
     card = (mnist_cnn.prediction.SHIPPED_DIR / name / "MODEL_CARD.md").read_text()
-    assert "Test accuracy" in card and f"mnist-cnn train --model {name}" in card
+    assert "Test accuracy" in card and command in card
+
+
+def test_shipped_ensemble_stays_under_20_mb():
+    files = (mnist_cnn.prediction.SHIPPED_DIR / "best-ensemble").iterdir()
+    assert sum(path.stat().st_size for path in files) < 20_000_000
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "goal"), [("seed", 0.993), ("best", 0.997)])
+@pytest.mark.parametrize(("name", "goal"), [("seed", 0.993), ("best", 0.997), ("best-ensemble", 0.9972)])
 def test_shipped_models_reach_their_goal_on_the_full_test_set(mnist_dir, name, goal):
     result = run_cli("evaluate", "--model", name, "--data-dir", str(mnist_dir), "--json")
     assert result.returncode == 0, result.stderr
