@@ -111,3 +111,10 @@ def test_cli_predict_json_lines_and_saved_preprocessed_images(tmp_path):
 def test_unknown_model_name_is_a_model_error():
     with pytest.raises(ModelError, match="not a shipped model"):
         mnist_cnn.load_model("nonexistent")
+
+
+def test_the_ensemble_ships_no_onnx_file_and_says_how_to_make_one(tmp_path):
+    draw_seven().save(tmp_path / "seven.png")
+    result = run_cli("predict", "--model", "best-ensemble", "--runtime", "onnx", str(tmp_path / "seven.png"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "has no onnx file; make one with `mnist-cnn export --model best-ensemble --format onnx" in result.stderr

@@ -210,6 +210,11 @@ def resolve_model_path(name_or_path: str | Path | None, runtime: str | None = No
         for candidate in candidates:
             if (shipped / RUNTIME_FILES.get(candidate, "")).is_file():
                 return str(name_or_path), shipped / RUNTIME_FILES[candidate]
+        if runtime in ("onnx", "litert"):
+            raise ModelError(
+                f"shipped model {name_or_path!r} has no {runtime} file; make one with "
+                f"`mnist-cnn export --model {name_or_path} --format {runtime} --out DIR` and pass DIR's file"
+            )
         raise ModelError(f"shipped model {name_or_path!r} has no file for runtime {runtime or 'installed'}")
     path = Path(name_or_path)
     if path.is_dir() and (path / "model.keras").exists():
