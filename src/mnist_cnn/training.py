@@ -230,17 +230,15 @@ def make_callbacks(run_dir: Path, resumed_history: list[dict], tensorboard: bool
     if resumed_history:
         # A new callback forgets the best score so far; without this it would overwrite a better epoch.
         checkpoint.best = max(row["val_accuracy"] for row in resumed_history)
-    callbacks = [
-        EpochSeconds(),
-        # Kept after fit and removed once every artifact is written: a crash while writing them then
-        # resumes straight to writing them again instead of retraining.
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
-        checkpoint,
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-    ]
+    callbacks = [EpochSeconds(), checkpoint, keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    return callbacks
+    # The backup goes last, so an epoch counts as finished only once its history row and best-weights
+    # file are written: a kill in between redoes the epoch instead of losing its row. It is kept after
+    # fit and removed once every artifact is written, so a crash while writing them resumes straight
+    # to writing them again instead of retraining.
+    backup = keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False)
+    return [*callbacks, backup]
 
 
 # --- Training --------------------------------------------------------------------------------------
