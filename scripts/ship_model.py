@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mnist_cnn.export import FILE_NAMES
+
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "mnist_cnn" / "shipped"
 
 WHY = {
@@ -117,8 +119,7 @@ def export_runtimes(target: Path, formats: tuple[str, ...], litert_quantize: str
             subprocess.run([sys.executable, *command, "--out", scratch], check=True)
             manifests[fmt] = json.loads((Path(scratch) / "manifest.json").read_text())
         for fmt in formats:
-            name = {"onnx": "model.onnx", "litert": "model.tflite"}[fmt]
-            shutil.copyfile(Path(scratch) / name, target / name)
+            shutil.copyfile(Path(scratch) / FILE_NAMES[fmt], target / FILE_NAMES[fmt])
     exports = {key: value for fmt in formats for key, value in manifests[fmt]["exports"].items()}
     (target / "exports.json").write_text(json.dumps(exports, indent=2) + "\n")
 

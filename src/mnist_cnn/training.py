@@ -302,9 +302,7 @@ def train(
     if config.limit is not None and config.limit > len(dataset.train_images):
         raise UsageError(f"--limit {config.limit} is more than the {len(dataset.train_images):,} training images")
     seed_everything(config.seed)
-    (train_images, train_labels), (val_images, val_labels) = data.training_split(
-        dataset.train_images, dataset.train_labels, config.validation_fraction, config.split_seed, config.limit
-    )
+    (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
     if len(val_images) == 0:
         raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
     train_pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
@@ -362,6 +360,7 @@ def train_ensemble(
     averaged = keras.layers.Average(name="probabilities")(outputs)
     model = keras.Model(inputs, averaged, name=f"{config.model}_ensemble_{config.ensemble}")
     member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
+    member_configs = [read_run_config(member_dir) for member_dir in members]
     histories = {f"member {index + 1}": read_history(member_dir) for index, member_dir in enumerate(members)}
     extra = {
         "members": [
@@ -378,7 +377,7 @@ def train_ensemble(
         "seconds": round(sum(m["seconds"] for m in member_metrics), 1),
         "epochs": sum(m["epochs"] for m in member_metrics),
         "best_validation_accuracy": None,
-        "validation_accuracy": shared_validation_accuracy(model, config, dataset, member_metrics),
+        "validation_accuracy": shared_validation_accuracy(model, config, dataset, member_configs),
     }
     return write_artifacts(
         run_dir,
@@ -394,20 +393,24 @@ def train_ensemble(
     )
 
 
-def shared_validation_accuracy(model, config: TrainConfig, dataset: data.Dataset, member_metrics: list[dict]):
+def split_for(config: TrainConfig, dataset: data.Dataset):
+    """(train, validation) images and labels of a run: its split seed, validation fraction and limit."""
+    return data.training_split(
+        dataset.train_images, dataset.train_labels, config.validation_fraction, config.split_seed, config.limit
+    )
+
+
+def shared_validation_accuracy(model, config: TrainConfig, dataset: data.Dataset, member_configs: list[dict]):
     """The averaged model's accuracy on the validation split every member held out, or None where the
     members split by their own seeds (ensembles trained before members shared one split)."""
     from mnist_cnn import evaluation
 
-    split = {"split_seed": config.split_seed, "validation_fraction": config.validation_fraction, "limit": config.limit}
-    for member in member_metrics:
-        member_config = {**member.get("config", {})}
-        member_config.setdefault("split_seed", member_config.get("seed"))
-        if any(member_config.get(key) != value for key, value in split.items()):
-            return None
-    _, (val_images, val_labels) = data.training_split(
-        dataset.train_images, dataset.train_labels, config.validation_fraction, config.split_seed, config.limit
-    )
+    split_keys = ("split_seed", "validation_fraction", "limit")
+    if any(
+        member is None or any(member[key] != getattr(config, key) for key in split_keys) for member in member_configs
+    ):
+        return None
+    _, (val_images, val_labels) = split_for(config, dataset)
     return evaluation.evaluate(model, val_images, val_labels, dataset.class_names).accuracy
 
 
