@@ -47,3 +47,78 @@ def test_augmentation_leaves_labels_alone_in_training():
     fit_model, model = build_for_training(TrainConfig(model="best").resolved())
     assert type(fit_model.layers[0]).__name__ == "RandomAffine" and fit_model.layers[-1] is model
     assert model.output_shape == fit_model.output_shape == (None, 10)
+
+
+def test_pen_augmentation_is_identity_at_inference():
+    from mnist_cnn.augmentation import RandomPen
+
+    images = digit_batch()
+    np.testing.assert_array_equal(np.asarray(RandomPen(rate=1.0, seed=0)(images, training=False)), images)
+
+
+def test_pen_augmentation_at_rate_zero_changes_nothing_in_training():
+    from mnist_cnn.augmentation import RandomPen
+
+    images = digit_batch()
+    np.testing.assert_array_equal(np.asarray(RandomPen(rate=0.0, seed=0)(images, training=True)), images)
+
+
+def test_pen_augmentation_varies_digits_but_keeps_them_in_range_and_recognisable():
+    from mnist_cnn.augmentation import RandomPen
+
+    images = np.concatenate([digit_batch()] * 8)
+    augmented = np.asarray(RandomPen(rate=1.0, seed=2)(images, training=True))
+    assert augmented.shape == images.shape and augmented.dtype == np.float32
+    assert augmented.min() >= 0 and augmented.max() <= 1
+    changed = np.abs(augmented - images).max(axis=(1, 2, 3)) > 0.05
+    assert changed.mean() > 0.8
+    bar, ring = images[0].ravel(), images[1].ravel()
+    closer = []
+    for original, varied in zip(images, augmented):
+        own, other = (bar, ring) if original[13, 13, 0] else (ring, bar)
+        closer.append(np.corrcoef(own, varied.ravel())[0, 1] > np.corrcoef(other, varied.ravel())[0, 1])
+    assert np.mean(closer) > 0.9  # a rare heavy mix (a line, noise, an outline) may hide the shape
+
+
+def test_pen_augmentation_applies_to_about_its_rate_of_images():
+    from mnist_cnn.augmentation import RandomPen
+
+    images = np.concatenate([digit_batch()] * 32)
+    augmented = np.asarray(RandomPen(rate=0.3, seed=4)(images, training=True))
+    untouched = np.all(augmented == images, axis=(1, 2, 3)).mean()
+    assert 0.55 < untouched < 0.85  # 70% are left alone; a few chosen ones draw no effect at all
+
+
+def test_morphology_helpers_thicken_thin_and_outline_a_bar():
+    from mnist_cnn.augmentation import dilate, erode, gaussian_blur, outline
+
+    bar = np.zeros((1, 28, 28, 1), dtype=np.float32)
+    bar[0, 6:22, 11:16] = 1.0  # 5 pixels wide
+    width = lambda image: int((np.asarray(image)[0, 13, :, 0] > 0.5).sum())  # noqa: E731
+    assert (width(erode(bar)), width(bar), width(dilate(bar))) == (3, 5, 7)
+    edges = np.asarray(outline(bar))[0, 13, :, 0]
+    assert edges[13] == 0 and edges[11] == 1 and edges[10] == 1
+    blurred = np.asarray(gaussian_blur(bar))
+    assert abs(blurred.sum() - bar.sum()) < 1e-3 * bar.sum() + 1 and blurred.max() < 1
+
+
+def test_recipe_pen_augmentation_is_in_the_training_model_only():
+    from mnist_cnn.training import TrainConfig, build_for_training
+
+    fit_model, model = build_for_training(TrainConfig(model="best").resolved())
+    kinds = [type(layer).__name__ for layer in fit_model.layers]
+    assert kinds[:2] == ["RandomAffine", "RandomPen"] and fit_model.layers[-1] is model
+    _, plain = build_for_training(TrainConfig(model="best", pen_augmentation=0.0).resolved())
+    assert all(type(layer).__name__ != "RandomPen" for layer in plain.layers)
+
+
+def test_bilinear_sample_reads_whole_and_half_pixel_positions():
+    from mnist_cnn.augmentation import bilinear_sample
+
+    images = np.arange(2 * 28 * 28, dtype=np.float32).reshape(2, 28, 28, 1)
+    rows, cols = np.indices((28, 28)).astype(np.float32)
+    same = np.asarray(bilinear_sample(images, np.stack([rows] * 2), np.stack([cols] * 2)))
+    np.testing.assert_allclose(same, images)
+    shifted = np.asarray(bilinear_sample(images, np.stack([rows + 0.5] * 2), np.stack([cols] * 2)))
+    np.testing.assert_allclose(shifted[:, :27], (images[:, :27] + images[:, 1:]) / 2)
+    assert np.all(shifted[:, 27] == images[:, 27] / 2)  # half of the last row comes from outside: zero

@@ -68,3 +68,189 @@ class RandomAffine(keras.layers.Layer):
             "shift": self.shift,
             "seed": self.seed,
         }
+
+
+@keras.saving.register_keras_serializable(package="mnist_cnn")
+class RandomPen(keras.layers.Layer):
+    """Vary a batch of digits (b, 28, 28, 1), values 0-1, the way people's pens, paper and cameras do.
+
+    During training a share ``rate`` of the images gets this augmentation; each of them then gets every
+    effect below with its own probability and a random strength. The other images are left as they
+    are, so the clean distribution the test set shares stays well represented. Identity at inference.
+
+    Effects, in the order applied:
+      - elastic distortion (Simard et al. 2003): a smooth random displacement field, up to about
+        ``elastic`` pixels, from a coarse 4x4 grid of Gaussian offsets upsampled bicubically;
+      - stroke width: grey-scale erosion (thinner, towards a hairline) or one or two 3x3 dilations
+        (a marker, strokes up to about 2.5x MNIST's), blended by a random amount;
+      - an outline of the strokes (morphological gradient: hollow "bubble" digits, edge maps);
+      - a low-resolution round trip: the field down to 11, 14 or 18 pixels (area-averaged; the digit
+        then spans 8-13 pixels) and back (bilinear), as a tiny scan upscaled;
+      - Gaussian blur (sigma 1 pixel), blended by a random amount;
+      - ink intensity and contrast: ink scaled to 50-100%, plus a smooth paper-grey offset up to 0.3
+        (dim light, fog, an uneven background);
+      - a stray straight line across the field, solid or dotted (a ruled line, a crossed-out mark);
+      - Gaussian sensor noise (sigma up to 0.15) and salt-and-pepper noise (up to 3% of pixels).
+
+    Written with ``keras.ops`` only, so it runs on every Keras backend.
+
+    Args:
+        rate: share of images (0-1) that get any of these effects.
+        elastic: largest displacement of the elastic field, in pixels.
+        seed: seed of the layer's random generator.
+    """
+
+    PROBABILITIES = {  # per augmented image, for each effect
+        "elastic": 0.5,
+        "stroke": 0.6,
+        "outline": 0.05,
+        "low_resolution": 0.25,
+        "blur": 0.3,
+        "contrast": 0.4,
+        "line": 0.15,
+        "noise": 0.2,
+        "impulse": 0.1,
+    }
+
+    def __init__(self, rate=0.5, elastic=2.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate, self.elastic, self.seed = rate, elastic, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training or self.rate <= 0:
+            return images
+        batch = ops.shape(images)[0]
+        chosen = self._coin(batch, self.rate)
+
+        def maybe(effect, result_of, x):
+            gate = chosen * self._coin(batch, self.PROBABILITIES[effect])
+            return x + gate * (result_of(x) - x)
+
+        x = maybe("elastic", lambda x: self._elastic(x, batch), images)
+        x = maybe("stroke", lambda x: self._stroke_width(x, batch), x)
+        x = maybe("outline", outline, x)
+        x = maybe("low_resolution", lambda x: self._low_resolution(x, batch), x)
+        x = maybe("blur", lambda x: x + self._uniform(batch, 0.3, 1.0) * (gaussian_blur(x) - x), x)
+        x = maybe("contrast", lambda x: self._contrast(x, batch), x)
+        x = maybe("line", lambda x: ops.maximum(x, self._line(batch)), x)
+        x = maybe("noise", lambda x: x + self._uniform(batch, 0.02, 0.15) * self._normal(ops.shape(x)), x)
+        x = maybe("impulse", lambda x: self._impulse(x, batch), x)
+        return ops.clip(x, 0.0, 1.0)
+
+    # --- random numbers, per image, broadcast over (b, 28, 28, 1) -----------------------------------
+
+    def _uniform(self, batch, low, high):
+        values = keras.random.uniform((batch,), low, high, seed=self.seed_generator)
+        return ops.reshape(values, (-1, 1, 1, 1))
+
+    def _coin(self, batch, probability):
+        return ops.cast(self._uniform(batch, 0.0, 1.0) < probability, "float32")
+
+    def _normal(self, shape):
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    # --- the effects -------------------------------------------------------------------------------
+
+    def _elastic(self, x, batch):
+        coarse = self._normal((batch, 4, 4, 2)) * (self.elastic / 2.0)
+        field = ops.image.resize(coarse, (28, 28), interpolation="bicubic")
+        rows = ops.reshape(ops.arange(28, dtype="float32"), (1, 28, 1))
+        cols = ops.reshape(ops.arange(28, dtype="float32"), (1, 1, 28))
+        return bilinear_sample(x, rows + field[..., 0], cols + field[..., 1])
+
+    def _stroke_width(self, x, batch):
+        # width < 0: erode by -width (never all the way: a thin stroke would vanish); 0..1: one dilation by that amount; 1..2: a second dilation.
+        width = self._uniform(batch, -0.6, 1.5)
+        thinner, thicker = erode(x), dilate(x)
+        thickest = dilate(thicker)
+        return (
+            x
+            + ops.clip(-width, 0, 1) * (thinner - x)
+            + ops.clip(width, 0, 1) * (thicker - x)
+            + ops.clip(width - 1, 0, 1) * (thickest - thicker)
+        )
+
+    def _low_resolution(self, x, batch):
+        pick = self._uniform(batch, 0.0, 3.0)
+        result = ops.zeros_like(x)
+        for index, size in enumerate((11, 14, 18)):
+            small = ops.image.resize(x, (size, size), interpolation="area")
+            round_trip = ops.image.resize(small, (28, 28), interpolation="bilinear")
+            mask = ops.cast((pick >= index) & (pick < index + 1), "float32")
+            result = result + mask * round_trip
+        return result
+
+    def _contrast(self, x, batch):
+        gain = self._uniform(batch, 0.5, 1.0)
+        fog = ops.image.resize(keras.random.uniform((batch, 3, 3, 1), seed=self.seed_generator), (28, 28))
+        return x * gain + self._uniform(batch, 0.0, 0.3) * fog
+
+    def _line(self, batch):
+        """A straight line through the field (b, 28, 28, 1): width 1-3 pixels, solid or dotted."""
+        ends = keras.random.uniform((batch, 4), -4.0, 32.0, seed=self.seed_generator)
+        y0, x0, y1, x1 = (ops.reshape(ends[:, k], (-1, 1, 1, 1)) for k in range(4))
+        rows = ops.reshape(ops.arange(28, dtype="float32"), (1, 28, 1, 1))
+        cols = ops.reshape(ops.arange(28, dtype="float32"), (1, 1, 28, 1))
+        dy, dx = y1 - y0, x1 - x0
+        length_squared = dy * dy + dx * dx + 1e-6
+        along = ops.clip(((rows - y0) * dy + (cols - x0) * dx) / length_squared, 0.0, 1.0)
+        distance = ops.sqrt((rows - y0 - along * dy) ** 2 + (cols - x0 - along * dx) ** 2)
+        half_width = self._uniform(batch, 0.5, 1.5)
+        line = ops.clip(half_width + 0.5 - distance, 0.0, 1.0)
+        dotted = self._coin(batch, 0.3)
+        period = self._uniform(batch, 0.15, 0.4)  # radians per pixel along the line
+        dots = ops.cast(ops.sin(along * ops.sqrt(length_squared) * period * 6.2832) > 0, "float32")
+        return line * (1 - dotted + dotted * dots) * self._uniform(batch, 0.5, 1.0)
+
+    def _impulse(self, x, batch):
+        share = self._uniform(batch, 0.005, 0.03)
+        draw = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
+        salt = ops.cast(draw < share / 2, "float32")
+        pepper = ops.cast(draw > 1 - share / 2, "float32")
+        return x * (1 - pepper) * (1 - salt) + salt
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "elastic": self.elastic, "seed": self.seed}
+
+
+def bilinear_sample(images, rows, cols):
+    """Sample (b, 28, 28, 1) images at float positions ``rows``, ``cols`` (b, 28, 28), in pixels;
+    positions outside the field read 0. Written with ``take_along_axis`` so the batch size may be
+    unknown while tracing (``keras.ops.image.map_coordinates`` needs it on TensorFlow)."""
+    flat = ops.reshape(images, (-1, 28 * 28))
+    top, left = ops.floor(rows), ops.floor(cols)
+    result = ops.zeros_like(rows)
+    for row, row_weight in ((top, 1 - (rows - top)), (top + 1, rows - top)):
+        for col, col_weight in ((left, 1 - (cols - left)), (left + 1, cols - left)):
+            inside = ops.cast((row >= 0) & (row <= 27) & (col >= 0) & (col <= 27), "float32")
+            index = ops.cast(ops.clip(row, 0, 27) * 28 + ops.clip(col, 0, 27), "int32")
+            values = ops.take_along_axis(flat, ops.reshape(index, (-1, 28 * 28)), axis=1)
+            result = result + ops.reshape(values, (-1, 28, 28)) * row_weight * col_weight * inside
+    return result[..., None]
+
+
+def dilate(images):
+    """Grey-scale dilation of (b, h, w, 1) images by a 3x3 square (a 3x3 maximum filter)."""
+    return ops.max_pool(images, pool_size=3, strides=1, padding="same")
+
+
+def erode(images):
+    """Grey-scale erosion of (b, h, w, 1) images by a 3x3 square (a 3x3 minimum filter)."""
+    return -ops.max_pool(-images, pool_size=3, strides=1, padding="same")
+
+
+def outline(images):
+    """The morphological gradient (dilation minus erosion) of (b, h, w, 1) images: the strokes' edges."""
+    return dilate(images) - erode(images)
+
+
+def gaussian_blur(images):
+    """(b, h, w, 1) images blurred by a 5x5 Gaussian of sigma 1 pixel (zero padding)."""
+    taps = ops.exp(-(ops.arange(-2, 3, dtype="float32") ** 2) / 2.0)
+    kernel = ops.outer(taps, taps)
+    kernel = ops.reshape(kernel / ops.sum(kernel), (5, 5, 1, 1))
+    return ops.conv(images, kernel, strides=1, padding="same")

@@ -26,7 +26,10 @@ class Recipe:
     batch_size: int
     learning_rate: float  # peak of the warm-up + cosine schedule
     label_smoothing: float = 0.0
-    augment: bool = False
+    augment: bool = False  # random affine warps (rotation, shear, zoom, shift) in training
+    # Share of training images that also get RandomPen (stroke width, blur, low resolution, elastic
+    # distortion, contrast, lines, noise): people's pens and cameras, not only MNIST's scanner.
+    pen_augmentation: float = 0.0
     warmup_epochs: float = 1.0  # linear warm-up from a tenth of the peak before the cosine decay
 
 
@@ -143,6 +146,7 @@ RECIPES = {
         learning_rate=2e-3,
         label_smoothing=0.05,
         augment=True,
+        pen_augmentation=0.5,
     ),
 }
 

@@ -45,6 +45,7 @@ class TrainConfig:
     # Which images are held out (and, with --limit, which are drawn). None: the run's seed. An ensemble's
     # members all take the ensemble's, so one validation split is held out from every member.
     split_seed: int | None = None
+    pen_augmentation: float | None = None  # share of images given RandomPen; None: the recipe's
 
     def resolved(self) -> TrainConfig:
         recipe = models.recipe(self.model)
@@ -59,6 +60,7 @@ class TrainConfig:
             limit=self.limit,
             ensemble=self.ensemble,
             split_seed=self.seed if self.split_seed is None else self.split_seed,
+            pen_augmentation=recipe.pen_augmentation if self.pen_augmentation is None else self.pen_augmentation,
         )
 
     def check(self) -> None:
@@ -71,6 +73,8 @@ class TrainConfig:
             raise UsageError(f"--ensemble must be a positive integer; received {self.ensemble}")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise UsageError(f"--learning-rate must be positive; received {self.learning_rate}")
+        if self.pen_augmentation is not None and not 0 <= self.pen_augmentation <= 1:
+            raise UsageError(f"--pen-augmentation must be in [0, 1]; received {self.pen_augmentation}")
         if self.limit is not None and self.limit < 100:
             raise UsageError(
                 f"--limit must be at least 100 images so every class is represented; received {self.limit}"
@@ -100,6 +104,8 @@ def read_run_config(run_dir: Path) -> dict | None:
     config = {**asdict(TrainConfig()), **saved}
     if saved.get("split_seed") is None:  # runs started before --split-seed split by their own seed
         config["split_seed"] = config["seed"]
+    if "pen_augmentation" not in saved:  # runs started before RandomPen had none
+        config["pen_augmentation"] = 0.0
     return config
 
 
@@ -424,17 +430,24 @@ def has_batch_norm(model) -> bool:
 
 def build_for_training(config: TrainConfig):
     """(the model fit() trains, the model we keep). They differ when the recipe augments its data:
-    augmentation then runs as a first layer, in the training graph, and is left out of what we keep,
+    augmentation then runs as the first layers, in the training graph, and is left out of what we keep,
     so a saved model needs nothing of ours to load."""
     import keras
 
     model = models.build_model(config.model)
-    if not models.recipe(config.model).augment:
-        return model, model
-    from mnist_cnn.augmentation import RandomAffine
+    augmentation = []
+    if models.recipe(config.model).augment:
+        from mnist_cnn.augmentation import RandomAffine
 
+        augmentation.append(RandomAffine(seed=config.seed))
+    if config.pen_augmentation:
+        from mnist_cnn.augmentation import RandomPen
+
+        augmentation.append(RandomPen(rate=config.pen_augmentation, seed=config.seed + 1))
+    if not augmentation:
+        return model, model
     fit_model = keras.Sequential(
-        [keras.Input(shape=models.INPUT_SHAPE), RandomAffine(seed=config.seed), model], name=f"{model.name}_augmented"
+        [keras.Input(shape=models.INPUT_SHAPE), *augmentation, model], name=f"{model.name}_augmented"
     )
     return fit_model, model
 
