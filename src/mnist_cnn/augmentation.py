@@ -160,7 +160,8 @@ class RandomPen(keras.layers.Layer):
         return bilinear_sample(x, rows + field[..., 0], cols + field[..., 1])
 
     def _stroke_width(self, x, batch):
-        # width < 0: erode by -width (never all the way: a thin stroke would vanish); 0..1: one dilation by that amount; 1..2: a second dilation.
+        # width < 0: erode by -width (never all the way: a thin stroke would vanish);
+        # 0..1: one dilation by that amount; 1..2: a second dilation.
         width = self._uniform(batch, -0.6, 1.5)
         thinner, thicker = erode(x), dilate(x)
         thickest = dilate(thicker)
