@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
 
+import digit_sets  # noqa: E402
 from common import write_result  # noqa: E402
 
 FONT_FILES = [
@@ -156,44 +158,95 @@ def confusions(predicted: list[int], labels: list[int], most: int = 8) -> list[d
     return [{"digit": label, "read_as": guess, "count": count} for (label, guess), count in pairs.most_common(most)]
 
 
+def plain_resize(image: Image.Image) -> np.ndarray:
+    """What tutorials do with a person's image: grayscale, resized to 28x28, inverted when the border is
+    light. uint8 (28, 28)."""
+    small = np.asarray(image.convert("L").resize((28, 28), Image.Resampling.BILINEAR), dtype=np.uint8)
+    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    return 255 - small if border.mean() > 127 else small
+
+
+def train_keras_io(dataset):
+    """The keras.io convnet, trained as published (15 epochs of batch 128, Adam, 10% validation)."""
+    import keras
+    from time_to_accuracy import keras_io_baseline
+
+    keras.utils.set_random_seed(42)
+    model = keras_io_baseline()
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    x_train = dataset.train_images[..., None].astype("float32") / 255
+    y_train = keras.utils.to_categorical(dataset.train_labels, 10)
+    model.fit(x_train, y_train, batch_size=128, epochs=15, validation_split=0.1, verbose=0)
+    return model
+
+
+def build_sets(dataset, count: int) -> dict:
+    """Every set: name -> (images, labels). One random generator, so the sets are the same every run."""
+    rng = np.random.default_rng(7)
+    indices = rng.choice(len(dataset.test_images), count, replace=False)
+    digits, labels = dataset.test_images[indices], dataset.test_labels[indices].tolist()
+
+    def made(kind):
+        return [kind(digit, rng) for digit in digits], labels
+
+    return {
+        "photos": made(as_photo),
+        "drawn": made(as_drawing),
+        "fonts": printed_digits(rng),
+        "bold_marker": made(lambda digit, rng: digit_sets.bold_marker(digit, rng, skeleton)),
+        "low_resolution": made(digit_sets.low_resolution),
+        "small_drawings": made(lambda digit, rng: digit_sets.small_drawing(digit, rng, skeleton)),
+        "dim_photos": made(digit_sets.dim_photo),
+        "sheet_on_desk": made(digit_sets.sheet_on_desk),
+        "lined_paper": made(digit_sets.lined_paper),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1000, help="photographed MNIST digits (default: 1000)")
+    parser.add_argument("--count", type=int, default=1000, help="MNIST test digits per set (default: 1000)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
+    parser.add_argument(
+        "--models", default="seed,best", help="shipped model names or model files, comma-separated (default: seed,best)"
+    )
+    parser.add_argument("--skip-baseline", action="store_true", help="leave out the keras.io convnet (quick runs)")
+    parser.add_argument("--out", default="own_digits", help="result name in benchmarks/results (default: own_digits)")
     args = parser.parse_args()
 
     import mnist_cnn
     from mnist_cnn.data import load_dataset
-    from mnist_cnn.prediction import shipped_models
 
     dataset = load_dataset("mnist", args.data_dir)
-    rng = np.random.default_rng(7)
-    indices = rng.choice(len(dataset.test_images), args.count, replace=False)
-    sets = {
-        "photos": ([as_photo(dataset.test_images[i], rng) for i in indices], dataset.test_labels[indices].tolist()),
-        "drawn": ([as_drawing(dataset.test_images[i], rng) for i in indices], dataset.test_labels[indices].tolist()),
-        "fonts": printed_digits(rng),
-    }
+    sets = build_sets(dataset, args.count)
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
-        "command": "python benchmarks/own_digits.py",
+        "command": " ".join(["python benchmarks/own_digits.py", *sys.argv[1:]]),
         "sets": {name: len(labels) for name, (_, labels) in sets.items()},
         "accuracy": {},
         "drawn_by_size": {},
         "drawn_confusions": {},
     }
-    for name in shipped_models():
+    for name in args.models.split(","):
         model = mnist_cnn.load_model(name)
         results["accuracy"][name] = {}
         for set_name, (images, labels) in sets.items():
             predicted = [p.digit for p in mnist_cnn.predict(images, model=model)]
             accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
             results["accuracy"][name][set_name] = accuracy
-            print(f"{name:14} {set_name:7} {accuracy:.1%} of {len(labels)}", flush=True)
+            print(f"{name:14} {set_name:15} {accuracy:.1%} of {len(labels)}", flush=True)
             if set_name == "drawn":  # small drawings get strokes fat for their size: loops close up
                 results["drawn_by_size"][name] = by_size(images, predicted, labels)
                 results["drawn_confusions"][name] = confusions(predicted, labels)
-    write_result("own_digits", results)
+    if not args.skip_baseline:
+        baseline = train_keras_io(dataset)
+        results["accuracy"]["keras_io_plain_resize"] = {}
+        for set_name, (images, labels) in sets.items():
+            inputs = np.stack([plain_resize(image) for image in images])[..., None].astype("float32") / 255
+            predicted = np.argmax(baseline.predict(inputs, verbose=0), axis=1)
+            accuracy = float(np.mean(predicted == np.asarray(labels)))
+            results["accuracy"]["keras_io_plain_resize"][set_name] = accuracy
+            print(f"{'keras.io+resize':14} {set_name:15} {accuracy:.1%} of {len(labels)}", flush=True)
+    write_result(args.out, results)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+"""MNIST test digits (writers the models never saw) as a person's inputs of each kind that users report.
+
+Each function takes one MNIST digit (uint8 (28, 28), light ink on black) and a NumPy random generator
+and returns a PIL image as a person would hand it to `mnist-cnn predict`. The kinds follow
+`../shared/cases/README.md`: bold marker, low-resolution scans, dim photos, a sheet of paper on a desk,
+squared and ruled paper, small drawings with the served page's pen.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
+
+
+def ink_mask(digit: np.ndarray, scale: int) -> np.ndarray:
+    """The digit's strokes, upscaled ``scale`` times (bicubic), as a boolean mask."""
+    size = 28 * scale
+    return np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)) > 110
+
+
+def crop_mask(mask: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def on_paper(alpha: np.ndarray, paper: np.ndarray, ink_level: float, rng: np.random.Generator) -> np.ndarray:
+    """Lay ink of opacity ``alpha`` (h, w) 0-1 anywhere on ``paper`` (H, W) grey levels; returns float."""
+    top = int(rng.integers(0, paper.shape[0] - alpha.shape[0] + 1))
+    left = int(rng.integers(0, paper.shape[1] - alpha.shape[1] + 1))
+    region = paper[top : top + alpha.shape[0], left : left + alpha.shape[1]]
+    region[...] = region * (1 - alpha) + ink_level * alpha
+    return paper
+
+
+def as_jpeg(image: np.ndarray, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def bold_marker(digit: np.ndarray, rng: np.random.Generator, skeleton) -> Image.Image:
+    """Written with a thick marker: the digit's pen path (its skeleton) traced with a round tip 2-4x
+    MNIST's stroke width (2.5 pixels on a 20-pixel digit), black on white, 100-450 pixels."""
+    scale = int(rng.integers(4, 12))
+    path = crop_mask(skeleton(ink_mask(digit, scale)))
+    radius = max(1, int(round(rng.uniform(2.0, 4.0) * 2.5 * scale / 2)))
+    mask = ndimage.binary_dilation(np.pad(path, radius + 2), structure=disk(radius))
+    alpha = ndimage.gaussian_filter(mask.astype(np.float32), 0.8)
+    margin = int(rng.integers(10, 80))
+    paper = np.full((alpha.shape[0] + 2 * margin, alpha.shape[1] + 2 * margin), float(rng.uniform(225, 255)))
+    return Image.fromarray(np.clip(on_paper(alpha, paper, float(rng.uniform(0, 40)), rng), 0, 255).astype(np.uint8))
+
+
+def disk(radius: int) -> np.ndarray:
+    rows, cols = np.indices((2 * radius + 1, 2 * radius + 1))
+    return np.hypot(rows - radius, cols - radius) <= radius
+
+
+def low_resolution(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A tiny scan: the digit, dark on white, rendered at 8-16 pixels, upscaled 4-12x, saved as JPEG."""
+    size = int(rng.integers(8, 17))
+    small = Image.fromarray(255 - digit).resize((size, size), Image.Resampling.BOX)
+    upscale = int(rng.integers(4, 13))
+    large = small.resize((size * upscale, size * upscale), Image.Resampling.BICUBIC)
+    return as_jpeg(np.asarray(large, dtype=np.float32), int(rng.integers(50, 90)))
+
+
+def dim_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A phone photo in a dim room: paper 80-140 grey with a lighting gradient, ink 15-45, noise, blur."""
+    scale = int(rng.integers(6, 16))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    height, width = (int(rng.integers(alpha.shape[0] + 20, alpha.shape[0] + 500)) for _ in range(2))
+    level = float(rng.uniform(80, 140))
+    ramp = np.linspace(-1, 1, width)[None, :] * float(rng.uniform(0, 15))
+    paper = level + ramp + rng.normal(0, 3, (height, width))
+    photo = on_paper(alpha, paper, float(rng.uniform(15, 45)), rng)
+    photo = ndimage.gaussian_filter(photo, float(rng.uniform(0.5, 1.5)))
+    return as_jpeg(photo, int(rng.integers(60, 95)))
+
+
+def sheet_on_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A sheet of paper on a darker table, 50-85% of the frame each way, with the digit written on it."""
+    height, width = int(rng.integers(600, 1200)), int(rng.integers(600, 1200))
+    desk = float(rng.uniform(30, 120)) + ndimage.gaussian_filter(rng.normal(0, 12, (height, width)), 3)
+    sheet_h, sheet_w = int(height * rng.uniform(0.5, 0.85)), int(width * rng.uniform(0.5, 0.85))
+    top, left = int(rng.integers(0, height - sheet_h)), int(rng.integers(0, width - sheet_w))
+    sheet = np.full((sheet_h, sheet_w), float(rng.uniform(190, 245)))
+    scale = max(3, int(min(sheet_h, sheet_w) * rng.uniform(0.25, 0.6) / 28))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    margin = int(0.1 * min(sheet_h, sheet_w))
+    inner = sheet[margin:-margin, margin:-margin]
+    if inner.shape[0] > alpha.shape[0] and inner.shape[1] > alpha.shape[1]:
+        on_paper(alpha, inner, float(rng.uniform(10, 50)), rng)
+    desk[top : top + sheet_h, left : left + sheet_w] = sheet
+    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
+    return as_jpeg(photo, int(rng.integers(70, 95)))
+
+
+def lined_paper(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A digit on squared or ruled notebook paper (blue or grey lines, sometimes a red margin), RGB."""
+    size = int(rng.integers(300, 800))
+    spacing = int(size * rng.uniform(0.05, 0.12))
+    paper = np.ones((size, size, 3)) * np.array([rng.uniform(235, 255)] * 3)
+    line_colour = np.array([150, 180, 230]) if rng.random() < 0.6 else np.array([160, 160, 160])
+    thickness = int(rng.integers(1, 3))
+    squared = rng.random() < 0.5
+    offset = int(rng.integers(0, spacing))
+    for position in range(offset, size, spacing):
+        paper[position : position + thickness] = line_colour
+        if squared:
+            paper[:, position : position + thickness] = line_colour
+    if not squared and rng.random() < 0.5:
+        margin = int(size * rng.uniform(0.05, 0.2))
+        paper[:, margin : margin + 2] = np.array([220, 90, 90])
+    scale = max(3, int(spacing * rng.uniform(1.2, 3.0) / 20))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    top, left = (int(rng.integers(0, size - alpha.shape[0])) for _ in range(2))
+    ink = np.array([rng.uniform(0, 60)] * 3)
+    region = paper[top : top + alpha.shape[0], left : left + alpha.shape[1]]
+    region[...] = region * (1 - alpha[..., None]) + ink * alpha[..., None]
+    return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8), "RGB")
+
+
+def small_drawing(digit: np.ndarray, rng: np.random.Generator, skeleton) -> Image.Image:
+    """Drawn small on the served page (560x560, the page's fixed pen 1/12 of the canvas): the digit
+    spans 20-50% of the canvas, so its strokes are 2-4x too fat for its size."""
+    size, pen = 560, 560 / 12
+    path = skeleton(np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 128)
+    rows, cols = np.nonzero(path)
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    scale = float(rng.uniform(0.2, 0.5)) * (size - pen) / max(height, width)
+    top = float(rng.uniform(pen / 2, size - pen / 2 - height * scale))
+    left = float(rng.uniform(pen / 2, size - pen / 2 - width * scale))
+    canvas = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(canvas)
+    for row, col in zip(rows, cols):
+        y, x = top + (row - rows.min()) * scale, left + (col - cols.min()) * scale
+        draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    return canvas.filter(ImageFilter.SMOOTH)

@@ -1,0 +1,97 @@
+"""A person's image to an MNIST-style digit, made the way MNIST itself was made.
+
+MNIST digits are light ink on black, size-normalised to fit a 20x20 box with their aspect ratio kept,
+then placed in a 28x28 field with their centre of mass at the centre. A photo, a scan or a drawing is
+turned into the same thing by one chain of named steps (``to_mnist``):
+
+1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64;
+2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out;
+3. ``paper.ink_intensity``: the lighting fitted and removed, the ink found on whichever side of the
+   paper is the minority (dark on light or light on dark, any paper grey), noise and specks dropped;
+4. ``paper.remove_ruled_lines``: the lines of ruled and squared paper erased;
+5. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
+6. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
+7. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.
+
+NumPy, Pillow and scipy.ndimage only: prediction never needs TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mnist_cnn.errors import ImageError
+from mnist_cnn.preprocessing import digit, paper, resize
+from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
+
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
+
+FIELD = digit.FIELD
+WORK_SIZE = 1024  # longest side the cleaning steps work at: a digit in a corner of a photo keeps its detail
+SMALLEST_WORK_SIZE = 64  # shortest side: an 8x8 scan is enlarged to this before it is cleaned
+DIGIT_SIZE = 4 * 20  # a cropped digit is shrunk to this before strokes are measured: exact enough, and fast
+
+
+def model_input(images: np.ndarray) -> np.ndarray:
+    """Digits (n, 28, 28) or one digit (28, 28), values 0-255, as every model takes them: float32
+    (n, 28, 28, 1), values 0-1. Raises ValueError for any other shape."""
+    images = np.asarray(images)
+    if images.ndim not in (2, 3) or images.shape[-2:] != (FIELD, FIELD):
+        raise ValueError(f"Expected images of shape (n, 28, 28) or (28, 28); received {images.shape}")
+    return images.astype(np.float32).reshape(-1, FIELD, FIELD, 1) / np.float32(255.0)
+
+
+def fit_work_size(gray: np.ndarray) -> np.ndarray:
+    """Shrink a large photo to 1024 pixels on its longest side; enlarge a tiny scan to 64 on its shortest."""
+    return resize.enlarge(resize.shrink(gray, WORK_SIZE), SMALLEST_WORK_SIZE)
+
+
+def to_mnist(gray: np.ndarray) -> np.ndarray:
+    """Turn a grayscale image (h, w), values 0-255, of one digit into uint8 (28, 28) MNIST style.
+
+    Raises:
+        ImageError: the image is not 2-D, or holds no ink at all (a blank page).
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim != 2 or min(gray.shape) < 1:
+        raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
+    work = paper.crop_to_sheet(fit_work_size(gray))
+    ink = paper.remove_ruled_lines(paper.ink_intensity(work))
+    box = digit.ink_bounding_box(ink)
+    if box is None:
+        raise ImageError("no digit found: the image is blank")
+    top, bottom, left, right = box
+    cropped = resize.max_pool(ink[top:bottom, left:right], DIGIT_SIZE)
+    return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
+
+
+def prepare(source) -> np.ndarray:
+    """Any supported input to the uint8 (28, 28) array the model sees.
+
+    ``source``: a path (image file or ``.npy``), bytes, a PIL image, or an array. Arrays of shape
+    (28, 28) are taken as already MNIST-format (light ink on dark, 0-255 or 0-1) and only rescaled;
+    other 2-D arrays are treated as grayscale photos. Raises ImageError for anything unreadable or blank.
+    """
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npy":
+        source = load_npy(Path(source))
+    if isinstance(source, np.ndarray):
+        return prepare_array(source)
+    return to_mnist(open_image(source))
+
+
+def prepare_array(array: np.ndarray) -> np.ndarray:
+    """A numeric 2-D array: (28, 28) is MNIST format already and only rescaled; any other size is a photo."""
+    if array.dtype.kind not in "buif" or array.ndim != 2:
+        raise ImageError(f"expected a 2-D numeric array; received dtype {array.dtype}, shape {array.shape}")
+    values = array.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise ImageError("array holds NaN or infinite values")
+    if array.shape != (FIELD, FIELD):
+        return to_mnist(values * (255.0 if values.max() <= 1.0 else 1.0))
+    if values.max() <= 0:
+        raise ImageError("no digit found: the image is blank")  # as for a blank image file
+    if values.max() <= 1.0:
+        values = values * 255.0
+    return np.clip(np.round(values), 0, 255).astype(np.uint8)

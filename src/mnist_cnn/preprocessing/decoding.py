@@ -1,0 +1,130 @@
+"""Image files, bytes and arrays to a float32 grayscale array, safely.
+
+Large photos are decoded at reduced size: a JPEG through Pillow's ``draft`` (the decoder skips the
+detail it would throw away), other formats reduced right after decoding. Decompression bombs are
+refused from the header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from mnist_cnn.errors import ImageError
+
+FIELD = 28
+# A header larger than this is refused before decoding. Phone cameras reach 200 megapixels;
+# JPEGs of that size decode at an eighth of their side through draft(), so they cost little.
+MAX_PIXELS = 250_000_000
+MAX_FULL_DECODE_PIXELS = 120_000_000  # formats without a reduced decode (PNG, TIFF, ...) decode whole
+DECODE_SIDE = 2048  # longest side we need: the cleaning steps work at 1024 at most
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# Pillow refuses images over twice this on its own; ours is the limit that counts, checked below.
+Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, MAX_PIXELS // 2 + 1)
+
+
+def open_image(source) -> np.ndarray:
+    """Read a path, bytes or PIL image into a float32 grayscale array (h, w), values 0-255.
+
+    Photos larger than 2048 pixels on their longest side come back reduced (area-averaged) so that
+    side is 2048 to 4095 pixels; nothing a digit needs is lost at that size.
+
+    Raises:
+        ImageError: a missing, empty, truncated or non-image file, or a header over 250 megapixels
+            (120 for formats other than JPEG).
+    """
+    if isinstance(source, Image.Image):
+        return grayscale(source, "image")
+    name = "image" if isinstance(source, (bytes, bytearray)) else str(source)
+    if not isinstance(source, (bytes, bytearray)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise ImageError(f"{path}: empty file")
+        source = path.read_bytes()
+    if not source:
+        raise ImageError(f"{name}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit follows
+            image = Image.open(io.BytesIO(source))
+        with image:
+            check_size(image, name)
+            reduce_while_decoding(image)
+            image.load()
+            return grayscale(reduce_after_decoding(image), name)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: over the {MAX_PIXELS // 1_000_000} megapixel limit") from None
+    except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError) as error:
+        reason = (
+            "not an image Pillow can read"
+            if isinstance(error, Image.UnidentifiedImageError)
+            else f"unreadable or truncated image ({error})"
+        )
+        raise ImageError(f"{name}: {reason}") from None
+
+
+def check_size(image: Image.Image, name: str) -> None:
+    """Refuse a decompression bomb from its header: over 250 megapixels for a JPEG (decoded reduced),
+    over 120 for other formats (decoded whole)."""
+    pixels = image.width * image.height
+    limit = MAX_PIXELS if image.format == "JPEG" else MAX_FULL_DECODE_PIXELS
+    if pixels > limit:
+        raise ImageError(f"{name}: {image.width}x{image.height} is over the {limit // 1_000_000} megapixel limit")
+
+
+def reduce_while_decoding(image: Image.Image) -> None:
+    """Ask a JPEG decoder for a 1/2, 1/4 or 1/8 scale image no smaller than 2048 on its longest side."""
+    if image.format == "JPEG" and max(image.size) > 2 * DECODE_SIDE:
+        scale = DECODE_SIDE / max(image.size)
+        image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
+
+
+def reduce_after_decoding(image: Image.Image) -> Image.Image:
+    """Shrink by an integer factor (block averages) to at most twice 2048 on the longest side."""
+    factor = max(image.size) // DECODE_SIDE
+    if factor < 2 or image.mode not in ("L", "RGB", "RGBA", "LA", "I", "I;16", "F"):
+        return image
+    return image.reduce(factor)
+
+
+def grayscale(image: Image.Image, name: str) -> np.ndarray:
+    """Luminance of the first frame, upright per EXIF; transparency laid on a contrasting background."""
+    image.seek(0)
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+        luminance = np.asarray(image.convert("L"), dtype=np.float32)
+        if alpha.min() < 0.5:
+            # Ink drawn on a transparent canvas: only alpha says where the ink is. Lay the strokes on
+            # a background of the opposite brightness so the polarity step sees them.
+            ink_level = float((luminance * alpha).sum() / max(alpha.sum(), 1e-6))
+            background = 0.0 if ink_level > 127 else 255.0
+            return luminance * alpha + background * (1 - alpha)
+        return luminance
+    if image.mode in ("I", "I;16", "F"):
+        array = np.asarray(image, dtype=np.float32)
+        span = float(array.max() - array.min()) or 1.0
+        return (array - array.min()) / span * 255.0
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """A ``.npy`` file holding one (28, 28) MNIST-format digit. Raises ImageError otherwise."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise ImageError(f"{path}: not a readable .npy array ({error})") from None
+    if array.shape != (FIELD, FIELD):
+        raise ImageError(f"{path}: expected an array of shape (28, 28); received {array.shape}")
+    return array

@@ -1,0 +1,211 @@
+"""The paper and the ink on it: the sheet in a photo, its lighting, which side the ink is, ruled lines.
+
+Every step takes and returns float32 arrays (h, w). Grayscale images hold values 0-255; ink maps hold
+0-1, light ink on dark as in MNIST. Image processing comes from ``scipy.ndimage``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_cnn.errors import ImageError
+from mnist_cnn.preprocessing.resize import shrink
+
+MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
+NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
+MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
+
+
+def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
+    """(threshold, effectiveness) of Otsu's method (Otsu 1979) on values 0-255.
+
+    Effectiveness is the between-class share of the variance, 0-1: 1 for two flat levels, 0.75 for
+    a linear ramp; it says how two-toned the values are.
+    """
+    counts, edges = np.histogram(values, bins=256, range=(0, 256))
+    probability = counts / max(counts.sum(), 1)
+    levels = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(probability)
+    mean = np.cumsum(probability * levels)
+    total_mean, total_variance = mean[-1], float((probability * (levels - mean[-1]) ** 2).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * weight - mean) ** 2 / (weight * (1 - weight))
+    between = np.nan_to_num(between)
+    best = int(np.argmax(between))
+    effectiveness = float(between[best] / total_variance) if total_variance > 0 else 0.0
+    return float(edges[best + 1]), effectiveness
+
+
+def find_sheet(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The (top, bottom, left, right) of a bright sheet of paper photographed on a darker surface,
+    inset a little so its edges stay out, or None when the paper fills the frame.
+
+    The sheet is the largest bright connected region (Otsu threshold of a 128-pixel copy), holes
+    filled. It counts as a sheet only when it is clearly one: away from the frame's edge on two sides
+    at least (the desk shows there; a bold digit touching the edge is not a desk), 20-97% of the
+    frame, spanning at least 40% of it each way, nearly rectangular (85% of its bounding box), holding at most a quarter
+    dark marks, sharply two-toned against a surface at least 40 grey levels darker. A light digit on
+    a dark canvas fails these (too thin, or too much hole), as does a lighting gradient (not two-toned).
+    """
+    from scipy import ndimage
+
+    small = shrink(gray, 128)
+    smooth = ndimage.uniform_filter(small, 3)
+    threshold, effectiveness = otsu_threshold(smooth)
+    bright = smooth > threshold
+    labels, count = ndimage.label(bright)
+    if count == 0 or effectiveness < 0.8:
+        return None
+    largest = 1 + int(np.argmax(ndimage.sum_labels(bright, labels, range(1, count + 1))))
+    sheet = ndimage.binary_fill_holes(labels == largest)
+    rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    area = int(sheet.sum())
+    gaps = (rows[0], sheet.shape[0] - 1 - rows[-1], cols[0], sheet.shape[1] - 1 - cols[-1])
+    if not (
+        sum(gap >= 0.02 * max(sheet.shape) for gap in gaps) >= 2  # the desk shows on two sides at least
+        and 0.2 <= area / sheet.size <= 0.97
+        and height >= 0.4 * sheet.shape[0]
+        and width >= 0.4 * sheet.shape[1]
+        and area >= 0.85 * height * width
+        and (sheet & ~bright).sum() <= 0.25 * area
+        and float(np.median(small[sheet])) - float(np.median(small[~sheet])) >= 40
+    ):
+        return None
+    scale_y, scale_x = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
+    inset_y, inset_x = 0.04 * height, 0.04 * width  # past the sheet's edge and its shadow
+    return (
+        int((rows[0] + inset_y) * scale_y),
+        int(np.ceil((rows[-1] + 1 - inset_y) * scale_y)),
+        int((cols[0] + inset_x) * scale_x),
+        int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
+    )
+
+
+def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
+    """``gray`` cut to the sheet of paper in it (see ``find_sheet``), or unchanged."""
+    box = find_sheet(gray)
+    if box is None:
+        return gray
+    top, bottom, left, right = box
+    return gray[top:bottom, left:right]
+
+
+def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, float]:
+    """(surface, noise): the paper's brightness (h, w) under the photo's lighting, a quadratic surface
+    fitted robustly, and the paper's noise (a robust standard deviation, in grey levels).
+
+    Least squares on a grid of at most 64x64 samples, started twice: from the samples within 16 grey
+    levels of the most common level (where a tiny scan is mostly ink, spread over many levels) and of
+    the median (where the paper is a gradient); each start is refined by ``refine``. The fit that
+    explains more samples within a common tolerance is the paper. Ink, dark or light, drops out as
+    outliers whatever its stroke width; gradients, vignettes and dim light are smooth and are fitted.
+    A quadratic cannot follow a digit.
+    """
+    height, width = gray.shape
+    ys = np.unique(np.linspace(0, height - 1, min(height, 64)).round().astype(int))
+    xs = np.unique(np.linspace(0, width - 1, min(width, 64)).round().astype(int))
+    values = gray[np.ix_(ys, xs)].ravel().astype(np.float64)
+
+    def basis(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        y, x = np.meshgrid(rows / max(height - 1, 1) - 0.5, cols / max(width - 1, 1) - 0.5, indexing="ij")
+        y, x = y.ravel(), x.ravel()
+        return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+
+    samples = basis(ys, xs)
+    counts, edges = np.histogram(values, bins=32, range=(0, 256))
+    starts = (float(edges[np.argmax(counts)] + 4), float(np.median(values)))  # the commonest level, the median
+    fits = [refine(samples, values, np.abs(values - start) <= 16, iterations) for start in starts]
+    tolerance = max(3 * min(spread for _, spread in fits), 2.0)
+    support = [int((np.abs(values - samples @ coefficients) <= tolerance).sum()) for coefficients, _ in fits]
+    coefficients, spread = fits[int(np.argmax(support))]  # the paper: the larger set one surface explains
+    surface = basis(np.arange(height), np.arange(width)) @ coefficients
+    return surface.reshape(height, width).astype(np.float32), spread
+
+
+def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterations: int):
+    """(coefficients, spread) of a least-squares fit of ``values`` on the ``samples`` basis, refitted on
+    the values within 3 robust standard deviations (1.4826 median absolute deviations) of the last
+    fit: iteratively reweighted least squares with hard weights. ``spread``: that standard deviation."""
+    coefficients, spread = np.zeros(samples.shape[1]), 0.0
+    for _ in range(iterations):
+        if inliers.sum() < 12:
+            break
+        coefficients = np.linalg.lstsq(samples[inliers], values[inliers], rcond=None)[0]
+        residual = values - samples @ coefficients
+        near = residual[inliers]
+        spread = 1.4826 * float(np.median(np.abs(near - np.median(near))))
+        inliers = np.abs(residual) <= max(3 * spread, 2.0)
+    return coefficients, spread
+
+
+def ink_intensity(gray: np.ndarray) -> np.ndarray:
+    """A grayscale photo or drawing (h, w), values 0-255, to its ink (h, w), values 0-1, light on dark.
+
+    The paper is what the lighting surface fits (``illumination``); the ink is the side of it, darker
+    or lighter, that holds more contrast above the noise: the minority of pixels, whatever the paper's
+    grey level. Noise is 4 robust standard deviations of the residual (at least 10 grey levels);
+    isolated marks under 3 pixels are dropped; the ink scale is the 90th percentile of the ink, so a
+    digit of a handful of pixels keeps its full intensity.
+
+    Raises:
+        ImageError: "no digit found" when nothing stands out of the paper.
+    """
+    from scipy import ndimage
+
+    surface, noise = illumination(gray)
+    residual = gray - surface
+    threshold = max(NOISE_SIGMAS * noise, MIN_CONTRAST)
+    dark = float(np.clip(-residual - threshold, 0, None).sum())
+    light = float(np.clip(residual - threshold, 0, None).sum())
+    ink = -residual if dark > light else residual
+    marks = ink > threshold
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if count:
+        sizes = ndimage.sum_labels(marks, labels, range(1, count + 1))
+        marks &= np.concatenate([[False], sizes >= MIN_SPECK])[labels]
+    if not marks.any():
+        raise ImageError("no digit found: the image is blank")
+    scale = float(np.percentile(ink[marks], 90))
+    floor = max(threshold, 0.2 * scale)
+    ink = np.where(ndimage.binary_dilation(marks, iterations=2), ink, 0)  # anti-aliased edges, not specks
+    return np.clip((ink - floor) / max(scale - floor, 1e-6), 0, 1).astype(np.float32)
+
+
+def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarray:
+    """Erase straight horizontal and vertical lines that run across the whole image (ruled and squared
+    paper, a margin line), keeping the digit's strokes where they cross or lie on a line.
+
+    A line is a run of rows (or columns) at most 4% of the image thick (and 4 pixels at least) in
+    which ``min_coverage`` of the pixels are ink, with at least one more such line parallel to it:
+    ruled paper has many; a digit cropped tightly (a 1, the bar of a 7) spans its image once, and
+    images under 48 pixels are left alone. On a line, pixels clearly
+    stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
+    and where the digit continues on both sides of the line, the gap is bridged.
+    """
+    if min(ink.shape) < 48:
+        return ink
+    cleaned = ink.copy()
+    for axis in (0, 1):
+        view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
+        coverage = (view > 0).mean(axis=1)
+        limit = max(4, int(0.04 * view.shape[0]))
+        lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
+        if len(lines) < 2:
+            continue  # one bar across the image is a stroke of the digit, not ruled paper
+        for start, stop in lines:
+            band = view[start:stop]
+            level = float(np.median(band[band > 0]))
+            keep = band > min(1.0, 1.5 * level + 0.15)
+            above = view[start - 1] if start > 0 else np.zeros(view.shape[1], np.float32)
+            below = view[stop] if stop < view.shape[0] else np.zeros(view.shape[1], np.float32)
+            bridge = np.minimum(above, below)
+            view[start:stop] = np.where(keep, band, np.broadcast_to(bridge, band.shape))
+    return cleaned
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in a 1-D boolean array."""
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

@@ -1,0 +1,37 @@
+"""Changing an image's size without losing a thin pen line."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def shrink(gray: np.ndarray, longest: int) -> np.ndarray:
+    """Downscale (area-averaging) so the longest side is at most ``longest``; small images are kept."""
+    height, width = gray.shape
+    scale = longest / max(height, width)
+    if scale >= 1:
+        return gray
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(gray, mode="F").resize(size, Image.Resampling.BOX), dtype=np.float32)
+
+
+def enlarge(gray: np.ndarray, shortest: int) -> np.ndarray:
+    """Upscale (bilinear) by the smallest integer factor that makes the shortest side at least
+    ``shortest``: an 8x8 scan gets enough pixels for the cleaning steps to tell ink from paper."""
+    factor = -(-shortest // min(gray.shape))
+    if factor <= 1:
+        return gray
+    size = (gray.shape[1] * factor, gray.shape[0] * factor)
+    return np.asarray(Image.fromarray(gray, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def max_pool(ink: np.ndarray, longest: int) -> np.ndarray:
+    """Shrink by an integer factor taking block maxima, so a thin pen line survives as a 1-pixel line."""
+    factor = -(-max(ink.shape) // longest)
+    if factor <= 1:
+        return ink
+    height, width = -(-ink.shape[0] // factor) * factor, -(-ink.shape[1] // factor) * factor
+    padded = np.zeros((height, width), dtype=ink.dtype)
+    padded[: ink.shape[0], : ink.shape[1]] = ink
+    return padded.reshape(height // factor, factor, width // factor, factor).max(axis=(1, 3))

@@ -1,0 +1,152 @@
+"""Each named step of the preprocessing pipeline on its own, on small synthetic images."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_cnn.errors import ImageError
+from mnist_cnn.preprocessing import digit, paper, resize
+
+
+def page(size=(300, 300), level=240.0):
+    return np.full(size, level, dtype=np.float32)
+
+
+def draw(image: np.ndarray, shape: str, box, value: float, width: int) -> np.ndarray:
+    """Draw a ring, a bar or a line on a float image with PIL."""
+    canvas = Image.fromarray(image, mode="F")
+    pen = ImageDraw.Draw(canvas)
+    if shape == "ring":
+        pen.ellipse(box, outline=value, width=width)
+    else:
+        pen.line(box, fill=value, width=width)
+    return np.asarray(canvas, dtype=np.float32).copy()
+
+
+def test_otsu_threshold_splits_two_levels_and_rates_a_ramp_lower():
+    two_levels = np.concatenate([np.full(500, 40.0), np.full(500, 200.0)])
+    threshold, effectiveness = paper.otsu_threshold(two_levels)
+    assert 40 < threshold <= 200 and effectiveness > 0.99
+    _, ramp_effectiveness = paper.otsu_threshold(np.linspace(0, 255, 1000))
+    assert 0.7 < ramp_effectiveness < 0.8
+
+
+def sheet_on_desk():
+    photo = np.full((400, 500), 70.0, dtype=np.float32)
+    photo[60:340, 90:420] = 235.0
+    return draw(photo, "ring", (200, 130, 300, 270), 20.0, 8)
+
+
+def test_find_sheet_returns_the_sheet_inside_its_edges():
+    top, bottom, left, right = paper.find_sheet(sheet_on_desk())
+    assert 60 < top < 90 and 310 < bottom < 340 and 90 < left < 120 and 390 < right < 420
+
+
+def test_find_sheet_ignores_a_page_that_fills_the_frame_a_bold_digit_and_a_gradient():
+    assert paper.find_sheet(draw(page(), "ring", (80, 60, 220, 240), 10.0, 12)) is None
+    bold_touching_the_edge = draw(page(), "line", (0, 150, 200, 150), 10.0, 90)
+    assert paper.find_sheet(bold_touching_the_edge) is None
+    assert paper.find_sheet(np.tile(np.linspace(40, 240, 300, dtype=np.float32), (300, 1))) is None
+    light_ring_on_black = draw(page(level=0.0), "ring", (60, 60, 240, 240), 255.0, 40)
+    assert paper.find_sheet(light_ring_on_black) is None
+
+
+def test_crop_to_sheet_leaves_no_desk():
+    cropped = paper.crop_to_sheet(sheet_on_desk())
+    assert cropped.min() < 60 and np.median(cropped) > 200
+    assert (cropped[[0, -1]] > 200).all() and (cropped[:, [0, -1]] > 200).all()  # the desk is gone
+
+
+def test_illumination_fits_a_gradient_and_never_follows_a_bold_stroke():
+    gradient = np.tile(np.linspace(90, 200, 300, dtype=np.float32), (300, 1))
+    with_marker = draw(gradient, "line", (150, 20, 150, 280), 15.0, 70)  # a stroke a quarter of the image wide
+    surface, noise = paper.illumination(with_marker)
+    assert np.abs(surface - gradient).max() < 2 and noise < 1
+
+
+@pytest.mark.parametrize("paper_level, ink_level", [(240, 20), (110, 30), (85, 20), (20, 230), (60, 110)])
+def test_ink_is_the_minority_side_whatever_the_paper_grey(paper_level, ink_level):
+    image = draw(page(level=paper_level), "ring", (90, 60, 210, 240), ink_level, 14)
+    ink = paper.ink_intensity(image)
+    on_ring = draw(page(level=0.0), "ring", (90, 60, 210, 240), 1.0, 14) > 0.5
+    assert ink[on_ring].mean() > 0.8 and ink[~on_ring].mean() < 0.02
+
+
+def test_a_bold_marker_keeps_its_inside():
+    image = draw(page(size=(96, 96)), "line", (48, 10, 48, 86), 0.0, 16)  # a marker 1, as thick as 1/6 of the image
+    ink = paper.ink_intensity(image)
+    assert (ink[20:76, 42:55] > 0.9).all()  # the middle of the stroke is ink, not paper
+
+
+def test_a_few_ink_pixels_are_a_digit_and_only_an_empty_image_is_blank():
+    line = page(size=(200, 200), level=255.0)
+    line[95:105, 100] = 0.0  # a one-pixel pen line 10 pixels long
+    ink = paper.ink_intensity(line)
+    assert ink[95:105, 100].min() == 1 and ink.sum() == 10
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(page(level=255.0))
+    noise = page(level=200.0) + np.random.default_rng(0).normal(0, 5, (300, 300)).astype(np.float32)
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(noise)
+
+
+def ruled_ink(squared: bool):
+    ink = np.zeros((300, 300), dtype=np.float32)
+    for position in range(15, 300, 30):
+        ink[position : position + 2] = 0.35  # printed lines, fainter than the pen
+        if squared:
+            ink[:, position : position + 2] = 0.35
+    return draw(ink, "ring", (110, 80, 190, 220), 1.0, 10)
+
+
+@pytest.mark.parametrize("squared", [False, True])
+def test_ruled_and_squared_lines_are_erased_and_the_digit_kept(squared):
+    cleaned = paper.remove_ruled_lines(ruled_ink(squared))
+    ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10) > 0.5
+    assert cleaned[~ring].max() < 0.05  # no line left outside the digit
+    assert cleaned[ring].mean() > 0.97  # the ring, where lines crossed it too
+
+
+def test_lines_as_dark_as_the_pen_are_bridged_where_the_digit_crosses():
+    ink = np.zeros((200, 200), dtype=np.float32)
+    ink[[40, 41, 100, 101, 160, 161]] = 1.0  # three ruled lines
+    ink[50:150, 95:101] = 1.0  # a 1 crossing the middle one
+    cleaned = paper.remove_ruled_lines(ink)
+    assert cleaned[100:102, 95:101].min() == 1 and cleaned[100:102, :90].max() == 0
+
+
+def test_a_digit_cropped_tightly_is_not_taken_for_lines():
+    for size in (40, 200):
+        seven = np.zeros((size, size), dtype=np.float32)
+        seven[0 : size // 10, :] = 1.0  # the bar of a 7 spans the whole crop
+        seven[:, size // 2 : size // 2 + size // 10] = 1.0  # and so does a 1's stem
+        np.testing.assert_array_equal(paper.remove_ruled_lines(seven), seven)
+
+
+@pytest.mark.parametrize("width", [1, 3, 7, 15])
+def test_stroke_width_measures_a_bar(width):
+    mask = np.zeros((80, 80), dtype=bool)
+    mask[10:70, 30 : 30 + width] = True
+    assert digit.stroke_width(mask) == pytest.approx(width, abs=1)
+
+
+def test_stroke_width_is_normalised_in_both_directions():
+    wanted = digit.STROKE_RATIO * 80
+    for width in (2, 30):
+        bar = np.zeros((80, 60), dtype=np.float32)
+        bar[:, 30 - width // 2 : 30 - width // 2 + width] = 1.0
+        ring = draw(np.zeros((80, 80), np.float32), "ring", (10, 5, 70, 75), 1.0, width // 2 + 1)
+        for image in (bar, ring):
+            normalised = digit.normalise_stroke_width(image)
+            measured = digit.stroke_width(normalised > 0.5)
+            assert abs(measured - wanted) < abs(width - wanted) / 2
+    holed = digit.normalise_stroke_width(draw(np.zeros((80, 80), np.float32), "ring", (5, 5, 75, 75), 1.0, 22))
+    centre_y, centre_x = holed.shape[0] // 2, holed.shape[1] // 2
+    assert not holed[centre_y - 8 : centre_y + 8, centre_x - 8 : centre_x + 8].any()  # a bold 0's hole stays open
+
+
+def test_enlarge_gives_tiny_scans_room_and_keeps_larger_images():
+    tiny = np.zeros((8, 8), dtype=np.float32)
+    assert resize.enlarge(tiny, 64).shape == (64, 64)
+    assert resize.enlarge(np.zeros((100, 300), np.float32), 64).shape == (100, 300)
+    assert resize.shrink(np.zeros((2048, 1024), np.float32), 1024).shape == (1024, 512)
