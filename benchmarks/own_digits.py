@@ -169,6 +169,7 @@ def plain_resize(image: Image.Image) -> np.ndarray:
 def train_keras_io(dataset):
     """The keras.io convnet, trained as published (15 epochs of batch 128, Adam, 10% validation)."""
     import keras
+
     from time_to_accuracy import keras_io_baseline
 
     keras.utils.set_random_seed(42)
