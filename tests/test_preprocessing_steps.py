@@ -115,6 +115,13 @@ def test_lines_as_dark_as_the_pen_are_bridged_where_the_digit_crosses():
     assert cleaned[100:102, 95:101].min() == 1 and cleaned[100:102, :90].max() == 0
 
 
+def test_a_faint_margin_line_alone_is_erased():
+    ink = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
+    ink[:, 40:42] = 0.45  # a red margin line, lighter than the pen in grayscale
+    cleaned = paper.remove_ruled_lines(ink)
+    assert cleaned[:, 30:50].max() == 0 and cleaned.sum() == pytest.approx(ink[:, 60:].sum())
+
+
 def test_a_digit_cropped_tightly_is_not_taken_for_lines():
     for size in (40, 200):
         seven = np.zeros((size, size), dtype=np.float32)

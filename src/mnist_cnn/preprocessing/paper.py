@@ -177,9 +177,10 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     paper, a margin line), keeping the digit's strokes where they cross or lie on a line.
 
     A line is a run of rows (or columns) at most 4% of the image thick (and 4 pixels at least) in
-    which ``min_coverage`` of the pixels are ink, with at least one more such line parallel to it:
-    ruled paper has many; a digit cropped tightly (a 1, the bar of a 7) spans its image once, and
-    images under 48 pixels are left alone. On a line, pixels clearly
+    which ``min_coverage`` of the pixels are ink, with at least one more such line parallel to it
+    (ruled paper has many), or, alone, spanning 95% of the image in ink at most 60% as strong as the
+    pen's (a printed margin line). A digit cropped tightly (a 1, the bar of a 7) spans its image
+    once, in the pen's full ink; images under 48 pixels are left alone. On a line, pixels clearly
     stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
     and where the digit continues on both sides of the line, the gap is bridged.
     """
@@ -191,11 +192,11 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
         coverage = (view > 0).mean(axis=1)
         limit = max(4, int(0.04 * view.shape[0]))
         lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
-        if len(lines) < 2:
-            continue  # one bar across the image is a stroke of the digit, not ruled paper
         for start, stop in lines:
             band = view[start:stop]
             level = float(np.median(band[band > 0]))
+            if len(lines) == 1 and (coverage[start:stop].max() < 0.95 or level > 0.6):
+                continue  # one dark bar across the image is a stroke of the digit; a margin line is fainter
             keep = band > min(1.0, 1.5 * level + 0.15)
             above = view[start - 1] if start > 0 else np.zeros(view.shape[1], np.float32)
             below = view[stop] if stop < view.shape[0] else np.zeros(view.shape[1], np.float32)
