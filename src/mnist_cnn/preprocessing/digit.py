@@ -48,14 +48,14 @@ def stroke_width(mask: np.ndarray) -> float:
 
 
 def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
-    """Redraw strokes thinner than 0.7x MNIST's proportion (a pen line on a big photo) or fatter than
-    1.4x (a marker, a small drawing with a wide pen) with a round pen 12% of the digit's longer side
-    wide: the strokes' skeleton (Zhang and Suen 1984, scikit-image) is kept, so hairlines of a serif
-    font and the loops of an 8 survive, and each pixel is inked by its distance to it (anti-aliased).
-    Other digits, and fat strokes that are only blurred (less than 70% of them at full ink), come back
-    unchanged. The result is cropped to its ink."""
+    """Bring strokes thinner than 0.7x or fatter than 1.4x MNIST's proportion (12% of the digit's
+    longer side) to it: thin ones (a pen line on a big photo) are redrawn from their skeleton (Zhang
+    and Suen 1984, scikit-image) with a round pen of that width; fat ones (a marker, a small drawing
+    with a wide pen) are eroded with a disk by the excess, and any thin part erosion would wipe out
+    (a serif font's hairline) is redrawn from its skeleton instead, so loops stay closed. Fat strokes
+    that are only blurred (under 70% of them at full ink, a tiny scan enlarged) and digits already
+    in proportion come back unchanged. The result is cropped to its ink."""
     from scipy import ndimage
-    from skimage.morphology import skeletonize
 
     mask = digit > 0.5
     width = stroke_width(mask)  # full width at half maximum, for blurred strokes too
@@ -63,12 +63,46 @@ def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
     if width <= 0 or THIN * wanted <= width <= FAT * wanted:
         return digit
     if width > FAT * wanted and (digit > 0.9).sum() < SOLID * mask.sum():
-        return digit  # wide because blurred (a tiny scan enlarged): its skeleton would lose the loops
+        return digit  # wide because blurred: erosion and skeletons would lose its loops
     margin = int(np.ceil(wanted))
-    path = skeletonize(np.pad(mask, margin))
-    redrawn = np.clip(wanted / 2 + 0.5 - ndimage.distance_transform_edt(~path), 0, 1).astype(np.float32)
-    rows, cols = np.flatnonzero(redrawn.max(axis=1) > 0), np.flatnonzero(redrawn.max(axis=0) > 0)
-    return redrawn[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    padded, mask = np.pad(digit, margin), np.pad(mask, margin)
+    path = skeleton(mask)
+    if width < wanted:
+        changed = redraw(path, wanted)
+    else:
+        radius = (width - wanted) / 2
+        eroded = ndimage.grey_erosion(padded, footprint=disk(2 * int(round(radius)) + 1))
+        distance = ndimage.distance_transform_edt(mask)
+        thin_parts = path & (distance <= radius + 1)
+        changed = np.maximum(eroded, redraw(thin_parts, wanted)) if thin_parts.any() else eroded
+    rows, cols = np.flatnonzero(changed.max(axis=1) > 0.05), np.flatnonzero(changed.max(axis=0) > 0.05)
+    if not len(rows):
+        return digit
+    return changed[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """The one-pixel-wide centre lines of a boolean image (Zhang and Suen 1984, via scikit-image)."""
+    from skimage.morphology import skeletonize
+
+    return skeletonize(mask)
+
+
+def redraw(path: np.ndarray, width: float) -> np.ndarray:
+    """Ink (h, w), values 0-1, of a round pen ``width`` pixels wide drawn along the boolean ``path``,
+    anti-aliased by each pixel's distance to the path."""
+    from scipy import ndimage
+
+    if not path.any():
+        return np.zeros(path.shape, dtype=np.float32)
+    return np.clip(width / 2 + 0.5 - ndimage.distance_transform_edt(~path), 0, 1).astype(np.float32)
+
+
+def disk(diameter: int) -> np.ndarray:
+    """A round pen tip: a boolean disk ``diameter`` pixels across (odd)."""
+    radius = (diameter - 1) / 2
+    rows, cols = np.indices((diameter, diameter))
+    return np.hypot(rows - radius, cols - radius) <= radius + 0.5
 
 
 def fit_in_box(digit: np.ndarray, box: int = BOX) -> np.ndarray:

@@ -1,0 +1,47 @@
+"""Every input in ../shared/cases that issue 12 names, read right by `mnist-cnn predict` with the default model.
+
+Each folder is the visible end of a kind of input (bold marker, dim photo, a sheet on a desk, lined paper,
+tiny scans); the benchmarks (benchmarks/own_digits.py) measure each kind on many more inputs.
+"""
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = Path(os.environ.get("MNIST_CNN_CASES") or ROOT.parent / "shared" / "cases")
+KINDS = ["bold-marker", "dim-photo", "paper-on-desk", "lined-paper", "tiny"]
+
+
+def cases(kind: str) -> list[tuple[Path, str]]:
+    expected = CASES / kind / "expected.csv"
+    if not expected.exists():
+        return []
+    with expected.open(newline="") as file:
+        return [(CASES / kind / row["file"], row["expected"]) for row in csv.DictReader(file)]
+
+
+ALL_CASES = [pytest.param(path, expected, id=f"{kind}/{path.name}") for kind in KINDS for path, expected in cases(kind)]
+
+
+@pytest.fixture(scope="module")
+def model():
+    import mnist_cnn
+
+    return mnist_cnn.load_model()
+
+
+def test_the_case_folders_are_there():
+    if not CASES.is_dir() and not os.environ.get("CI"):
+        pytest.skip(f"{CASES} not found; set MNIST_CNN_CASES")
+    assert all(cases(kind) for kind in KINDS), f"a case folder is missing or empty in {CASES}"
+
+
+@pytest.mark.parametrize("path, expected", ALL_CASES)
+def test_case_is_read_right(model, path, expected):
+    import mnist_cnn
+
+    prediction = mnist_cnn.predict([path], model=model)[0]
+    assert str(prediction.digit) == expected, f"{path.name}: read {prediction.digit}, top 3 {prediction.top(3)}"
