@@ -145,8 +145,9 @@ def ink_intensity(gray: np.ndarray) -> np.ndarray:
     The paper is what the lighting surface fits (``illumination``); the ink is the side of it, darker
     or lighter, that holds more contrast above the noise: the minority of pixels, whatever the paper's
     grey level. Noise is 4 robust standard deviations of the residual (at least 10 grey levels);
-    isolated marks under 3 pixels are dropped; the ink scale is the 90th percentile of the ink, so a
-    digit of a handful of pixels keeps its full intensity.
+    isolated marks under 3 pixels are dropped; the ink scale is the 90th percentile of the marks off
+    rows and columns that are 85% ink (the pen's, not ruled lines'), so a digit of a handful of
+    pixels keeps its full intensity.
 
     Raises:
         ImageError: "no digit found" when nothing stands out of the paper.
@@ -166,7 +167,9 @@ def ink_intensity(gray: np.ndarray) -> np.ndarray:
         marks &= np.concatenate([[False], sizes >= MIN_SPECK])[labels]
     if not marks.any():
         raise ImageError("no digit found: the image is blank")
-    scale = float(np.percentile(ink[marks], 90))
+    across = (marks.mean(axis=1) >= 0.85)[:, None] | (marks.mean(axis=0) >= 0.85)[None, :]
+    pen = marks & ~across  # the pen's ink: printed lines across the image may be most of the marks
+    scale = float(np.percentile(ink[pen if pen.any() else marks], 90))
     floor = max(threshold, 0.2 * scale)
     ink = np.where(ndimage.binary_dilation(marks, iterations=2), ink, 0)  # anti-aliased edges, not specks
     return np.clip((ink - floor) / max(scale - floor, 1e-6), 0, 1).astype(np.float32)
