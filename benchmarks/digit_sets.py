@@ -41,12 +41,12 @@ def as_jpeg(image: np.ndarray, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue()))
 
 
-def bold_marker(digit: np.ndarray, rng: np.random.Generator, skeleton) -> Image.Image:
-    """Written with a thick marker: the digit's pen path (its skeleton) traced with a round tip 2-4x
-    MNIST's stroke width (2.5 pixels on a 20-pixel digit), black on white, 100-450 pixels."""
+def bold_marker(digit: np.ndarray, rng: np.random.Generator, skeleton, multiple: float) -> Image.Image:
+    """Written with a thick marker: the digit's pen path (its skeleton) traced with a round tip
+    ``multiple`` times MNIST's stroke width (2.5 pixels on a 20-pixel digit), black on white, 100-450 pixels."""
     scale = int(rng.integers(4, 12))
     path = crop_mask(skeleton(ink_mask(digit, scale)))
-    radius = max(1, int(round(rng.uniform(2.0, 4.0) * 2.5 * scale / 2)))
+    radius = max(1, int(round(multiple * 2.5 * scale / 2)))
     mask = ndimage.binary_dilation(np.pad(path, radius + 2), structure=disk(radius))
     alpha = ndimage.gaussian_filter(mask.astype(np.float32), 0.8)
     margin = int(rng.integers(10, 80))

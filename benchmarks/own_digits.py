@@ -181,26 +181,44 @@ def train_keras_io(dataset):
     return model
 
 
-def build_sets(dataset, count: int) -> dict:
-    """Every set: name -> (images, labels). One random generator, so the sets are the same every run."""
+def build_sets(dataset, count: int) -> tuple[dict, np.ndarray]:
+    """(every set: name -> (images, labels), the bold markers' stroke widths in MNIST stroke widths).
+    One random generator, so the sets are the same every run."""
     rng = np.random.default_rng(7)
     indices = rng.choice(len(dataset.test_images), count, replace=False)
     digits, labels = dataset.test_images[indices], dataset.test_labels[indices].tolist()
+    multiples = rng.uniform(2.0, 4.0, count)  # marker strokes, in MNIST stroke widths
 
     def made(kind):
         return [kind(digit, rng) for digit in digits], labels
 
-    return {
+    sets = {
         "photos": made(as_photo),
         "drawn": made(as_drawing),
         "fonts": printed_digits(rng),
-        "bold_marker": made(lambda digit, rng: digit_sets.bold_marker(digit, rng, skeleton)),
+        "bold_marker": ([digit_sets.bold_marker(d, rng, skeleton, m) for d, m in zip(digits, multiples)], labels),
         "low_resolution": made(digit_sets.low_resolution),
         "small_drawings": made(lambda digit, rng: digit_sets.small_drawing(digit, rng, skeleton)),
         "dim_photos": made(digit_sets.dim_photo),
         "sheet_on_desk": made(digit_sets.sheet_on_desk),
         "lined_paper": made(digit_sets.lined_paper),
     }
+    return sets, multiples
+
+
+def by_marker_width(multiples: np.ndarray, predicted: list[int], labels: list[int]) -> list[dict]:
+    """Accuracy on bold-marker digits binned by stroke width, in multiples of MNIST's."""
+    right = np.asarray(predicted) == np.asarray(labels)
+    rows = []
+    for low in (2.0, 2.5, 3.0, 3.5):
+        inside = (multiples >= low) & (multiples < low + 0.5)
+        row = {"stroke_multiple": f"{low:.1f}-{low + 0.5:.1f}", "count": int(inside.sum()), "accuracy": None}
+        if row["count"]:
+            row["accuracy"] = float(right[inside].mean())
+            width = row["stroke_multiple"]
+            print(f"{'':14} bold marker, {width}x MNIST's stroke: {row['accuracy']:.1%} of {row['count']}")
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -218,7 +236,7 @@ def main() -> None:
     from mnist_cnn.data import load_dataset
 
     dataset = load_dataset("mnist", args.data_dir)
-    sets = build_sets(dataset, args.count)
+    sets, multiples = build_sets(dataset, args.count)
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["python benchmarks/own_digits.py", *sys.argv[1:]]),
@@ -226,6 +244,7 @@ def main() -> None:
         "accuracy": {},
         "drawn_by_size": {},
         "drawn_confusions": {},
+        "bold_marker_by_width": {},
     }
     for name in args.models.split(","):
         model = mnist_cnn.load_model(name)
@@ -238,6 +257,8 @@ def main() -> None:
             if set_name == "drawn":  # small drawings get strokes fat for their size: loops close up
                 results["drawn_by_size"][name] = by_size(images, predicted, labels)
                 results["drawn_confusions"][name] = confusions(predicted, labels)
+            if set_name == "bold_marker":
+                results["bold_marker_by_width"][name] = by_marker_width(multiples, predicted, labels)
     if not args.skip_baseline:
         baseline = train_keras_io(dataset)
         results["accuracy"]["keras_io_plain_resize"] = {}

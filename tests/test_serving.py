@@ -214,6 +214,17 @@ def test_small_file_declaring_too_many_pixels_is_413(app):
     assert_error(response, 413, "bomb.png", "4000x3000", "4 megapixels")
 
 
+def test_a_50_megapixel_phone_photo_is_read_at_its_reduced_size(classifier, test_set):
+    photo = Image.new("L", (8160, 6120), 235)  # 50 MP; its JPEG decoder gives 2040x1530 (3 MP), under 25 MP
+    photo.paste(Image.fromarray(255 - test_set.test_images[0]).resize((2400, 2400)), (2800, 1800))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=80)
+    app = create_app(Settings(), classifier)  # the server's default limits
+    response = call(app, "POST", "/v1/predict", files={"file": ("phone.jpg", buffer.getvalue(), "image/jpeg")})
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"][0]["digit"] == test_set.test_labels[0]
+
+
 def test_decompression_bomb_header_is_refused_before_decoding(app):
     response = call(
         app, "POST", "/v1/predict", content=png_header_only(200_000, 200_000), headers={"content-type": "image/png"}

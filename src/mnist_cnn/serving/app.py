@@ -53,8 +53,9 @@ class Settings:
     runtime: str | None = None  # None: the fastest runtime installed
     max_body_bytes: int = 5_000_000  # a phone photo as JPEG is 2-4 MB
     max_batch: int = 64  # images per request: a page or a program's batch; bulk scoring is `mnist-cnn evaluate`'s job
-    # Decoded size per image. Below preprocessing's 40 MP: a server decodes untrusted images for many
-    # clients at once. A 24-megapixel camera's photo passes; a small file that inflates to a huge image does not.
+    # Decoded size per image: a server decodes untrusted images for many clients at once. A JPEG counts
+    # at the reduced size its decoder produces (a 50-megapixel phone photo decodes at a quarter of its
+    # side, 3 MP), so phone photos pass; a small PNG that inflates to a huge image does not.
     max_pixels: int = 25_000_000
 
 
@@ -311,6 +312,8 @@ def check_pixel_count(data: bytes, name: str, limit: int) -> None:
     """Refuse (413) an image whose header declares more than ``limit`` pixels, before it is decoded."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            declared = image.size
+            preprocessing.decoding.reduce_while_decoding(image)  # a JPEG's draft: no pixel decoded yet
             width, height = image.size
     except Image.DecompressionBombError:
         raise HTTPException(413, f"{name}: the image is too large to decode") from None
@@ -318,7 +321,7 @@ def check_pixel_count(data: bytes, name: str, limit: int) -> None:
         return
     if width * height > limit:
         raise HTTPException(
-            413, f"{name}: {width}x{height} is over this server's limit of {limit / 1_000_000:g} megapixels"
+            413, f"{name}: {declared[0]}x{declared[1]} is over this server's limit of {limit / 1_000_000:g} megapixels"
         )
 
 
