@@ -51,16 +51,17 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import digit_sets
     import matplotlib.pyplot as plt
-    from own_digits import skeleton
 
+    import digit_sets
     from mnist_cnn.data import load_dataset
+    from own_digits import skeleton
 
     dataset = load_dataset("mnist", args.data_dir)
     rng = np.random.default_rng(3)
-    picks = {"bold marker": 8, "dim photo": 2, "sheet on a desk": 4, "lined paper": 6, "tiny scan": 0, "small drawing": 9}
-    digits = {label: dataset.test_images[int(np.flatnonzero(dataset.test_labels == d)[1])] for label, d in picks.items()}
+    picks = {"bold marker": 8, "dim photo": 2, "sheet on a desk": 4, "lined paper": 6, "tiny scan": 0}
+    picks["small drawing"] = 9
+    digits = {kind: dataset.test_images[np.flatnonzero(dataset.test_labels == d)[1]] for kind, d in picks.items()}
     inputs = {
         "bold marker": digit_sets.bold_marker(digits["bold marker"], rng, skeleton, 2.5),
         "dim photo": digit_sets.dim_photo(digits["dim photo"], rng),
