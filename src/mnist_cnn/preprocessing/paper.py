@@ -95,7 +95,7 @@ def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, flo
     """(surface, noise): the paper's brightness (h, w) under the photo's lighting, a quadratic surface
     fitted robustly, and the paper's noise (a robust standard deviation, in grey levels).
 
-    Least squares on a grid of at most 64x64 samples, started twice: from the samples within 16 grey
+    Least squares on a grid of at most 32x32 samples, started twice: from the samples within 16 grey
     levels of the most common level (where a tiny scan is mostly ink, spread over many levels) and of
     the median (where the paper is a gradient); each start is refined by ``refine``. The fit that
     explains more samples within a common tolerance is the paper. Ink, dark or light, drops out as
@@ -103,24 +103,23 @@ def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, flo
     A quadratic cannot follow a digit.
     """
     height, width = gray.shape
-    ys = np.unique(np.linspace(0, height - 1, min(height, 64)).round().astype(int))
-    xs = np.unique(np.linspace(0, width - 1, min(width, 64)).round().astype(int))
+    ys = np.unique(np.linspace(0, height - 1, min(height, 32)).round().astype(int))
+    xs = np.unique(np.linspace(0, width - 1, min(width, 32)).round().astype(int))
     values = gray[np.ix_(ys, xs)].ravel().astype(np.float64)
-
-    def basis(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        y, x = np.meshgrid(rows / max(height - 1, 1) - 0.5, cols / max(width - 1, 1) - 0.5, indexing="ij")
-        y, x = y.ravel(), x.ravel()
-        return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
-
-    samples = basis(ys, xs)
+    y, x = np.meshgrid(ys / max(height - 1, 1) - 0.5, xs / max(width - 1, 1) - 0.5, indexing="ij")
+    y, x = y.ravel(), x.ravel()
+    samples = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
     counts, edges = np.histogram(values, bins=32, range=(0, 256))
     starts = (float(edges[np.argmax(counts)] + 4), float(np.median(values)))  # the commonest level, the median
     fits = [refine(samples, values, np.abs(values - start) <= 16, iterations) for start in starts]
     tolerance = max(3 * min(spread for _, spread in fits), 2.0)
     support = [int((np.abs(values - samples @ coefficients) <= tolerance).sum()) for coefficients, _ in fits]
     coefficients, spread = fits[int(np.argmax(support))]  # the paper: the larger set one surface explains
-    surface = basis(np.arange(height), np.arange(width)) @ coefficients
-    return surface.reshape(height, width).astype(np.float32), spread
+    row = (np.arange(height) / max(height - 1, 1) - 0.5)[:, None]
+    col = (np.arange(width) / max(width - 1, 1) - 0.5)[None, :]
+    c = coefficients
+    surface = c[0] + c[1] * col + c[2] * row + c[3] * col * col + c[4] * row * col + c[5] * row * row
+    return surface.astype(np.float32), spread
 
 
 def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterations: int):
@@ -131,11 +130,16 @@ def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterati
     for _ in range(iterations):
         if inliers.sum() < 12:
             break
-        coefficients = np.linalg.lstsq(samples[inliers], values[inliers], rcond=None)[0]
+        chosen = samples[inliers]
+        normal = chosen.T @ chosen + 1e-9 * np.eye(samples.shape[1])
+        coefficients = np.linalg.solve(normal, chosen.T @ values[inliers])
         residual = values - samples @ coefficients
         near = residual[inliers]
         spread = 1.4826 * float(np.median(np.abs(near - np.median(near))))
-        inliers = np.abs(residual) <= max(3 * spread, 2.0)
+        updated = np.abs(residual) <= max(3 * spread, 2.0)
+        if np.array_equal(updated, inliers):
+            break
+        inliers = updated
     return coefficients, spread
 
 
@@ -163,15 +167,18 @@ def ink_intensity(gray: np.ndarray) -> np.ndarray:
     marks = ink > threshold
     labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
     if count:
-        sizes = ndimage.sum_labels(marks, labels, range(1, count + 1))
-        marks &= np.concatenate([[False], sizes >= MIN_SPECK])[labels]
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        keep = sizes >= MIN_SPECK
+        keep[0] = False
+        marks = keep[labels]
     if not marks.any():
         raise ImageError("no digit found: the image is blank")
     across = (marks.mean(axis=1) >= 0.85)[:, None] | (marks.mean(axis=0) >= 0.85)[None, :]
     pen = marks & ~across  # the pen's ink: printed lines across the image may be most of the marks
     scale = float(np.percentile(ink[pen if pen.any() else marks], 90))
     floor = max(threshold, 0.2 * scale)
-    ink = np.where(ndimage.binary_dilation(marks, iterations=2), ink, 0)  # anti-aliased edges, not specks
+    near_marks = ndimage.maximum_filter(marks.view(np.uint8), size=5).view(bool)  # anti-aliased edges, not specks
+    ink = np.where(near_marks, ink, 0)
     return np.clip((ink - floor) / max(scale - floor, 1e-6), 0, 1).astype(np.float32)
 
 
