@@ -229,6 +229,7 @@ def main() -> None:
         "--models", default="seed,best", help="shipped model names or model files, comma-separated (default: seed,best)"
     )
     parser.add_argument("--skip-baseline", action="store_true", help="leave out the keras.io convnet (quick runs)")
+    parser.add_argument("--sets", default=None, help="only these sets, comma-separated (default: all)")
     parser.add_argument("--out", default="own_digits", help="result name in benchmarks/results (default: own_digits)")
     args = parser.parse_args()
 
@@ -237,6 +238,8 @@ def main() -> None:
 
     dataset = load_dataset("mnist", args.data_dir)
     sets, multiples = build_sets(dataset, args.count)
+    if args.sets:
+        sets = {name: sets[name] for name in args.sets.split(",")}
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["python benchmarks/own_digits.py", *sys.argv[1:]]),

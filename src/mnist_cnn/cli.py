@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from mnist_cnn.errors import DataError, MissingExtraError, MnistCnnError
+from mnist_cnn.errors import DataError, ImageError, MissingExtraError, MnistCnnError
 from mnist_cnn.quiet import VERBOSE_ENV_VAR, import_tensorflow_quietly
 
 EXIT_USAGE = 2
@@ -140,11 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="train K members with seeds seed..seed+K-1, all holding out the same validation split, and "
         "save one model averaging their probabilities (default: 1, a single model)",
     )
-    evaluate = commands.add_parser("evaluate", help="score a model on the test set")
+    evaluate = commands.add_parser("evaluate", help="score a model on the test set or on your own labelled images")
     evaluate.add_argument(
         "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
     )
     add_data_options(evaluate)
+    evaluate.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR",
+        help="score your own labelled images instead of the test set: DIR/0/ ... DIR/9/ hold each digit's "
+        "images (default: the test set)",
+    )
     evaluate.add_argument(
         "--out",
         type=Path,
@@ -159,8 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
         "images",
         nargs="+",
         metavar="IMAGE",
-        help="PNG, JPEG, BMP, GIF, WebP or TIFF files, or .npy arrays of shape (28, 28)",
+        help="PNG, JPEG, BMP, GIF, WebP or TIFF files, .npy arrays of shape (28, 28), folders of them "
+        "(every image in it, sorted), or - for one image on standard input",
     )
+    predict.add_argument(
+        "--recursive", action="store_true", help="with a folder, also read the images in its subfolders (default: off)"
+    )
+    predict.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="also write one row per image to FILE: path, digit, confidence, status (default: none)",
+    )
+    predict.add_argument("--force", action="store_true", help="replace an existing --csv FILE (default: off)")
     predict.add_argument(
         "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
     )
@@ -325,46 +343,94 @@ TENSORFLOW_COMMANDS = {"models", "train", "export"}
 
 
 def run_evaluate(args) -> int:
-    from mnist_cnn import data, evaluation
+    from mnist_cnn import evaluation
+    from mnist_cnn.files import ensure_folder
     from mnist_cnn.prediction import load_model
 
     if args.out:
         require_training_extra("evaluate --out")
+        ensure_folder(args.out, "--out")
     classifier = load_model(args.model, runtime=args.runtime)
-    dataset = data.load_dataset(args.dataset, args.data_dir)
-    probabilities = classifier.probabilities(dataset.test_images)
-    result = evaluation.score(probabilities, dataset.test_labels, dataset.class_names)
+    images, labels, class_names, described, errors = evaluation_set(args)
+    result = evaluation.score(classifier.probabilities(images), labels, class_names)
+    title = f"{classifier.name} on {described}"
     if args.out:
-        evaluation.write_reports(
-            result, args.out, dataset.test_images, title=f"{classifier.name} on the {dataset.name} test set"
-        )
+        evaluation.write_reports(result, args.out, images, title=title)
     if args.json:
-        print(json.dumps({"model": classifier.name, "dataset": dataset.name, **result.to_json()}))
+        source = {"images": str(args.images)} if args.images else {}
+        print(json.dumps({"model": classifier.name, "dataset": args.dataset, **source, **result.to_json()}))
     else:
-        print(f"{classifier.name} on the {dataset.name} test set")
+        print(title)
         print(evaluation.format_table(result))
         if args.out:
             print(f"reports written to {args.out}/")
-    return 0
+    return EXIT_USAGE if errors else 0
+
+
+def evaluation_set(args):
+    """(images, labels, class names, what they are, error lines): the test set, or the --images collection."""
+    from mnist_cnn import data
+
+    if not args.images:
+        dataset = data.load_dataset(args.dataset, args.data_dir)
+        return dataset.test_images, dataset.test_labels, dataset.class_names, f"the {dataset.name} test set", []
+    import numpy as np
+
+    from mnist_cnn.image_files import labelled_images
+    from mnist_cnn.prediction import prepare_many
+
+    collection = labelled_images(args.images)
+    print_lines(collection.notes, "note")
+    prepared, names, errors = prepare_many(collection.sources, collection.names)
+    print_lines(errors, "error")
+    if not prepared:
+        raise ImageError(f"{args.images}: none of its {len(collection.sources)} images could be read")
+    label_of = dict(zip(collection.names, collection.labels))
+    labels = np.array([label_of[name] for name in names])
+    class_names = data.dataset_spec(args.dataset).class_names
+    return np.stack(prepared), labels, class_names, f"{args.images}/ ({len(prepared)} labelled images)", errors
+
+
+def print_lines(lines: list[str], kind: str) -> None:
+    for line in lines:
+        print(f"{kind}: {line}", file=sys.stderr)
 
 
 def run_predict(args) -> int:
-    from mnist_cnn.prediction import classify, load_model, prepare_many
+    from mnist_cnn.image_files import gather_images
+    from mnist_cnn.prediction import classify, load_model, prepare_many, write_csv
 
-    prepared, paths, errors = prepare_many(args.images)
-    for message in errors:
-        print(f"error: {message}", file=sys.stderr)
-    if prepared:
-        classifier = load_model(args.model, runtime=args.runtime)
-        for prediction in classify(classifier, prepared, paths):
-            if args.save_preprocessed:
-                save_preprocessed(prediction, args.save_preprocessed)
-            if args.json:
-                print(json.dumps(prediction.to_json()))
-            else:
-                top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
-                print(f"{prediction.path}: {prediction.digit} ({prediction.confidence:.1%})  top 3: {top}")
+    check_predict_outputs(args)
+    images = gather_images(args.images, args.recursive, read_stdin=sys.stdin.buffer.read)
+    print_lines(images.notes, "note")
+    prepared, names, errors = prepare_many(images.sources, images.names)
+    errors = images.errors + errors
+    print_lines(errors, "error")
+    if not prepared:
+        return EXIT_USAGE
+    classifier = load_model(args.model, runtime=args.runtime)
+    predictions = classify(classifier, prepared, names)
+    for prediction in predictions:
+        if args.save_preprocessed:
+            save_preprocessed(prediction, args.save_preprocessed)
+        if args.json:
+            print(json.dumps(prediction.to_json()))
+        else:
+            top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
+            print(f"{prediction.path}: {prediction.digit} ({prediction.confidence:.1%})  top 3: {top}")
+    if args.csv:
+        write_csv(predictions, args.csv)
     return EXIT_USAGE if errors else 0
+
+
+def check_predict_outputs(args) -> None:
+    """Refuse unwritable output paths before any image is read."""
+    from mnist_cnn.files import ensure_folder, ensure_new_file
+
+    if args.save_preprocessed:
+        ensure_folder(args.save_preprocessed, "--save-preprocessed")
+    if args.csv:
+        ensure_new_file(args.csv, "--csv", force=args.force)
 
 
 def save_preprocessed(prediction, folder: Path) -> Path:
@@ -372,8 +438,8 @@ def save_preprocessed(prediction, folder: Path) -> Path:
 
     from mnist_cnn.files import atomic_path
 
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{Path(prediction.path).name}.28x28.png"  # the full name: a.png and a.gif differ
+    name = "stdin" if prediction.path == "-" else Path(prediction.path).name
+    target = folder / f"{name}.28x28.png"  # the full name: a.png and a.gif differ
     with atomic_path(target) as partial:
         Image.fromarray(prediction.image, mode="L").save(partial, format="PNG")
     return target
@@ -423,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         return HANDLERS[args.command](args)
     except MnistCnnError as error:
         return fail(str(error))
+    except OSError as error:  # the disk or the system failed where no check foresaw it: still one line
+        return fail(f"{error.filename or 'a file'}: {error.strerror or error}")
     except KeyboardInterrupt:
         print("\ninterrupted; rerun the same command to continue from the last finished epoch", file=sys.stderr)
         return 130

@@ -3,12 +3,16 @@
 Files are looked for in this order: an explicit folder (``--data-dir``), the folder named by the
 environment variable ``MNIST_CNN_DATA``, the cache (``$XDG_CACHE_HOME/mnist-cnn/<dataset>``), and
 last a download from the public mirrors, verified by SHA-256 and written atomically into the cache.
+Checksums are of the decompressed IDX content, so the official .gz files, a distribution's re-gzipped
+copies (Debian's ``dataset-fashion-mnist``) and uncompressed files are all recognised.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import math
 import os
 import shutil
 import sys
@@ -21,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import DataError
-from mnist_cnn.files import atomic_path
+from mnist_cnn.files import atomic_path, ensure_folder, folder_lock
 
 DATA_ENV_VAR = "MNIST_CNN_DATA"
 IMAGE_SIZE = 28
@@ -35,20 +39,23 @@ FILE_NAMES = {
 }
 IDX_UNSIGNED_BYTE = 0x08
 DOWNLOAD_TIMEOUT_SECONDS = 30
+# Twice MNIST's largest file (47 MB decompressed): a gzip bomb, or a file that is no dataset, stops here.
+MAX_IDX_BYTES = 100_000_000
+DOWNLOAD_FREE_BYTES = 40_000_000  # the four .gz files: MNIST 11.6 MB, Fashion-MNIST 31.9 MB (a little less)
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     """Where a dataset is published and how to recognise its genuine files.
 
-    ``sha256`` holds, per role, the accepted digests of either the gzipped file or its decompressed
-    content (MNIST publishes the latter, Fashion-MNIST the former).
+    ``sha256`` holds, per role, the SHA-256 of the decompressed IDX content: the same for the official
+    .gz file, any other gzip of it and the uncompressed file.
     """
 
     name: str
     class_names: tuple[str, ...]
     mirrors: tuple[str, ...]
-    sha256: dict[str, tuple[str, ...]]
+    sha256: dict[str, str]
 
 
 DATASETS = {
@@ -61,10 +68,10 @@ DATASETS = {
             "https://yann.lecun.com/exdb/mnist/",
         ),
         sha256={
-            "train_images": ("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",),
-            "train_labels": ("65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",),
-            "test_images": ("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",),
-            "test_labels": ("ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",),
+            "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
         },
     ),
     "fashion-mnist": DatasetSpec(
@@ -85,12 +92,13 @@ DATASETS = {
             "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
             "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
         ),
-        # Digests of the published .gz files, as recorded by TensorFlow Datasets.
+        # Measured on the decompressed files of Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1
+        # (re-gzipped copies of the official files); they equal the raw-file digests other projects record.
         sha256={
-            "train_images": ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",),
-            "train_labels": ("a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",),
-            "test_images": ("346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",),
-            "test_labels": ("67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",),
+            "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         },
     ),
 }
@@ -121,22 +129,41 @@ def dataset_spec(name: str) -> DatasetSpec:
 # --- IDX files -------------------------------------------------------------------------------------
 
 
-def read_bytes(path: Path) -> tuple[bytes, bytes]:
-    """Return (stored bytes, decompressed bytes) of a raw or gzipped file."""
+def read_content(path: Path) -> bytes:
+    """The IDX content of a raw or gzipped file.
+
+    Raises:
+        DataError: the file cannot be read, is not valid gzip, or holds more than 100 MB.
+    """
     try:
+        if path.stat().st_size > MAX_IDX_BYTES:
+            raise DataError(f"{path}: over {MAX_IDX_BYTES // 1_000_000} MB, too large for an MNIST-format file")
         stored = path.read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    return decompress(stored, path.name)
+
+
+def decompress(stored: bytes, file_name: str) -> bytes:
+    """Gunzip ``stored`` if it is gzip (else return it), stopping at 100 MB. Raises DataError."""
     if stored[:2] != b"\x1f\x8b":
-        return stored, stored
+        return stored
     try:
-        return stored, gzip.decompress(stored)
+        with gzip.GzipFile(fileobj=io.BytesIO(stored)) as archive:
+            content = archive.read(MAX_IDX_BYTES + 1)
     except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path.name}: not a valid gzip file ({error})") from None
+        raise DataError(f"{file_name}: not a valid gzip file ({error})") from None
+    if len(content) > MAX_IDX_BYTES:
+        raise DataError(f"{file_name}: decompresses to over {MAX_IDX_BYTES // 1_000_000} MB, not an MNIST-format file")
+    return content
 
 
 def parse_idx(content: bytes, file_name: str, expected_ndim: int) -> np.ndarray:
-    """Parse the content of an IDX file of unsigned bytes, checking the header against the length."""
+    """Parse the content of an IDX file of unsigned bytes into a uint8 array of the header's shape.
+
+    Raises:
+        DataError: a wrong magic number or type code, or a length that differs from the header's.
+    """
     if len(content) < 4:
         raise DataError(f"{file_name}: too short to be an IDX file ({len(content)} bytes)")
     zero, type_code, ndim = content[:2], content[2], content[3]
@@ -153,7 +180,7 @@ def parse_idx(content: bytes, file_name: str, expected_ndim: int) -> np.ndarray:
     if len(content) < header_length:
         raise DataError(f"{file_name}: truncated header, expected {header_length} bytes, found {len(content)}")
     shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected_length = header_length + int(np.prod(shape, dtype=np.int64))
+    expected_length = header_length + math.prod(shape)  # exact: a forged header cannot overflow it
     if len(content) < expected_length:
         raise DataError(f"{file_name}: truncated, expected {expected_length} bytes, found {len(content)}")
     if len(content) > expected_length:
@@ -163,21 +190,36 @@ def parse_idx(content: bytes, file_name: str, expected_ndim: int) -> np.ndarray:
     return np.frombuffer(content, dtype=np.uint8, offset=header_length).reshape(shape)
 
 
-def read_images(path: Path) -> np.ndarray:
-    """Read an IDX image file: uint8 array of shape (n, 28, 28)."""
-    images = parse_idx(read_bytes(path)[1], path.name, expected_ndim=3)
+def parse_images(content: bytes, file_name: str) -> np.ndarray:
+    """IDX content to a uint8 array of shape (n, 28, 28). Raises DataError."""
+    images = parse_idx(content, file_name, expected_ndim=3)
     if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise DataError(f"{path.name}: images of {images.shape[1]}x{images.shape[2]} pixels, expected 28x28")
+        raise DataError(f"{file_name}: images of {images.shape[1]}x{images.shape[2]} pixels, expected 28x28")
     return images
 
 
-def read_labels(path: Path) -> np.ndarray:
-    """Read an IDX label file: uint8 array of shape (n,), values 0-9."""
-    labels = parse_idx(read_bytes(path)[1], path.name, expected_ndim=1)
+def parse_labels(content: bytes, file_name: str) -> np.ndarray:
+    """IDX content to a uint8 array of shape (n,), values 0-9. Raises DataError."""
+    labels = parse_idx(content, file_name, expected_ndim=1)
     if labels.size and labels.max() >= NUM_CLASSES:
         bad = int(np.argmax(labels >= NUM_CLASSES))
-        raise DataError(f"{path.name}: label {labels[bad]} at index {bad}, expected 0-9")
+        raise DataError(f"{file_name}: label {labels[bad]} at index {bad}, expected 0-9")
     return labels
+
+
+def parse_role(content: bytes, file_name: str, role: str) -> np.ndarray:
+    """The images or labels a dataset file of ``role`` holds. Raises DataError."""
+    return parse_images(content, file_name) if role.endswith("images") else parse_labels(content, file_name)
+
+
+def read_images(path: Path) -> np.ndarray:
+    """Read an IDX image file, raw or gzipped: uint8 array of shape (n, 28, 28). Raises DataError."""
+    return parse_images(read_content(path), path.name)
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """Read an IDX label file, raw or gzipped: uint8 array of shape (n,), values 0-9. Raises DataError."""
+    return parse_labels(read_content(path), path.name)
 
 
 # --- Locating files --------------------------------------------------------------------------------
@@ -230,7 +272,12 @@ def named_folder(data_dir: Path | None) -> tuple[Path, str] | None:
 
 
 def locate(dataset: str = "mnist", data_dir: Path | None = None, download: bool = True) -> dict[str, Path]:
-    """Return the path of each of the dataset's four files, downloading into the cache if needed."""
+    """Return the path of each of the dataset's four files, downloading into the cache if needed.
+
+    Raises:
+        DataError: a named folder is missing or incomplete, or a file could not be downloaded.
+        BusyError: another process is downloading into the cache. OutputError: the cache cannot be written.
+    """
     dataset_spec(dataset)
     named = named_folder(data_dir)
     if named:
@@ -238,31 +285,40 @@ def locate(dataset: str = "mnist", data_dir: Path | None = None, download: bool 
     cached = find_in_folder(cache_dir(dataset), dataset)
     missing = [role for role in ROLES if role not in cached]
     if missing and download:
-        for role in missing:
-            cached[role] = download_file(dataset, role)
-        missing = []
+        return download_missing(dataset)
     if missing:
         raise DataError(missing_message(dataset, missing, f"from the cache {cache_dir(dataset)}"))
+    return cached
+
+
+def download_missing(dataset: str) -> dict[str, Path]:
+    """Download the files the cache lacks, holding the cache's lock so two downloads never mix."""
+    folder = ensure_folder(cache_dir(dataset), "cache folder ($XDG_CACHE_HOME)", DOWNLOAD_FREE_BYTES)
+    with folder_lock(folder, "downloaded into"):
+        cached = find_in_folder(folder, dataset)  # again, under the lock: another download may have ended
+        for role in ROLES:
+            if role not in cached:
+                cached[role] = download_file(dataset, role)
     return cached
 
 
 # --- Checksums, download, import -------------------------------------------------------------------
 
 
-def checksum_ok(dataset: str, role: str, stored: bytes, content: bytes) -> bool:
-    accepted = dataset_spec(dataset).sha256[role]
-    digests = {hashlib.sha256(stored).hexdigest()}
-    if content is not stored:
-        digests.add(hashlib.sha256(content).hexdigest())
-    return not digests.isdisjoint(accepted)
+def checksum_ok(dataset: str, role: str, content: bytes) -> bool:
+    """Whether decompressed IDX ``content`` is the published file of ``role``."""
+    return hashlib.sha256(content).hexdigest() == dataset_spec(dataset).sha256[role]
 
 
 def download_file(dataset: str, role: str, mirrors: tuple[str, ...] | None = None) -> Path:
-    """Download one file into the cache, trying each mirror in turn; verified, then renamed into place."""
+    """Download one file into the cache, trying each mirror in turn; verified, then renamed into place.
+
+    Raises:
+        DataError: no mirror gave the genuine file. OutputError: the cache cannot be written.
+    """
     spec = dataset_spec(dataset)
     name = FILE_NAMES[role]
-    target = cache_dir(dataset) / name
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = ensure_folder(cache_dir(dataset), "cache folder ($XDG_CACHE_HOME)") / name
     failures = []
     for mirror in mirrors or spec.mirrors:
         url = mirror + name
@@ -272,11 +328,14 @@ def download_file(dataset: str, role: str, mirrors: tuple[str, ...] | None = Non
             failures.append(f"{url}: {getattr(error, 'reason', error)}")
             continue
         try:
-            content = gzip.decompress(stored)
-        except (OSError, EOFError, zlib.error):
+            content = decompress(stored, name) if stored[:2] == b"\x1f\x8b" else b""
+        except DataError as error:
+            failures.append(f"{url}: {error}")
+            continue
+        if not content:
             failures.append(f"{url}: not a gzip file")
             continue
-        if not checksum_ok(dataset, role, stored, content):
+        if not checksum_ok(dataset, role, content):
             failures.append(f"{url}: SHA-256 does not match")
             continue
         with atomic_path(target) as partial:
@@ -303,18 +362,23 @@ def fetch_url(url: str, label: str) -> bytes:
 
 
 def import_folder(folder: Path, dataset: str = "mnist") -> dict[str, Path]:
-    """Copy a folder's four files into the cache after checking their checksums."""
+    """Copy a folder's four files into the cache after checking their checksums.
+
+    Raises:
+        DataError: a file is missing, unreadable or not the published one (nothing is copied then).
+        BusyError: another process is writing into the cache. OutputError: the cache cannot be written.
+    """
     found = complete_folder(Path(folder), origin="", dataset=dataset)
-    imported = {}
     for role, source in found.items():
-        stored, content = read_bytes(source)
-        if not checksum_ok(dataset, role, stored, content):
+        if not checksum_ok(dataset, role, read_content(source)):
             raise DataError(f"{source}: SHA-256 does not match the published {dataset} file")
-        target = cache_dir(dataset) / source.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(target) as partial:
-            shutil.copyfile(source, partial)
-        imported[role] = target
+    cache = ensure_folder(cache_dir(dataset), "cache folder ($XDG_CACHE_HOME)", DOWNLOAD_FREE_BYTES)
+    imported = {}
+    with folder_lock(cache, "imported into"):
+        for role, source in found.items():
+            imported[role] = cache / source.name
+            with atomic_path(imported[role]) as partial:
+                shutil.copyfile(source, partial)
     return imported
 
 
@@ -329,19 +393,13 @@ def describe(dataset: str = "mnist", data_dir: Path | None = None) -> list[dict]
     rows = []
     for role in ROLES:
         path = paths.get(role)
-        row = {
-            "role": role,
-            "file": FILE_NAMES[role],
-            "path": str(path) if path else None,
-            "count": None,
-            "checksum": "missing",
-        }
+        row = {"role": role, "file": FILE_NAMES[role], "path": str(path) if path else None, "count": None}
+        row["checksum"] = "missing"
         if path:
             try:
-                stored, content = read_bytes(path)
-                array = parse_idx(content, path.name, expected_ndim=3 if role.endswith("images") else 1)
-                row["count"] = int(array.shape[0])
-                row["checksum"] = "ok" if checksum_ok(dataset, role, stored, content) else "MISMATCH"
+                content = read_content(path)
+                row["count"] = int(parse_role(content, path.name, role).shape[0])
+                row["checksum"] = "ok" if checksum_ok(dataset, role, content) else "MISMATCH"
             except DataError as error:
                 row["checksum"] = f"unreadable: {error}"
         rows.append(row)
@@ -352,15 +410,20 @@ def describe(dataset: str = "mnist", data_dir: Path | None = None) -> list[dict]
 
 
 def load_dataset(dataset: str = "mnist", data_dir: Path | None = None, verify: bool = True) -> Dataset:
-    """Load the four files of a dataset, checking format, counts and (by default) checksums."""
+    """Load the four files of a dataset, checking format, counts and (by default) checksums.
+
+    Raises:
+        DataError: a file is missing, unreadable, malformed, not the published one, or the image and
+            label counts differ. BusyError, OutputError: as ``locate`` when it downloads.
+    """
     spec = dataset_spec(dataset)
     paths = locate(dataset, data_dir)
     arrays = {}
     for role, path in paths.items():
-        stored, content = read_bytes(path)
-        if verify and not checksum_ok(dataset, role, stored, content):
+        content = read_content(path)
+        if verify and not checksum_ok(dataset, role, content):
             raise DataError(f"{path}: SHA-256 does not match the published {dataset} file")
-        arrays[role] = read_images(path) if role.endswith("images") else read_labels(path)
+        arrays[role] = parse_role(content, path.name, role)
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):

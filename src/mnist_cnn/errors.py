@@ -23,3 +23,12 @@ class UsageError(MnistCnnError):
 
 class MissingExtraError(MnistCnnError):
     """A command needs an optional dependency group that is not installed."""
+
+
+class OutputError(MnistCnnError):
+    """A path a command writes to cannot be written: a file where a folder belongs, no permission,
+    a read-only or full disk."""
+
+
+class BusyError(MnistCnnError):
+    """Another running command holds the lock on a folder this command would write into."""

@@ -1,7 +1,8 @@
 """Exports through Keras 3's own ``model.export``: TensorFlow SavedModel, ONNX and LiteRT.
 
 Every export is checked after it is written: the exported artifact, run in its own runtime, is
-scored on the full test set, and that accuracy goes into the folder's ``manifest.json``.
+scored on the full test set, and that accuracy goes into the folder's ``manifest.json``. The output
+folder is checked before the model is loaded and locked while exports are written into it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn import data
-from mnist_cnn.errors import UsageError
-from mnist_cnn.files import atomic_path, write_json
+from mnist_cnn.errors import OutputError, UsageError
+from mnist_cnn.files import atomic_path, ensure_folder, folder_lock, remove_partials, write_json
 from mnist_cnn.preprocessing import model_input
 from mnist_cnn.quiet import native_stderr_closed
 
@@ -23,6 +24,7 @@ FORMATS = ("savedmodel", "onnx", "litert")
 QUANTIZATIONS = ("float16", "int8")
 FILE_NAMES = {"savedmodel": "savedmodel", "onnx": "model.onnx", "litert": "model.tflite"}
 REPRESENTATIVE_IMAGES = 500  # training images that calibrate int8 activation ranges
+EXPORT_FREE_BYTES = 50_000_000  # checked before starting: the best-ensemble's SavedModel is the largest, ~30 MB
 
 
 def litert_options(quantize: str | None, train_images: np.ndarray | None) -> dict:
@@ -46,19 +48,32 @@ def litert_options(quantize: str | None, train_images: np.ndarray | None) -> dic
 
 
 def export_one(model, fmt: str, out_dir: Path, quantize: str | None, train_images: np.ndarray | None) -> Path:
-    """Write one format into ``out_dir`` under a temporary name, then rename it into place."""
+    """Write one format into ``out_dir`` under a temporary name, then rename it into place.
+
+    Raises:
+        OutputError: the file cannot be written (full or read-only disk, no permission).
+    """
+    import tensorflow as tf
+
     target = out_dir / FILE_NAMES[fmt]
     with atomic_path(target) as partial:
-        if fmt == "savedmodel":
-            model.export(str(partial), format="tf_saved_model", verbose=False)
-        elif fmt == "onnx":
-            model.export(str(partial), format="onnx", verbose=False)
-        else:
-            with native_stderr_closed():  # the converter logs its quantisation settings from C++
-                model.export(str(partial), format="litert", verbose=False, **litert_options(quantize, train_images))
+        try:
+            write_export(model, fmt, partial, quantize, train_images)
+        except tf.errors.OpError as error:  # TensorFlow's file writes fail with its own errors, not OSError
+            raise OutputError(f"cannot write {target}: {error.message.splitlines()[0]}") from None
         if target.is_dir():
             shutil.rmtree(target)  # os.replace cannot replace a non-empty folder
     return target
+
+
+def write_export(model, fmt: str, path: Path, quantize: str | None, train_images: np.ndarray | None) -> None:
+    if fmt == "savedmodel":
+        model.export(str(path), format="tf_saved_model", verbose=False)
+    elif fmt == "onnx":
+        model.export(str(path), format="onnx", verbose=False)
+    else:
+        with native_stderr_closed():  # the converter logs its quantisation settings from C++
+            model.export(str(path), format="litert", verbose=False, **litert_options(quantize, train_images))
 
 
 def export(
@@ -74,52 +89,57 @@ def export(
 
     ``dataset_name``: what the model was trained on, for int8 calibration and the accuracy check;
     None reads it from the metrics.json beside the model (a run folder or a shipped model), else mnist.
+    Raises:
+        UsageError: bad options. ModelError: the model is unknown or unreadable. DataError: bad data.
+        OutputError: ``out_dir`` cannot be written. BusyError: another export writes into it.
     """
-    import keras
-
-    from mnist_cnn import evaluation
-    from mnist_cnn.prediction import load_model, resolve_model_path
+    from mnist_cnn.prediction import load_keras_model, resolve_model_path
 
     if quantize and formats != ["litert"]:
         raise UsageError("--quantize applies to the litert format only; use --format litert")
     name, source = resolve_model_path(model_name_or_path, runtime="keras")
     if source.suffix not in (".keras", ".h5"):
         raise UsageError(f"{source}: export starts from a Keras model (.keras or .h5)")
-    model = keras.models.load_model(source, compile=False)
-    # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
-    # never called on its own.
-    model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32), training=False)
-    dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {
-        "source_model": name,
-        "source_path": str(source),
-        "quantize": quantize,
-        "created": datetime.now().isoformat(timespec="seconds"),
-        "exports": {},
-    }
-    for fmt in formats:
-        target = export_one(model, fmt, out_dir, quantize, dataset.train_images)
-        classifier = load_model(target, runtime={"savedmodel": "savedmodel"}.get(fmt, fmt))
-        result = evaluation.score(
-            classifier.probabilities(dataset.test_images), dataset.test_labels, dataset.class_names
-        )
-        manifest["exports"][fmt] = {
-            "path": target.name,
-            "format": {"savedmodel": "tf_saved_model"}.get(fmt, fmt),
-            "input_name": classifier.input_name,
-            "input_shape": [None, 28, 28, 1],
-            "input_dtype": "float32",
-            "input_range": "0-1 (pixel / 255), light ink on dark",
-            "output": "probabilities, float32 (n, 10)",
-            "bytes": folder_size(target),
-            "test_accuracy": result.accuracy,
-            "test_count": result.count,
+    out_dir = ensure_folder(out_dir, "--out", EXPORT_FREE_BYTES)
+    with folder_lock(out_dir, "exported into"):
+        remove_partials(out_dir)  # what a killed export was writing
+        model = load_keras_model(source)
+        # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
+        # never called on its own.
+        model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32), training=False)
+        dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)
+        manifest = {
+            "source_model": name,
+            "source_path": str(source),
+            "quantize": quantize,
+            "created": datetime.now().isoformat(timespec="seconds"),
+            "exports": {fmt: export_checked(model, fmt, out_dir, quantize, dataset, log) for fmt in formats},
         }
-        log(f"{fmt:10} {target}  test accuracy {result.accuracy:.2%}")
-    write_json(out_dir / "manifest.json", manifest)
+        write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def export_checked(model, fmt: str, out_dir: Path, quantize: str | None, dataset: data.Dataset, log) -> dict:
+    """Write one format into ``out_dir``, score it in its own runtime on the test set; its manifest entry."""
+    from mnist_cnn import evaluation
+    from mnist_cnn.prediction import load_model
+
+    target = export_one(model, fmt, out_dir, quantize, dataset.train_images)
+    classifier = load_model(target, runtime={"savedmodel": "savedmodel"}.get(fmt, fmt))
+    result = evaluation.score(classifier.probabilities(dataset.test_images), dataset.test_labels, dataset.class_names)
+    log(f"{fmt:10} {target}  test accuracy {result.accuracy:.2%}")
+    return {
+        "path": target.name,
+        "format": {"savedmodel": "tf_saved_model"}.get(fmt, fmt),
+        "input_name": classifier.input_name,
+        "input_shape": [None, 28, 28, 1],
+        "input_dtype": "float32",
+        "input_range": "0-1 (pixel / 255), light ink on dark",
+        "output": "probabilities, float32 (n, 10)",
+        "bytes": folder_size(target),
+        "test_accuracy": result.accuracy,
+        "test_count": result.count,
+    }
 
 
 def trained_on(model_path: Path) -> str:

@@ -69,12 +69,7 @@ class KerasClassifier(Classifier):
 
     def __init__(self, name: str, path: Path):
         super().__init__(name, path)
-        keras = import_keras()
-        try:
-            self.model = keras.models.load_model(path, compile=False)
-        except Exception as error:  # Keras raises many types for a bad file; the user needs to know which file
-            first_line = (str(error).splitlines() or [""])[0]
-            raise ModelError(f"{path}: cannot load the model ({type(error).__name__}: {first_line})") from None
+        self.model = load_keras_model(path)
         check_shapes(path, tuple(self.model.input_shape[1:]), tuple(self.model.output_shape[1:]))
         self.input_name = self.model.inputs[0].name
 
@@ -95,7 +90,10 @@ class SavedModelClassifier(Classifier):
         import_keras()
         import tensorflow as tf
 
-        self.signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+        try:
+            self.signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+        except Exception as error:  # TensorFlow raises many types for a damaged SavedModel
+            raise unreadable(path, "SavedModel", error) from None
         self.input_name = next(iter(self.signature.structured_input_signature[1]))
 
     def run(self, batch):
@@ -115,7 +113,7 @@ class OnnxClassifier(Classifier):
         try:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
-            raise ModelError(f"{path}: cannot load the ONNX model ({str(error).splitlines()[0]})") from None
+            raise unreadable(path, "ONNX model file", error) from None
         model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
         check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]))
         self.input_name = model_input.name
@@ -135,7 +133,7 @@ class LiteRTClassifier(Classifier):
             with native_stderr_closed():  # hides "Created TensorFlow Lite XNNPACK delegate for CPU"
                 self.interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
         except (ValueError, RuntimeError) as error:
-            raise ModelError(f"{path}: cannot load the LiteRT model ({str(error).splitlines()[0]})") from None
+            raise unreadable(path, "LiteRT model file", error) from None
         details = self.interpreter.get_input_details()[0]
         self.input_index = details["index"]
         self.output_index = self.interpreter.get_output_details()[0]["index"]
@@ -177,6 +175,37 @@ def import_keras():
             "(or use --runtime onnx or litert)"
         ) from None
     return keras
+
+
+KERAS_SIGNATURES = {".keras": (b"PK\x03\x04", "a zip archive"), ".h5": (b"\x89HDF\r\n\x1a\n", "an HDF5 file")}
+
+
+def unreadable(path: Path, kind: str, error: Exception) -> ModelError:
+    """The ModelError for a model file its runtime cannot load: the path, the kind, the runtime's reason."""
+    first_line = (str(error).splitlines() or [""])[0][:200]
+    return ModelError(f"{path}: not a readable {kind} ({type(error).__name__}: {first_line})")
+
+
+def load_keras_model(path: Path):
+    """A Keras model from a ``.keras`` (zip) or ``.h5`` (HDF5) file, uncompiled.
+
+    Raises:
+        ModelError: the file cannot be read, does not start as its format must, or Keras cannot load it.
+    """
+    keras = import_keras()
+    path = Path(path)
+    signature, format_name = KERAS_SIGNATURES.get(path.suffix, (b"", ""))
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(signature))
+    except OSError as error:
+        raise ModelError(f"{path}: cannot read ({error.strerror or error})") from None
+    if head != signature:
+        raise ModelError(f"{path}: not a readable Keras model file (it is not {format_name})")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged file; the user needs to know which file
+        raise unreadable(path, "Keras model file", error) from None
 
 
 def check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
@@ -300,14 +329,39 @@ def classify(classifier: Classifier, prepared: list[np.ndarray], paths: list[str
     ]
 
 
-def prepare_many(sources: list) -> tuple[list[np.ndarray], list[str | None], list[str]]:
-    """Preprocess what can be read; return (images, their paths, one error line per failure)."""
-    prepared, paths, errors = [], [], []
-    for source in sources:
+CSV_COLUMNS = ("path", "digit", "confidence", "status")
+
+
+def write_csv(predictions: list[Prediction], target: Path) -> Path:
+    """One row per prediction (path, digit, confidence 0-1, status), written atomically.
+
+    ``status`` is "digit" for every row: the model's answer is reported as it is.
+    Raises:
+        OutputError: ``target`` cannot be written.
+    """
+    import csv
+
+    from mnist_cnn.files import atomic_path
+
+    with atomic_path(target) as partial, partial.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_COLUMNS)
+        for prediction in predictions:
+            writer.writerow([prediction.path, prediction.digit, f"{prediction.confidence:.6f}", "digit"])
+    return Path(target)
+
+
+def prepare_many(sources: list, names: list[str] | None = None) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Preprocess what can be read; return (images, their names, one error line per failure).
+
+    ``names``: what each source is called in messages (default: the source itself, a path).
+    """
+    prepared, prepared_names, errors = [], [], []
+    for source, name in zip(sources, names or [str(source) for source in sources]):
         try:
             prepared.append(preprocessing.prepare(source))
-            paths.append(str(source))
+            prepared_names.append(name)
         except ImageError as error:
-            message = str(error)
-            errors.append(message if message.startswith(str(source)) else f"{source}: {message}")
-    return prepared, paths, errors
+            message = str(error).removeprefix("image: ")  # bytes are called "image" by the decoder
+            errors.append(message if message.startswith(name) else f"{name}: {message}")
+    return prepared, prepared_names, errors

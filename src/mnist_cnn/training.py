@@ -2,7 +2,8 @@
 
 A run folder holds ``run.json`` (the settings that identify the run) from the start, a ``backup/``
 folder while training is unfinished, and all artifacts once it is done. Rerunning the same command
-finds the unfinished run and continues from its last finished epoch.
+finds the unfinished run and continues from its last finished epoch. A run folder is locked while it
+trains, so a second command on it stops at once instead of mixing two runs' files.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import numpy as np
 
 from mnist_cnn import data, models
 from mnist_cnn.errors import UsageError
-from mnist_cnn.files import atomic_path, write_json
+from mnist_cnn.files import LOCK_NAME, atomic_path, ensure_folder, folder_lock, remove_partials, write_json
 
 RUNS_DIR = Path("runs")
 LEGACY_MODEL_NAME = "CNN_mnist.h5"
 BEST_WEIGHTS = "best.weights.h5"
 FEW_STEPS = 600  # below this, BatchNorm's moving averages (momentum 0.99) lag the weights: see train()
+# Checked free before a run starts: the best model's .keras, .h5, backup and best-epoch weights, the plots.
+RUN_FREE_BYTES = 50_000_000
 
 
 @dataclass
@@ -109,19 +112,33 @@ def read_run_config(run_dir: Path) -> dict | None:
     return config
 
 
+def holds_files(folder: Path) -> bool:
+    """Whether ``folder`` holds anything besides a lock file."""
+    return folder.is_dir() and any(path.name != LOCK_NAME for path in folder.iterdir())
+
+
 def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:
-    """The folder for this run: ``out_dir``, or an unfinished run of the same settings, or a new one."""
+    """The folder for this run: ``out_dir``, or an unfinished run of the same settings, or a new one.
+
+    Raises:
+        UsageError: ``out_dir`` holds a finished run, a run of other settings, or other files.
+        OutputError: ``out_dir`` (or ``runs/``) is a file.
+    """
     wanted = asdict(config)
     if out_dir is not None:
         out_dir = Path(out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            ensure_folder(out_dir, "--out")  # raises: a file is in the way
         existing = read_run_config(out_dir)
         if existing is not None and existing != wanted:
             raise UsageError(f"{out_dir} holds a run with other settings; choose another --out")
         if existing is not None and is_finished(out_dir):
             raise UsageError(f"{out_dir} holds a finished run; choose another --out")
-        if existing is None and out_dir.exists() and any(out_dir.iterdir()):
+        if existing is None and holds_files(out_dir):
             raise UsageError(f"{out_dir} is not empty and holds no run; choose another --out")
         return out_dir
+    if RUNS_DIR.exists() and not RUNS_DIR.is_dir():
+        ensure_folder(RUNS_DIR, "--out")
     for candidate in sorted(RUNS_DIR.glob(f"*-{config.model}"), reverse=True):
         if read_run_config(candidate) == wanted and not is_finished(candidate):
             return candidate
@@ -133,20 +150,50 @@ def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:
     return candidate
 
 
+def backup_epoch(metadata_path: Path) -> int | None:
+    """The epoch count in a Keras backup's metadata file; None when it is missing or cut off."""
+    try:
+        return int(json.loads(metadata_path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def repair_backup(run_dir: Path) -> None:
+    """Fall back to the backup's previous copy (Keras keeps one) when a kill cut off its metadata.
+
+    Keras writes the weights, then the metadata; a process killed in between leaves metadata that
+    neither we nor Keras can read. Its ``.bkp`` copies are the epoch before, whole.
+    """
+    backup = run_dir / "backup"
+    metadata = backup / "training_metadata.json"
+    if not metadata.exists() or backup_epoch(metadata) is not None:
+        return
+    previous = Path(f"{metadata}.bkp")
+    if backup_epoch(previous) is None:
+        shutil.rmtree(backup)  # nothing whole to resume from: the run starts again
+        return
+    shutil.copyfile(backup / "latest.weights.h5.bkp", backup / "latest.weights.h5")
+    shutil.copyfile(previous, metadata)
+
+
 def finished_epochs(run_dir: Path) -> int:
     """Epochs whose state the backup holds (0 for a new run)."""
-    try:
-        return int(json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    return backup_epoch(run_dir / "backup" / "training_metadata.json") or 0
 
 
 def read_history(run_dir: Path) -> list[dict]:
+    """The rows of history.csv as floats; a row a killed process left half-written is dropped."""
     path = run_dir / "history.csv"
     if not path.exists():
         return []
+    rows = []
     with path.open(newline="") as file:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+        for row in csv.DictReader(file):
+            try:
+                rows.append({key: float(value) for key, value in row.items()})
+            except (TypeError, ValueError):  # a cut-off last line: a missing (None) or partial value
+                continue
+    return rows
 
 
 def trim_history(run_dir: Path, epochs: int) -> list[dict]:
@@ -281,16 +328,36 @@ def train(
 ) -> TrainResult:
     """Train a registry model, resuming an unfinished run of the same settings, and write every artifact.
 
-    ``dataset``: already loaded data (an ensemble's members share one load); else read from ``data_dir``.
+    The run folder is checked and locked before anything else. ``dataset``: already loaded data (an
+    ensemble's members share one load); else read from ``data_dir``.
+    Raises:
+        UsageError: bad settings or an --out folder that holds something else. BusyError: another
+            process trains in that folder. OutputError: it cannot be written. DataError: bad data.
     """
     config.check()
     config = config.resolved()
-    if config.ensemble > 1:
-        return train_ensemble(config, out_dir, data_dir, tensorboard, command, log)
+    run_dir = ensure_folder(choose_run_dir(config, out_dir), "--out", RUN_FREE_BYTES)
+    with folder_lock(run_dir, "trained"):
+        choose_run_dir(config, run_dir)  # again, under the lock: another process may have finished it
+        remove_partials(run_dir)  # what a killed run was writing
+        repair_backup(run_dir)
+        if config.ensemble > 1:
+            return train_ensemble(config, run_dir, data_dir, tensorboard, command, log)
+        return train_in(run_dir, config, data_dir, tensorboard, command, log, dataset)
+
+
+def train_in(
+    run_dir: Path,
+    config: TrainConfig,
+    data_dir: Path | None,
+    tensorboard: bool,
+    command: str,
+    log,
+    dataset: data.Dataset | None,
+) -> TrainResult:
+    """Train one model in a locked run folder, resuming from its backup, and write every artifact."""
     if dataset is None:
         dataset = data.load_dataset(config.dataset, data_dir)
-    run_dir = choose_run_dir(config, out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     resumed_from = finished_epochs(run_dir)
     history = trim_history(run_dir, resumed_from) if resumed_from else []
     if resumed_from >= config.epochs:
@@ -334,7 +401,7 @@ def train(
 
 
 def train_ensemble(
-    config: TrainConfig, out_dir: Path | None, data_dir: Path | None, tensorboard: bool, command: str, log
+    config: TrainConfig, run_dir: Path, data_dir: Path | None, tensorboard: bool, command: str, log
 ) -> TrainResult:
     """Train ``config.ensemble`` members (seeds seed, seed+1, ...; one shared validation split) in
     subfolders, each resumable on its own, then save one model that averages their probabilities and
@@ -342,8 +409,6 @@ def train_ensemble(
     import keras
 
     dataset = data.load_dataset(config.dataset, data_dir)
-    run_dir = choose_run_dir(config, out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     if not (run_dir / "run.json").exists():
         write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
     members = []

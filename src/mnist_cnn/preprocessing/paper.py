@@ -95,10 +95,12 @@ def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, flo
     """(surface, noise): the paper's brightness (h, w) under the photo's lighting, a quadratic surface
     fitted robustly, and the paper's noise (a robust standard deviation, in grey levels).
 
-    Least squares on a grid of at most 32x32 samples, started twice: from the samples within 16 grey
-    levels of the most common level (where a tiny scan is mostly ink, spread over many levels) and of
-    the median (where the paper is a gradient); each start is refined by ``refine``. The fit that
-    explains more samples within a common tolerance is the paper. Ink, dark or light, drops out as
+    Least squares on a grid of at most 32x32 samples, started three times: from the samples within
+    16 grey levels of the most common level (where a tiny scan is mostly ink, spread over many
+    levels), of the median (where the paper is a gradient) and of the median of the frame's rim
+    (where a bold digit fills most of the frame); each start is refined by ``refine``. The fit that
+    explains, within a common tolerance, the larger share of the samples plus the larger share of the
+    rim's is the paper. Ink, dark or light, drops out as
     outliers whatever its stroke width; gradients, vignettes and dim light are smooth and are fitted.
     A quadratic cannot follow a digit.
     """
@@ -109,12 +111,16 @@ def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, flo
     y, x = np.meshgrid(ys / max(height - 1, 1) - 0.5, xs / max(width - 1, 1) - 0.5, indexing="ij")
     y, x = y.ravel(), x.ravel()
     samples = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    rim = ((np.abs(y) > 0.4) | (np.abs(x) > 0.4)).ravel()  # the outer tenth of the frame on each side
     counts, edges = np.histogram(values, bins=32, range=(0, 256))
-    starts = (float(edges[np.argmax(counts)] + 4), float(np.median(values)))  # the commonest level, the median
+    starts = (float(edges[np.argmax(counts)] + 4), float(np.median(values)), float(np.median(values[rim])))
     fits = [refine(samples, values, np.abs(values - start) <= 16, iterations) for start in starts]
     tolerance = max(3 * min(spread for _, spread in fits), 2.0)
-    support = [int((np.abs(values - samples @ coefficients) <= tolerance).sum()) for coefficients, _ in fits]
-    coefficients, spread = fits[int(np.argmax(support))]  # the paper: the larger set one surface explains
+    explained = [np.abs(values - samples @ coefficients) <= tolerance for coefficients, _ in fits]
+    # The paper is what one surface explains most of, in the whole frame and along its rim alike: a
+    # marker digit filling most of the frame still leaves the rim to the paper.
+    support = [fit.mean() + fit[rim].mean() for fit in explained]
+    coefficients, spread = fits[int(np.argmax(support))]
     row = (np.arange(height) / max(height - 1, 1) - 0.5)[:, None]
     col = (np.arange(width) / max(width - 1, 1) - 0.5)[None, :]
     c = coefficients
