@@ -219,6 +219,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="the data the model was trained on (default: as its metrics.json says, else mnist)",
     )
 
+    calibrate = commands.add_parser(
+        "calibrate", help="fit a temperature on the validation split and save the model calibrated (Guo et al. 2017)"
+    )
+    calibrate.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
+    calibrate.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder (required)")
+    calibrate.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="dataset folder (default: $MNIST_CNN_DATA, then the cache, then a download)",
+    )
+    calibrate.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion-mnist"],
+        help="the data the model was trained on (default: as its metrics.json says, else mnist)",
+    )
+
     serve = commands.add_parser("serve", help="serve a page to draw digits on and an HTTP API (needs the serve extra)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every network (default: 127.0.0.1)"
@@ -339,7 +356,7 @@ def run_train(args) -> int:
     return 0
 
 
-TENSORFLOW_COMMANDS = {"models", "train", "export"}
+TENSORFLOW_COMMANDS = {"models", "train", "export", "calibrate"}
 
 
 def run_evaluate(args) -> int:
@@ -455,6 +472,20 @@ def run_export(args) -> int:
     return 0
 
 
+def run_calibrate(args) -> int:
+    require_training_extra("calibrate")
+    from mnist_cnn.calibration import calibrate_saved_model
+
+    result = calibrate_saved_model(args.model, args.out, data_dir=args.data_dir, dataset_name=args.dataset)
+    print(
+        f"{result['model']}: temperature {result['temperature']:.3f}; on {result['held_out_images']:,} validation "
+        f"images ECE {result['ece_before']:.2%} -> {result['ece_after']:.2%}, "
+        f"NLL {result['nll_before']:.4f} -> {result['nll_after']:.4f}"
+    )
+    print(f"calibrated model: {args.out / 'model.keras'}")
+    return 0
+
+
 def run_serve(args) -> int:
     from mnist_cnn.serving.server import serve
 
@@ -477,6 +508,7 @@ HANDLERS = {
     "evaluate": run_evaluate,
     "predict": run_predict,
     "export": run_export,
+    "calibrate": run_calibrate,
     "serve": run_serve,
 }
 

@@ -16,13 +16,15 @@ class EvaluationResult:
     """Metrics of a model on a labelled set. ``probabilities``: float array (n, 10)."""
 
     accuracy: float
-    loss: float
+    loss: float  # the negative log-likelihood (cross-entropy), nats
     count: int
     per_class_accuracy: dict[str, float]
     class_names: tuple[str, ...]
     confusion_matrix: list[list[int]]
     labels: np.ndarray = field(repr=False)
     probabilities: np.ndarray = field(repr=False)
+    ece: float = 0.0  # expected calibration error, 15 equal-width bins (Guo et al. 2017), 0-1
+    brier: float = 0.0  # Brier score, 0-2
 
     def report(self) -> str:
         """scikit-learn's per-class precision, recall and F1 report."""
@@ -41,6 +43,9 @@ class EvaluationResult:
         return {
             "accuracy": self.accuracy,
             "loss": self.loss,
+            "ece": self.ece,
+            "nll": self.loss,
+            "brier": self.brier,
             "count": self.count,
             "per_class_accuracy": self.per_class_accuracy,
             "confusion_matrix": self.confusion_matrix,
@@ -48,7 +53,10 @@ class EvaluationResult:
 
 
 def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> EvaluationResult:
-    """Accuracy, cross-entropy loss, per-class accuracy, confusion matrix and report from probabilities."""
+    """Accuracy, cross-entropy loss (NLL), ECE, Brier score, per-class accuracy, confusion matrix and report
+    from probabilities (n, classes) and integer labels (n,)."""
+    from mnist_cnn import calibration
+
     labels = np.asarray(labels, dtype=np.int64)
     predicted = probabilities.argmax(axis=1)
     classes = len(class_names)
@@ -65,6 +73,8 @@ def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str,
         confusion_matrix=matrix.tolist(),
         labels=labels,
         probabilities=probabilities,
+        ece=calibration.expected_calibration_error(probabilities, labels),
+        brier=calibration.brier_score(probabilities, labels),
     )
 
 
@@ -78,6 +88,7 @@ def format_table(result: EvaluationResult) -> str:
     """The per-class accuracy table the CLI prints."""
     rows = [
         f"accuracy {result.accuracy:.2%}  loss {result.loss:.4f}  images {result.count}",
+        f"calibration: ECE {result.ece:.2%} (15 bins)  NLL {result.loss:.4f}  Brier {result.brier:.4f}",
         "",
         f"{'class':>12}  {'accuracy':>8}  {'images':>6}",
     ]
@@ -88,7 +99,8 @@ def format_table(result: EvaluationResult) -> str:
 
 
 def write_reports(result: EvaluationResult, out_dir: Path, images: np.ndarray, title: str) -> list[Path]:
-    """Write the confusion matrix, classification report and misclassified grid into ``out_dir``."""
+    """Write the confusion matrix, reliability diagram, classification report and misclassified grid
+    into ``out_dir``."""
     from mnist_cnn import plots
 
     out_dir = Path(out_dir)
@@ -97,6 +109,7 @@ def write_reports(result: EvaluationResult, out_dir: Path, images: np.ndarray, t
         plots.save_confusion_matrix(
             np.asarray(result.confusion_matrix), result.class_names, out_dir / "confusion_matrix.png", title=title
         ),
+        plots.save_reliability_diagram(result.probabilities, result.labels, out_dir / "reliability_diagram.png", title),
         write_text(out_dir / "classification_report.txt", f"{title}\n\n{result.report()}"),
         plots.save_misclassified_grid(
             images, result.labels, result.probabilities, result.class_names, out_dir / "misclassified.png"

@@ -118,3 +118,41 @@ def save_misclassified_grid(
     count: int = 36,
 ) -> Path:
     return save_figure(misclassified_figure(images, labels, probabilities, class_names, count), target)
+
+
+def reliability_figure(probabilities: np.ndarray, labels: np.ndarray, title: str) -> Figure:
+    """A reliability diagram (Guo et al. 2017): accuracy against confidence in 15 equal-width bins, the
+    diagonal of perfect calibration, and how many predictions fall in each bin (log scale, below)."""
+    from mnist_cnn import calibration
+
+    rows = calibration.confidence_bins(probabilities, labels)
+    ece = calibration.expected_calibration_error(probabilities, labels)
+    figure = Figure(figsize=(5.5, 6.5))
+    accuracy_axes, count_axes = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    width = rows[0]["upper"] - rows[0]["lower"]
+    filled = [row for row in rows if row["count"]]
+    accuracy_axes.bar(
+        [row["lower"] for row in filled], [row["accuracy"] for row in filled], width=width, align="edge",
+        edgecolor="black", label="accuracy",
+    )  # fmt: skip
+    accuracy_axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    accuracy_axes.plot(
+        [row["confidence"] for row in filled], [row["accuracy"] for row in filled], "o", color="red",
+        markersize=4, label="mean confidence",
+    )  # fmt: skip
+    accuracy_axes.set_ylabel("Accuracy")
+    accuracy_axes.set_ylim(0, 1)
+    accuracy_axes.set_title(f"{title}\nECE {ece:.2%} (15 bins)")
+    accuracy_axes.legend(loc="lower right")
+    count_axes.bar([row["lower"] for row in rows], [max(row["count"], 0) for row in rows], width=width, align="edge")
+    count_axes.set_yscale("symlog")
+    count_axes.set_xlabel("Confidence (top probability)")
+    count_axes.set_ylabel("Predictions")
+    count_axes.set_xlim(0, 1)
+    for row in filled:
+        count_axes.annotate(str(row["count"]), (row["lower"] + width / 2, row["count"]), ha="center", fontsize=7)
+    return figure
+
+
+def save_reliability_diagram(probabilities: np.ndarray, labels: np.ndarray, target: Path, title: str) -> Path:
+    return save_figure(reliability_figure(probabilities, labels, title), target)

@@ -557,9 +557,12 @@ def write_artifacts(
     val_count: int,
     resumed_from: int,
 ) -> TrainResult:
-    """Save the model in both formats, plot, evaluate on the test set and write metrics.json last."""
-    from mnist_cnn import evaluation, plots
+    """Calibrate the model on the validation split (temperature scaling), save it in both formats,
+    plot, evaluate on the test set and write metrics.json last."""
+    from mnist_cnn import calibration, evaluation, plots
 
+    _, (val_images, val_labels) = split_for(config, dataset)
+    calibrated = calibration.calibrate(model, val_images, val_labels)
     save_model(model, run_dir / "model.keras")
     save_model(model, run_dir / LEGACY_MODEL_NAME)
     title = f"{model.name} on {config.dataset}"
@@ -572,7 +575,11 @@ def write_artifacts(
         "test_accuracy": result.accuracy,
         "test_loss": result.loss,
         "test_count": result.count,
+        "test_ece": result.ece,
+        "test_nll": result.loss,
+        "test_brier": result.brier,
         "per_class_accuracy": result.per_class_accuracy,
+        "calibration": {**calibrated, "held_out": "the validation split"},
         **extra,
         "train_images": train_count,
         "validation_images": val_count,
