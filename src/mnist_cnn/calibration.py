@@ -162,16 +162,13 @@ def calibrate_saved_model(name_or_path, out_dir, data_dir=None, dataset_name: st
 
     name, path = resolve_model_path(name_or_path, "keras")
     model = load_keras_model(path)
-    split = split_settings(path.parent)
     if dataset_name is None:
         try:
             dataset_name = json.loads((path.parent / "metrics.json").read_text())["dataset"]
         except (OSError, ValueError, KeyError, TypeError):
             dataset_name = "mnist"
     dataset = data.load_dataset(dataset_name, data_dir)
-    _, (images, labels) = data.training_split(
-        dataset.train_images, dataset.train_labels, split["validation_fraction"], split["split_seed"], split["limit"]
-    )
+    images, labels, split = validation_split(dataset, path.parent)
     out_dir = files.ensure_folder(Path(out_dir), "--out")
     result = {"model": name, "source": str(path), "dataset": dataset_name, **split, **calibrate(model, images, labels)}
     with files.atomic_path(out_dir / "model.keras") as partial:
@@ -181,6 +178,17 @@ def calibrate_saved_model(name_or_path, out_dir, data_dir=None, dataset_name: st
     plots.save_reliability_diagram(after, labels, out_dir / "reliability_diagram.png", title)
     files.write_json(out_dir / "calibration.json", result)
     return result
+
+
+def validation_split(dataset, folder) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(images, labels, settings) of the validation split a model in ``folder`` was trained with."""
+    from mnist_cnn import data
+
+    split = split_settings(folder)
+    _, (images, labels) = data.training_split(
+        dataset.train_images, dataset.train_labels, split["validation_fraction"], split["split_seed"], split["limit"]
+    )
+    return images, labels, split
 
 
 def split_settings(folder) -> dict:
