@@ -71,3 +71,48 @@ def quick_run(mnist_dir, tmp_path_factory) -> Path:
                      "--data-dir", str(mnist_dir), "--out", str(run_dir))  # fmt: skip
     assert result.returncode == 0, result.stderr
     return run_dir
+
+
+def mount_tmpfs(folder: Path, size: str, read_only: bool = False) -> bool:
+    """Mount a small tmpfs on ``folder`` (root only); False where the machine does not allow it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    try:
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    except OSError:
+        return False
+    return result.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 512 kB file system (tmpfs) to fill up; the test skips where mounting is not allowed
+    (not root, no tmpfs), and the simulated tests in test_files.py cover the same paths."""
+    folder = tmp_path / "small-disk"
+    if not mount_tmpfs(folder, "512k"):
+        pytest.skip("cannot mount a tmpfs here (needs root); the simulated full-disk tests still run")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A real read-only file system (tmpfs mounted ro); skips where mounting is not allowed."""
+    folder = tmp_path / "read-only-disk"
+    if not mount_tmpfs(folder, "64k", read_only=True):
+        pytest.skip("cannot mount a tmpfs here (needs root); the simulated read-only tests still run")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill_disk(folder: Path, leave_bytes: int) -> None:
+    """Fill the file system of ``folder`` until about ``leave_bytes`` are free."""
+    import shutil
+
+    free = shutil.disk_usage(folder).free
+    (folder / "filler").write_bytes(bytes(max(0, free - leave_bytes)))
+
+
+def partial_files(folder: Path) -> list[Path]:
+    """Temporary files an atomic write left behind anywhere under ``folder``."""
+    return [path for path in Path(folder).rglob("*") if "partial" in path.name]

@@ -49,7 +49,7 @@ def test_evaluate_with_missing_model_file_is_one_line(tmp_path):
 def test_evaluate_with_corrupt_model_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip archive")
-    assert_one_line_error(run_cli("evaluate", "--model", str(bad)), "bad.keras: cannot load the model")
+    assert_one_line_error(run_cli("evaluate", "--model", str(bad)), "bad.keras: not a readable Keras model file")
 
 
 def test_predict_reports_each_bad_file_and_still_predicts_the_good_ones(tmp_path):

@@ -421,9 +421,9 @@ def load_dataset(dataset: str = "mnist", data_dir: Path | None = None, verify: b
     arrays = {}
     for role, path in paths.items():
         content = read_content(path)
+        arrays[role] = parse_role(content, path.name, role)  # first: a format error says more than a checksum
         if verify and not checksum_ok(dataset, role, content):
             raise DataError(f"{path}: SHA-256 does not match the published {dataset} file")
-        arrays[role] = parse_role(content, path.name, role)
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):

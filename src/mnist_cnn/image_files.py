@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn.errors import ImageError
+from mnist_cnn.errors import ImageError, UsageError
 from mnist_cnn.preprocessing import IMAGE_SUFFIXES
 
 STDIN = "-"
@@ -84,16 +84,19 @@ def decode_stdin(data: bytes):
 
 def gather_images(arguments: list[str], recursive: bool = False, read_stdin=None) -> ImageList:
     """Expand the IMAGE arguments of ``predict``: files as given, folders to their images, ``-`` to
-    standard input (``read_stdin()`` returns its bytes; it is read once). A file that does not exist is
-    kept, so that reading it reports it in its turn."""
+    standard input (``read_stdin()`` returns its bytes). A file that does not exist is kept, so that
+    reading it reports it in its turn.
+
+    Raises:
+        UsageError: ``-`` is given more than once.
+    """
+    if arguments.count(STDIN) > 1:
+        raise UsageError(f"{STDIN} (standard input) is given {arguments.count(STDIN)} times; it holds one image")
     images = ImageList()
     for argument in arguments:
         path = Path(argument)
         if argument == STDIN:
-            if STDIN in images.names:
-                images.errors.append(f"{STDIN}: standard input given twice; it holds one image")
-            else:
-                add_stdin(images, read_stdin)
+            add_stdin(images, read_stdin)
         elif path.is_dir():
             files, notes = image_files(path, recursive)
             images.notes.extend(notes)

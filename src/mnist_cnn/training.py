@@ -22,7 +22,15 @@ import numpy as np
 
 from mnist_cnn import data, models
 from mnist_cnn.errors import UsageError
-from mnist_cnn.files import LOCK_NAME, atomic_path, ensure_folder, folder_lock, remove_partials, write_json
+from mnist_cnn.files import (
+    LOCK_NAME,
+    PARTIAL_PATTERN,
+    atomic_path,
+    ensure_folder,
+    folder_lock,
+    remove_partials,
+    write_json,
+)
 
 RUNS_DIR = Path("runs")
 LEGACY_MODEL_NAME = "CNN_mnist.h5"
@@ -113,8 +121,9 @@ def read_run_config(run_dir: Path) -> dict | None:
 
 
 def holds_files(folder: Path) -> bool:
-    """Whether ``folder`` holds anything besides a lock file."""
-    return folder.is_dir() and any(path.name != LOCK_NAME for path in folder.iterdir())
+    """Whether ``folder`` holds anything besides a lock file and what a killed writer left half-written."""
+    leftovers = {LOCK_NAME, *(path.name for path in folder.glob(PARTIAL_PATTERN))} if folder.is_dir() else set()
+    return folder.is_dir() and any(path.name not in leftovers for path in folder.iterdir())
 
 
 def choose_run_dir(config: TrainConfig, out_dir: Path | None) -> Path:

@@ -1,0 +1,165 @@
+"""Folders, standard input and CSV output for `predict`; labelled folders for `evaluate --images`."""
+
+import csv
+import io
+import json
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_cnn.cli import main
+from mnist_cnn.image_files import gather_images, image_files, labelled_images
+from test_preprocessing import draw_seven
+
+
+def draw_one() -> Image.Image:
+    image = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(image).line([(150, 40), (150, 260)], fill=0, width=22)
+    return image
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """photos/ with two images, a text file, a hidden file and a subfolder holding one more image."""
+    folder = tmp_path / "photos"
+    (folder / "more").mkdir(parents=True)
+    draw_seven().save(folder / "b-seven.png")
+    draw_one().save(folder / "a-one.jpg")
+    (folder / "readme.txt").write_text("my digits")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    draw_seven().save(folder / "more" / "c-seven.webp")
+    return folder
+
+
+def run(capfd, argv, stdin: bytes = b""):
+    """Run the CLI in this process with ``stdin``; return (exit code, stdout, stderr lines)."""
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        code = main(argv)
+    finally:
+        sys.stdin = sys.__stdin__
+    captured = capfd.readouterr()
+    return code, captured.out, captured.err.strip().splitlines()
+
+
+def test_a_folder_gives_its_images_sorted_and_notes_what_it_skipped(photos):
+    files, notes = image_files(photos)
+    assert [path.name for path in files] == ["a-one.jpg", "b-seven.png"]
+    assert notes == [
+        f"{photos / 'readme.txt'}: skipped, not an image file "
+        "(.bmp, .gif, .jpeg, .jpg, .npy, .png, .tif, .tiff, .webp)",
+        f"{photos}/: 1 subfolder(s) skipped; add --recursive to include them",
+    ]
+
+
+def test_recursive_includes_subfolders_and_still_skips_hidden_files(photos):
+    files, notes = image_files(photos, recursive=True)
+    assert [path.relative_to(photos).as_posix() for path in files] == ["a-one.jpg", "b-seven.png", "more/c-seven.webp"]
+    assert len(notes) == 1 and "readme.txt" in notes[0]
+
+
+def test_predict_on_a_folder_predicts_every_image_in_order(photos, capfd):
+    code, out, err = run(capfd, ["predict", str(photos), "--model", "seed"])
+    assert code == 0 and [line.startswith("note: ") for line in err] == [True, True]
+    assert [line.split(":")[0] for line in out.splitlines()] == [str(photos / "a-one.jpg"), str(photos / "b-seven.png")]
+    assert out.splitlines()[0].split(": ")[1].startswith("1 ") and out.splitlines()[1].split(": ")[1].startswith("7 ")
+
+
+def test_a_folder_that_was_given_as_a_file_is_no_longer_no_such_file(photos, capfd):
+    code, out, err = run(capfd, ["predict", str(photos), "--recursive", "--json"])
+    assert code == 0 and not any("no such file" in line for line in err)
+    assert [json.loads(line)["digit"] for line in out.splitlines()] == [1, 7, 7]
+
+
+def test_a_dash_reads_one_image_from_standard_input(capfd):
+    buffer = io.BytesIO()
+    draw_seven().save(buffer, format="PNG")
+    code, out, err = run(capfd, ["predict", "-", "--json"], stdin=buffer.getvalue())
+    assert code == 0 and err == []
+    prediction = json.loads(out)
+    assert prediction["path"] == "-" and prediction["digit"] == 7
+
+
+def test_standard_input_may_hold_a_npy_array(capfd):
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(draw_seven().resize((28, 28))).astype(np.uint8) ^ 255)
+    code, out, _ = run(capfd, ["predict", "-"], stdin=buffer.getvalue())
+    assert code == 0 and out.startswith("-: ")
+
+
+def test_garbage_on_standard_input_is_one_error_line(capfd):
+    code, out, err = run(capfd, ["predict", "-"], stdin=b"definitely not an image")
+    assert code == 2 and out == "" and err == ["error: -: not an image Pillow can read"]
+
+
+def test_csv_has_one_row_per_image_with_status_digit(photos, tmp_path, capfd):
+    target = tmp_path / "results" / "digits.csv"
+    code, _, _ = run(capfd, ["predict", str(photos), "--csv", str(target)])
+    assert code == 0
+    with target.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["path", "digit", "confidence", "status"]
+    assert [(row["path"], row["digit"], row["status"]) for row in rows] == [
+        (str(photos / "a-one.jpg"), "1", "digit"),
+        (str(photos / "b-seven.png"), "7", "digit"),
+    ]
+    assert all(0 < float(row["confidence"]) <= 1 for row in rows)
+    assert [path.name for path in target.parent.iterdir()] == ["digits.csv"]  # no temporary file left
+
+
+def test_an_existing_csv_is_kept_unless_force_is_given(photos, tmp_path, capfd):
+    target = tmp_path / "digits.csv"
+    target.write_text("precious\n")
+    code, out, err = run(capfd, ["predict", str(photos), "--csv", str(target)])
+    assert code == 2 and out == "" and len(err) == 1 and "add --force" in err[0]
+    assert target.read_text() == "precious\n"
+    code, _, _ = run(capfd, ["predict", str(photos), "--csv", str(target), "--force"])
+    assert code == 0 and target.read_text().startswith("path,digit,confidence,status")
+
+
+def test_a_broken_image_in_a_folder_is_reported_and_the_others_are_predicted(photos, capfd):
+    (photos / "broken.png").write_bytes(b"\x89PNG broken")
+    code, out, err = run(capfd, ["predict", str(photos)])
+    assert code == 2 and len(out.splitlines()) == 2
+    errors = [line for line in err if line.startswith("error")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {photos / 'broken.png'}: ")
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """mine/1/ and mine/7/ with two drawings each, a stray file and a folder that is not a digit."""
+    folder = tmp_path / "mine"
+    for digit, draw in ((1, draw_one), (7, draw_seven)):
+        (folder / str(digit)).mkdir(parents=True)
+        draw().save(folder / str(digit) / "first.png")
+        draw().rotate(4, fillcolor=255).save(folder / str(digit) / "second.png")
+    (folder / "notes.txt").write_text("")
+    (folder / "unsorted").mkdir()
+    return folder
+
+
+def test_a_labelled_folder_labels_each_image_by_its_class_folder(labelled):
+    collection = labelled_images(labelled)
+    assert collection.labels == [1, 1, 7, 7]
+    skipped = [note.split(":")[0] for note in collection.notes]
+    assert skipped == [str(labelled / "notes.txt"), str(labelled / "unsorted")]
+
+
+def test_evaluate_on_your_own_labelled_images_writes_the_test_set_reports(labelled, tmp_path, capfd):
+    out = tmp_path / "reports"
+    argv = ["evaluate", "--images", str(labelled), "--model", "seed", "--json", "--out", str(out)]
+    code, stdout, err = run(capfd, argv)
+    assert code == 0 and len(err) == 2 and all(line.startswith("note: ") for line in err)
+    scores = json.loads(stdout)
+    assert scores["count"] == 4 and scores["accuracy"] == 1.0 and scores["images"] == str(labelled)
+    assert scores["per_class_accuracy"]["7"] == 1.0
+    written = {path.name for path in out.iterdir()}
+    assert {"classification_report.txt", "confusion_matrix.png", "misclassified.png"} <= written
+    assert not any("partial" in name for name in written)
+
+
+def test_gathering_keeps_missing_files_so_each_is_reported_in_turn(tmp_path):
+    images = gather_images([str(tmp_path / "gone.png")])
+    assert images.names == [str(tmp_path / "gone.png")] and images.errors == []
