@@ -81,21 +81,16 @@ class RandomPen(keras.layers.Layer):
     Effects, in the order applied:
       - elastic distortion (Simard et al. 2003): a smooth random displacement field, up to about
         ``elastic`` pixels, from a coarse 4x4 grid of Gaussian offsets upsampled bicubically;
-      - frosted-glass jitter: each pixel read from up to 1.5 pixels away, then softened;
       - stroke width: grey-scale erosion (thinner, towards a hairline) or one or two 3x3 dilations
         (a marker, strokes up to about 2.5x MNIST's), blended by a random amount;
       - an outline of the strokes (morphological gradient: hollow "bubble" digits, edge maps);
       - a low-resolution round trip: the field down to 11, 14 or 18 pixels (area-averaged; the digit
         then spans 8-13 pixels) and back (bilinear), as a tiny scan upscaled;
-      - Gaussian blur (sigma 1 pixel), blended by a random amount; motion blur over 2-9 pixels;
-      - ink intensity and contrast: ink scaled to 40-100% on a background lifted by up to 0.6, flat
-        or patchy (dim light, fog, an uneven background);
-      - blots: smooth grey smudges over part of the field;
+      - Gaussian blur (sigma 1 pixel), blended by a random amount;
+      - ink intensity and contrast: ink scaled to 50-100%, plus a smooth paper-grey offset up to 0.3
+        (dim light, fog, an uneven background);
       - a stray straight line across the field, solid or dotted (a ruled line, a crossed-out mark);
-      - Gaussian sensor noise (sigma up to 0.12) and salt-and-pepper noise (up to 20% of pixels).
-
-    The kinds follow what people's inputs vary in and the corruption families of MNIST-C (Mu and
-    Gilmer 2019); their strengths were set by eye on training digits, not on any test set.
+      - Gaussian sensor noise (sigma up to 0.15) and salt-and-pepper noise (up to 3% of pixels).
 
     Written with ``keras.ops`` only, so it runs on every Keras backend.
 
@@ -107,17 +102,14 @@ class RandomPen(keras.layers.Layer):
 
     PROBABILITIES = {  # per augmented image, for each effect
         "elastic": 0.5,
-        "jitter": 0.1,
         "stroke": 0.6,
-        "outline": 0.08,
-        "low_resolution": 0.2,
-        "blur": 0.25,
-        "motion_blur": 0.15,
+        "outline": 0.05,
+        "low_resolution": 0.25,
+        "blur": 0.3,
         "contrast": 0.4,
-        "blots": 0.1,
         "line": 0.15,
         "noise": 0.2,
-        "impulse": 0.15,
+        "impulse": 0.1,
     }
 
     def __init__(self, rate=0.5, elastic=2.0, seed=None, **kwargs):
@@ -136,16 +128,13 @@ class RandomPen(keras.layers.Layer):
             return x + gate * (result_of(x) - x)
 
         x = maybe("elastic", lambda x: self._elastic(x, batch), images)
-        x = maybe("jitter", lambda x: self._jitter(x, batch), x)
         x = maybe("stroke", lambda x: self._stroke_width(x, batch), x)
         x = maybe("outline", outline, x)
         x = maybe("low_resolution", lambda x: self._low_resolution(x, batch), x)
         x = maybe("blur", lambda x: x + self._uniform(batch, 0.3, 1.0) * (gaussian_blur(x) - x), x)
-        x = maybe("motion_blur", lambda x: self._motion_blur(x, batch), x)
         x = maybe("contrast", lambda x: self._contrast(x, batch), x)
-        x = maybe("blots", lambda x: self._blots(x, batch), x)
         x = maybe("line", lambda x: ops.maximum(x, self._line(batch)), x)
-        x = maybe("noise", lambda x: x + self._uniform(batch, 0.02, 0.12) * self._normal(ops.shape(x)), x)
+        x = maybe("noise", lambda x: x + self._uniform(batch, 0.02, 0.15) * self._normal(ops.shape(x)), x)
         x = maybe("impulse", lambda x: self._impulse(x, batch), x)
         return ops.clip(x, 0.0, 1.0)
 
@@ -169,32 +158,6 @@ class RandomPen(keras.layers.Layer):
         rows = ops.reshape(ops.arange(28, dtype="float32"), (1, 28, 1))
         cols = ops.reshape(ops.arange(28, dtype="float32"), (1, 1, 28))
         return bilinear_sample(x, rows + field[..., 0], cols + field[..., 1])
-
-    def _jitter(self, x, batch):
-        """Frosted glass: every pixel read from up to 1.5 pixels away, at random, then softened."""
-        offsets = keras.random.uniform((batch, 28, 28, 2), -1.5, 1.5, seed=self.seed_generator)
-        rows = ops.reshape(ops.arange(28, dtype="float32"), (1, 28, 1))
-        cols = ops.reshape(ops.arange(28, dtype="float32"), (1, 1, 28))
-        shuffled = bilinear_sample(x, rows + offsets[..., 0], cols + offsets[..., 1])
-        return shuffled + self._uniform(batch, 0.0, 1.0) * (gaussian_blur(shuffled) - shuffled)
-
-    def _motion_blur(self, x, batch):
-        """A shaken camera: the mean of 7 copies spread along a random direction over 2-9 pixels."""
-        angle = keras.random.uniform((batch,), 0.0, 3.1416, seed=self.seed_generator)
-        length = keras.random.uniform((batch,), 2.0, 9.0, seed=self.seed_generator)
-        rows = ops.reshape(ops.arange(28, dtype="float32"), (1, 28, 1))
-        cols = ops.reshape(ops.arange(28, dtype="float32"), (1, 1, 28))
-        step_y = ops.reshape(ops.sin(angle) * length / 6, (-1, 1, 1))
-        step_x = ops.reshape(ops.cos(angle) * length / 6, (-1, 1, 1))
-        copies = [bilinear_sample(x, rows + k * step_y, cols + k * step_x) for k in range(-3, 4)]
-        return ops.mean(ops.stack(copies, axis=0), axis=0)
-
-    def _blots(self, x, batch):
-        """Smudges and spatter: smooth grey blobs (0.2-0.6) over 5-20% of the field."""
-        field = ops.image.resize(self._normal((batch, 7, 7, 1)), (28, 28), interpolation="bicubic")
-        level = self._uniform(batch, 0.9, 1.6)  # a higher level leaves fewer, smaller blobs
-        blobs = ops.cast(field > level, "float32") * self._uniform(batch, 0.2, 0.6)
-        return ops.maximum(x, gaussian_blur(blobs))
 
     def _stroke_width(self, x, batch):
         # width < 0: erode by -width (never all the way: a thin stroke would vanish);
@@ -220,15 +183,9 @@ class RandomPen(keras.layers.Layer):
         return result
 
     def _contrast(self, x, batch):
-        """Ink at 40-100% on a background lifted by up to 0.6: flat (brightness) or patchy (fog)."""
-        gain = self._uniform(batch, 0.4, 1.0)
-        coarse = ops.image.resize(keras.random.uniform((batch, 3, 3, 1), seed=self.seed_generator), (28, 28))
-        fine = ops.image.resize(keras.random.uniform((batch, 7, 7, 1), seed=self.seed_generator), (28, 28))
-        flat = self._coin(batch, 0.4)
-        patchy = 0.5 * (coarse + fine)
-        background = flat + (1 - flat) * patchy
-        lifted = x * gain + self._uniform(batch, 0.0, 0.6) * background
-        return lifted / ops.maximum(ops.max(lifted, axis=(1, 2, 3), keepdims=True), 1.0)
+        gain = self._uniform(batch, 0.5, 1.0)
+        fog = ops.image.resize(keras.random.uniform((batch, 3, 3, 1), seed=self.seed_generator), (28, 28))
+        return x * gain + self._uniform(batch, 0.0, 0.3) * fog
 
     def _line(self, batch):
         """A straight line through the field (b, 28, 28, 1): width 1-3 pixels, solid or dotted."""
@@ -248,7 +205,7 @@ class RandomPen(keras.layers.Layer):
         return line * (1 - dotted + dotted * dots) * self._uniform(batch, 0.5, 1.0)
 
     def _impulse(self, x, batch):
-        share = self._uniform(batch, 0.005, 0.2)
+        share = self._uniform(batch, 0.005, 0.03)
         draw = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
         salt = ops.cast(draw < share / 2, "float32")
         pepper = ops.cast(draw > 1 - share / 2, "float32")
