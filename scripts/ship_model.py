@@ -118,7 +118,7 @@ def main(run_dir: Path, name: str) -> None:
     is_ensemble = "members" in metrics
     formats = ("litert",) if is_ensemble else ("onnx", "litert")
     export_runtimes(target, formats, "float16" if is_ensemble else None)  # after metrics.json: export reads it
-    (target / "MODEL_CARD.md").write_text(card(name, metrics, history))
+    (target / "MODEL_CARD.md").write_text(card(name, {**metrics, **shipped_metrics}, history))
     print(f"shipped {name}: test accuracy {metrics['test_accuracy']:.2%} -> {target}")
 
 
