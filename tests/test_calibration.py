@@ -89,14 +89,25 @@ def test_a_model_without_a_softmax_layer_is_refused():
 
 
 @pytest.mark.slow
-def test_calibrate_command_lowers_the_validation_ece_of_the_shipped_best_model(mnist_dir, tmp_path):
+def test_calibrate_command_finds_the_shipped_best_model_calibrated_and_keeps_it_so(mnist_dir, tmp_path):
     out = tmp_path / "calibrated"
     result = run_cli("calibrate", "--model", "best", "--out", str(out), "--data-dir", str(mnist_dir))
     assert result.returncode == 0, result.stderr
     saved = json.loads((out / "calibration.json").read_text())
-    assert saved["held_out_images"] == 6000 and saved["ece_after"] < saved["ece_before"]
+    assert saved["held_out_images"] == 6000 and 0.8 < saved["temperature"] < 1.25  # shipped calibrated
+    assert saved["ece_before"] < 0.01 and saved["ece_after"] < 0.01
     assert (out / "model.keras").stat().st_size > 0 and (out / "reliability_diagram.png").stat().st_size > 0
     evaluated = run_cli("evaluate", "--model", str(out / "model.keras"), "--json", "--data-dir", str(mnist_dir))
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
     assert metrics["ece"] < 0.01 and metrics["nll"] < 0.03 and 0 < metrics["brier"] < 0.02
+
+
+@pytest.mark.slow
+def test_training_calibrates_the_kept_model_on_its_validation_split(quick_run):
+    metrics = json.loads((quick_run / "metrics.json").read_text())
+    calibrated = metrics["calibration"]
+    assert calibrated["held_out_images"] == 1200 and calibrated["held_out"] == "the validation split"
+    assert calibrated["nll_after"] <= calibrated["nll_before"] + 1e-6  # the fit minimises it; T = 1 is allowed
+    assert 0 <= metrics["test_ece"] < 0.05 and metrics["test_nll"] == metrics["test_loss"]
+    assert (quick_run / "reliability_diagram.png").stat().st_size > 0
