@@ -41,7 +41,7 @@ def as_jpeg(image: np.ndarray, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue()))
 
 
-def bold_marker(digit: np.ndarray, rng: np.random.Generator, skeleton, multiple: float) -> Image.Image:
+def bold_marker(digit: np.ndarray, rng: np.random.Generator, multiple: float) -> Image.Image:
     """Written with a thick marker: the digit's pen path (its skeleton) traced with a round tip
     ``multiple`` times MNIST's stroke width (2.5 pixels on a 20-pixel digit), black on white, 100-450 pixels."""
     scale = int(rng.integers(4, 12))
@@ -124,14 +124,41 @@ def lined_paper(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8), "RGB")
 
 
-def small_drawing(digit: np.ndarray, rng: np.random.Generator, skeleton) -> Image.Image:
-    """Drawn small on the served page (560x560, the page's fixed pen 1/12 of the canvas): the digit
-    spans 20-50% of the canvas, so its strokes are 2-4x too fat for its size."""
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean image to one-pixel-wide lines (the path a pen would follow)."""
+    image = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            # neighbours P2..P9, clockwise from north
+            p = [
+                np.roll(np.roll(image, dy, 0), dx, 1)
+                for dy, dx in ((1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1))
+            ]
+            count = sum(p)
+            transitions = sum((p[k] == 0) & (p[(k + 1) % 8] == 1) for k in range(8))
+            if step == 0:
+                keep_out = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                keep_out = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            remove = (image == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & keep_out
+            if remove.any():
+                image[remove] = 0
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1].astype(bool)
+
+
+def as_drawing(digit: np.ndarray, rng: np.random.Generator, extent: tuple[float, float] = (0.35, 0.85)) -> Image.Image:
+    """An MNIST digit as drawn on the served page: its skeleton traced with the page's round pen
+    (560x560 canvas, white on black, pen 1/12 of the canvas) at a random size (``extent``: its
+    larger side as a share of the canvas) and place, so small digits get fat strokes and large ones
+    thin strokes, and most are off-centre."""
     size, pen = 560, 560 / 12
     path = skeleton(np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 128)
     rows, cols = np.nonzero(path)
     height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
-    scale = float(rng.uniform(0.2, 0.5)) * (size - pen) / max(height, width)
+    scale = float(rng.uniform(*extent)) * (size - pen) / max(height, width)
     top = float(rng.uniform(pen / 2, size - pen / 2 - height * scale))
     left = float(rng.uniform(pen / 2, size - pen / 2 - width * scale))
     canvas = Image.new("L", (size, size), 0)
@@ -139,4 +166,10 @@ def small_drawing(digit: np.ndarray, rng: np.random.Generator, skeleton) -> Imag
     for row, col in zip(rows, cols):
         y, x = top + (row - rows.min()) * scale, left + (col - cols.min()) * scale
         draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-    return canvas.filter(ImageFilter.SMOOTH)
+    return canvas
+
+
+def small_drawing(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Drawn small on the served page: the digit spans 20-50% of the canvas, so the page's fixed pen
+    makes its strokes 2-4x too fat for its size; softened as a browser's canvas scaling would."""
+    return as_drawing(digit, rng, extent=(0.2, 0.5)).filter(ImageFilter.SMOOTH)

@@ -1,15 +1,18 @@
-"""How shipped models do on digits that are not MNIST: photographed and drawn MNIST digits, printed fonts.
+"""How shipped models do on digits that are not MNIST: a person's photos, drawings, fonts, markers, scans.
 
-Usage: .venv/bin/python benchmarks/own_digits.py [--count 1000] [--data-dir DIR]
+Usage: .venv/bin/python benchmarks/own_digits.py [--count 1000] [--models seed,best] [--sets a,b]
+       [--skip-baseline] [--data-dir DIR]
 
-Three sets, all made in this script from public material and passed through `mnist_cnn.predict`
-exactly as `mnist-cnn predict` would:
-- photos: MNIST test digits (other writers than the training set's) as a person's photo: dark ink
-  on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, sensor noise, blur;
-- drawn: the same digits as drawn on the served page: each digit's skeleton traced with the page's
-  round pen on its 560x560 canvas, about 40-85% of the canvas tall, anywhere on it (mostly off-centre);
-- fonts: the digits 0-9 in the 19 text faces bundled with Matplotlib (DejaVu, STIX, Computer
-  Modern; regular, bold, italic), rotated up to 12 degrees, anywhere on a large canvas, either polarity.
+Nine sets, all made from MNIST test digits (other writers than the training set's) or public fonts,
+passed through `mnist_cnn.predict` exactly as `mnist-cnn predict` would:
+- photos: dark ink on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, noise, blur;
+- drawn: each digit's skeleton traced with the served page's round pen on its 560x560 canvas, about
+  35-85% of the canvas, anywhere on it (mostly off-centre);
+- fonts: the digits 0-9 in the 19 text faces bundled with Matplotlib, rotated up to 12 degrees,
+  anywhere on a large canvas, either polarity;
+- bold_marker, low_resolution, small_drawings, dim_photos, sheet_on_desk, lined_paper: the kinds of
+  ../shared/cases, made by benchmarks/digit_sets.py.
+The baseline is the keras.io convnet, trained in the same run, fed a plain resize.
 Writes benchmarks/results/own_digits.json.
 """
 
@@ -64,50 +67,6 @@ def as_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     region = paper[top : top + ink.height, left : left + ink.width]
     paper[top : top + ink.height, left : left + ink.width] = region * (1 - alpha) + 35 * alpha
     return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
-
-
-def skeleton(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning of a boolean image to one-pixel-wide lines (the path a pen would follow)."""
-    image = np.pad(mask.astype(np.uint8), 1)
-    while True:
-        changed = False
-        for step in (0, 1):
-            # neighbours P2..P9, clockwise from north
-            p = [
-                np.roll(np.roll(image, dy, 0), dx, 1)
-                for dy, dx in ((1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1))
-            ]
-            count = sum(p)
-            transitions = sum((p[k] == 0) & (p[(k + 1) % 8] == 1) for k in range(8))
-            if step == 0:
-                keep_out = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
-            else:
-                keep_out = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
-            remove = (image == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & keep_out
-            if remove.any():
-                image[remove] = 0
-                changed = True
-        if not changed:
-            return image[1:-1, 1:-1].astype(bool)
-
-
-def as_drawing(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """An MNIST digit as drawn on the served page: its skeleton traced with the page's round pen
-    (560x560 canvas, white on black, pen 1/12 of the canvas) at a random size and place, so small
-    digits get fat strokes and large ones thin strokes, and most are off-centre."""
-    size, pen = 560, 560 / 12
-    path = skeleton(np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC)) > 128)
-    rows, cols = np.nonzero(path)
-    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
-    scale = float(rng.uniform(0.35, 0.85)) * (size - pen) / max(height, width)
-    top = float(rng.uniform(pen / 2, size - pen / 2 - height * scale))
-    left = float(rng.uniform(pen / 2, size - pen / 2 - width * scale))
-    canvas = Image.new("L", (size, size), 0)
-    draw = ImageDraw.Draw(canvas)
-    for row, col in zip(rows, cols):
-        y, x = top + (row - rows.min()) * scale, left + (col - cols.min()) * scale
-        draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
-    return canvas
 
 
 def extent(drawing: Image.Image) -> float:
@@ -194,11 +153,11 @@ def build_sets(dataset, count: int) -> tuple[dict, np.ndarray]:
 
     sets = {
         "photos": made(as_photo),
-        "drawn": made(as_drawing),
+        "drawn": made(digit_sets.as_drawing),
         "fonts": printed_digits(rng),
-        "bold_marker": ([digit_sets.bold_marker(d, rng, skeleton, m) for d, m in zip(digits, multiples)], labels),
+        "bold_marker": ([digit_sets.bold_marker(d, rng, m) for d, m in zip(digits, multiples)], labels),
         "low_resolution": made(digit_sets.low_resolution),
-        "small_drawings": made(lambda digit, rng: digit_sets.small_drawing(digit, rng, skeleton)),
+        "small_drawings": made(digit_sets.small_drawing),
         "dim_photos": made(digit_sets.dim_photo),
         "sheet_on_desk": made(digit_sets.sheet_on_desk),
         "lined_paper": made(digit_sets.lined_paper),

@@ -55,7 +55,6 @@ def main() -> None:
 
     import digit_sets
     from mnist_cnn.data import load_dataset
-    from own_digits import skeleton
 
     dataset = load_dataset("mnist", args.data_dir)
     rng = np.random.default_rng(3)
@@ -63,12 +62,12 @@ def main() -> None:
     picks["small drawing"] = 9
     digits = {kind: dataset.test_images[np.flatnonzero(dataset.test_labels == d)[1]] for kind, d in picks.items()}
     inputs = {
-        "bold marker": digit_sets.bold_marker(digits["bold marker"], rng, skeleton, 2.5),
+        "bold marker": digit_sets.bold_marker(digits["bold marker"], rng, 2.5),
         "dim photo": digit_sets.dim_photo(digits["dim photo"], rng),
         "sheet on a desk": digit_sets.sheet_on_desk(digits["sheet on a desk"], rng),
         "lined paper": digit_sets.lined_paper(digits["lined paper"], rng),
         "tiny scan": digit_sets.low_resolution(digits["tiny scan"], rng),
-        "small drawing": digit_sets.small_drawing(digits["small drawing"], rng, skeleton),
+        "small drawing": digit_sets.small_drawing(digits["small drawing"], rng),
     }
     figure, axes = plt.subplots(len(inputs), 7, figsize=(14, 2.1 * len(inputs)))
     for row, (kind, image) in enumerate(inputs.items()):
