@@ -80,6 +80,7 @@ def test_evaluate_a_run_folder_model_as_json_and_with_reports(quick_run, mnist_d
         "classification_report.txt",
         "confusion_matrix.png",
         "misclassified.png",
+        "reliability_diagram.png",
     ]
 
 
@@ -154,6 +155,8 @@ def test_out_folder_with_another_run_is_refused(tmp_path):
 def test_ensemble_averages_its_members_and_reuses_finished_ones(mnist_dir, tmp_path):
     import keras
 
+    from mnist_cnn import calibration
+
     run_dir = tmp_path / "ensemble"
     args = ["train", "--model", "fast", "--ensemble", "2", "--epochs", "1", "--limit", "3000"]
     args += ["--batch-size", "32", "--data-dir", str(mnist_dir), "--out", str(run_dir)]
@@ -170,8 +173,11 @@ def test_ensemble_averages_its_members_and_reuses_finished_ones(mnist_dir, tmp_p
     images = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
     members = [keras.models.load_model(run_dir / f"member-{k}" / "model.keras") for k in (1, 2)]
     averaged = keras.models.load_model(run_dir / "model.keras")
-    expected = np.mean([member.predict(images, verbose=0) for member in members], axis=0)
-    np.testing.assert_allclose(averaged.predict(images, verbose=0), expected, atol=1e-6)
+    # The average of the members, calibrated as a whole: one temperature on every member's logits.
+    temperature = metrics["calibration"]["temperature"]
+    separate = np.stack([member.predict(images, verbose=0) for member in members])
+    expected = calibration.with_temperature(separate, temperature)
+    np.testing.assert_allclose(averaged.predict(images, verbose=0), expected, atol=1e-5)
 
     # An interrupted ensemble keeps its finished members: only the missing one trains again.
     (run_dir / "metrics.json").unlink()
