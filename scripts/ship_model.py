@@ -57,10 +57,10 @@ Conv(64,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(128,4x4)-BN-ReLU, Flatten, Drop
   10%, shift 2.5 pixels): the largest single gain on MNIST in the literature, and what makes a
   person's own, untidy digits work.
 - **Pen, paper and camera augmentation** (`RandomPen`, `src/mnist_cnn/augmentation.py`) on half of
-  the training images, also training-only: elastic distortion, strokes thinned or thickened up to a
-  marker's, outlines, a low-resolution round trip (8-13 pixel digits), Gaussian and motion blur,
-  dim ink on lifted or patchy backgrounds, blots, stray and dotted lines, sensor and salt-and-pepper
-  noise. MNIST was scanned cleanly; people's digits are not. What it buys is measured on our own
+  the training images, also training-only: elastic distortion, strokes thinned or thickened up to
+  about 2.5x, outlines, a low-resolution round trip (8-13 pixel digits), Gaussian blur, ink at
+  50-100% on a background lifted by up to 0.3, stray and dotted lines, Gaussian noise (sigma up to
+  0.15) and salt-and-pepper noise (up to 3% of the pixels). MNIST was scanned cleanly; people's digits are not. What it buys is measured on our own
   real-world sets and on MNIST-C (docs/BENCHMARKS.md); the other half of the images stays clean so
   the test accuracy holds.
 - **Label smoothing 0.05**: keeps the network from being certain about the few ambiguous training
