@@ -60,9 +60,9 @@ Conv(64,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(128,4x4)-BN-ReLU, Flatten, Drop
   the training images, also training-only: elastic distortion, strokes thinned or thickened up to
   about 2.5x, outlines, a low-resolution round trip (8-13 pixel digits), Gaussian blur, ink at
   50-100% on a background lifted by up to 0.3, stray and dotted lines, Gaussian noise (sigma up to
-  0.15) and salt-and-pepper noise (up to 3% of the pixels). MNIST was scanned cleanly; people's digits are not. What it buys is measured on our own
-  real-world sets and on MNIST-C (docs/BENCHMARKS.md); the other half of the images stays clean so
-  the test accuracy holds.
+  0.15) and salt-and-pepper noise (up to 3% of the pixels). MNIST was scanned cleanly; people's
+  digits are not. What it buys is measured on our own real-world sets and on MNIST-C
+  (docs/BENCHMARKS.md); the other half of the images stays clean so the test accuracy holds.
 - **Label smoothing 0.05**: keeps the network from being certain about the few ambiguous training
   digits, which otherwise cost generalisation late in training.
 - **Adam, one epoch of warm-up to 0.002, cosine decay to 1% of it, 40 epochs, batch 128**: augmentation
