@@ -64,6 +64,22 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_model_data_options(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """--data-dir and --dataset for a command that works on a trained model: the dataset defaults to the
+    one the model's metrics.json names (None here), not to mnist."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"dataset folder {purpose} (default: $MNIST_CNN_DATA, then the cache, then a download)",
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion-mnist"],
+        help="the data the model was trained on (default: as its metrics.json says, else mnist)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mnist_cnn import __version__
 
@@ -156,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="also write the confusion matrix, classification report and misclassified grid here",
+        help="also write the confusion matrix, reliability diagram, classification report and misclassified grid here",
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     add_runtime_option(evaluate)
@@ -206,35 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="LiteRT quantisation; int8 is calibrated on 500 training images (default: none)",
     )
     export.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder (required)")
-    export.add_argument(
-        "--data-dir",
-        type=Path,
-        metavar="DIR",
-        help="dataset folder for calibration and the post-export accuracy check "
-        "(default: $MNIST_CNN_DATA, then the cache, then a download)",
-    )
-    export.add_argument(
-        "--dataset",
-        choices=["mnist", "fashion-mnist"],
-        help="the data the model was trained on (default: as its metrics.json says, else mnist)",
-    )
+    add_model_data_options(export, "for int8 calibration and the post-export accuracy check")
 
     calibrate = commands.add_parser(
         "calibrate", help="fit a temperature on the validation split and save the model calibrated (Guo et al. 2017)"
     )
     calibrate.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
     calibrate.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder (required)")
-    calibrate.add_argument(
-        "--data-dir",
-        type=Path,
-        metavar="DIR",
-        help="dataset folder (default: $MNIST_CNN_DATA, then the cache, then a download)",
-    )
-    calibrate.add_argument(
-        "--dataset",
-        choices=["mnist", "fashion-mnist"],
-        help="the data the model was trained on (default: as its metrics.json says, else mnist)",
-    )
+    add_model_data_options(calibrate, "for the validation split the temperature is fitted on")
 
     serve = commands.add_parser("serve", help="serve a page to draw digits on and an HTTP API (needs the serve extra)")
     serve.add_argument(
