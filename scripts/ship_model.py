@@ -135,7 +135,7 @@ def ensure_calibrated(target: Path, metrics: dict, run_dir: Path) -> None:
         before = evaluation.evaluate(model, dataset.test_images, dataset.test_labels, dataset.class_names)
         images, labels, _ = calibration.validation_split(dataset, run_dir)
         metrics["calibration"] = {
-            **calibration.calibrate(model, images, labels),
+            **calibration.calibrate(model, images, labels)[0],
             "held_out": "the validation split",
             "test_ece_before": before.ece,
             "test_nll_before": before.loss,

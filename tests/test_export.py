@@ -132,7 +132,7 @@ def test_base_install_predicts_and_explains_the_training_extra(tmp_path):
 
 
 def test_export_checks_a_model_on_the_data_its_run_says_it_was_trained_on(tmp_path):
-    from mnist_cnn.export import trained_on
+    from mnist_cnn.prediction import trained_on
 
     model = tmp_path / "model.keras"
     assert trained_on(model) == "mnist"  # a bare model file

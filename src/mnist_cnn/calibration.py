@@ -121,11 +121,12 @@ def member_probabilities(model, batch: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(batch, batch_size=1000, verbose=0))
 
 
-def calibrate(model, images: np.ndarray, labels: np.ndarray) -> dict:
+def calibrate(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     """Fit a temperature on held-out uint8 images (n, 28, 28) with integer labels (n,) and bake it into
     the Keras ``model`` (see ``apply_temperature``). An ensemble gets one temperature for all members.
 
-    Returns ``temperature`` and the held-out ECE and NLL before and after, for the run's metrics.
+    Returns (``temperature`` and the held-out ECE and NLL before and after, for the run's metrics;
+    the held-out probabilities (n, classes) the calibrated model gives).
     """
     from mnist_cnn.preprocessing import model_input
 
@@ -133,7 +134,7 @@ def calibrate(model, images: np.ndarray, labels: np.ndarray) -> dict:
     temperature = fit_temperature(probabilities, labels)
     before, after = with_temperature(probabilities, 1.0), with_temperature(probabilities, temperature)
     apply_temperature(model, temperature)
-    return {
+    summary = {
         "temperature": temperature,
         "held_out_images": int(len(labels)),
         "ece_before": expected_calibration_error(before, labels),
@@ -141,6 +142,7 @@ def calibrate(model, images: np.ndarray, labels: np.ndarray) -> dict:
         "nll_before": negative_log_likelihood(before, labels),
         "nll_after": negative_log_likelihood(after, labels),
     }
+    return summary, after
 
 
 def calibrate_saved_model(name_or_path, out_dir, data_dir=None, dataset_name: str | None = None) -> dict:
@@ -153,27 +155,21 @@ def calibrate_saved_model(name_or_path, out_dir, data_dir=None, dataset_name: st
         ModelError: the model is unknown or unreadable. DataError: the data is missing or corrupt.
         OutputError: ``out_dir`` cannot be written.
     """
-    import json
     from pathlib import Path
 
     from mnist_cnn import data, files, plots
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path
-    from mnist_cnn.preprocessing import model_input
+    from mnist_cnn.prediction import load_keras_model, resolve_model_path, trained_on
 
     name, path = resolve_model_path(name_or_path, "keras")
     model = load_keras_model(path)
-    if dataset_name is None:
-        try:
-            dataset_name = json.loads((path.parent / "metrics.json").read_text())["dataset"]
-        except (OSError, ValueError, KeyError, TypeError):
-            dataset_name = "mnist"
+    dataset_name = dataset_name or trained_on(path)
     dataset = data.load_dataset(dataset_name, data_dir)
     images, labels, split = validation_split(dataset, path.parent)
     out_dir = files.ensure_folder(Path(out_dir), "--out")
-    result = {"model": name, "source": str(path), "dataset": dataset_name, **split, **calibrate(model, images, labels)}
+    summary, after = calibrate(model, images, labels)
+    result = {"model": name, "source": str(path), "dataset": dataset_name, **split, **summary}
     with files.atomic_path(out_dir / "model.keras") as partial:
         model.save(partial)
-    after = np.asarray(model.predict(model_input(images), batch_size=1000, verbose=0))
     title = f"{name}, calibrated (validation split)"
     plots.save_reliability_diagram(after, labels, out_dir / "reliability_diagram.png", title)
     files.write_json(out_dir / "calibration.json", result)

@@ -7,7 +7,6 @@ folder is checked before the model is loaded and locked while exports are writte
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -93,7 +92,7 @@ def export(
         UsageError: bad options. ModelError: the model is unknown or unreadable. DataError: bad data.
         OutputError: ``out_dir`` cannot be written. BusyError: another export writes into it.
     """
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+    from mnist_cnn.prediction import load_keras_model, resolve_model_path, trained_on
 
     if quantize and formats != ["litert"]:
         raise UsageError("--quantize applies to the litert format only; use --format litert")
@@ -140,14 +139,6 @@ def export_checked(model, fmt: str, out_dir: Path, quantize: str | None, dataset
         "test_accuracy": result.accuracy,
         "test_count": result.count,
     }
-
-
-def trained_on(model_path: Path) -> str:
-    """The dataset named by the metrics.json beside a model file; mnist when there is none."""
-    try:
-        return json.loads((model_path.parent / "metrics.json").read_text())["dataset"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "mnist"
 
 
 def folder_size(path: Path) -> int:

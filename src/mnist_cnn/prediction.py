@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -256,6 +257,14 @@ def resolve_model_path(name_or_path: str | Path | None, runtime: str | None = No
     if path_runtime(path) is None:
         raise ModelError(f"{path}: not a model file (.keras, .h5, .onnx, .tflite or a SavedModel folder)")
     return path.stem, path
+
+
+def trained_on(model_path: Path) -> str:
+    """The dataset named by the metrics.json beside a model file; mnist when there is none."""
+    try:
+        return json.loads((model_path.parent / "metrics.json").read_text())["dataset"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "mnist"
 
 
 def path_runtime(path: Path) -> str | None:

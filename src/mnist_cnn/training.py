@@ -571,7 +571,7 @@ def write_artifacts(
     from mnist_cnn import calibration, evaluation, plots
 
     _, (val_images, val_labels) = split_for(config, dataset)
-    calibrated = calibration.calibrate(model, val_images, val_labels)
+    calibrated, _ = calibration.calibrate(model, val_images, val_labels)
     save_model(model, run_dir / "model.keras")
     save_model(model, run_dir / LEGACY_MODEL_NAME)
     title = f"{model.name} on {config.dataset}"
