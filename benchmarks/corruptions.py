@@ -51,6 +51,7 @@ import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 from common import machine, write_result  # noqa: E402
+from time_to_accuracy import train_keras_io  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 SEED = 2019
@@ -429,22 +430,6 @@ class KerasIOConvnet:
         return self.model.predict(inputs, batch_size=1000, verbose=0)
 
 
-def train_keras_io(dataset, epochs: int) -> KerasIOConvnet:
-    """keras.io/examples/vision/mnist_convnet as published (and as time_to_accuracy.py trains it): Adam,
-    categorical cross-entropy, batch 128, validation_split 0.1, inputs / 255; seed 42."""
-    import keras
-
-    from time_to_accuracy import keras_io_baseline
-
-    keras.utils.set_random_seed(42)
-    x_train = dataset.train_images[..., None].astype("float32") / 255
-    y_train = keras.utils.to_categorical(dataset.train_labels, 10)
-    model = keras_io_baseline()
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=128, epochs=epochs, validation_split=0.1, verbose=2)
-    return KerasIOConvnet(model)
-
-
 def error(model, images: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(model.probabilities(images).argmax(axis=1) != labels))
 
@@ -538,7 +523,7 @@ def main() -> None:
     if not args.skip_keras_io:
         print(f"training the keras.io convnet for {args.keras_io_epochs} epochs", flush=True)
         began = time.perf_counter()
-        models["keras_io"] = train_keras_io(dataset, args.keras_io_epochs)
+        models["keras_io"] = KerasIOConvnet(train_keras_io(dataset, args.keras_io_epochs, verbose=2))
         print(f"trained in {time.perf_counter() - began:.0f} s", flush=True)
 
     figures = {}
