@@ -45,3 +45,12 @@ def test_case_is_read_right(model, path, expected):
 
     prediction = mnist_cnn.predict([path], model=model)[0]
     assert str(prediction.digit) == expected, f"{path.name}: read {prediction.digit}, top 3 {prediction.top(3)}"
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, id=path.name) for path, _ in cases("blank-photos")])
+def test_a_blank_photo_is_no_digit(path):
+    from mnist_cnn import preprocessing
+    from mnist_cnn.errors import ImageError
+
+    with pytest.raises(ImageError, match="no digit found"):
+        preprocessing.prepare(path)

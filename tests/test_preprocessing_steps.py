@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import digit, paper, resize
 
@@ -164,3 +165,44 @@ def test_a_marker_digit_filling_most_of_the_frame_is_still_the_ink():
     assert (image < 128).mean() > 0.5
     ink = paper.ink_intensity(image)
     assert ink[60, 20] > 0.9 and ink[60, 60] < 0.05 and ink[2, 2] < 0.05  # the ring is ink; hole and rim are paper
+
+
+def creased_photo(tilt_degrees: float, horizontal: bool = False) -> np.ndarray:
+    """An 800x600 photo of blank paper, noisy, with one faint soft crease across it through the middle."""
+    rows, cols = np.mgrid[0:600, 0:800].astype(np.float32)
+    if horizontal:
+        rows, cols = cols - 400, rows - 300
+    else:
+        rows, cols = rows - 300, cols - 400
+    tilt = np.deg2rad(tilt_degrees)
+    distance = cols * np.cos(tilt) - rows * np.sin(tilt)
+    noise = np.random.default_rng(0).normal(0, 2.5, (600, 800)).astype(np.float32)
+    return (231.0 + noise - 25.0 * np.exp(-(distance**2) / (2 * 4.0**2))).astype(np.float32)
+
+
+@pytest.mark.parametrize("tilt, horizontal", [(0, False), (0, True), (5, False), (-5, True)])
+def test_a_crease_across_a_blank_photo_is_no_digit(tilt, horizontal):
+    ink = paper.ink_intensity(creased_photo(tilt, horizontal))
+    assert ink.max() > 0  # the crease stands out of the paper ...
+    assert not paper.remove_ruled_lines(ink).any()  # ... and is erased as a fold
+    with pytest.raises(ImageError, match="no digit found: the image is blank"):
+        preprocessing.to_mnist(creased_photo(tilt, horizontal))
+
+
+def test_a_one_cropped_to_touch_the_top_and_bottom_is_kept():
+    for size in ((100, 60), (64, 64), (400, 120)):
+        one = np.zeros(size, dtype=np.float32)
+        one[:, size[1] // 2 - size[1] // 12 : size[1] // 2 + size[1] // 12] = 1.0
+        np.testing.assert_array_equal(paper.remove_folds(one), one)
+    seven = np.zeros((300, 400), dtype=np.float32)
+    seven[:6] = 1.0  # the bar of a thin pen's 7 spans the crop, as thin as a fold
+    seven = draw(seven, "line", (390, 0, 200, 299), 1.0, 6)
+    np.testing.assert_array_equal(paper.remove_folds(seven), seven)
+
+
+def test_a_digit_written_across_a_crease_keeps_its_strokes():
+    photo = draw(creased_photo(5), "ring", (320, 170, 480, 430), 40.0, 14)  # a 0 over the crease
+    ink = paper.remove_ruled_lines(paper.ink_intensity(photo))
+    ring = draw(np.zeros((600, 800), np.float32), "ring", (320, 170, 480, 430), 1.0, 14) > 0.5
+    assert ink[ring].mean() > 0.9  # the 0, where the crease crosses it too
+    assert ink[:150].max() == 0 and ink[450:].max() == 0  # no crease left above or below it

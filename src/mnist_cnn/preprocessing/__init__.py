@@ -8,7 +8,7 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out;
 3. ``paper.ink_intensity``: the lighting fitted and removed, the ink found on whichever side of the
    paper is the minority (dark on light or light on dark, any paper grey), noise and specks dropped;
-4. ``paper.remove_ruled_lines``: the lines of ruled and squared paper erased;
+4. ``paper.remove_ruled_lines``: the lines of ruled and squared paper erased, and folds and creases;
 5. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
 6. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
 7. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.

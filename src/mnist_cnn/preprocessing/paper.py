@@ -14,6 +14,10 @@ from mnist_cnn.preprocessing.resize import shrink
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
+FOLD_MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 has no folds, only strokes
+FOLD_MAX_TILT = 12.0  # degrees: a fold or a sheet's edge lies within this of the photo's axes
+FOLD_MAX_WIDTH = 0.05  # of the image across the line: a broad soft fold still; a cropped 1's stroke is wider
+FOLD_SPAN = 0.97  # of the image along the line: a fold runs from edge to edge, a written stroke stops short
 
 
 def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
@@ -213,7 +217,8 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     pen's (a printed margin line). A digit cropped tightly (a 1, the bar of a 7) spans its image
     once, in the pen's full ink; images under 48 pixels are left alone. On a line, pixels clearly
     stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
-    and where the digit continues on both sides of the line, the gap is bridged.
+    and where the digit continues on both sides of the line, the gap is bridged. Folds, creases and
+    a sheet's edge, straight lines from edge to edge at any small tilt, go too (``remove_folds``).
     """
     if min(ink.shape) < 48:
         return ink
@@ -233,7 +238,72 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
             below = view[stop] if stop < view.shape[0] else np.zeros(view.shape[1], np.float32)
             bridge = np.minimum(above, below)
             view[start:stop] = np.where(keep, band, np.broadcast_to(bridge, band.shape))
+    return remove_folds(cleaned)
+
+
+def remove_folds(ink: np.ndarray) -> np.ndarray:
+    """Erase folds, creases, a sheet's edge and shadow lines: lone straight lines across a photo.
+
+    A fold is found by ``fold_lines``. When the folds are all the ink there is (a blank sheet that was
+    folded), they are all erased. When other ink is left (a digit), a fold is erased only if it is
+    faint beside the pen (its median ink at most 0.6, as for a margin line), and only its pixels no
+    stronger than itself, so the digit's strokes where they cross it stay; a line as strong as the
+    pen is then the digit's own stroke (the bar of a 7 cropped tightly) and is kept. Ink under 1% of
+    the folds' beside them (a speck) is no digit. Images under 128 pixels on a side are left alone.
+    """
+    if min(ink.shape) < FOLD_MIN_SIZE:
+        return ink
+    marks = ink > 0
+    folds = fold_lines(marks) + [fold.T for fold in fold_lines(marks.T)]
+    if not folds:
+        return ink
+    on_folds = np.logical_or.reduce(folds)
+    if ink[~on_folds].sum() <= 0.01 * ink[on_folds].sum():  # specks beside a fold are no digit
+        return np.zeros_like(ink)
+    cleaned = ink.copy()
+    for fold in folds:
+        level = float(np.median(ink[fold]))
+        if level <= 0.6:
+            cleaned[fold & (ink <= min(1.0, 1.5 * level + 0.15))] = 0
     return cleaned
+
+
+def fold_lines(marks: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks (h, w) of the straight lines in ``marks`` that run from its top edge to its bottom
+    edge, tilted at most 12 degrees, with ink in 97% of the rows, at most 5% of the width thick.
+
+    Candidates are the peaks of a straight-line Hough transform (Duda and Hart 1972, scikit-image)
+    over those tilts, in quarter degrees; each is checked along its length: the ink within 5% of the
+    width of the line must be there in 97% of the rows and, in the median row, no thicker than 5% of
+    the width (a shadow over half the page is). Its mask is that ink.
+    """
+    from skimage.transform import hough_line, hough_line_peaks
+
+    height, width = marks.shape
+    if marks.any(axis=1).mean() < FOLD_SPAN:
+        return []  # no ink in some rows: nothing runs from top to bottom
+    limit = FOLD_MAX_WIDTH * width
+    tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
+    accumulator, tilts, offsets = hough_line(marks, theta=tilts)
+    peaks = hough_line_peaks(
+        accumulator, tilts, offsets, min_distance=int(2 * limit) + 1, min_angle=len(tilts), threshold=0.6 * height
+    )
+    rows, cols = np.nonzero(marks)
+    folds = []
+    for _, tilt, offset in zip(*peaks):
+        cos, sin = np.cos(tilt), np.sin(tilt)
+        ends = (offset - np.array([0, height - 1]) * sin) / cos  # the line's columns at the top and bottom
+        if ends.min() < 0 or ends.max() > width - 1:
+            continue  # it leaves by a side: not from edge to edge
+        distance = cols * cos + rows * sin - offset  # signed, perpendicular to the line, in pixels
+        near = np.abs(distance) <= limit
+        per_row = np.bincount(rows[near], minlength=height)
+        if (per_row > 0).mean() < FOLD_SPAN or np.median(per_row[per_row > 0]) > limit:
+            continue
+        fold = np.zeros_like(marks)
+        fold[rows[near], cols[near]] = True
+        folds.append(fold)
+    return folds
 
 
 def runs(flags: np.ndarray) -> list[tuple[int, int]]:
