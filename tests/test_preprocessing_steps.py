@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, paper, resize
+from mnist_cnn.preprocessing import digit, filters, paper, resize
 
 
 def page(size=(300, 300), level=240.0):
@@ -206,3 +206,28 @@ def test_a_digit_written_across_a_crease_keeps_its_strokes():
     ring = draw(np.zeros((600, 800), np.float32), "ring", (320, 170, 480, 430), 1.0, 14) > 0.5
     assert ink[ring].mean() > 0.9  # the 0, where the crease crosses it too
     assert ink[:150].max() == 0 and ink[450:].max() == 0  # no crease left above or below it
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_neighbourhood_max_matches_scipy_maximum_filter(size):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (2, 7), (9, 4), (84, 84), (61, 47)]:
+        marks = rng.random(shape) > 0.8
+        values = rng.random(shape).astype(np.float32)
+        assert np.array_equal(filters.neighbourhood_max(marks, size), ndimage.maximum_filter(marks, size=size))
+        assert np.array_equal(filters.neighbourhood_max(values, size), ndimage.maximum_filter(values, size=size))
+
+
+def test_the_cached_illumination_grid_and_bincount_mode_match_the_direct_computation():
+    rng = np.random.default_rng(1)
+    for height, width in [(1, 1), (5, 80), (84, 84), (560, 560), (1024, 700)]:
+        ys, xs, samples, rim = paper.sampling_grid(height, width)
+        y = ys[:, None] / max(height - 1, 1) - 0.5 + 0 * xs[None, :]
+        x = xs[None, :] / max(width - 1, 1) - 0.5 + 0 * ys[:, None]
+        assert np.array_equal(samples[:, 1], x.ravel()) and np.array_equal(samples[:, 5], (y * y).ravel())
+        assert not samples.flags.writeable
+    for values in [rng.uniform(0, 256, 1000), rng.integers(0, 256, 1024).astype(np.float64), np.full(9, 256.0)]:
+        counts, edges = np.histogram(values, bins=32, range=(0, 256))
+        assert paper.most_common_level(values) == float(edges[np.argmax(counts)] + 4)
