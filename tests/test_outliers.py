@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from mnist_cnn import outliers
+
+
+def fake_digits(count=6):
+    """MNIST-like digits (uint8 (n, 28, 28), light on black): open loops and hooks of varied sizes."""
+    digits = np.zeros((count, 28, 28), dtype=np.uint8)
+    for index in range(count):
+        image = Image.new("L", (28, 28), 0)
+        draw = ImageDraw.Draw(image)
+        draw.arc((6, 4 + index % 3, 22, 16 + index % 3), 180, 60 + 40 * index, fill=255, width=3)
+        draw.line((20, 12, 9 + index, 24), fill=255, width=3)
+        digits[index] = np.asarray(image)
+    return digits
+
+
+def options(kind):
+    return {"digits": fake_digits()} if kind == "digit_fragments" else {}
+
+
+def ink_pixels(image):
+    """Pixels standing out from their surroundings (a 20-pixel Gaussian), which gradients and noise do not."""
+    smooth = ndimage.gaussian_filter(image.astype(np.float32), 20)
+    return int(np.count_nonzero(np.abs(image - smooth) > 15))
+
+
+@pytest.mark.parametrize("kind", list(outliers.KINDS))
+def test_every_kind_returns_grayscale_uint8_images_in_range(kind):
+    for image in outliers.sample(kind, np.random.default_rng(0), 20, **options(kind)):
+        assert image.dtype == np.uint8 and image.ndim == 2
+        assert 64 <= min(image.shape) and max(image.shape) <= 800
+
+
+@pytest.mark.parametrize("kind", [kind for kind in outliers.KINDS if kind != "blank_paper"])
+def test_every_kind_but_blank_paper_shows_visible_ink(kind):
+    for image in outliers.sample(kind, np.random.default_rng(1), 40, **options(kind)):
+        assert ink_pixels(image) >= 10
+
+
+def test_blank_paper_has_no_writing_on_it():
+    for image in outliers.sample("blank_paper", np.random.default_rng(2), 20):
+        assert 200 <= min(image.shape) and max(image.shape) <= 800
+        assert np.std(image.astype(np.float32) - ndimage.gaussian_filter(image.astype(np.float32), 20)) < 8
+
+
+@pytest.mark.parametrize("kind", list(outliers.KINDS))
+def test_same_seed_gives_same_images_and_different_seeds_differ(kind):
+    first, again, other = (outliers.sample(kind, np.random.default_rng(seed), 4, **options(kind)) for seed in (7, 7, 8))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_letters_never_include_digit_like_letters():
+    assert outliers.DIGIT_LIKE_LETTERS.isdisjoint(outliers.LETTER_STROKES)
+    assert outliers.DIGIT_LIKE_LETTERS.isdisjoint(outliers.FONT_CHARACTERS)
+    assert {"A", "C", "E", "H", "K", "M", "W", "X"} <= set(outliers.LETTER_STROKES)
+
+
+def test_training_and_held_out_fonts_are_disjoint_and_not_empty():
+    pytest.importorskip("matplotlib")
+    training, held_out = outliers.TRAINING_FONTS, outliers.HELD_OUT_FONTS
+    assert training and held_out and set(training).isdisjoint(held_out)
+    assert all(path.suffix == ".ttf" and path.exists() for path in training + held_out)
+
+
+def test_font_letters_render_held_out_fonts():
+    pytest.importorskip("matplotlib")
+    images = outliers.sample("font_letters", np.random.default_rng(3), 10, fonts=outliers.HELD_OUT_FONTS)
+    assert all(ink_pixels(image) >= 10 for image in images)
+
+
+def test_digit_fragments_rejects_digits_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"digits.*\(n, 28, 28\).*\(4, 32, 32\)"):
+        outliers.digit_fragments(np.random.default_rng(0), np.zeros((4, 32, 32), dtype=np.uint8))
+
+
+def test_sample_rejects_an_unknown_kind_naming_the_valid_kinds():
+    with pytest.raises(ValueError, match="'digits'.*letters, font_letters, symbols"):
+        outliers.sample("digits", np.random.default_rng(0), 1)
