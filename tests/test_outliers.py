@@ -81,3 +81,11 @@ def test_digit_fragments_rejects_digits_of_the_wrong_shape():
 def test_sample_rejects_an_unknown_kind_naming_the_valid_kinds():
     with pytest.raises(ValueError, match="'digits'.*letters, font_letters, symbols"):
         outliers.sample("digits", np.random.default_rng(0), 1)
+
+
+def test_object_arrays_are_mnist_format_silhouettes_filling_much_of_the_field():
+    rng = np.random.default_rng(3)
+    arrays = [outliers.object_array(rng) for _ in range(20)]
+    assert all(array.shape == (28, 28) and array.dtype == np.uint8 for array in arrays)
+    coverage = np.array([(array > 40).mean() for array in arrays])
+    assert coverage.min() > 0.05 and coverage.mean() > 0.15, coverage  # a thing, not a stroke

@@ -745,6 +745,68 @@ def digit_fragments(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return ink_on_paper(place(large, shape, rng), rng)
 
 
+def silhouette(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """A filled object filling most of ``shape``, as ink opacity float32 (h, w), 0-1: a smooth random
+    outline (a blob, a union of 2-4 boxes and ellipses, or a mirror-symmetric blob), filled with a flat
+    tone plus a pattern (`texture_field`), sometimes with a hole. Things photographed, not written."""
+    height, width = shape
+    image = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(image)
+    kind = str(rng.choice(["blob", "union", "symmetric"]))
+    if kind == "union":
+        for _ in range(int(rng.integers(2, 5))):
+            x0, x1 = sorted(rng.uniform(0.05, 0.95, 2) * width)
+            y0, y1 = sorted(rng.uniform(0.05, 0.95, 2) * height)
+            box = (x0, y0, max(x1, x0 + width / 5), max(y1, y0 + height / 5))
+            (draw.ellipse if rng.random() < 0.4 else draw.rectangle)(box, fill=255)
+    else:
+        count = int(rng.integers(6, 15))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, count))
+        radii = rng.uniform(0.25, 0.48, count)
+        xs, ys = np.cos(angles) * radii, np.sin(angles) * radii
+        if kind == "symmetric":
+            xs = np.abs(xs)
+            order = np.argsort(np.arctan2(ys, xs))
+            xs, ys = np.r_[xs[order], -xs[order][::-1]], np.r_[ys[order], ys[order][::-1]]
+        draw.polygon(list(zip((0.5 + xs) * width, (0.5 + ys) * height)), fill=255)
+    if rng.random() < 0.25:
+        cx, cy, r = rng.uniform(0.35, 0.65) * width, rng.uniform(0.35, 0.65) * height, rng.uniform(0.05, 0.15)
+        draw.ellipse((cx - r * width, cy - r * height, cx + r * width, cy + r * height), fill=0)
+    mask = ndimage.gaussian_filter(np.asarray(image, np.float32) / 255, min(shape) / 60) > 0.5
+    fill = rng.uniform(0.4, 1.0) + rng.uniform(0, 0.5) * (texture_field(rng, shape) - 0.5)
+    return (mask * np.clip(fill, 0.1, 1)).astype(np.float32)
+
+
+def objects(rng: np.random.Generator) -> np.ndarray:
+    """A photo of a thing, not writing: a filled, patterned silhouette (`silhouette`) over 40-95% of
+    the frame, as a photo (dark on light, or light on dark half the time).
+
+    Returns:
+        uint8 (h, w), 64-400 pixels a side, values 0-255.
+    """
+    shape = canvas_shape(rng)
+    extent = rng.uniform(0.4, 0.95)
+    inner = (max(8, int(shape[0] * extent)), max(8, int(shape[1] * extent)))
+    return ink_on_paper(place(silhouette(rng, inner), shape, rng), rng, light_on_dark=0.5)
+
+
+def object_array(rng: np.random.Generator) -> np.ndarray:
+    """A filled, patterned silhouette as a 28x28 MNIST-format array (light on black, 16-28 pixels across),
+    as a program might send any small grey image.
+
+    Returns:
+        uint8 (28, 28), values 0-255.
+    """
+    size = int(rng.integers(16, 29))
+    width = int(np.clip(size * rng.uniform(0.7, 1.3), 10, 28))
+    large = Image.fromarray(silhouette(rng, (4 * size, 4 * width)), mode="F")  # drawn large, shrunk: anti-aliased
+    alpha = np.asarray(large.resize((width, size), Image.Resampling.BOX), np.float32)
+    field = np.zeros((28, 28), np.float32)
+    top, left = (int(rng.integers(0, 29 - extent)) for extent in alpha.shape)
+    field[top : top + alpha.shape[0], left : left + alpha.shape[1]] = alpha
+    return np.clip(field * rng.uniform(150, 256), 0, 255).astype(np.uint8)
+
+
 KINDS: dict[str, Callable[..., np.ndarray]] = {
     "letters": letters,
     "font_letters": font_letters,
@@ -754,6 +816,7 @@ KINDS: dict[str, Callable[..., np.ndarray]] = {
     "textures": textures,
     "blank_paper": blank_paper,
     "digit_fragments": digit_fragments,
+    "objects": objects,
 }
 
 
