@@ -1,0 +1,257 @@
+"""Reading whole numbers: how often `segmentation.segment` and a shipped model read a number exactly.
+
+Usage: .venv/bin/python benchmarks/numbers.py [--count 200] [--singles 300] [--model best] [--data-dir DIR]
+
+Numbers of 2-6 digits composed from MNIST test digits (writers the models never saw) at MNIST's scale:
+each digit at a random height within 20%, its baseline drifting by up to 2 pixels, the whole number
+slanted by up to 15 degrees, and the gaps between digits' ink boxes drawn from 1-10 pixels
+("separated") or from 2 pixels overlapping to touching ("touching"), half the numbers each. Each number
+is rendered two ways:
+- drawn: every digit's skeleton traced with a round pen, white on black (as digit_sets.as_drawing),
+  a digit about 200 pixels high;
+- photo: dark ink on uneven grey paper, 6-12x larger, noise, blur, JPEG.
+Read: every segment's image classified by the model, the digits joined left to right; exact-string
+accuracy by length and by spacing, and per-digit accuracy (1 - edit distance / length). The ceiling
+is the same digits rendered alone on the same canvas and read one by one (`to_mnist`): what perfect
+segmentation would give. Singles: single MNIST test digits as drawings and photos
+(own_digits.build_sets), how often `segment` finds exactly one digit and gives `to_mnist`'s image.
+Timing: a 4-digit drawn number read end to end (ink map, segmentation, classification; decoding
+excluded) on ONNX Runtime, median of 50 runs.
+Writes benchmarks/results/numbers.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+# This file's name is the standard library's ``numbers`` (which NumPy imports): its folder goes last
+# on the path, so the standard module is found first and the other benchmark modules still are.
+HERE = str(Path(__file__).resolve().parent)
+sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(HERE)] + [HERE]
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
+
+import digit_sets  # noqa: E402
+import own_digits  # noqa: E402
+from common import write_result  # noqa: E402
+
+LENGTHS = (2, 3, 4, 5, 6)
+DRAWN_SCALE = 10  # canvas pixels per MNIST pixel in drawings: a digit about 200 pixels high
+PEN = 22  # pixels: the pen's width on such a drawing, MNIST's stroke proportion
+
+
+def crop(digit: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(digit.max(axis=1) > 0), np.flatnonzero(digit.max(axis=0) > 0)
+    return digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def compose(digits: np.ndarray, touching: bool, rng: np.random.Generator) -> list[np.ndarray]:
+    """Each digit's layer, uint8 (h, w) on one shared canvas at MNIST's scale: heights within 20%,
+    baseline drift, a common slant, gaps of 1-10 pixels (or -2-0 when ``touching``)."""
+    glyphs = []
+    for digit in digits:
+        glyph = crop(digit)
+        factor = float(rng.uniform(0.9, 1.1))
+        size = (max(1, round(glyph.shape[1] * factor)), max(1, round(glyph.shape[0] * factor)))
+        glyphs.append(np.asarray(Image.fromarray(glyph).resize(size, Image.Resampling.BILINEAR)))
+    gaps = rng.uniform(-2, 0, len(digits)) if touching else rng.uniform(1, 10, len(digits))
+    margin, drift = 8, np.cumsum(rng.integers(-1, 2, len(digits)))
+    lefts = [margin]
+    for glyph, gap in zip(glyphs[:-1], gaps):
+        lefts.append(lefts[-1] + glyph.shape[1] + int(round(gap)))
+    height = max(g.shape[0] for g in glyphs) + 2 * margin + int(np.ptp(drift))
+    width = lefts[-1] + glyphs[-1].shape[1] + margin
+    slant = float(np.tan(np.deg2rad(rng.uniform(-15, 15))))
+    layers = []
+    for glyph, left, shift in zip(glyphs, lefts, drift - drift.min()):
+        layer = np.zeros((height, width + 2 * margin), dtype=np.uint8)
+        top = margin + int(shift) + (max(g.shape[0] for g in glyphs) - glyph.shape[0])  # common baseline
+        layer[top : top + glyph.shape[0], margin + left : margin + left + glyph.shape[1]] = glyph
+        sheared = Image.fromarray(layer).transform(
+            layer.shape[::-1],
+            Image.Transform.AFFINE,
+            (1, slant, -slant * height / 2, 0, 1, 0),
+            Image.Resampling.BILINEAR,
+        )
+        layers.append(np.asarray(sheared))
+    return layers
+
+
+def drawn(layers: list[np.ndarray]) -> list[Image.Image]:
+    """Each layer's skeleton traced with a round pen, white on black; the last image holds them all."""
+    height, width = layers[0].shape
+    canvases = [Image.new("L", (width * DRAWN_SCALE, height * DRAWN_SCALE), 0) for _ in range(len(layers) + 1)]
+    for index, layer in enumerate(layers):
+        big = Image.fromarray(layer).resize((width * 4, height * 4), Image.Resampling.BICUBIC)
+        rows, cols = np.nonzero(digit_sets.skeleton(np.asarray(big) > 128))
+        for canvas in (canvases[index], canvases[-1]):
+            draw = ImageDraw.Draw(canvas)
+            for row, col in zip(rows * DRAWN_SCALE / 4, cols * DRAWN_SCALE / 4):
+                draw.ellipse((col - PEN / 2, row - PEN / 2, col + PEN / 2, row + PEN / 2), fill=255)
+    return canvases
+
+
+def photographed(layers: list[np.ndarray], rng: np.random.Generator) -> list[Image.Image]:
+    """Each layer, and (last) all of them, as dark ink on the same uneven grey paper, noisy, soft, JPEG."""
+    scale = int(rng.integers(6, 13))
+    height, width = layers[0].shape[0] * scale, layers[0].shape[1] * scale
+    paper = np.linspace(170, 235, width)[None, :] * np.ones((height, 1)) + rng.normal(0, 4, (height, width))
+    quality = int(rng.integers(60, 95))
+    alphas = [
+        np.asarray(Image.fromarray(layer).resize((width, height), Image.Resampling.BICUBIC)) / 255.0 for layer in layers
+    ]
+    photos = []
+    for alpha in [*alphas, np.max(alphas, axis=0)]:
+        photo = Image.fromarray(np.clip(paper * (1 - alpha) + 35 * alpha, 0, 255).astype(np.uint8))
+        photos.append(
+            digit_sets.as_jpeg(np.asarray(photo.filter(ImageFilter.GaussianBlur(1)), dtype=np.float32), quality)
+        )
+    return photos
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        previous, row[0] = row[0], i
+        for j, char_b in enumerate(b, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (char_a != char_b))
+    return row[-1]
+
+
+def read(gray: np.ndarray, model) -> str:
+    from mnist_cnn import segmentation
+    from mnist_cnn.errors import ImageError
+
+    try:
+        segments = segmentation.segment(gray, model.probabilities)
+    except ImageError:
+        return ""
+    probabilities = model.probabilities(np.stack([segment.image for segment in segments]))
+    return "".join(str(int(row.argmax())) for row in probabilities)
+
+
+def summary(rows: list[dict], key: str) -> dict:
+    """Exact-string and per-digit accuracy of ``key`` ("read" or "ceiling") over ``rows``."""
+    if not rows:
+        return {"count": 0}
+    exact = np.mean([row[key] == row["expected"] for row in rows])
+    errors = sum(edit_distance(row[key], row["expected"]) for row in rows)
+    digits = sum(len(row["expected"]) for row in rows)
+    return {"count": len(rows), "exact": float(exact), "per_digit": max(0.0, 1 - errors / digits)}
+
+
+def numbers(dataset, model, count: int) -> list[dict]:
+    """``count`` numbers per length, half separated and half touching, each drawn and photographed."""
+    from mnist_cnn import preprocessing
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for length in LENGTHS:
+        for index in range(count):
+            chosen = rng.choice(len(dataset.test_images), length, replace=False)
+            expected = "".join(str(int(label)) for label in dataset.test_labels[chosen])
+            touching = index % 2 == 1
+            layers = compose(dataset.test_images[chosen], touching, rng)
+            for kind, images in (("drawn", drawn(layers)), ("photo", photographed(layers, rng))):
+                grays = [preprocessing.open_image(image) for image in images]
+                alone = model.probabilities(np.stack([preprocessing.to_mnist(gray) for gray in grays[:-1]]))
+                rows.append(
+                    {
+                        "length": length,
+                        "spacing": "touching" if touching else "separated",
+                        "kind": kind,
+                        "expected": expected,
+                        "read": read(grays[-1], model),
+                        "ceiling": "".join(str(int(row.argmax())) for row in alone),
+                    }
+                )
+        done = [row for row in rows if row["length"] == length]
+        print(f"length {length}: {summary(done, 'read')['exact']:.1%} exact", flush=True)
+    return rows
+
+
+def singles(dataset, model, count: int) -> dict:
+    """On single digits drawn and photographed: the share read as exactly one segment, and the share
+    whose segment image is exactly to_mnist's."""
+    from mnist_cnn import preprocessing, segmentation
+
+    sets, _ = own_digits.build_sets(dataset, count)
+    result = {}
+    for name in ("drawn", "photos", "small_drawings", "dim_photos", "sheet_on_desk", "lined_paper", "bold_marker"):
+        one, same = 0, 0
+        for image in sets[name][0]:
+            gray = preprocessing.open_image(image)
+            segments = segmentation.segment(gray, model.probabilities)
+            one += len(segments) == 1
+            same += len(segments) == 1 and np.array_equal(segments[0].image, preprocessing.to_mnist(gray))
+        result[name] = {"count": count, "one_segment": one / count, "same_as_to_mnist": same / count}
+        print(f"singles {name}: {one / count:.1%} one segment, {same / count:.1%} identical", flush=True)
+    return result
+
+
+def timing(dataset, model, runs: int = 50) -> float:
+    """Median milliseconds to read a drawn, separated 4-digit number (decoded already) end to end."""
+    from mnist_cnn import preprocessing
+
+    layers = compose(dataset.test_images[:4], False, np.random.default_rng(3))
+    gray = preprocessing.open_image(drawn(layers)[-1])
+    read(gray, model)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        read(gray, model)
+        seconds.append(time.perf_counter() - started)
+    return float(np.median(seconds) * 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200, help="numbers per length, each rendered twice (default: 200)")
+    parser.add_argument("--singles", type=int, default=300, help="single digits per kind (default: 300)")
+    parser.add_argument("--model", default="best", help="shipped model name or model file (default: best)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
+    parser.add_argument("--out", default="numbers", help="result name in benchmarks/results (default: numbers)")
+    args = parser.parse_args()
+
+    import mnist_cnn
+    from mnist_cnn.data import load_dataset
+
+    dataset = load_dataset("mnist", args.data_dir)
+    model = mnist_cnn.load_model(args.model, runtime="onnx")
+    rows = numbers(dataset, model, args.count)
+    results = {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(["python benchmarks/numbers.py", *sys.argv[1:]]),
+        "model": args.model,
+        "overall": {key: summary(rows, key) for key in ("read", "ceiling")},
+        "by_length": {},
+        "by_spacing": {},
+        "by_kind": {},
+        "mistakes": [row for row in rows if row["read"] != row["expected"]][:30],
+    }
+    for field, values in (("length", LENGTHS), ("spacing", ("separated", "touching")), ("kind", ("drawn", "photo"))):
+        for value in values:
+            chosen = [row for row in rows if row[field] == value]
+            results[f"by_{field}"][str(value)] = {key: summary(chosen, key) for key in ("read", "ceiling")}
+    chosen = [row for row in rows if row["length"] == 4]
+    results["four_digits_by_spacing"] = {
+        spacing: {
+            key: summary([row for row in chosen if row["spacing"] == spacing], key) for key in ("read", "ceiling")
+        }
+        for spacing in ("separated", "touching")
+    }
+    results["singles"] = singles(dataset, model, args.singles)
+    results["read_4_digits_ms_median"] = timing(dataset, model)
+    for name in ("overall", "by_spacing", "four_digits_by_spacing"):
+        print(name, results[name])
+    print(f"4-digit number read in {results['read_4_digits_ms_median']:.1f} ms (median)")
+    write_result(args.out, results)
+
+
+if __name__ == "__main__":
+    main()

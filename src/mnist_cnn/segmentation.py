@@ -1,0 +1,359 @@
+"""A whole number in one image to its digits, left to right, each made MNIST-style on its own.
+
+The classic chain for handwritten numbers (Casey and Lecolinet 1996, "A survey of methods and
+strategies in character segmentation", IEEE PAMI 18(7)): the ink's connected components are the
+first guess at the digits; components that belong to one digit are merged by their overlap along
+the writing direction (a 5's detached bar, a 4 drawn in two strokes, a broken pen line); components
+too wide for one digit (touching digits) are cut at minima of the column ink projection, vertical
+or slanted, and the cuts chosen by recognition (their "segmentation by recognition": the cuts, or
+none, whose pieces the classifier reads with the highest joint confidence, found by dynamic
+programming over the candidate cuts, so three or more touching digits are cut too).
+
+Every step works on the ink map ``preprocessing.to_mnist`` makes (``ink_map``), and every digit's
+28x28 is made by the same steps as ``to_mnist``'s from that digit's ink alone (``to_field``): an
+image holding one digit gives one segment whose image is exactly ``to_mnist``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnist_cnn.errors import ImageError
+from mnist_cnn.preprocessing import DIGIT_SIZE, digit, fit_work_size, paper, resize
+
+SPECK = 0.03  # of the largest component's ink: smaller marks far from any digit are dust, not digits
+STROKE = 0.3  # ink level: fainter pixels (blurred edges, JPEG halos) do not join two digits into one
+NEAR = 0.15  # of the line's height: a small mark this close to a digit is part of it (a dot, a broken end)
+SMALL = 0.15  # of the largest component's ink: marks up to this size join the digit they are near
+CONTAINED = 0.8  # of the narrower's width: components overlapping this much along the line are one digit
+OVERLAP = 0.4  # of the narrower's width: a short component overlapping this much joins (a 5's bar)
+SHORT = 0.6  # of the line's height: a component this short is a part (a bar, a stroke), not a digit
+WIDE = 0.9  # of the line's height: wider components may hold several digits (9% of MNIST digits are wider than tall)
+WIDE_WITHOUT_CLASSIFIER = 1.5  # geometry alone cuts only what is clearly too wide (1 digit in 1,000 is)
+SLANTS = (-0.3, 0.0, 0.3)  # columns sheared by this much per row: cuts between slanted digits
+MAX_CUTS = 8  # candidate cuts per digit a component may hold: enough for touching pairs, fast enough
+WIDTH_PENALTY = 3.0  # log-confidence lost per line height a piece is wider than WIDEST
+WIDEST = 1.2  # of the line's height: 3.5% of MNIST digits are wider; wider pieces pay WIDTH_PENALTY
+CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
+LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One digit found in an image.
+
+    Attributes:
+        box: (left, top, right, bottom) of its ink in the original image's pixels, right and bottom
+            exclusive.
+        image: uint8 (28, 28), values 0-255, MNIST-style (light on dark, centred by mass).
+    """
+
+    box: tuple[int, int, int, int]
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the ink map lies in the original image: pixel (row, col) of the map is original pixel
+    ((row + top) * scale_y, (col + left) * scale_x)."""
+
+    top: int
+    left: int
+    scale_y: float
+    scale_x: float
+
+    def box(self, top: int, bottom: int, left: int, right: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in original pixels of a box (top, bottom, left, right) in the map's."""
+        height, width = shape
+        return (
+            max(0, int(np.floor((left + self.left) * self.scale_x))),
+            max(0, int(np.floor((top + self.top) * self.scale_y))),
+            min(width, int(np.ceil((right + self.left) * self.scale_x))),
+            min(height, int(np.ceil((bottom + self.top) * self.scale_y))),
+        )
+
+
+@dataclass
+class Blob:
+    """Ink pixels in the map: a boolean ``mask`` whose top-left corner is (top, left)."""
+
+    top: int
+    left: int
+    mask: np.ndarray
+    mass: float
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.mask.shape[0]
+
+    @property
+    def right(self) -> int:
+        return self.left + self.mask.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.mask.shape[1]
+
+    def ink(self, ink: np.ndarray) -> np.ndarray:
+        """This blob's ink alone, float32 (height, width), values 0-1."""
+        return np.where(self.mask, ink[self.top : self.bottom, self.left : self.right], 0).astype(np.float32)
+
+
+def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
+    """(ink, placement): the ink map of a grayscale image (h, w), values 0-255, made by the same steps
+    as ``preprocessing.to_mnist`` (work size, sheet, ink, ruled lines): float32 (H, W), values 0-1,
+    light on dark; and where it lies in the original image.
+
+    Raises:
+        ImageError: the image is not 2-D, or holds no ink at all.
+    """
+    gray = np.asarray(gray, dtype=np.float32)
+    if gray.ndim != 2 or min(gray.shape) < 1:
+        raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
+    work = fit_work_size(gray)
+    placement = Placement(0, 0, gray.shape[0] / work.shape[0], gray.shape[1] / work.shape[1])
+    sheet = None if min(work.shape) < 128 else paper.find_sheet(work)  # as paper.crop_to_sheet decides
+    if sheet is not None:
+        top, bottom, left, right = sheet
+        work = work[top:bottom, left:right]
+        placement = Placement(top, left, placement.scale_y, placement.scale_x)
+    return paper.remove_ruled_lines(paper.ink_intensity(work)), placement
+
+
+def to_field(ink: np.ndarray) -> np.ndarray:
+    """One digit's ink (h, w), float 0-1, to uint8 (28, 28) by ``to_mnist``'s last steps: cropped to
+    the ink, shrunk to 80 pixels, strokes made MNIST-wide, fitted in 20x20, centred by mass. Raises
+    ImageError for ink that is all zero."""
+    box = digit.ink_bounding_box(ink)
+    if box is None:
+        raise ImageError("no digit found: the image is blank")
+    top, bottom, left, right = box
+    cropped = resize.max_pool(ink[top:bottom, left:right], DIGIT_SIZE)
+    return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
+
+
+def components(ink: np.ndarray) -> list[Blob]:
+    """The ink's connected components (8-connected), largest first, as blobs."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(ink > STROKE, structure=np.ones((3, 3)))
+    if count == 0:
+        return []
+    masses = ndimage.sum_labels(ink, labels, range(1, count + 1))
+    blobs = [
+        Blob(where[0].start, where[1].start, labels[where] == label, float(masses[label - 1]))
+        for label, where in enumerate(ndimage.find_objects(labels), start=1)
+    ]
+    return sorted(blobs, key=lambda blob: -blob.mass)
+
+
+def union(blobs: list[Blob]) -> Blob:
+    """One blob holding the pixels of all ``blobs``."""
+    top, left = min(blob.top for blob in blobs), min(blob.left for blob in blobs)
+    bottom, right = max(blob.bottom for blob in blobs), max(blob.right for blob in blobs)
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    for blob in blobs:
+        mask[blob.top - top : blob.bottom - top, blob.left - left : blob.right - left] |= blob.mask
+    return Blob(top, left, mask, sum(blob.mass for blob in blobs))
+
+
+def line_height(blobs: list[Blob]) -> float:
+    """The height of a digit in this line: the median height of the components holding at least a
+    third of the largest one's ink (bars, dots and fragments left out)."""
+    largest = max(blob.mass for blob in blobs)
+    return float(np.median([blob.height for blob in blobs if blob.mass >= largest / 3]))
+
+
+def x_overlap(a: Blob, b: Blob) -> float:
+    """How much two blobs overlap along the line, as a share of the narrower's width (0 when apart)."""
+    return max(0, min(a.right, b.right) - max(a.left, b.left)) / min(a.width, b.width)
+
+
+def distance(a: Blob, b: Blob) -> float:
+    """The gap between two blobs' boxes, in pixels (0 when the boxes overlap)."""
+    across = max(0, max(a.left, b.left) - min(a.right, b.right))
+    down = max(0, max(a.top, b.top) - min(a.bottom, b.bottom))
+    return float(np.hypot(across, down))
+
+
+def belong_together(a: Blob, b: Blob, height: float, largest: float) -> bool:
+    """Whether two components are parts of one digit, by geometry: one lies over the other along the
+    line (a 4 drawn in two strokes, a broken stroke), a short one overlaps the other (a 5's bar), or a
+    small one is near it (a dot, a broken-off end)."""
+    overlap = x_overlap(a, b)
+    narrow, wide = (a, b) if a.width <= b.width else (b, a)
+    centre = (narrow.left + narrow.right) / 2
+    inside = wide.left + 0.15 * wide.width <= centre <= wide.right - 0.15 * wide.width
+    short = min(a.height, b.height) < SHORT * height
+    if overlap >= CONTAINED and (short or inside):
+        return True
+    if overlap >= OVERLAP and short:
+        return True
+    return min(a.mass, b.mass) <= SMALL * largest and distance(a, b) <= NEAR * height
+
+
+def merge(blobs: list[Blob], height: float) -> list[Blob]:
+    """Components grouped into digits by ``belong_together`` (transitively), specks far from any
+    digit dropped."""
+    largest = blobs[0].mass
+    parent = list(range(len(blobs)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            index = parent[index]
+        return index
+
+    for i in range(len(blobs)):
+        for j in range(i + 1, len(blobs)):
+            if root(i) != root(j) and belong_together(blobs[i], blobs[j], height, largest):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[Blob]] = {}
+    for index, blob in enumerate(blobs):
+        groups.setdefault(root(index), []).append(blob)
+    merged = [union(group) for group in groups.values()]
+    return [blob for blob in merged if blob.mass >= SPECK * largest]
+
+
+def cut_candidates(blob: Blob, ink: np.ndarray, height: float, count: int) -> list[tuple[float, float]]:
+    """Up to ``count`` cuts (x at the blob's mid-height, slant in columns per row) through a blob,
+    at local minima of its ink projected along vertical and slanted columns, lowest ink first; cuts
+    closer than 0.1 line heights to the blob's ends or to a better cut are left out."""
+    rows, cols = np.nonzero(blob.mask)
+    weights = ink[blob.top + rows, blob.left + cols]
+    middle = (blob.height - 1) / 2
+    found = []
+    for slant in SLANTS:
+        position = cols - slant * (rows - middle)
+        offset = int(np.floor(position.min()))
+        profile = np.bincount(np.round(position - offset).astype(int), weights=weights)
+        profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+        for index in range(1, len(profile) - 1):
+            if profile[index] <= profile[index - 1] and profile[index] <= profile[index + 1]:
+                found.append((float(profile[index]), index + offset, slant))
+    margin = 0.1 * height
+    cuts: list[tuple[float, float]] = []
+    for _, x, slant in sorted(found):
+        if margin <= x <= blob.width - margin and all(abs(x - other) >= margin for other, _ in cuts):
+            cuts.append((float(x), slant))
+        if len(cuts) == count:
+            break
+    return sorted(cuts)
+
+
+def between(blob: Blob, left_cut: tuple[float, float] | None, right_cut: tuple[float, float] | None) -> Blob | None:
+    """The part of a blob right of ``left_cut`` and left of ``right_cut`` (None: the blob's end),
+    cropped to its pixels; None when empty."""
+    rows, cols = np.indices(blob.mask.shape)
+    middle = (blob.height - 1) / 2
+    keep = blob.mask.copy()
+    if left_cut is not None:
+        keep &= cols - left_cut[1] * (rows - middle) >= left_cut[0]
+    if right_cut is not None:
+        keep &= cols - right_cut[1] * (rows - middle) < right_cut[0]
+    if not keep.any():
+        return None
+    kept_rows, kept_cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    top, bottom, left, right = kept_rows[0], kept_rows[-1] + 1, kept_cols[0], kept_cols[-1] + 1
+    part = Blob(blob.top + int(top), blob.left + int(left), keep[top:bottom, left:right], 0.0)
+    return part
+
+
+def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
+    """A blob too wide for one digit cut into digits: by recognition when ``classify`` is given (the
+    cuts maximising the summed log-confidence of the pieces, less a penalty for pieces wider than a
+    digit, by dynamic programming over candidate cuts), else at the lowest-ink cuts nearest to equal
+    widths."""
+    digits = max(2, int(round(blob.width / (0.8 * height))))
+    cuts = cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1) if classify else 4 * digits)
+    if not cuts:
+        return [blob]
+    if classify is None:
+        return split_evenly(blob, cuts, digits)
+    whole = scores_of([blob], ink, height, classify)
+    if whole[0] > -CUT_PENALTY:
+        return [blob]  # every cut costs more than the whole loses: no split can read better
+    ends = [None, *cuts, None]
+    spans, pieces = [], []
+    for start in range(len(ends) - 1):
+        for stop in range(start + 1, len(ends)):
+            piece = between(blob, ends[start], ends[stop])
+            if piece is not None and piece.width >= 0.05 * height and piece.height >= LOWEST * height:
+                piece.mass = float(piece.ink(ink).sum())
+                spans.append((start, stop))
+                pieces.append(piece)
+    scores = scores_of(pieces, ink, height, classify) - CUT_PENALTY
+    best = {0: (0.0, [])}
+    for (start, stop), piece, piece_score in sorted(zip(spans, pieces, scores), key=lambda item: item[0][1]):
+        if start in best:
+            total = best[start][0] + piece_score
+            if stop not in best or total > best[stop][0]:
+                best[stop] = (total, [*best[start][1], piece])
+    return best.get(len(ends) - 1, (0.0, [blob]))[1]
+
+
+def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify) -> np.ndarray:
+    """Each piece's log-confidence as one digit: the classifier's top probability, less
+    WIDTH_PENALTY per line height the piece is wider than WIDEST."""
+    probabilities = classify(np.stack([to_field(piece.ink(ink)) for piece in pieces]))
+    widths = np.array([piece.width for piece in pieces]) / height
+    return np.log(np.maximum(probabilities.max(axis=1), 1e-6)) - WIDTH_PENALTY * np.maximum(0, widths - WIDEST)
+
+
+def split_evenly(blob: Blob, cuts: list[tuple[float, float]], digits: int) -> list[Blob]:
+    """A blob cut into ``digits`` pieces at the candidate cuts nearest to equal widths."""
+    chosen = []
+    for index in range(1, digits):
+        wanted = index * blob.width / digits
+        chosen.append(min(cuts, key=lambda cut: abs(cut[0] - wanted)))
+    chosen = sorted(set(chosen))
+    ends = [None, *chosen, None]
+    pieces = [between(blob, ends[i], ends[i + 1]) for i in range(len(ends) - 1)]
+    return [piece for piece in pieces if piece is not None]
+
+
+def segment(gray: np.ndarray, classify: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Segment]:
+    """The digits in a grayscale image (h, w), values 0-255, left to right.
+
+    Args:
+        gray: a person's image of a number (or of one digit), as ``preprocessing.open_image`` gives.
+        classify: maps uint8 (n, 28, 28) to float (n, 10) probabilities (e.g. a loaded model's
+            ``probabilities``); with it, touching digits are cut where the pieces read best. Without
+            it, geometry alone decides.
+    Returns:
+        one Segment per digit, ordered by their boxes' centres, left to right. An image holding one
+        digit gives one Segment whose image is ``preprocessing.to_mnist(gray)``.
+    Raises:
+        ImageError: the image is not 2-D, or holds no ink at all.
+    """
+    gray = np.asarray(gray)
+    ink, placement = ink_map(gray)
+    blobs = components(ink)
+    if not blobs:
+        raise ImageError("no digit found: the image is blank")
+    height = line_height(blobs)
+    digits = merge(blobs, height)
+    height = line_height(digits)
+    limit = WIDE if classify is not None else WIDE_WITHOUT_CLASSIFIER
+    digits = [
+        piece
+        for blob in digits
+        for piece in (split(blob, ink, height, classify) if blob.width > limit * height else [blob])
+    ]
+    if len(digits) == 1:
+        top, bottom, left, right = digit.ink_bounding_box(ink)
+        return [Segment(placement.box(top, bottom, left, right, gray.shape), to_field(ink))]
+    digits.sort(key=lambda blob: blob.left + blob.right)
+    segments = []
+    for blob in digits:
+        own = blob.ink(ink)
+        top, bottom, left, right = digit.ink_bounding_box(own)
+        box = placement.box(blob.top + top, blob.top + bottom, blob.left + left, blob.left + right, gray.shape)
+        segments.append(Segment(box, to_field(own)))
+    return segments

@@ -1,0 +1,149 @@
+"""Segmentation: a number's digits found, merged, split and ordered; one digit behaves as today."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_cnn import preprocessing, segmentation
+from mnist_cnn.errors import ImageError
+
+CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "numbers"
+
+# Digits as pen strokes on a 100x160 cell (x, y): polylines a person might draw.
+GLYPHS = {
+    "0": [[(50, 10), (85, 40), (85, 120), (50, 150), (15, 120), (15, 40), (50, 10)]],
+    "1": [[(40, 30), (60, 10), (60, 150)]],
+    "2": [[(15, 40), (50, 10), (85, 40), (15, 150), (90, 150)]],
+    "4": [[(60, 10), (10, 100), (90, 100)], [(70, 50), (70, 150)]],
+    "5": [[(80, 10), (25, 10)], [(25, 12), (20, 70), (75, 75), (80, 130), (45, 150), (15, 135)]],
+    "7": [[(10, 10), (90, 10), (40, 150)]],
+}
+
+
+def draw(text: str, gap: int = 40, pen: int = 14, heights=None, slant: float = 0.0, size=None) -> np.ndarray:
+    """Dark strokes on white paper, one 100x160 cell per character ``gap`` pixels apart (negative:
+    overlapping), each scaled by ``heights``; ``slant``: columns per row; float32 (h, w), 0-255."""
+    heights = heights or [1.0] * len(text)
+    width = 60 + sum(100 + gap for _ in text)
+    image = Image.new("L", (width, 260), 255)
+    pen_draw = ImageDraw.Draw(image)
+    left = 30
+    for char, scale in zip(text, heights):
+        for stroke in GLYPHS[char]:
+            points = [
+                (left + x * scale + slant * (200 - (50 + y * scale)), 50 + (160 - 160 * scale) + y * scale)
+                for x, y in stroke
+            ]
+            pen_draw.line(points, fill=0, width=pen, joint="curve")
+            for x, y in points:
+                pen_draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=0)
+        left += 100 * scale + gap
+    if size is not None:
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.float32)
+
+
+def test_separated_digits_come_back_left_to_right():
+    segments = segmentation.segment(draw("1207"))
+    assert len(segments) == 4
+    lefts = [segment.box[0] for segment in segments]
+    assert lefts == sorted(lefts)
+    assert all(segment.image.shape == (28, 28) and segment.image.dtype == np.uint8 for segment in segments)
+
+
+def test_a_single_digit_gives_exactly_to_mnists_image():
+    gray = draw("4")
+    [segment] = segmentation.segment(gray)
+    assert np.array_equal(segment.image, preprocessing.to_mnist(gray))
+
+
+def test_a_five_with_a_detached_bar_stays_one_digit():
+    assert len(segmentation.segment(draw("5"))) == 1
+    assert len(segmentation.segment(draw("57"))) == 2
+
+
+def test_a_four_drawn_in_two_strokes_stays_one_digit():
+    assert len(segmentation.segment(draw("4", pen=10))) == 1
+
+
+def test_a_broken_stroke_stays_one_digit():
+    gray = draw("1")
+    gray[110:116] = 255  # a gap across the 1's stem
+    assert len(segmentation.segment(gray)) == 1
+
+
+def test_digits_of_different_heights_and_slant_are_all_found():
+    assert len(segmentation.segment(draw("2710", heights=[1.0, 0.8, 1.1, 0.9]))) == 4
+    assert len(segmentation.segment(draw("2710", slant=0.2))) == 4
+
+
+def test_overlapping_boxes_of_slanted_digits_are_two_digits():
+    gray = draw("71", gap=-15, slant=0.25)
+    assert len(segmentation.segment(gray)) == 2
+
+
+def fake_classify(images: np.ndarray) -> np.ndarray:
+    """Confident for digit-shaped pieces (ink at most 0.8 times as wide as tall), unsure for wider ones."""
+    probabilities = np.full((len(images), 10), 0.02)
+    for index, image in enumerate(images):
+        rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        probabilities[index, 0] = 0.9 if cols[-1] - cols[0] <= 0.8 * (rows[-1] - rows[0]) else 0.1
+    return probabilities
+
+
+def test_touching_digits_are_cut_by_recognition():
+    gray = draw("00", gap=-30)
+    assert len(segmentation.segment(gray)) == 1  # one component, and geometry alone cannot tell
+    segments = segmentation.segment(gray, fake_classify)
+    assert len(segments) == 2
+    assert segments[0].box[0] < segments[1].box[0]
+    assert all(segment.box[2] - segment.box[0] < 130 for segment in segments)  # the pair is 155 wide
+
+
+def test_boxes_are_in_the_original_images_pixels():
+    gray = draw("17", size=(3000, 1200))  # shrunk to 1024 pixels to work on
+    segments = segmentation.segment(gray)
+    ink_cols = np.flatnonzero((gray < 128).any(axis=0))
+    ink_rows = np.flatnonzero((gray < 128).any(axis=1))
+    assert abs(segments[0].box[0] - ink_cols[0]) <= 12 and abs(segments[-1].box[2] - ink_cols[-1]) <= 12
+    assert abs(segments[0].box[1] - ink_rows[0]) <= 12 and segments[0].box[3] <= gray.shape[0]
+
+
+def test_boxes_are_in_the_original_images_pixels_on_a_sheet_on_a_desk():
+    sheet = draw("27")
+    photo = np.full((450, 600), 60, dtype=np.float32)
+    photo[100 : 100 + sheet.shape[0], 150 : 150 + sheet.shape[1]] = sheet
+    segments = segmentation.segment(photo)
+    ink_cols = np.flatnonzero((sheet < 128).any(axis=0)) + 150
+    assert len(segments) == 2
+    assert abs(segments[0].box[0] - ink_cols[0]) <= 4 and abs(segments[1].box[2] - ink_cols[-1]) <= 4
+    assert 100 <= segments[0].box[1] < segments[0].box[3] <= 360
+
+
+def test_a_blank_image_raises_image_error():
+    with pytest.raises(ImageError, match="no digit found"):
+        segmentation.segment(np.full((200, 400), 255, dtype=np.float32))
+
+
+def test_a_three_dimensional_array_raises_image_error():
+    with pytest.raises(ImageError, match="2-D"):
+        segmentation.segment(np.zeros((4, 4, 3)))
+
+
+@pytest.fixture(scope="module")
+def best():
+    import mnist_cnn
+
+    return mnist_cnn.load_model("best", runtime="onnx")
+
+
+@pytest.mark.parametrize("row", list(csv.DictReader(open(CASES / "expected.csv"))) if CASES.exists() else [])
+def test_the_numbers_cases_read_exactly_with_best(row, best):
+    segments = segmentation.segment(preprocessing.open_image(CASES / row["file"]), best.probabilities)
+    probabilities = best.probabilities(np.stack([segment.image for segment in segments]))
+    assert "".join(str(int(digit)) for digit in probabilities.argmax(axis=1)) == row["expected"]
