@@ -1,6 +1,6 @@
 """Reading whole numbers: how often `segmentation.segment` and a shipped model read a number exactly.
 
-Usage: .venv/bin/python benchmarks/numbers.py [--count 200] [--singles 300] [--model best] [--data-dir DIR]
+Usage: .venv/bin/python benchmarks/number_reading.py [--count 200] [--singles 300] [--model best] [--data-dir DIR]
 
 Numbers of 2-6 digits composed from MNIST test digits (writers the models never saw) at MNIST's scale:
 each digit at a random height within 20%, its baseline drifting by up to 2 pixels, the whole number
@@ -28,16 +28,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-# This file's name is the standard library's ``numbers`` (which NumPy imports): its folder goes last
-# on the path, so the standard module is found first and the other benchmark modules still are.
-HERE = str(Path(__file__).resolve().parent)
-sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(HERE)] + [HERE]
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
-
-import digit_sets  # noqa: E402
-import own_digits  # noqa: E402
+import digit_sets
+import own_digits
 from common import write_result  # noqa: E402
 
 LENGTHS = (2, 3, 4, 5, 6)
@@ -226,7 +221,7 @@ def main() -> None:
     rows = numbers(dataset, model, args.count)
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
-        "command": " ".join(["python benchmarks/numbers.py", *sys.argv[1:]]),
+        "command": " ".join(["python benchmarks/number_reading.py", *sys.argv[1:]]),
         "model": args.model,
         "overall": {key: summary(rows, key) for key in ("read", "ceiling")},
         "by_length": {},
