@@ -198,7 +198,8 @@ def main() -> None:
         model = mnist_cnn.load_model(name)
         results["accuracy"][name] = {}
         for set_name, (images, labels) in sets.items():
-            predicted = [p.digit for p in mnist_cnn.predict(images, model=model)]
+            # As `mnist-cnn predict` reads them: a digit cut in two is read as a number, which is wrong.
+            predicted = [getattr(p, "digit", -1) for p in mnist_cnn.predict(images, model=model)]
             accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
             results["accuracy"][name][set_name] = accuracy
             print(f"{name:14} {set_name:15} {accuracy:.1%} of {len(labels)}", flush=True)

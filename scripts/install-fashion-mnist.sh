@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install Debian's Fashion-MNIST (dataset-fashion-mnist: the official files, gzipped again) for
+# benchmarks/rejection.py (non-digits the detector never saw) and
 # tests/test_checksums.py, which checks that such repackaged files are recognised by their content.
 # Idempotent: does nothing when the files are there. Without root or apt-get it does nothing either;
 # the test then skips (or fails, under CI).

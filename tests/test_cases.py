@@ -1,7 +1,9 @@
-"""Every input in ../shared/cases that issue 12 names, read right by `mnist-cnn predict` with the default model.
+"""Every input in ../shared/cases that issues 12 and 13 name, answered right by `mnist-cnn predict` with the
+default model: digits read right (and not refused), non-digits and blank photos refused.
 
 Each folder is the visible end of a kind of input (bold marker, dim photo, a sheet on a desk, lined paper,
-tiny scans); the benchmarks (benchmarks/own_digits.py) measure each kind on many more inputs.
+tiny scans, letters and scribbles, blank paper); the benchmarks (benchmarks/own_digits.py,
+benchmarks/rejection.py) measure each kind on many more inputs.
 """
 
 import csv
@@ -36,7 +38,7 @@ def model():
 def test_the_case_folders_are_there():
     if not CASES.is_dir() and not os.environ.get("CI"):
         pytest.skip(f"{CASES} not found; set MNIST_CNN_CASES")
-    assert all(cases(kind) for kind in KINDS), f"a case folder is missing or empty in {CASES}"
+    assert all(cases(kind) for kind in [*KINDS, "not-digits", "blank-photos"]), f"a case folder is missing in {CASES}"
 
 
 @pytest.mark.parametrize("path, expected", ALL_CASES)
@@ -45,6 +47,15 @@ def test_case_is_read_right(model, path, expected):
 
     prediction = mnist_cnn.predict([path], model=model)[0]
     assert str(prediction.digit) == expected, f"{path.name}: read {prediction.digit}, top 3 {prediction.top(3)}"
+    assert prediction.status != "not_a_digit", f"{path.name}: refused, digit probability {prediction.digit_probability}"
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, id=path.name) for path, _ in cases("not-digits")])
+def test_a_letter_scribble_or_symbol_is_not_a_digit(model, path):
+    import mnist_cnn
+
+    prediction = mnist_cnn.predict([path], model=model)[0]
+    assert prediction.status == "not_a_digit", f"{path.name}: {prediction.describe()}"
 
 
 @pytest.mark.parametrize("path", [pytest.param(path, id=path.name) for path, _ in cases("blank-photos")])

@@ -82,7 +82,8 @@ def test_mnist_digits_photographed_off_centre_are_still_recognised(seed_model, t
     indices = rng.choice(len(test_set.test_images), 300, replace=False)
     photos = [as_photo(test_set.test_images[i], rng) for i in indices]
     predictions = mnist_cnn.predict(photos, model=seed_model)
-    accuracy = np.mean([p.digit == test_set.test_labels[i] for p, i in zip(predictions, indices)])
+    # A digit segmentation cuts in two is read as a number: wrong here.
+    accuracy = np.mean([getattr(p, "digit", -1) == test_set.test_labels[i] for p, i in zip(predictions, indices)])
     assert accuracy >= 0.97
 
 
@@ -102,7 +103,8 @@ def test_cli_predict_json_lines_and_saved_preprocessed_images(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["path"] for line in lines] == [str(first), str(second)]
-    assert all(set(line) == {"path", "digit", "confidence", "probabilities"} for line in lines)
+    keys = {"path", "status", "digit", "confidence", "digit_probability", "probabilities"}
+    assert all(set(line) == keys for line in lines)
     assert len(lines[0]["probabilities"]) == 10 and lines[0]["digit"] == 7
     saved = Image.open(tmp_path / "seen" / "a.jpg.28x28.png")
     assert saved.size == (28, 28)

@@ -93,7 +93,7 @@ def test_json_pixels_of_real_test_digits_get_their_labels_back(app, test_set):
     assert body["model"] == "seed"
     assert [p["digit"] for p in body["predictions"]] == labels.tolist()
     first = body["predictions"][0]
-    assert set(first) == {"digit", "confidence", "probabilities", "image", "file"}
+    assert set(first) == {"status", "digit", "confidence", "probabilities", "digit_probability", "image", "file"}
     assert len(first["probabilities"]) == 10 and abs(sum(first["probabilities"]) - 1) < 1e-4
     assert abs(first["confidence"] - max(first["probabilities"])) < 1e-5
     assert np.array_equal(np.array(first["image"]), digits[0])  # MNIST-format pixels are what the model sees

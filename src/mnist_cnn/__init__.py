@@ -10,11 +10,13 @@ def load_model(name_or_path=None, runtime=None):
     return _load_model(name_or_path, runtime=runtime)
 
 
-def predict(images, model=None):
-    """Predict digits in paths, PIL images or arrays; see ``mnist_cnn.prediction.predict``."""
+def predict(images, model=None, accept_all=False, mode="auto"):
+    """Predict the digit, or the number, in paths, PIL images or arrays, each with its status ("digit",
+    "unsure" or "not_a_digit"; ``accept_all`` turns rejection off; ``mode``: "auto", "single" or
+    "number"); see ``mnist_cnn.prediction.predict``."""
     from mnist_cnn.prediction import predict as _predict
 
-    return _predict(images, model=model)
+    return _predict(images, model=model, accept_all=accept_all, mode=mode)
 
 
 __all__ = ["load_model", "predict", "__version__"]

@@ -201,7 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object per image per line (path, digit, confidence, probabilities)",
+        help="print one JSON object per image per line "
+        "(path, status, digit, confidence, digit_probability, probabilities)",
+    )
+    reading = predict.add_mutually_exclusive_group()
+    reading.add_argument(
+        "--single",
+        action="store_true",
+        help="one digit per image, never a number (default: a number when several digits are found)",
+    )
+    reading.add_argument("--number", action="store_true", help="read every image as a number, even of one digit")
+    predict.add_argument(
+        "--accept-all",
+        action="store_true",
+        help="turn rejection off: answer a digit for every image, never 'not a digit' or 'unsure' (default: off)",
     )
     predict.add_argument(
         "--save-preprocessed",
@@ -247,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-body-mb", type=positive_int, default=5, help="largest request body accepted, in MB (default: 5)"
     )
     serve.add_argument("--max-batch", type=positive_int, default=64, help="most images per request (default: 64)")
+    serve.add_argument(
+        "--accept-all",
+        action="store_true",
+        help="turn rejection off: answer a digit for every image, never not_a_digit or unsure (default: off)",
+    )
     return parser
 
 
@@ -410,26 +428,31 @@ def print_lines(lines: list[str], kind: str) -> None:
 
 def run_predict(args) -> int:
     from mnist_cnn.image_files import gather_images
-    from mnist_cnn.prediction import classify, load_model, prepare_many, write_csv
+    from mnist_cnn.prediction import NumberPrediction, classify_readings, load_model, read_many, write_csv
+    from mnist_cnn.rejection import load_rejector
 
     check_predict_outputs(args)
     images = gather_images(args.images, args.recursive, read_stdin=sys.stdin.buffer.read)
     print_lines(images.notes, "note")
-    prepared, names, errors = prepare_many(images.sources, images.names)
+    classifier = load_model(args.model, runtime=args.runtime)
+    mode = "single" if args.single else "number" if args.number else "auto"
+    readings, names, errors = read_many(images.sources, images.names, mode, classifier.probabilities)
     errors = images.errors + errors
     print_lines(errors, "error")
-    if not prepared:
+    if not readings:
         return EXIT_USAGE
-    classifier = load_model(args.model, runtime=args.runtime)
-    predictions = classify(classifier, prepared, names)
+    rejector = None if args.accept_all else load_rejector(classifier)
+    predictions = classify_readings(classifier, readings, names, rejector)
     for prediction in predictions:
         if args.save_preprocessed:
             save_preprocessed(prediction, args.save_preprocessed)
         if args.json:
             print(json.dumps(prediction.to_json()))
+        elif isinstance(prediction, NumberPrediction):
+            print(f"{prediction.path}: {prediction.describe()}")
         else:
             top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
-            print(f"{prediction.path}: {prediction.digit} ({prediction.confidence:.1%})  top 3: {top}")
+            print(f"{prediction.path}: {prediction.describe()}  top 3: {top}")
     if args.csv:
         write_csv(predictions, args.csv)
     return EXIT_USAGE if errors else 0
@@ -445,16 +468,23 @@ def check_predict_outputs(args) -> None:
         ensure_new_file(args.csv, "--csv", force=args.force)
 
 
-def save_preprocessed(prediction, folder: Path) -> Path:
+def save_preprocessed(prediction, folder: Path) -> list[Path]:
+    """The 28x28 the model saw as NAME.28x28.png; a number's digits as NAME.1.28x28.png, NAME.2..., left to right."""
     from PIL import Image
 
     from mnist_cnn.files import atomic_path
 
-    name = "stdin" if prediction.path == "-" else Path(prediction.path).name
-    target = folder / f"{name}.28x28.png"  # the full name: a.png and a.gif differ
-    with atomic_path(target) as partial:
-        Image.fromarray(prediction.image, mode="L").save(partial, format="PNG")
-    return target
+    name = "stdin" if prediction.path == "-" else Path(prediction.path).name  # the full name: a.png, a.gif differ
+    digits = getattr(prediction, "digits", None)
+    images = (
+        {f"{name}.28x28.png": prediction.image}
+        if digits is None
+        else {f"{name}.{index}.28x28.png": digit.image for index, digit in enumerate(digits, start=1)}
+    )
+    for file_name, image in images.items():
+        with atomic_path(folder / file_name) as partial:
+            Image.fromarray(image, mode="L").save(partial, format="PNG")
+    return [folder / file_name for file_name in images]
 
 
 def run_export(args) -> int:
@@ -492,6 +522,7 @@ def run_serve(args) -> int:
         runtime=args.runtime,
         max_body_bytes=args.max_body_mb * 1_000_000,
         max_batch=args.max_batch,
+        accept_all=args.accept_all,
     )
     return 0
 

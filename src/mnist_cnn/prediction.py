@@ -21,24 +21,91 @@ DEFAULT_MODEL = "best"  # the most accurate shipped model; "seed" stays availabl
 
 @dataclass
 class Prediction:
-    """One image's answer. ``image``: the uint8 (28, 28) array the model saw."""
+    """One image's answer. ``image``: the uint8 (28, 28) array the model saw.
+
+    ``status``: "digit", "unsure" (a digit, but the model is not confident which) or "not_a_digit"
+    (``mnist_cnn.rejection``); always "digit" when rejection is off. ``digit_probability``: the digit
+    detector's probability (0-1) that the image is a digit, None without a detector.
+    """
 
     digit: int
     confidence: float
     probabilities: list[float]
     image: np.ndarray = field(repr=False)
     path: str | None = None
+    status: str = "digit"
+    digit_probability: float | None = None
+    box: list[int] | None = None  # a digit of a number: [left, top, right, bottom] in the image's pixels
 
     def top(self, count: int = 3) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:count]
         return [(int(digit), float(self.probabilities[digit])) for digit in order]
 
+    def describe(self) -> str:
+        """One line for people: ``7 (99.1%)``, ``unsure: 4 or 9 (4 52.0%, 9 41.3%)`` or
+        ``not a digit (looks most like 4, 31.0%)``."""
+        if self.status == "not_a_digit":
+            return f"not a digit (looks most like {self.digit}, {self.confidence:.1%})"
+        if self.status == "unsure":
+            (first, p_first), (second, p_second) = self.top(2)
+            return f"unsure: {first} or {second} ({first} {p_first:.1%}, {second} {p_second:.1%})"
+        return f"{self.digit} ({self.confidence:.1%})"
+
     def to_json(self) -> dict:
-        return {
+        answer = {
             "path": self.path,
+            "status": self.status,
             "digit": self.digit,
             "confidence": self.confidence,
+            "digit_probability": self.digit_probability,
             "probabilities": self.probabilities,
+        }
+        if self.box is not None:
+            answer["box"] = self.box
+        return answer
+
+
+@dataclass
+class NumberPrediction:
+    """An image read as a number: its digits left to right (``segmentation``), each a Prediction with
+    its ``box``. ``status``: "digit" when every digit is one, "not_a_digit" when at least half of them
+    are not digits (a symbol or scribble in several pieces), else "unsure"."""
+
+    digits: list[Prediction]
+    path: str | None = None
+
+    @property
+    def number(self) -> str:
+        return "".join(str(digit.digit) for digit in self.digits)
+
+    @property
+    def status(self) -> str:
+        statuses = [digit.status for digit in self.digits]
+        if 2 * statuses.count("not_a_digit") >= len(statuses):
+            return "not_a_digit"
+        return "digit" if set(statuses) == {"digit"} else "unsure"
+
+    @property
+    def confidence(self) -> float:
+        """The probability that every digit is right, if the digits' errors are independent: their product."""
+        return float(np.prod([digit.confidence for digit in self.digits]))
+
+    def describe(self) -> str:
+        """One line: ``2026 (digits 2 99.9%, 0 99.8%, 2 99.7%, 6 98.1%)``, or which digits are in doubt."""
+        parts = ", ".join(
+            f"{digit.digit} {digit.confidence:.1%}" + ("" if digit.status == "digit" else f" {digit.status}")
+            for digit in self.digits
+        )
+        return f"{self.number} (digits {parts})"
+
+    def to_json(self) -> dict:
+        digits = [{key: value for key, value in digit.to_json().items() if key != "path"} for digit in self.digits]
+        return {
+            "path": self.path,
+            "status": self.status,
+            "number": self.number,
+            "confidence": self.confidence,
+            "digits": digits,
         }
 
 
@@ -50,9 +117,10 @@ class Classifier:
 
     runtime = ""
 
-    def __init__(self, name: str, path: Path):
+    def __init__(self, name: str, path: Path, outputs: int = 10):
         self.name = name
         self.path = path
+        self.outputs = outputs  # values per image: 10 for a digit classifier, 1 for the digit detector
         self.input_name = "image"
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
@@ -68,10 +136,10 @@ class Classifier:
 class KerasClassifier(Classifier):
     runtime = "keras"
 
-    def __init__(self, name: str, path: Path):
-        super().__init__(name, path)
+    def __init__(self, name: str, path: Path, outputs: int = 10):
+        super().__init__(name, path, outputs)
         self.model = load_keras_model(path)
-        check_shapes(path, tuple(self.model.input_shape[1:]), tuple(self.model.output_shape[1:]))
+        check_shapes(path, tuple(self.model.input_shape[1:]), tuple(self.model.output_shape[1:]), outputs)
         self.input_name = self.model.inputs[0].name
 
     def run(self, batch):
@@ -86,8 +154,8 @@ class SavedModelClassifier(Classifier):
 
     runtime = "savedmodel"
 
-    def __init__(self, name: str, path: Path):
-        super().__init__(name, path)
+    def __init__(self, name: str, path: Path, outputs: int = 10):
+        super().__init__(name, path, outputs)
         import_keras()
         import tensorflow as tf
 
@@ -105,8 +173,8 @@ class SavedModelClassifier(Classifier):
 class OnnxClassifier(Classifier):
     runtime = "onnx"
 
-    def __init__(self, name: str, path: Path):
-        super().__init__(name, path)
+    def __init__(self, name: str, path: Path, outputs: int = 10):
+        super().__init__(name, path, outputs)
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -116,7 +184,7 @@ class OnnxClassifier(Classifier):
         except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
             raise unreadable(path, "ONNX model file", error) from None
         model_input, model_output = self.session.get_inputs()[0], self.session.get_outputs()[0]
-        check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]))
+        check_shapes(path, tuple(model_input.shape[1:]), tuple(model_output.shape[1:]), outputs)
         self.input_name = model_input.name
 
     def run(self, batch):
@@ -126,8 +194,8 @@ class OnnxClassifier(Classifier):
 class LiteRTClassifier(Classifier):
     runtime = "litert"
 
-    def __init__(self, name: str, path: Path):
-        super().__init__(name, path)
+    def __init__(self, name: str, path: Path, outputs: int = 10):
+        super().__init__(name, path, outputs)
         from ai_edge_litert.interpreter import Interpreter
 
         try:
@@ -209,11 +277,11 @@ def load_keras_model(path: Path):
         raise unreadable(path, "Keras model file", error) from None
 
 
-def check_shapes(path: Path, input_shape: tuple, output_shape: tuple) -> None:
-    if tuple(input_shape) not in ((28, 28, 1), (28, 28)) or tuple(output_shape) != (10,):
+def check_shapes(path: Path, input_shape: tuple, output_shape: tuple, outputs: int = 10) -> None:
+    if tuple(input_shape) not in ((28, 28, 1), (28, 28)) or tuple(output_shape) != (outputs,):
         raise ModelError(
             f"{path}: expects input {input_shape} and outputs {output_shape}; "
-            f"a digit model takes (28, 28, 1) and outputs (10,)"
+            f"a digit model takes (28, 28, 1) and outputs ({outputs},)"
         )
 
 
@@ -304,28 +372,47 @@ def as_list(images) -> list:
     return [images]
 
 
-def predict(images, model: Classifier | str | Path | None = None) -> list[Prediction]:
-    """Predict the digit in each image.
+def predict(
+    images, model: Classifier | str | Path | None = None, accept_all: bool = False, mode: str = "auto"
+) -> list[Prediction | NumberPrediction]:
+    """Predict the digit, or the number, in each image, and whether it is a digit at all.
 
     Args:
         images: a path, a PIL image, an array (28, 28) or (n, 28, 28), or a list of these. Paths and
             PIL images go through MNIST-style preprocessing; (28, 28) arrays are taken as MNIST-format.
         model: a Classifier from ``load_model``, a shipped model's name or a model file (default: shipped).
+        accept_all: turn rejection off: every prediction's status is "digit".
+        mode: "auto" (a number when an image holds several digits), "single" or "number" (see ``read``).
     Returns:
-        one Prediction per image, in order. Raises ImageError for the first image that cannot be read
-        or holds no ink at all (a blank page, or an all-zero array).
+        one Prediction per image holding one digit, a NumberPrediction per number, in order. Raises
+        ImageError for the first image that cannot be read or holds no ink at all (a blank page, or an
+        all-zero array), ValueError for an unknown ``mode``.
     """
+    from mnist_cnn.rejection import load_rejector
+
+    if mode not in READING_MODES:
+        raise ValueError(f"Expected mode to be one of {', '.join(READING_MODES)}; received {mode!r}")
     classifier = model if isinstance(model, Classifier) else load_model(model)
     items = as_list(images)
-    prepared = [preprocessing.prepare(item) for item in items]
-    return classify(classifier, prepared, [str(item) if isinstance(item, (str, Path)) else None for item in items])
+    readings = [read(item, mode, classifier.probabilities) for item in items]
+    paths = [str(item) if isinstance(item, (str, Path)) else None for item in items]
+    return classify_readings(classifier, readings, paths, None if accept_all else load_rejector(classifier))
 
 
-def classify(classifier: Classifier, prepared: list[np.ndarray], paths: list[str | None]) -> list[Prediction]:
-    """Predictions for already-preprocessed uint8 (28, 28) images."""
+def classify(
+    classifier: Classifier, prepared: list[np.ndarray], paths: list[str | None], rejector=None
+) -> list[Prediction]:
+    """Predictions for already-preprocessed uint8 (28, 28) images; ``rejector`` (a
+    ``rejection.Rejector``) gives each its status, None leaves every status "digit"."""
     if not prepared:
         return []
-    probabilities = classifier.probabilities(np.stack(prepared))
+    images = np.stack(prepared)
+    probabilities = classifier.probabilities(images)
+    statuses, digit_probabilities = ["digit"] * len(images), [None] * len(images)
+    if rejector is not None:
+        statuses, scores = rejector.statuses(images, probabilities)
+        if scores is not None:
+            digit_probabilities = [round(float(score), 6) for score in scores]
     return [
         Prediction(
             digit=int(row.argmax()),
@@ -333,8 +420,12 @@ def classify(classifier: Classifier, prepared: list[np.ndarray], paths: list[str
             probabilities=[round(float(value), 6) for value in row],
             image=image,
             path=path,
+            status=status,
+            digit_probability=digit_probability,
         )
-        for row, image, path in zip(probabilities, prepared, paths)
+        for row, image, path, status, digit_probability in zip(
+            probabilities, prepared, paths, statuses, digit_probabilities
+        )
     ]
 
 
@@ -342,9 +433,9 @@ CSV_COLUMNS = ("path", "digit", "confidence", "status")
 
 
 def write_csv(predictions: list[Prediction], target: Path) -> Path:
-    """One row per prediction (path, digit, confidence 0-1, status), written atomically.
+    """One row per prediction (path, digit or the number read, confidence 0-1, status), written atomically.
 
-    ``status`` is "digit" for every row: the model's answer is reported as it is.
+    ``status``: "digit", "unsure" or "not_a_digit" (see ``Prediction``).
     Raises:
         OutputError: ``target`` cannot be written.
     """
@@ -356,8 +447,72 @@ def write_csv(predictions: list[Prediction], target: Path) -> Path:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
         for prediction in predictions:
-            writer.writerow([prediction.path, prediction.digit, f"{prediction.confidence:.6f}", "digit"])
+            answer = prediction.number if isinstance(prediction, NumberPrediction) else prediction.digit
+            writer.writerow([prediction.path, answer, f"{prediction.confidence:.6f}", prediction.status])
     return Path(target)
+
+
+@dataclass
+class Reading:
+    """What an image holds, made MNIST-style: one digit (``boxes`` None), or a number's digits left to
+    right with their boxes in the image's pixels. ``images``: uint8 (28, 28) each."""
+
+    images: list[np.ndarray]
+    boxes: list[list[int]] | None = None
+
+
+READING_MODES = ("auto", "single", "number")
+
+
+def read(source, mode: str = "auto", classify=None) -> Reading:
+    """One source to a Reading. ``mode``: "single" treats it as one digit (``preprocessing.prepare``);
+    "number" always reads a number; "auto" reads a number when segmentation finds several digits,
+    and one digit exactly as "single" otherwise. Arrays and ``.npy`` files are one MNIST-format digit.
+    ``classify``: uint8 (n, 28, 28) -> (n, 10) probabilities, for cutting touching digits.
+    Raises ImageError for what cannot be read or holds no ink."""
+    from mnist_cnn import segmentation
+
+    is_array = isinstance(source, np.ndarray) or (
+        isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npy"
+    )
+    if mode == "single" or is_array:
+        return Reading([preprocessing.prepare(source)])
+    segments = segmentation.segment(preprocessing.open_image(source), classify)
+    if mode == "auto" and len(segments) == 1:
+        return Reading([segments[0].image])  # the same array prepare() makes
+    return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments])
+
+
+def read_many(sources: list, names: list[str], mode: str = "auto", classify=None):
+    """``read`` for each source; return (readings, their names, one error line per failure)."""
+    readings, read_names, errors = [], [], []
+    for source, name in zip(sources, names):
+        try:
+            readings.append(read(source, mode, classify))
+            read_names.append(name)
+        except ImageError as error:
+            message = str(error).removeprefix("image: ")  # bytes are called "image" by the decoder
+            errors.append(message if message.startswith(name) else f"{name}: {message}")
+    return readings, read_names, errors
+
+
+def classify_readings(
+    classifier: Classifier, readings: list[Reading], paths: list[str | None], rejector=None
+) -> list[Prediction | NumberPrediction]:
+    """A Prediction per one-digit reading, a NumberPrediction per number; one model call for all."""
+    images = [image for reading in readings for image in reading.images]
+    flat = iter(classify(classifier, images, [None] * len(images), rejector))
+    answers = []
+    for reading, path in zip(readings, paths):
+        digits = [next(flat) for _ in reading.images]
+        if reading.boxes is None:
+            digits[0].path = path
+            answers.append(digits[0])
+        else:
+            for digit, box in zip(digits, reading.boxes):
+                digit.box = box
+            answers.append(NumberPrediction(digits, path))
+    return answers
 
 
 def prepare_many(sources: list, names: list[str] | None = None) -> tuple[list[np.ndarray], list[str], list[str]]:

@@ -39,6 +39,7 @@ WIDTH_PENALTY = 3.0  # log-confidence lost per line height a piece is wider than
 WIDEST = 1.2  # of the line's height: 3.5% of MNIST digits are wider; wider pieces pay WIDTH_PENALTY
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
+ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,21 @@ def merge(blobs: list[Blob], height: float) -> list[Blob]:
     for index, blob in enumerate(blobs):
         groups.setdefault(root(index), []).append(blob)
     merged = [union(group) for group in groups.values()]
-    return [blob for blob in merged if blob.mass >= SPECK * largest]
+    return attach_parts([blob for blob in merged if blob.mass >= SPECK * largest], height)
+
+
+def attach_parts(blobs: list[Blob], height: float) -> list[Blob]:
+    """Groups too short to be digits (a 5's bar written well to the right of its body, a stray
+    stroke) joined to the nearest group within ATTACH line heights; digits are never that short."""
+    blobs = sorted(blobs, key=lambda blob: blob.height)
+    while len(blobs) > 1 and blobs[0].height < SHORT * height:
+        part, others = blobs[0], blobs[1:]
+        nearest = min(others, key=lambda other: distance(part, other))
+        if distance(part, nearest) > ATTACH * height:
+            break
+        others.remove(nearest)
+        blobs = sorted([*others, union([part, nearest])], key=lambda blob: blob.height)
+    return blobs
 
 
 def cut_candidates(blob: Blob, ink: np.ndarray, height: float, count: int) -> list[tuple[float, float]]:
@@ -288,6 +303,8 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
                 piece.mass = float(piece.ink(ink).sum())
                 spans.append((start, stop))
                 pieces.append(piece)
+    if not pieces:
+        return [blob]  # no cut leaves pieces tall enough to be digits
     scores = scores_of(pieces, ink, height, classify) - CUT_PENALTY
     best = {0: (0.0, [])}
     for (start, stop), piece, piece_score in sorted(zip(spans, pieces, scores), key=lambda item: item[0][1]):

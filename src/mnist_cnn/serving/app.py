@@ -31,7 +31,8 @@ from starlette.requests import ClientDisconnect
 
 from mnist_cnn import __version__, preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.prediction import Classifier, classify, load_model
+from mnist_cnn.prediction import Classifier, Prediction, Reading, classify_readings, load_model, read
+from mnist_cnn.rejection import Rejector, load_rejector
 from mnist_cnn.serving.batching import BatchingClassifier
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -57,17 +58,43 @@ class Settings:
     # at the reduced size its decoder produces (a 50-megapixel phone photo decodes at a quarter of its
     # side, 3 MP), so phone photos pass; a small PNG that inflates to a huge image does not.
     max_pixels: int = 25_000_000
+    accept_all: bool = False  # rejection off: every answer's status is "digit"
 
 
 class ErrorBody(BaseModel):
     detail: str = Field(description="what was wrong, in a sentence")
 
 
-class PredictionBody(BaseModel):
+class DigitBody(BaseModel):
+    status: str = Field(
+        description='"digit"; "unsure": a digit, but the model is not confident which; "not_a_digit": '
+        "the image does not look like a handwritten digit (the digit fields still say what it looks most like)"
+    )
     digit: int = Field(ge=0, le=9, description="the most probable digit")
     confidence: float = Field(ge=0, le=1, description="its probability")
     probabilities: list[float] = Field(min_length=10, max_length=10, description="the probability of each digit 0-9")
+    digit_probability: float | None = Field(
+        description="the digit detector's probability that the image is a digit at all; null when rejection is off"
+    )
     image: list[list[int]] = Field(description="the 28x28 image the model saw: rows of 0-255, light ink on dark")
+    box: list[int] | None = Field(
+        default=None, description="a number's digit: [left, top, right, bottom] in the uploaded image's pixels"
+    )
+
+
+class PredictionBody(BaseModel):
+    """One image's answer: one digit (the digit fields), or a number (``number`` and ``digits``)."""
+
+    status: str = Field(description='as a digit\'s; for a number "digit" when every digit is one')
+    digit: int | None = Field(ge=0, le=9, description="the most probable digit; null for a number")
+    confidence: float = Field(ge=0, le=1, description="its probability; for a number, the product of its digits'")
+    probabilities: list[float] | None = Field(description="the probability of each digit 0-9; null for a number")
+    digit_probability: float | None = Field(
+        description="the digit detector's probability that the image is a digit at all; null when rejection is off"
+    )
+    image: list[list[int]] | None = Field(description="the 28x28 image the model saw; null for a number")
+    number: str | None = Field(default=None, description="a number's digits, left to right; absent for one digit")
+    digits: list[DigitBody] | None = Field(default=None, description="a number's digits, left to right")
     file: str | None = Field(description="the uploaded file's name (multipart uploads), else null")
 
 
@@ -111,6 +138,7 @@ class ServedModel:
     classifier: BatchingClassifier
     info: dict
     card: str | None
+    rejector: Rejector | None  # None: rejection is off
 
 
 def serve_model(classifier: Classifier, settings: Settings) -> ServedModel:
@@ -136,7 +164,7 @@ def serve_model(classifier: Classifier, settings: Settings) -> ServedModel:
             max_pixels=settings.max_pixels,
         ),
     ).model_dump()
-    return ServedModel(batching, info, card)
+    return ServedModel(batching, info, card, None if settings.accept_all else load_rejector(classifier))
 
 
 def load_served_model(settings: Settings) -> ServedModel:
@@ -148,11 +176,11 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     settings = settings or Settings()
     decoding = threading.BoundedSemaphore(os.cpu_count() or 1)  # bounds the memory of images decoded at once
 
-    def respond(prepare, sources, classifier: BatchingClassifier) -> bytes:
+    def respond(prepare, sources, model: ServedModel) -> bytes:
         """In a worker thread: decode and preprocess, then predict (batched with other requests)."""
         with decoding:
-            prepared, names = prepare(sources, settings)
-        return answer(classifier, prepared, names)
+            readings, names = prepare(sources, settings, model.classifier.probabilities)
+        return answer(model, readings, names)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -230,7 +258,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
             sources, prepare = body, prepare_pixels
         else:
             sources, prepare = [(None, body)], prepare_files
-        content = await anyio.to_thread.run_sync(respond, prepare, sources, model.classifier)
+        content = await anyio.to_thread.run_sync(respond, prepare, sources, model)
         return Response(content, media_type="application/json")
 
     return app
@@ -295,13 +323,13 @@ async def uploaded_files(request: Request, body: bytes, max_batch: int) -> list[
         await form.close()
 
 
-def prepare_files(sources: list[tuple[str | None, bytes]], settings: Settings) -> tuple[list[np.ndarray], list]:
-    """Each image file through the same preprocessing as ``mnist-cnn predict``; (images, file names)."""
+def prepare_files(sources: list[tuple[str | None, bytes]], settings: Settings, classify) -> tuple[list[Reading], list]:
+    """Each image file read as ``mnist-cnn predict`` reads it (one digit, or a number); (readings, file names)."""
     prepared = []
     for name, data in sources:
         check_pixel_count(data, name or "the image", settings.max_pixels)
         try:
-            prepared.append(preprocessing.prepare(data))
+            prepared.append(read(data, "auto", classify))
         except ImageError as error:
             message = str(error)
             raise HTTPException(422, f"{name}: {message.removeprefix('image: ')}" if name else message) from None
@@ -325,7 +353,7 @@ def check_pixel_count(data: bytes, name: str, limit: int) -> None:
         )
 
 
-def prepare_pixels(body: bytes, settings: Settings) -> tuple[list[np.ndarray], list]:
+def prepare_pixels(body: bytes, settings: Settings, classify=None) -> tuple[list[Reading], list]:
     """A JSON body {"pixels": one 28x28 image or a list of them, 0-255} to MNIST-format images."""
     try:
         payload = json.loads(body)
@@ -356,26 +384,38 @@ def prepare_pixels(body: bytes, settings: Settings) -> tuple[list[np.ndarray], l
     prepared = []
     for index, image in enumerate(pixels):
         try:
-            prepared.append(preprocessing.prepare(image))
+            prepared.append(Reading([preprocessing.prepare(image)]))
         except ImageError as error:
             where = f"pixels[{index}]: " if len(pixels) > 1 else "pixels: "
             raise HTTPException(422, where + str(error)) from None
     return prepared, [None] * len(pixels)
 
 
-def answer(classifier: BatchingClassifier, prepared: list[np.ndarray], names: list) -> bytes:
+def answer(model: ServedModel, readings: list[Reading], names: list) -> bytes:
     """The JSON response body, encoded here so a large batch does not hold up the event loop either."""
     predictions = [
-        {
-            "digit": prediction.digit,
+        digit_body(prediction) | {"file": prediction.path}
+        if isinstance(prediction, Prediction)
+        else {
+            "status": prediction.status,
+            "digit": None,
             "confidence": prediction.confidence,
-            "probabilities": prediction.probabilities,
-            "image": prediction.image.tolist(),
+            "probabilities": None,
+            "digit_probability": None,
+            "image": None,
+            "number": prediction.number,
+            "digits": [digit_body(digit) for digit in prediction.digits],
             "file": prediction.path,
         }
-        for prediction in classify(classifier, prepared, names)
+        for prediction in classify_readings(model.classifier, readings, names, model.rejector)
     ]
-    return json.dumps({"model": classifier.name, "predictions": predictions}).encode()
+    return json.dumps({"model": model.classifier.name, "predictions": predictions}).encode()
+
+
+def digit_body(prediction: Prediction) -> dict:
+    """One digit's fields, with the 28x28 image it was read from."""
+    body = {key: value for key, value in prediction.to_json().items() if key != "path"}
+    return body | {"image": prediction.image.tolist()}
 
 
 async def readable_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

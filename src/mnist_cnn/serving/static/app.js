@@ -250,8 +250,24 @@ async function predict() {
 
 function show(prediction) {
   message.hidden = true;
-  digitOutput.textContent = String(prediction.digit);
-  confidenceText.textContent = `${percent(prediction.confidence)} sure`;
+  if (prediction.number !== undefined && prediction.number !== null) {
+    showNumber(prediction);
+    return;
+  }
+  // The big answer is the digit only when the model says it is one; otherwise what it is instead.
+  const [first, second] = topTwo(prediction.probabilities);
+  digitOutput.dataset.status = prediction.status;
+  if (prediction.status === "not_a_digit") {
+    digitOutput.textContent = "Not a digit";
+    confidenceText.textContent = `looks most like ${first}, ${percent(prediction.probabilities[first])}`;
+  } else if (prediction.status === "unsure") {
+    digitOutput.textContent = `${first} or ${second}?`;
+    confidenceText.textContent = `unsure: ${first} ${percent(prediction.probabilities[first])}, ` +
+      `${second} ${percent(prediction.probabilities[second])}`;
+  } else {
+    digitOutput.textContent = String(prediction.digit);
+    confidenceText.textContent = `${percent(prediction.confidence)} sure`;
+  }
   prediction.probabilities.forEach((probability, digit) => setBar(digit, probability, digit === prediction.digit));
   const pixels = seen.createImageData(28, 28);
   prediction.image.flat().forEach((value, index) => {
@@ -274,12 +290,35 @@ function showNothing() {
 function showNoPrediction(hint) {
   message.hidden = true;
   digitOutput.textContent = "?";
+  digitOutput.dataset.status = "";
   confidenceText.textContent = hint;
   for (let digit = 0; digit < 10; digit += 1) {
     setBar(digit, 0, false);
   }
   seen.fillStyle = PAPER;
   seen.fillRect(0, 0, 28, 28);
+}
+
+function showNumber(prediction) {
+  // Several digits: the number read, each digit's confidence; the bars and the 28x28 are per digit.
+  digitOutput.dataset.status = prediction.status === "digit" ? "number" : prediction.status;
+  digitOutput.textContent = prediction.status === "not_a_digit" ? "Not a number" : prediction.number;
+  confidenceText.textContent = "digits " + prediction.digits
+    .map((digit) => `${digit.digit} ${percent(digit.confidence)}${digit.status === "digit" ? "" : " (" + digit.status.replaceAll("_", " ") + ")"}`)
+    .join(", ");
+  for (let digit = 0; digit < 10; digit += 1) {
+    setBar(digit, 0, false);
+  }
+  const pixels = seen.createImageData(28, 28);
+  prediction.digits[0].image.flat().forEach((value, index) => {
+    pixels.data.set([value, value, value, 255], index * 4);
+  });
+  seen.putImageData(pixels, 0, 0);
+}
+
+function topTwo(probabilities) {
+  const order = probabilities.map((probability, digit) => [probability, digit]).sort((a, b) => b[0] - a[0]);
+  return [order[0][1], order[1][1]];
 }
 
 function setBar(digit, probability, isTop) {

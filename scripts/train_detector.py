@@ -1,0 +1,387 @@
+"""Train the digit detector that rejection uses, choose its thresholds on validation data, and ship it.
+
+Usage: MNIST_CNN_DATA=../shared/mnist .venv/bin/python scripts/train_detector.py --out runs/detector [--ship]
+
+Outlier exposure (Hendrycks, Mazeika & Dietterich 2019) with a background class (Dhamija et al. 2018):
+positives are MNIST training digits, as they are and as a person's inputs of every kind users report
+(``benchmarks/digit_sets.py``) after our preprocessing; negatives are generated non-digits
+(``mnist_cnn.outliers``, training fonts only) after the same preprocessing, and noise and filled
+objects given directly as 28x28 arrays. Everything is drawn from the training split and seeds of its own: the
+MNIST test set, Fashion-MNIST and the rejection benchmark's sets (other seeds, held-out fonts) are
+never seen. The MNIST validation split and a validation draw of every kind choose the thresholds.
+
+Generated images are cached in ``OUT/images.npz``; the fit keeps the best validation epoch. With
+``--ship`` the detector, its ONNX and LiteRT exports, ``thresholds.json`` and its card go to
+``src/mnist_cnn/detector/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import digit_sets  # noqa: E402
+from mnist_cnn import data, outliers, preprocessing  # noqa: E402
+from mnist_cnn.errors import ImageError  # noqa: E402
+
+DETECTOR_DIR = ROOT / "src" / "mnist_cnn" / "detector"
+# Non-digits per kind for training (validation: a tenth, from another seed). Letters and scribbles are
+# what people most often hand a digit reader by mistake, so they get the most.
+NEGATIVES = {
+    "letters": 10000,
+    "font_letters": 5000,
+    "symbols": 5000,
+    "shapes": 4000,
+    "scribbles": 7000,
+    "textures": 2000,
+    "blank_paper": 2000,
+    "digit_fragments": 5000,
+    "objects": 5000,
+}
+# 28x28 MNIST-format arrays, which skip preprocessing: noise, and filled objects as a program may send.
+ARRAYS = {"noise": 3000, "object_arrays": 3000}
+RENDERED_PER_KIND = 1500  # training digits as a person's inputs, per kind (nine kinds)
+CHUNK = 500  # images per task: generation and preprocessing run in a process per core
+# Shares of validation digits the digit threshold must accept: nearly all of MNIST's; of the rendered
+# ones, the 1% it may refuse are mostly inputs preprocessing could not rescue (blobs, broken strokes),
+# which the classifier misreads anyway.
+MNIST_COVERAGE = 0.998
+RENDERED_COVERAGE = 0.99
+UNSURE_SHARE = 0.002  # share of validation digits the shipped best may call unsure
+
+
+def render_digits(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """MNIST digits as a person's inputs of each kind, preprocessed as ``predict`` does: uint8 (n, 28, 28)."""
+    kinds = [
+        lambda d: digit_sets.bold_marker(d, rng, float(rng.uniform(1.5, 4.0))),
+        lambda d: digit_sets.low_resolution(d, rng),
+        lambda d: digit_sets.dim_photo(d, rng),
+        lambda d: digit_sets.sheet_on_desk(d, rng),
+        lambda d: digit_sets.lined_paper(d, rng),
+        lambda d: digit_sets.as_drawing(d, rng),
+        lambda d: digit_sets.small_drawing(d, rng),
+        lambda d: tiny_scan(d, rng),
+        lambda d: hairline(d, rng),
+    ]
+    made = []
+    for index, digit in enumerate(digits):
+        try:
+            made.append(preprocessing.prepare(kinds[index % len(kinds)](digit)))
+        except ImageError:
+            pass
+    return np.stack(made)
+
+
+def tiny_scan(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """The whole image 7-14 pixels square (area-averaged), either polarity: a thumbnail or a tiny scan."""
+    size = int(rng.integers(7, 15))
+    image = Image.fromarray(255 - digit if rng.random() < 0.7 else digit).resize((size, size), Image.Resampling.BOX)
+    return image
+
+
+def hairline(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """The digit's pen path one pixel wide, 10-30 pixels tall, on a white canvas of 40-600 pixels."""
+    height = int(rng.integers(10, 31))
+    path = digit_sets.crop_mask(digit_sets.skeleton(digit_sets.ink_mask(digit, 4)))
+    scale = height / path.shape[0]
+    width = max(1, round(path.shape[1] * scale))
+    small = np.asarray(Image.fromarray(path.astype(np.uint8) * 255).resize((width, height), Image.Resampling.BOX))
+    line = digit_sets.skeleton(small > 40)
+    canvas = np.full((int(rng.integers(max(40, height + 4), 601)),) * 2, 255, np.uint8)
+    top, left = (int(rng.integers(0, canvas.shape[0] - size + 1)) for size in line.shape)
+    canvas[top : top + line.shape[0], left : left + line.shape[1]][line] = int(rng.integers(0, 90))
+    return Image.fromarray(canvas)
+
+
+def noise_arrays(rng: np.random.Generator, count: int) -> np.ndarray:
+    """28x28 noise as MNIST-format arrays: uniform, sparse, smoothed and blotchy."""
+    from scipy import ndimage
+
+    made = []
+    for index in range(count):
+        kind = index % 4
+        if kind == 0:
+            image = rng.uniform(0, 1, (28, 28)) * rng.uniform(0.2, 1)
+        elif kind == 1:
+            image = (rng.uniform(0, 1, (28, 28)) < rng.uniform(0.02, 0.3)).astype(float)
+        elif kind == 2:
+            image = ndimage.gaussian_filter(rng.normal(0, 1, (28, 28)), rng.uniform(0.7, 3))
+            image = np.clip((image - image.mean()) / (image.std() + 1e-6) * 0.35 + 0.3, 0, 1)
+        else:
+            image = ndimage.gaussian_filter(rng.normal(0, 1, (28, 28)), rng.uniform(1.5, 4)) > rng.uniform(0, 0.5)
+        made.append(np.clip(np.asarray(image, float) * 255, 0, 255).astype(np.uint8))
+    return np.stack(made)
+
+
+def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarray:
+    """``count`` generated non-digits of one kind after preprocessing, uint8 (n, 28, 28); those that
+    preprocessing finds blank are refused before the detector runs, so they are left out."""
+    rng = np.random.default_rng(seed)
+    options = {"digits": digits} if kind == "digit_fragments" else {}
+    if kind == "font_letters":
+        options = {"fonts": outliers.TRAINING_FONTS}
+    made = []
+    for image in outliers.sample(kind, rng, count, **options):
+        try:
+            made.append(preprocessing.prepare(image))
+        except ImageError:
+            pass
+    return np.stack(made) if made else np.zeros((0, 28, 28), np.uint8)
+
+
+def task(arguments: tuple) -> tuple[str, np.ndarray]:
+    """One chunk of images: ("rendered", digits, seed) or (kind, count, seed, digits); returns (set part, images)."""
+    part, *rest = arguments
+    if part == "rendered":
+        digits, seed = rest
+        return part, render_digits(digits, np.random.default_rng(seed))
+    count, seed, digits = rest
+    if part == "noise":
+        return "negative", noise_arrays(np.random.default_rng(seed), count)
+    if part == "object_arrays":
+        rng = np.random.default_rng(seed)
+        return "negative", np.stack([outliers.object_array(rng) for _ in range(count)])
+    return "negative", non_digits(part, count, seed, digits)
+
+
+def tasks_for(digits: np.ndarray, share: float, seed: int) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+    chosen = digits[rng.choice(len(digits), max(1, int(RENDERED_PER_KIND * 9 * share)), replace=False)]
+    made = [("rendered", chosen[start : start + CHUNK], seed + start) for start in range(0, len(chosen), CHUNK)]
+    for index, (kind, total) in enumerate({**NEGATIVES, **ARRAYS}.items()):
+        total = max(1, int(total * share))
+        for start in range(0, total, CHUNK):
+            pieces = digits[rng.choice(len(digits), CHUNK)] if kind == "digit_fragments" else None
+            made.append((kind, min(CHUNK, total - start), seed + 1000 * (index + 1) + start, pieces))
+    return made
+
+
+def build_images(out: Path, scale: float) -> dict:
+    """Every image the detector is trained and validated on, cached in ``out/images.npz``; made by a
+    process per core, each chunk from its own seed, so the result does not depend on the core count."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cache = out / "images.npz"
+    if cache.exists():
+        return dict(np.load(cache))
+    dataset = data.load_dataset("mnist")
+    (train, _), (validation, _) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
+    sets = {}
+    with ProcessPoolExecutor() as pool:
+        for split, digits, share, seed in (
+            ("train", train, scale, 20261130),
+            ("validation", validation, 0.1 * scale, 7),
+        ):
+            parts = {"rendered": [], "negative": []}
+            for part, images in pool.map(task, tasks_for(digits, share, seed)):
+                parts[part].append(images)
+            sets.update({f"{split}_{part}": np.concatenate(chunks) for part, chunks in parts.items()})
+            sets[f"{split}_mnist"] = digits
+    np.savez_compressed(cache, **sets)
+    return sets
+
+
+def fit(sets: dict, out: Path, epochs: int):
+    """Train the detector (RandomAffine and RandomPen on every training image, digit or not, so the
+    augmentation tells nothing about the label); the epoch with the best validation loss is kept."""
+    import keras
+
+    from mnist_cnn.augmentation import RandomAffine, RandomPen
+    from mnist_cnn.rejection import detector_model
+
+    keras.utils.set_random_seed(42)
+    positives = np.concatenate([sets["train_mnist"], sets["train_rendered"]])
+    images = np.concatenate([positives, sets["train_negative"]])[..., None].astype(np.float32) / 255
+    labels = np.concatenate([np.ones(len(positives)), np.zeros(len(sets["train_negative"]))]).astype(np.float32)
+    weights = np.where(
+        labels == 1, len(labels) / (2 * len(positives)), len(labels) / (2 * (len(labels) - len(positives)))
+    )
+    val_images, val_labels = validation_arrays(sets)
+    detector = detector_model()
+    model = keras.Sequential([keras.Input((28, 28, 1)), RandomAffine(seed=1), RandomPen(rate=0.3, seed=2), detector])
+    steps = int(np.ceil(len(images) / 256)) * epochs
+    schedule = keras.optimizers.schedules.CosineDecay(1e-4, steps, warmup_target=2e-3, warmup_steps=steps // epochs)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy", metrics=["accuracy"])
+    keep = keras.callbacks.ModelCheckpoint(out / "best.weights.h5", save_best_only=True, save_weights_only=True)
+    history = model.fit(
+        images,
+        labels,
+        sample_weight=weights,
+        batch_size=256,
+        epochs=epochs,
+        shuffle=True,
+        validation_data=(val_images[..., None].astype(np.float32) / 255, val_labels),
+        callbacks=[keep],
+        verbose=2,
+    )
+    model.load_weights(out / "best.weights.h5")
+    detector.save(out / "model.keras")
+    return detector, history.history
+
+
+def validation_arrays(sets: dict) -> tuple[np.ndarray, np.ndarray]:
+    positives = np.concatenate([sets["validation_mnist"], sets["validation_rendered"]])
+    images = np.concatenate([positives, sets["validation_negative"]])
+    return images, np.concatenate([np.ones(len(positives)), np.zeros(len(sets["validation_negative"]))])
+
+
+def choose_thresholds(detector, sets: dict) -> dict:
+    """The digit threshold accepting MNIST_COVERAGE of the plain validation digits and RENDERED_COVERAGE
+    of the rendered ones; the confidence threshold calling at most UNSURE_SHARE of the validation
+    digits unsure with best."""
+    from mnist_cnn.prediction import load_model
+
+    def scores(images):
+        return detector.predict(images[..., None].astype(np.float32) / 255, batch_size=1024, verbose=0)[:, 0]
+
+    mnist, rendered, negative = (scores(sets[f"validation_{part}"]) for part in ("mnist", "rendered", "negative"))
+    digit = float(min(np.quantile(mnist, 1 - MNIST_COVERAGE), np.quantile(rendered, 1 - RENDERED_COVERAGE)))
+    best = load_model("best", runtime="onnx")
+    confidences = best.probabilities(np.concatenate([sets["validation_mnist"], sets["validation_rendered"]])).max(1)
+    confidence = round(float(np.floor(np.quantile(confidences, UNSURE_SHARE) * 100) / 100), 2)
+    return {
+        "digit": round(digit, 6),
+        "confidence": confidence,
+        "chosen_on": "the MNIST validation split (split seed 42, 10%) and a validation draw of rendered digits "
+        "and generated non-digits, never the MNIST test set or the rejection benchmark's sets",
+        "validation": {
+            "mnist_accepted": float((mnist >= digit).mean()),
+            "rendered_accepted": float((rendered >= digit).mean()),
+            "non_digits_refused": float((negative < digit).mean()),
+            "digits": int(len(mnist) + len(rendered)),
+            "non_digits": int(len(negative)),
+            "best_unsure_share": float((confidences < confidence).mean()),
+        },
+    }
+
+
+def ship(out: Path, thresholds: dict) -> None:
+    """The detector, its ONNX and LiteRT exports, thresholds.json and the card into the package."""
+    import keras
+
+    from mnist_cnn.export import export_one
+
+    detector = keras.models.load_model(out / "model.keras", compile=False)
+    DETECTOR_DIR.mkdir(exist_ok=True)
+    detector.save(DETECTOR_DIR / "model.keras")
+    detector(np.zeros((1, 28, 28, 1), np.float32))  # the exporters trace a model that has been called
+    for fmt in ("onnx", "litert"):
+        export_one(detector, fmt, DETECTOR_DIR, None, None)
+    shipped = {key: value for key, value in thresholds.items() if key != "history"}
+    (DETECTOR_DIR / "thresholds.json").write_text(json.dumps(shipped, indent=2) + "\n")
+    (DETECTOR_DIR / "MODEL_CARD.md").write_text(card(thresholds, detector))
+
+
+def card(thresholds: dict, detector) -> str:
+    """The detector's model card: every figure from this run's thresholds and validation."""
+    import keras
+
+    from mnist_cnn.models import forward_flops
+    from mnist_cnn.prediction import SHIPPED_DIR
+
+    parameters, flops = detector.count_params(), forward_flops(detector)
+    best_flops = forward_flops(keras.models.load_model(SHIPPED_DIR / "best" / "model.keras", compile=False))
+    v = thresholds["validation"]
+    epochs = len(thresholds["history"]["val_loss"])
+    best_epoch = int(np.argmin(thresholds["history"]["val_loss"])) + 1
+    return f"""# Model card: digit detector (rejection)
+
+Is the 28x28 image the classifier saw a handwritten digit at all? A small CNN ({parameters:,}
+parameters, `mnist_cnn.rejection.detector_model`) that outputs the probability that it is. Every
+prediction's status comes from it and the classifier's calibrated confidence
+(`src/mnist_cnn/rejection.py`): **not_a_digit** when the digit probability is below
+{thresholds["digit"]:.4f}, **unsure** when the classifier's top probability is below
+{thresholds["confidence"]:.2f}, **digit** otherwise. `--accept-all` turns it off. It runs in the
+classifier's runtime: `model.keras`, `model.onnx` and `model.tflite` here, TensorFlow-free on ONNX
+Runtime and LiteRT. A model trained on another dataset (its metrics.json says so) gets no detector,
+only "unsure".
+
+Made by `{thresholds["command"]}`.
+
+## Method, and why
+- **Outlier exposure** (Hendrycks, Mazeika & Dietterich 2019) with a **background class** (Dhamija,
+  Günther & Boult 2018, "Reducing Network Agnostophobia"): trained on digits against generated
+  non-digits, both after the same preprocessing a person's image gets, so it judges exactly what the
+  classifier is shown.
+- **A detector of its own rather than a score of the classifier's.** The maximum softmax probability
+  (Hendrycks & Gimpel 2017, the baseline) is high for letters and symbols that share a digit's
+  strokes: an A reads as 4 at 99.8% and a smiley as 0 at 99.7% with the shipped `best`. Energy scores
+  (Liu et al. 2020) and feature-space Mahalanobis distances (Lee et al. 2018) need the classifier's
+  logits or features, a second output in every exported format of every model, and still only know
+  digits; exposure to outliers is what the literature finds moves letters and scribbles most. One
+  detector serves `seed`, `best`, the ensemble and any model a user trains, none retrained; it costs
+  {flops / 1e6:.1f} MFLOPs per image, {flops / best_flops:.0%} of `best`'s. The benchmark (docs/BENCHMARKS.md,
+  `benchmarks/rejection.py`) measures it against the maximum softmax probability of `best` and `seed`
+  on sets it never saw.
+- **Data.** Positives: the 54,000 MNIST training digits (the validation split held out) and
+  {RENDERED_PER_KIND * 9:,} of them drawn as a person's inputs (bold markers, low-resolution scans, dim photos,
+  sheets on a desk, lined paper, page drawings large and small, 7-14 pixel thumbnails, one-pixel
+  pen lines) and preprocessed. Negatives
+  (`mnist_cnn.outliers`, training fonts only): pen-drawn letters that are not digit shapes, letters in
+  the DejaVu fonts, symbols, shapes, scribbles, textures, blank paper photos, pieces of digits and
+  several digits side by side, all preprocessed (those preprocessing finds blank are refused before
+  the detector), and noise and filled objects as 28x28 arrays. Digits and non-digits get the same random affine and
+  pen/paper augmentation, and equal weight.
+- **Training.** Adam, warm-up then cosine decay from 0.002, batch 256, {epochs} epochs; the epoch with the
+  lowest validation loss ({best_epoch}) is kept.
+
+## Thresholds (chosen on validation data only)
+{thresholds["chosen_on"]}.
+- Digit threshold: the largest accepting {MNIST_COVERAGE:.1%} of the plain MNIST validation digits
+  and {RENDERED_COVERAGE:.0%} of the rendered ones (the rest are mostly inputs preprocessing could not
+  rescue): {v["mnist_accepted"]:.2%} and {v["rendered_accepted"]:.2%} accepted ({v["digits"]:,}
+  validation digits in all); {v["non_digits_refused"]:.2%} of {v["non_digits"]:,} validation
+  non-digits refused.
+- Confidence threshold: `best` is unsure of {v["best_unsure_share"]:.2%} of the validation digits
+  (at most {UNSURE_SHARE:.1%} allowed); its probabilities are calibrated (temperature scaling), so the
+  same threshold means the same for every shipped model.
+
+## Limits
+- Letters that are also digit shapes (O, I, l, S, Z, B, g, q, ...) are digits to it: they were left out
+  of training on purpose. A digit with a stray mark, or two touching digits, may be refused.
+- It knows the non-digits it was shown and their relatives; a new kind of input (a photo of a face,
+  a chart) is judged by resemblance. The benchmark's held-out fonts and other seeds measure how far
+  that carries.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "detector")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--scale", type=float, default=1.0, help="share of the image counts, for a quick trial")
+    parser.add_argument("--ship", action="store_true", help="copy the detector and thresholds into the package")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    sets = build_images(args.out, args.scale)
+    print({name: len(images) for name, images in sets.items()}, f"{time.perf_counter() - start:.0f} s", flush=True)
+    if (args.out / "history.json").exists():  # trained already: never train over it
+        import keras
+
+        detector = keras.models.load_model(args.out / "model.keras", compile=False)
+        history = json.loads((args.out / "history.json").read_text())
+    else:
+        detector, history = fit(sets, args.out, args.epochs)
+        history = {key: [round(float(v), 5) for v in values] for key, values in history.items()}
+        (args.out / "history.json").write_text(json.dumps(history) + "\n")
+    thresholds = choose_thresholds(detector, sets)
+    thresholds["command"] = "python scripts/train_detector.py " + " ".join(sys.argv[1:]).replace(" --ship", "")
+    thresholds["history"] = history
+    (args.out / "thresholds.json").write_text(json.dumps(thresholds, indent=2) + "\n")
+    print(json.dumps({key: thresholds[key] for key in ("digit", "confidence", "validation")}, indent=2))
+    if args.ship:
+        ship(args.out, thresholds)
+
+
+if __name__ == "__main__":
+    main()

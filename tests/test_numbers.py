@@ -1,0 +1,109 @@
+"""Numbers through `mnist-cnn predict` and the Python API: several digits in one image are read left to
+right, one digit behaves as before, and --single / --number force either. Segmentation itself is
+tested in test_segmentation.py; exact-string accuracy is benchmarks/number_reading.py's."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import mnist_cnn
+from conftest import run_cli
+from mnist_cnn.prediction import NumberPrediction, Prediction
+
+
+def draw_number(path, strokes_per_digit):
+    """White paper, each digit's strokes (polylines in a unit box) drawn side by side with a black pen."""
+    image = Image.new("L", (160 * len(strokes_per_digit) + 40, 260), 255)
+    draw = ImageDraw.Draw(image)
+    for index, strokes in enumerate(strokes_per_digit):
+        for stroke in strokes:
+            points = [(40 + 160 * index + 100 * x, 30 + 200 * y) for x, y in stroke]
+            draw.line(points, fill=0, width=14, joint="curve")
+    image.save(path)
+    return path
+
+
+ONE = [[(0.5, 0), (0.5, 1)]]
+SEVEN = [[(0, 0), (1, 0), (0.35, 1)]]
+FOUR = [[(0.7, 1), (0.7, 0), (0, 0.65), (1, 0.65)]]
+
+
+def test_a_drawn_number_is_read_left_to_right_with_boxes(tmp_path):
+    path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR])
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
+    boxes = [digit.box for digit in answer.digits]
+    assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)
+    assert all(0 <= left < right <= 520 and 0 <= top < bottom <= 260 for left, top, right, bottom in boxes)
+
+
+def test_one_digit_is_a_plain_prediction_and_single_forces_it(tmp_path):
+    path = draw_number(tmp_path / "seven.png", [SEVEN])
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, Prediction) and answer.digit == 7 and answer.box is None
+    number = draw_number(tmp_path / "n.png", [SEVEN, FOUR])
+    (single,) = mnist_cnn.predict([number], model="best", mode="single")
+    assert isinstance(single, Prediction)
+    (forced,) = mnist_cnn.predict([path], model="best", mode="number")
+    assert isinstance(forced, NumberPrediction) and forced.number == "7"
+
+
+def test_cli_prints_the_number_and_its_digits_and_json_gives_boxes(tmp_path):
+    path = draw_number(tmp_path / "n.png", [FOUR, SEVEN])
+    result = run_cli("predict", str(path))
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith(f"{path}: 47 (digits 4 "), result.stdout
+    result = run_cli("predict", str(path), "--json", "--save-preprocessed", str(tmp_path / "seen"))
+    answer = json.loads(result.stdout)
+    assert answer["number"] == "47" and [digit["digit"] for digit in answer["digits"]] == [4, 7]
+    assert all(len(digit["box"]) == 4 and len(digit["probabilities"]) == 10 for digit in answer["digits"])
+    assert all(digit["status"] in ("digit", "unsure", "not_a_digit") for digit in answer["digits"])
+    seen = sorted(path.name for path in (tmp_path / "seen").iterdir())
+    assert seen == ["n.png.1.28x28.png", "n.png.2.28x28.png"]
+    assert np.asarray(Image.open(tmp_path / "seen" / seen[0])).shape == (28, 28)
+
+
+def test_cli_single_and_csv(tmp_path):
+    path = draw_number(tmp_path / "n.png", [FOUR, SEVEN])
+    result = run_cli("predict", str(path), "--single", "--csv", str(tmp_path / "a.csv"))
+    assert result.returncode == 0 and "digits" not in result.stdout and "top 3:" in result.stdout
+    result = run_cli("predict", str(path), "--csv", str(tmp_path / "b.csv"))
+    with (tmp_path / "b.csv").open(newline="") as file:
+        assert [row["digit"] for row in csv.DictReader(file)] == ["47"]
+
+
+def test_single_and_number_cannot_both_be_asked_for(tmp_path):
+    path = draw_number(tmp_path / "n.png", [FOUR])
+    result = run_cli("predict", str(path), "--single", "--number")
+    assert result.returncode == 2 and "not allowed with" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["digits", ""])
+def test_an_unknown_mode_is_a_value_error(mode):
+    with pytest.raises(ValueError, match="mode"):
+        mnist_cnn.predict([np.zeros((28, 28))], model="seed", mode=mode)
+
+
+def test_the_api_returns_a_number_with_its_digits_and_boxes(tmp_path):
+    import asyncio
+
+    import httpx
+
+    from mnist_cnn.prediction import load_model
+    from mnist_cnn.serving.app import Settings, create_app
+
+    body = draw_number(tmp_path / "n.png", [SEVEN, ONE]).read_bytes()
+    app = create_app(Settings(), load_model("best", runtime="onnx"))
+
+    async def post():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            return await http.post("/v1/predict", content=body, headers={"content-type": "image/png"})
+
+    response = asyncio.run(post())
+    assert response.status_code == 200, response.text
+    (answer,) = response.json()["predictions"]
+    assert answer["number"] == "71" and answer["digit"] is None and len(answer["digits"]) == 2
+    assert all(len(digit["box"]) == 4 and len(digit["image"]) == 28 for digit in answer["digits"])
