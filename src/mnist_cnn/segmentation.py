@@ -10,8 +10,9 @@ none, whose pieces the classifier reads with the highest joint confidence, found
 programming over the candidate cuts, so three or more touching digits are cut too).
 
 Every step works on the ink map ``preprocessing.to_mnist`` makes (``ink_map``), and every digit's
-28x28 is made by the same steps as ``to_mnist``'s from that digit's ink alone (``to_field``): an
-image holding one digit gives one segment whose image is exactly ``to_mnist``'s.
+28x28 is made by the same steps as ``to_mnist``'s from that digit's ink alone
+(``preprocessing.ink_to_mnist``): an image holding one digit gives one segment whose image is
+exactly ``to_mnist``'s.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import DIGIT_SIZE, digit, fit_work_size, paper, resize
+from mnist_cnn.preprocessing import digit, fit_work_size, ink_to_mnist, paper
 
 SPECK = 0.03  # of the largest component's ink: smaller marks far from any digit are dust, not digits
 STROKE = 0.3  # ink level: fainter pixels (blurred edges, JPEG halos) do not join two digits into one
@@ -126,18 +127,6 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
         work = work[top:bottom, left:right]
         placement = Placement(top, left, placement.scale_y, placement.scale_x)
     return paper.remove_ruled_lines(paper.ink_intensity(work)), placement
-
-
-def to_field(ink: np.ndarray) -> np.ndarray:
-    """One digit's ink (h, w), float 0-1, to uint8 (28, 28) by ``to_mnist``'s last steps: cropped to
-    the ink, shrunk to 80 pixels, strokes made MNIST-wide, fitted in 20x20, centred by mass. Raises
-    ImageError for ink that is all zero."""
-    box = digit.ink_bounding_box(ink)
-    if box is None:
-        raise ImageError("no digit found: the image is blank")
-    top, bottom, left, right = box
-    cropped = resize.max_pool(ink[top:bottom, left:right], DIGIT_SIZE)
-    return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
 
 
 def components(ink: np.ndarray) -> list[Blob]:
@@ -318,7 +307,7 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
 def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify) -> np.ndarray:
     """Each piece's log-confidence as one digit: the classifier's top probability, less
     WIDTH_PENALTY per line height the piece is wider than WIDEST."""
-    probabilities = classify(np.stack([to_field(piece.ink(ink)) for piece in pieces]))
+    probabilities = classify(np.stack([ink_to_mnist(piece.ink(ink)) for piece in pieces]))
     widths = np.array([piece.width for piece in pieces]) / height
     return np.log(np.maximum(probabilities.max(axis=1), 1e-6)) - WIDTH_PENALTY * np.maximum(0, widths - WIDEST)
 
@@ -365,12 +354,12 @@ def segment(gray: np.ndarray, classify: Callable[[np.ndarray], np.ndarray] | Non
     ]
     if len(digits) == 1:
         top, bottom, left, right = digit.ink_bounding_box(ink)
-        return [Segment(placement.box(top, bottom, left, right, gray.shape), to_field(ink))]
+        return [Segment(placement.box(top, bottom, left, right, gray.shape), ink_to_mnist(ink))]
     digits.sort(key=lambda blob: blob.left + blob.right)
     segments = []
     for blob in digits:
         own = blob.ink(ink)
         top, bottom, left, right = digit.ink_bounding_box(own)
         box = placement.box(blob.top + top, blob.top + bottom, blob.left + left, blob.left + right, gray.shape)
-        segments.append(Segment(box, to_field(own)))
+        segments.append(Segment(box, ink_to_mnist(own)))
     return segments

@@ -58,7 +58,16 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
     work = paper.crop_to_sheet(fit_work_size(gray))
-    ink = paper.remove_ruled_lines(paper.ink_intensity(work))
+    return ink_to_mnist(paper.remove_ruled_lines(paper.ink_intensity(work)))
+
+
+def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
+    """One digit's ink (h, w), float 0-1, light on dark, to uint8 (28, 28) by the chain's last steps:
+    cropped to the ink, shrunk to 80 pixels, strokes made MNIST-wide, fitted in 20x20, centred by mass.
+
+    Raises:
+        ImageError: the ink is all zero (a blank page).
+    """
     box = digit.ink_bounding_box(ink)
     if box is None:
         raise ImageError("no digit found: the image is blank")
