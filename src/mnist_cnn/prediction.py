@@ -455,10 +455,12 @@ def write_csv(predictions: list[Prediction], target: Path) -> Path:
 @dataclass
 class Reading:
     """What an image holds, made MNIST-style: one digit (``boxes`` None), or a number's digits left to
-    right with their boxes in the image's pixels. ``images``: uint8 (28, 28) each."""
+    right with their boxes in the image's pixels. ``images``: uint8 (28, 28) each. ``whole``: in the
+    "auto" mode, for a number, the whole image as one digit, which wins if it is read as a digit."""
 
     images: list[np.ndarray]
     boxes: list[list[int]] | None = None
+    whole: np.ndarray | None = None
 
 
 READING_MODES = ("auto", "single", "number")
@@ -480,7 +482,8 @@ def read(source, mode: str = "auto", classify=None) -> Reading:
     segments = segmentation.segment(preprocessing.open_image(source), classify)
     if mode == "auto" and len(segments) == 1:
         return Reading([segments[0].image])  # the same array prepare() makes
-    return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments])
+    whole = preprocessing.prepare(source) if mode == "auto" else None
+    return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments], whole)
 
 
 def read_many(sources: list, names: list[str], mode: str = "auto", classify=None):
@@ -499,7 +502,13 @@ def read_many(sources: list, names: list[str], mode: str = "auto", classify=None
 def classify_readings(
     classifier: Classifier, readings: list[Reading], paths: list[str | None], rejector=None
 ) -> list[Prediction | NumberPrediction]:
-    """A Prediction per one-digit reading, a NumberPrediction per number; one model call for all."""
+    """A Prediction per one-digit reading, a NumberPrediction per number; one model call for all.
+
+    A number found by the "auto" mode whose whole image the rejector accepts as one digit is read as
+    that digit: a digit in pieces (a broken stroke, a bold marker's gap) stays one digit, while
+    several digits side by side, which the detector learnt are not one digit, stay a number."""
+    if rejector is not None:
+        readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
     flat = iter(classify(classifier, images, [None] * len(images), rejector))
     answers = []
@@ -513,6 +522,14 @@ def classify_readings(
                 digit.box = box
             answers.append(NumberPrediction(digits, path))
     return answers
+
+
+def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) -> Reading:
+    """``reading``, or its whole image as one digit when the rejector gives that the status "digit"."""
+    if reading.whole is None:
+        return reading
+    (whole,) = classify(classifier, [reading.whole], [None], rejector)
+    return Reading([reading.whole]) if whole.status == "digit" else reading
 
 
 def prepare_many(sources: list, names: list[str] | None = None) -> tuple[list[np.ndarray], list[str], list[str]]:
