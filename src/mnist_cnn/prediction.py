@@ -479,10 +479,11 @@ def read(source, mode: str = "auto", classify=None) -> Reading:
     )
     if mode == "single" or is_array:
         return Reading([preprocessing.prepare(source)])
-    segments = segmentation.segment(preprocessing.open_image(source), classify)
+    gray = preprocessing.open_image(source)
+    segments = segmentation.segment(gray, classify)
     if mode == "auto" and len(segments) == 1:
         return Reading([segments[0].image])  # the same array prepare() makes
-    whole = preprocessing.prepare(source) if mode == "auto" else None
+    whole = preprocessing.to_mnist(gray) if mode == "auto" else None  # decoded once, not again
     return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments], whole)
 
 
@@ -533,16 +534,8 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
 
 
 def prepare_many(sources: list, names: list[str] | None = None) -> tuple[list[np.ndarray], list[str], list[str]]:
-    """Preprocess what can be read; return (images, their names, one error line per failure).
-
-    ``names``: what each source is called in messages (default: the source itself, a path).
+    """Preprocess what can be read, one digit each; return (images, their names, one error line per
+    failure). ``names``: what each source is called in messages (default: the source itself, a path).
     """
-    prepared, prepared_names, errors = [], [], []
-    for source, name in zip(sources, names or [str(source) for source in sources]):
-        try:
-            prepared.append(preprocessing.prepare(source))
-            prepared_names.append(name)
-        except ImageError as error:
-            message = str(error).removeprefix("image: ")  # bytes are called "image" by the decoder
-            errors.append(message if message.startswith(name) else f"{name}: {message}")
-    return prepared, prepared_names, errors
+    readings, read_names, errors = read_many(sources, names or [str(source) for source in sources], "single")
+    return [reading.images[0] for reading in readings], read_names, errors
