@@ -192,30 +192,32 @@ def test_digits_drawn_with_the_mouse_are_recognised(server, chromium):
     context.close()
 
 
-def test_a_letter_drawn_on_the_page_is_shown_as_not_a_digit(server, chromium):
+def shown_for_strokes(server, chromium, strokes, screenshot: str) -> tuple[str, str]:
+    """Draw ``strokes`` with the mouse on a desktop-sized page; return (the big answer, the line beside it)."""
     context = chromium.new_context(viewport={"width": 1100, "height": 760})
     page = Page(context.new_page(), server)
-    page.stroke([(0.3, 0.8), (0.5, 0.2), (0.7, 0.8)])
-    page.stroke([(0.38, 0.58), (0.62, 0.58)])
-    digit, _ = page.shown_prediction()
-    assert digit == "Not a digit"
-    assert page.page.locator("#confidence").text_content().startswith("looks most like ")
-    page.screenshot("serve-not-a-digit.png")
+    for points in strokes:
+        page.stroke(points)
+    answer, _ = page.shown_prediction()
+    detail = page.page.locator("#confidence").text_content()
+    page.screenshot(screenshot)
     assert page.problems == []
     context.close()
+    return answer, detail
+
+
+def test_a_letter_drawn_on_the_page_is_shown_as_not_a_digit(server, chromium):
+    letter_a = [[(0.3, 0.8), (0.5, 0.2), (0.7, 0.8)], [(0.38, 0.58), (0.62, 0.58)]]
+    answer, detail = shown_for_strokes(server, chromium, letter_a, "serve-not-a-digit.png")
+    assert answer == "Not a digit"
+    assert detail.startswith("looks most like ")
 
 
 def test_two_digits_drawn_side_by_side_are_read_as_a_number(server, chromium):
-    context = chromium.new_context(viewport={"width": 1100, "height": 760})
-    page = Page(context.new_page(), server)
-    page.stroke([(0.25, 0.3), (0.25, 0.7)])
-    page.stroke([(0.5, 0.3), (0.8, 0.3), (0.6, 0.7)])
-    digit, _ = page.shown_prediction()
-    assert digit == "17"
-    assert page.page.locator("#confidence").text_content().startswith("digits 1 ")
-    page.screenshot("serve-number.png")
-    assert page.problems == []
-    context.close()
+    one_and_seven = [[(0.25, 0.3), (0.25, 0.7)], [(0.5, 0.3), (0.8, 0.3), (0.6, 0.7)]]
+    answer, detail = shown_for_strokes(server, chromium, one_and_seven, "serve-number.png")
+    assert answer == "17"
+    assert detail.startswith("digits 1 ")
 
 
 def test_page_fits_a_phone_and_draws_with_touch(server, chromium):
