@@ -173,3 +173,16 @@ def small_drawing(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """Drawn small on the served page: the digit spans 20-50% of the canvas, so the page's fixed pen
     makes its strokes 2-4x too fat for its size; softened as a browser's canvas scaling would."""
     return as_drawing(digit, rng, extent=(0.2, 0.5)).filter(ImageFilter.SMOOTH)
+
+
+def printed(label: int, rng: np.random.Generator, fonts: list) -> Image.Image:
+    """The digit ``label`` typeset in one of ``fonts`` (font file paths), as a photo or scan of print: a
+    random size, shear and turn (`mnist_cnn.outliers.font_glyph`), on paper of every kind the
+    outliers get (`mnist_cnn.outliers.ink_on_paper`); the same for digits and non-digits, so the detector
+    learns the shape and not the paper."""
+    from mnist_cnn import outliers
+
+    shape = outliers.canvas_shape(rng)
+    size = int(rng.uniform(0.35, 1.1) * min(shape))
+    alpha = outliers.font_glyph(str(label), fonts[int(rng.integers(len(fonts)))], size, rng)
+    return Image.fromarray(outliers.ink_on_paper(outliers.place(alpha, shape, rng), rng))

@@ -46,11 +46,18 @@ NEGATIVES = {
     "blank_paper": 2000,
     "digit_fragments": 5000,
     "objects": 5000,
+    "garments": 4000,
+    "polylines": 4000,
 }
 # 28x28 MNIST-format arrays, which skip preprocessing: noise, and filled objects as a program may send.
-ARRAYS = {"noise": 3000, "object_arrays": 3000}
+ARRAYS = {"noise": 3000, "object_arrays": 3000, "garment_arrays": 5000}
 RENDERED_PER_KIND = 1500  # training digits as a person's inputs, per kind
-RENDERED_KINDS = 9
+RENDERED_KINDS = 10
+# Printed digits (positives) come from fonts that no benchmark uses: Debian's fonts-liberation,
+# fonts-freefont-ttf and fonts-urw-base35 (`apt-get install` them first), not the matplotlib fonts of
+# benchmarks/own_digits.py. Symbol fonts are left out.
+PRINTED_FONT_DIRS = ("truetype/liberation", "truetype/freefont", "opentype/urw-base35")
+SYMBOL_FONTS = ("StandardSymbolsPS", "D050000L")
 CHUNK = 500  # images per task: generation and preprocessing run in a process per core
 # The digit threshold is the highest that still accepts MNIST_COVERAGE of the MNIST validation digits
 # and refuses at most RIGHT_REFUSED of the rendered validation digits of each kind that best reads
@@ -60,9 +67,24 @@ RIGHT_REFUSED = 0.01
 UNSURE_SHARE = 0.002  # share of validation digits the shipped best may call unsure
 
 
-def render_digits(digits: np.ndarray, rng: np.random.Generator, kind: int = 0) -> np.ndarray:
-    """MNIST digits as a person's inputs of each kind in turn (starting at ``kind``), preprocessed as
-    ``predict`` does: uint8 (n, 28, 28); those preprocessing finds blank are left out."""
+def printed_fonts() -> list[Path]:
+    """The fonts printed training digits are set in (see PRINTED_FONT_DIRS); exits if none is installed."""
+    fonts = [
+        path
+        for folder in PRINTED_FONT_DIRS
+        for path in sorted(Path("/usr/share/fonts", folder).glob("*.[ot]tf"))
+        if not path.name.startswith(SYMBOL_FONTS)
+    ]
+    if not fonts:
+        sys.exit("No fonts for printed digits: apt-get install fonts-liberation fonts-freefont-ttf fonts-urw-base35")
+    return fonts
+
+
+def render_digits(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, kind: int = 0) -> np.ndarray:
+    """MNIST digits (with their ``labels``) as a person's inputs of each kind in turn (starting at
+    ``kind``), the last kind the label printed in a font instead, preprocessed as ``predict`` does:
+    uint8 (n, 28, 28); those preprocessing finds blank are left out."""
+    fonts = printed_fonts()
     kinds = [
         lambda d: digit_sets.bold_marker(d, rng, float(rng.uniform(1.5, 4.0))),
         lambda d: digit_sets.low_resolution(d, rng),
@@ -73,11 +95,14 @@ def render_digits(digits: np.ndarray, rng: np.random.Generator, kind: int = 0) -
         lambda d: digit_sets.small_drawing(d, rng),
         lambda d: tiny_scan(d, rng),
         lambda d: hairline(d, rng),
+        None,  # printed: see below
     ]
     made = []
-    for index, digit in enumerate(digits):
+    for index, (digit, label) in enumerate(zip(digits, labels)):
+        make = kinds[(kind + index) % len(kinds)]
         try:
-            made.append(preprocessing.prepare(kinds[(kind + index) % len(kinds)](digit)))
+            image = make(digit) if make else digit_sets.printed(int(label), rng, fonts)
+            made.append(preprocessing.prepare(image))
         except ImageError:
             pass
     return np.stack(made) if made else np.zeros((0, 28, 28), np.uint8)
@@ -131,6 +156,8 @@ def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarr
     options = {"digits": digits} if kind == "digit_fragments" else {}
     if kind == "font_letters":
         options = {"fonts": outliers.TRAINING_FONTS}
+    if kind == "polylines":  # scribbles of a few straight strokes are the ones nearest a digit's shape
+        kind, options = "scribbles", {"styles": ["polyline"]}
     made = []
     for image in outliers.sample(kind, rng, count, **options):
         try:
@@ -141,24 +168,31 @@ def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarr
 
 
 def task(arguments: tuple) -> tuple[str, np.ndarray]:
-    """One chunk of images: ("rendered", digits, seed) or (kind, count, seed, digits); returns (set part, images)."""
+    """One chunk of images: ("rendered", (digits, labels), seed) or (kind, count, seed, digits); returns
+    (set part, images)."""
     part, *rest = arguments
     if part == "rendered":
-        digits, seed = rest
-        return part, render_digits(digits, np.random.default_rng(seed))
+        (digits, labels), seed = rest
+        return part, render_digits(digits, labels, np.random.default_rng(seed))
     count, seed, digits = rest
     if part == "noise":
         return "negative", noise_arrays(np.random.default_rng(seed), count)
     if part == "object_arrays":
         rng = np.random.default_rng(seed)
         return "negative", np.stack([outliers.object_array(rng) for _ in range(count)])
+    if part == "garment_arrays":
+        rng = np.random.default_rng(seed)
+        return "negative", np.stack([outliers.garment_array(rng) for _ in range(count)])
     return "negative", non_digits(part, count, seed, digits)
 
 
-def tasks_for(digits: np.ndarray, share: float, seed: int) -> list[tuple]:
+def tasks_for(digits: np.ndarray, labels: np.ndarray, share: float, seed: int) -> list[tuple]:
     rng = np.random.default_rng(seed)
-    chosen = digits[rng.choice(len(digits), max(1, int(RENDERED_PER_KIND * RENDERED_KINDS * share)), replace=False)]
-    made = [("rendered", chosen[start : start + CHUNK], seed + start) for start in range(0, len(chosen), CHUNK)]
+    chosen = rng.choice(len(digits), max(1, int(RENDERED_PER_KIND * RENDERED_KINDS * share)), replace=False)
+    made = [
+        ("rendered", (digits[chosen[start : start + CHUNK]], labels[chosen[start : start + CHUNK]]), seed + start)
+        for start in range(0, len(chosen), CHUNK)
+    ]
     for index, (kind, total) in enumerate({**NEGATIVES, **ARRAYS}.items()):
         total = max(1, int(total * share))
         for start in range(0, total, CHUNK):
@@ -176,15 +210,17 @@ def build_images(out: Path, scale: float) -> dict:
     if cache.exists():
         return dict(np.load(cache))
     dataset = data.load_dataset("mnist")
-    (train, _), (validation, _) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
+    (train, train_labels), (validation, validation_labels) = data.training_split(
+        dataset.train_images, dataset.train_labels, 0.1, 42
+    )
     sets = {}
     with ProcessPoolExecutor() as pool:
-        for split, digits, share, seed in (
-            ("train", train, scale, 20261130),
-            ("validation", validation, 0.1 * scale, 7),
+        for split, digits, labels, share, seed in (
+            ("train", train, train_labels, scale, 20261130),
+            ("validation", validation, validation_labels, 0.1 * scale, 7),
         ):
             parts = {"rendered": [], "negative": []}
-            for part, images in pool.map(task, tasks_for(digits, share, seed)):
+            for part, images in pool.map(task, tasks_for(digits, labels, share, seed)):
                 parts[part].append(images)
             sets.update({f"{split}_{part}": np.concatenate(chunks) for part, chunks in parts.items()})
             sets[f"{split}_mnist"] = digits
@@ -251,7 +287,7 @@ def labelled_rendered_validation() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     chosen = rng.choice(len(digits), RENDERED_PER_KIND * RENDERED_KINDS // 10, replace=False)
     images, kept, kinds = [], [], []
     for position, index in enumerate(chosen):
-        made = render_digits(digits[index : index + 1], rng, kind=position % RENDERED_KINDS)
+        made = render_digits(digits[index : index + 1], labels[index : index + 1], rng, kind=position % RENDERED_KINDS)
         if len(made):
             images.append(made[0])
             kept.append(labels[index])
@@ -362,11 +398,13 @@ Made by `{thresholds["command"]}`.
 - **Data.** Positives: the 54,000 MNIST training digits (the validation split held out) and
   {RENDERED_PER_KIND * RENDERED_KINDS:,} of them drawn as a person's inputs (bold markers, low-resolution
   scans, dim photos, sheets on a desk, lined paper, page drawings large and small, 7-14 pixel
-  thumbnails, one-pixel pen lines) and preprocessed. Negatives
+  thumbnails, one-pixel pen lines) or printed in one of {len(printed_fonts())} fonts that no benchmark uses
+  (Liberation, FreeFont, URW base 35), and preprocessed. Negatives
   (`mnist_cnn.outliers`, training fonts only): pen-drawn letters that are not digit shapes, letters in
-  the DejaVu fonts, symbols, shapes, scribbles, textures, blank paper photos, pieces of digits and
-  several digits side by side, all preprocessed (those preprocessing finds blank are refused before
-  the detector), and noise and filled objects as 28x28 arrays. Digits and non-digits get the same random affine and
+  the DejaVu fonts, symbols, shapes, scribbles (extra straight-stroke polylines, the nearest to a
+  digit), textures, blank paper photos, pieces of digits and several digits side by side, filled
+  objects, clothing, shoes and bags, all preprocessed (those preprocessing finds blank are refused
+  before the detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits and non-digits get the same random affine and
   pen/paper augmentation, and equal weight.
 - **Training.** Adam, warm-up then cosine decay from 0.002, batch 256, {epochs} epochs; the epoch with the
   lowest validation loss ({best_epoch}) is kept.

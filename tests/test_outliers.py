@@ -89,3 +89,36 @@ def test_object_arrays_are_mnist_format_silhouettes_filling_much_of_the_field():
     assert all(array.shape == (28, 28) and array.dtype == np.uint8 for array in arrays)
     coverage = np.array([(array > 40).mean() for array in arrays])
     assert coverage.min() > 0.05 and coverage.mean() > 0.15, coverage  # a thing, not a stroke
+
+
+def test_garment_arrays_are_centred_mnist_format_things_filling_much_of_the_field():
+    rng = np.random.default_rng(4)
+    arrays = [outliers.garment_array(rng) for _ in range(30)]
+    assert all(array.shape == (28, 28) and array.dtype == np.uint8 for array in arrays)
+    coverage = np.array([(array > 40).mean() for array in arrays])
+    assert coverage.mean() > 0.2, coverage  # clothing fills the thumbnail, as Fashion-MNIST's do
+    rows, cols = np.nonzero(np.sum(arrays, axis=0))
+    assert abs(rows.mean() - 13.5) < 3 and abs(cols.mean() - 13.5) < 3
+
+
+@pytest.mark.parametrize("name", list(outliers.GARMENTS))
+def test_every_garment_draws_inside_its_frame(name):
+    rng = np.random.default_rng(5)
+    image = Image.new("L", (60, 80), 0)
+    outliers.GARMENTS[name](ImageDraw.Draw(image), 60, 80, rng)
+    assert 0.1 < (np.asarray(image) > 0).mean() < 0.95
+
+
+def test_scribbles_keep_to_the_styles_asked_for_and_reject_unknown_ones():
+    rng = np.random.default_rng(6)
+    polylines = [outliers.scribbles(rng, styles=["polyline"]) for _ in range(5)]
+    assert all(ink_pixels(image) >= 10 for image in polylines)
+    with pytest.raises(ValueError, match=r"styles \['loop'\].*polyline, curve"):
+        outliers.scribbles(rng, styles=["loop"])
+
+
+def test_font_glyph_renders_a_character_as_ink_opacity():
+    pytest.importorskip("matplotlib")
+    alpha = outliers.font_glyph("H", outliers.TRAINING_FONTS[0], 60, np.random.default_rng(0))
+    assert alpha.dtype == np.float32 and 0 <= alpha.min() and alpha.max() <= 1
+    assert alpha.shape[0] >= 40 and (alpha > 0.5).sum() > 100

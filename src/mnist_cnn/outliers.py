@@ -401,27 +401,13 @@ def __getattr__(name: str) -> list[Path]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def font_letters(
-    rng: np.random.Generator, fonts: Sequence[str | Path] | None = None, traced: float = 0.5
-) -> np.ndarray:
-    """A typeset letter or sign (`FONT_CHARACTERS`, none of `DIGIT_LIKE_LETTERS`) from one of ``fonts``
-    (TrueType paths; default `TRAINING_FONTS`) at a random size, turned and slanted a little; with
-    probability ``traced`` its skeleton (Zhang-Suen, `skimage.morphology.skeletonize`) is redrawn with a
-    random round pen, as a person copying the letter would.
-
-    Returns:
-        uint8 (h, w), 64-400 pixels a side, values 0-255.
-    """
-    fonts = list(fonts) if fonts is not None else matplotlib_fonts(held_out=False)
-    shape = canvas_shape(rng)
-    size = int(rng.uniform(0.35, 1.1) * min(shape))
-    font = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), size)
-    while True:
-        left, top, right, bottom = font.getbbox(character := str(rng.choice(list(FONT_CHARACTERS))))
-        glyph = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-        ImageDraw.Draw(glyph).text((4 - left, 4 - top), character, font=font, fill=255)
-        if np.count_nonzero(np.asarray(glyph) > 127) > 8:
-            break
+def font_glyph(character: str, font_path: str | Path, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One character typeset in a TrueType/OpenType font at ``size`` pixels, sheared by up to 0.25 and
+    turned by up to 12 degrees: float32 ink opacity (h, w), values 0-1, the glyph with a small margin."""
+    font = ImageFont.truetype(str(font_path), size)
+    left, top, right, bottom = font.getbbox(character)
+    glyph = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(glyph).text((4 - left, 4 - top), character, font=font, fill=255)
     shear = rng.uniform(-0.25, 0.25)
     glyph = glyph.transform(
         (glyph.width + int(abs(shear) * glyph.height), glyph.height),
@@ -429,12 +415,36 @@ def font_letters(
         (1, shear, -abs(shear) * glyph.height if shear > 0 else 0, 0, 1, 0),
         resample=Image.Resampling.BILINEAR,
     ).rotate(rng.uniform(-12, 12), resample=Image.Resampling.BILINEAR, expand=True)
-    alpha = np.asarray(glyph, dtype=np.float32) / 255
-    if rng.random() < traced:
-        skeleton = skeletonize(alpha > 0.5)
-        radius = pen_width(rng, alpha.shape[0]) / 2
-        distance = ndimage.distance_transform_edt(~np.pad(skeleton, int(radius) + 2))
-        alpha = np.clip(radius + 0.5 - distance, 0, 1).astype(np.float32)
+    return np.asarray(glyph, dtype=np.float32) / 255
+
+
+def traced(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The glyph's skeleton (Zhang-Suen, `skimage.morphology.skeletonize`) redrawn with a random round pen,
+    as a person copying it would: float32 ink opacity, the shape of ``alpha`` plus the pen's margin."""
+    skeleton = skeletonize(alpha > 0.5)
+    radius = pen_width(rng, alpha.shape[0]) / 2
+    distance = ndimage.distance_transform_edt(~np.pad(skeleton, int(radius) + 2))
+    return np.clip(radius + 0.5 - distance, 0, 1).astype(np.float32)
+
+
+def font_letters(
+    rng: np.random.Generator, fonts: Sequence[str | Path] | None = None, traced_share: float = 0.5
+) -> np.ndarray:
+    """A typeset letter or sign (`FONT_CHARACTERS`, none of `DIGIT_LIKE_LETTERS`) from one of ``fonts``
+    (TrueType paths; default `TRAINING_FONTS`) at a random size, turned and slanted a little (`font_glyph`);
+    with probability ``traced_share`` redrawn along its skeleton with a random pen (`traced`).
+
+    Returns:
+        uint8 (h, w), 64-400 pixels a side, values 0-255.
+    """
+    fonts = list(fonts) if fonts is not None else matplotlib_fonts(held_out=False)
+    shape = canvas_shape(rng)
+    size = int(rng.uniform(0.35, 1.1) * min(shape))
+    font = fonts[int(rng.integers(len(fonts)))]
+    while np.count_nonzero((alpha := font_glyph(str(rng.choice(list(FONT_CHARACTERS))), font, size, rng)) > 0.5) <= 8:
+        pass
+    if rng.random() < traced_share:
+        alpha = traced(alpha, rng)
     return ink_on_paper(place(alpha, shape, rng), rng)
 
 
@@ -570,15 +580,22 @@ SCRIBBLES: dict[str, Callable[[np.random.Generator], Strokes]] = {
 }
 
 
-def scribbles(rng: np.random.Generator) -> np.ndarray:
-    """A scribble (`SCRIBBLES`): a random polyline of 3-12 segments that crosses itself (as in
-    `cases/not-digits/scribble_*.png`), a cubic spline through 6-11 random points, a zigzag, a spiral, a
-    tangled random walk, hatching or cross-hatching, or back-and-forth crossing out.
+def scribbles(rng: np.random.Generator, styles: Sequence[str] | None = None) -> np.ndarray:
+    """A scribble in one of ``styles`` (default: all of `SCRIBBLES`): a random polyline of 3-12 segments
+    that crosses itself (as in `cases/not-digits/scribble_*.png`), a cubic spline through 6-11 random
+    points, a zigzag, a spiral, a tangled random walk, hatching or cross-hatching, or back-and-forth
+    crossing out.
 
     Returns:
         uint8 (h, w), 64-400 pixels a side, values 0-255.
+
+    Raises:
+        ValueError: a style that is not one of `SCRIBBLES`.
     """
-    strokes = SCRIBBLES[str(rng.choice(list(SCRIBBLES)))](rng)
+    styles = list(SCRIBBLES) if styles is None else list(styles)
+    if unknown := set(styles) - set(SCRIBBLES):
+        raise ValueError(f"Unknown scribble styles {sorted(unknown)}; expected some of {', '.join(SCRIBBLES)}.")
+    strokes = SCRIBBLES[str(rng.choice(styles))](rng)
     return ink_on_paper(draw_strokes(strokes, rng, rotation=180, slant=0.2, aspect=(0.6, 1.6), jitter=0.003), rng)
 
 
@@ -807,6 +824,138 @@ def object_array(rng: np.random.Generator) -> np.ndarray:
     return np.clip(field * rng.uniform(150, 256), 0, 255).astype(np.uint8)
 
 
+def _trousers(draw: ImageDraw.ImageDraw, width: float, height: float, rng: np.random.Generator) -> None:
+    waist, crotch, hem = rng.uniform(0.5, 0.8), rng.uniform(0.2, 0.45), rng.uniform(0.25, 0.45)
+    left, right = 0.5 - waist / 2, 0.5 + waist / 2
+    gap = rng.uniform(0.0, 0.12)
+    for side in (-1, 1):
+        outer = left if side < 0 else right
+        inner_top, inner_bottom = 0.5 + side * gap / 2, 0.5 + side * rng.uniform(0.02, 0.2)
+        outer_bottom = inner_bottom + side * hem * rng.uniform(0.6, 1.2)
+        points = [(outer, 0), (0.5, 0), (inner_top, crotch), (inner_bottom, 1), (outer_bottom, 1)]
+        draw.polygon([(x * width, y * height) for x, y in points], fill=255)
+
+
+def _dress(draw: ImageDraw.ImageDraw, width: float, height: float, rng: np.random.Generator) -> None:
+    neck, waist, hem = rng.uniform(0.2, 0.5), rng.uniform(0.2, 0.45), rng.uniform(0.5, 1.0)
+    waist_y = rng.uniform(0.25, 0.5)
+    points = [
+        (0.5 - neck / 2, 0), (0.5 + neck / 2, 0), (0.5 + waist / 2, waist_y),
+        (0.5 + hem / 2, 1), (0.5 - hem / 2, 1), (0.5 - waist / 2, waist_y),
+    ]  # fmt: skip
+    draw.polygon([(x * width, y * height) for x, y in points], fill=255)
+
+
+def _top(draw: ImageDraw.ImageDraw, width: float, height: float, rng: np.random.Generator) -> None:
+    """A T-shirt, shirt, pullover or coat: a body and two sleeves, short or long."""
+    body = rng.uniform(0.4, 0.65)
+    left, right = 0.5 - body / 2, 0.5 + body / 2
+    draw.polygon([(left * width, 0.05 * height), (right * width, 0.05 * height),
+                  (right * width, height), (left * width, height)], fill=255)  # fmt: skip
+    length, spread = rng.uniform(0.25, 0.95), rng.uniform(0.1, 0.5)
+    sleeve = rng.uniform(0.12, 0.22)
+    for side, shoulder in ((-1, left), (1, right)):
+        end_x = np.clip(shoulder + side * spread, 0, 1)
+        points = [(shoulder, 0.05), (end_x, 0.05 + length), (end_x - side * sleeve, 0.05 + length),
+                  (shoulder, 0.05 + sleeve * 1.5 + length * 0.3)]  # fmt: skip
+        draw.polygon([(x * width, y * height) for x, y in points], fill=255)
+    neck = rng.uniform(0.1, 0.25)
+    draw.ellipse(((0.5 - neck / 2) * width, -0.06 * height, (0.5 + neck / 2) * width, 0.1 * height), fill=0)
+
+
+def _shoe(draw: ImageDraw.ImageDraw, width: float, height: float, rng: np.random.Generator) -> None:
+    """A sneaker, a sandal (a sole and thin straps) or an ankle boot, seen from the side."""
+    sole_top = rng.uniform(0.75, 0.9)
+    draw.rectangle((0, sole_top * height, width, height), fill=255)
+    kind = rng.choice(["sneaker", "sandal", "boot"])
+    if kind == "sandal":
+        strap = max(1.0, rng.uniform(0.03, 0.07) * height)
+        for _ in range(int(rng.integers(2, 6))):
+            x0, x1 = sorted(rng.uniform(0, 1, 2))
+            y0 = rng.uniform(0.1, sole_top)
+            draw.line((x0 * width, y0 * height, x1 * width, sole_top * height), fill=255, width=round(strap))
+        return
+    heel_top = rng.uniform(0.0, 0.3) if kind == "boot" else rng.uniform(0.35, 0.6)
+    shaft = rng.uniform(0.3, 0.5)
+    toe = rng.uniform(0.5, 0.75)
+    points = [(0, sole_top), (0, heel_top), (shaft, heel_top), (shaft + 0.1, toe), (1, sole_top - 0.05), (1, sole_top)]
+    draw.polygon([(x * width, y * height) for x, y in points], fill=255)
+
+
+def _bag(draw: ImageDraw.ImageDraw, width: float, height: float, rng: np.random.Generator) -> None:
+    top = rng.uniform(0.25, 0.5)
+    inset = rng.uniform(0, 0.1)
+    draw.polygon([(inset * width, top * height), ((1 - inset) * width, top * height),
+                  (width, height), (0, height)], fill=255)  # fmt: skip
+    handle = rng.uniform(0.3, 0.7)
+    pen = max(1, round(rng.uniform(0.03, 0.08) * height))
+    box = ((0.5 - handle / 2) * width, 0, (0.5 + handle / 2) * width, 2 * top * height)
+    draw.arc(box, 180, 360, fill=255, width=pen)
+
+
+GARMENTS: dict[str, Callable[[ImageDraw.ImageDraw, float, float, np.random.Generator], None]] = {
+    "trousers": _trousers,
+    "dress": _dress,
+    "top": _top,
+    "shoe": _shoe,
+    "bag": _bag,
+}
+
+
+def garment(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Clothing or a bag filling ``shape`` (`GARMENTS`: trousers, a dress, a shirt or coat with short or
+    long sleeves, a shoe, sandal or boot, a bag), filled with a flat tone plus a pattern (`texture_field`)
+    and a few darker seams: the things product photos show, to be told from digits. Generated; nothing
+    from Fashion-MNIST, which the rejection benchmark holds out.
+
+    Returns:
+        float32 ink opacity (h, w), values 0-1.
+    """
+    height, width = shape
+    image = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(image)
+    GARMENTS[str(rng.choice(list(GARMENTS)))](draw, width, height, rng)
+    mask = np.asarray(image, np.float32) / 255
+    fill = rng.uniform(0.35, 1.0) + rng.uniform(0, 0.6) * (texture_field(rng, shape) - 0.5)
+    seams = Image.new("L", (width, height), 0)
+    for _ in range(int(rng.integers(0, 4))):
+        x0, y0, x1, y1 = rng.uniform(0, 1, 4) * (width, height, width, height)
+        ImageDraw.Draw(seams).line((x0, y0, x1, y1), fill=255, width=max(1, round(min(shape) / 40)))
+    fill = fill - rng.uniform(0.2, 0.5) * (np.asarray(seams, np.float32) / 255)
+    return (mask * np.clip(fill, 0.1, 1)).astype(np.float32)
+
+
+def garments(rng: np.random.Generator) -> np.ndarray:
+    """A photo of clothing, shoes or a bag (`garment`) over 50-95% of the frame, light on dark half
+    the time.
+
+    Returns:
+        uint8 (h, w), 64-400 pixels a side, values 0-255.
+    """
+    shape = canvas_shape(rng)
+    extent = rng.uniform(0.5, 0.95)
+    inner = (max(8, int(shape[0] * extent)), max(8, int(shape[1] * extent)))
+    return ink_on_paper(place(garment(rng, inner), shape, rng), rng, light_on_dark=0.5)
+
+
+def garment_array(rng: np.random.Generator) -> np.ndarray:
+    """Clothing, shoes or a bag (`garment`) as a 28x28 product thumbnail: light on black, centred, 20-28
+    pixels across, as a program might send any small grey image.
+
+    Returns:
+        uint8 (28, 28), values 0-255.
+    """
+    size = int(rng.integers(20, 29))
+    width = int(np.clip(size * rng.uniform(0.6, 1.4), 10, 28))
+    large = Image.fromarray(garment(rng, (4 * size, 4 * width)), mode="F")  # drawn large, shrunk: anti-aliased
+    alpha = np.asarray(large.resize((width, size), Image.Resampling.BOX), np.float32)
+    field = np.zeros((28, 28), np.float32)
+    top, left = ((28 - extent) // 2 + int(rng.integers(-1, 2)) for extent in alpha.shape)
+    top, left = int(np.clip(top, 0, 28 - alpha.shape[0])), int(np.clip(left, 0, 28 - alpha.shape[1]))
+    field[top : top + alpha.shape[0], left : left + alpha.shape[1]] = alpha
+    return np.clip(field * rng.uniform(150, 256), 0, 255).astype(np.uint8)
+
+
 KINDS: dict[str, Callable[..., np.ndarray]] = {
     "letters": letters,
     "font_letters": font_letters,
@@ -817,12 +966,13 @@ KINDS: dict[str, Callable[..., np.ndarray]] = {
     "blank_paper": blank_paper,
     "digit_fragments": digit_fragments,
     "objects": objects,
+    "garments": garments,
 }
 
 
 def sample(kind: str, rng: np.random.Generator, count: int, **options) -> list[np.ndarray]:
     """``count`` images of one of `KINDS`, each uint8 (h, w), values 0-255; ``options`` go to the generator
-    (``digits=`` for "digit_fragments", ``fonts=`` for "font_letters")."""
+    (``digits=`` for "digit_fragments", ``fonts=`` for "font_letters", ``styles=`` for "scribbles")."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
     return [KINDS[kind](rng, **options) for _ in range(count)]
