@@ -140,18 +140,19 @@ def summary(rows: list[dict], key: str) -> dict:
     return {"count": len(rows), "exact": float(exact), "per_digit": max(0.0, 1 - errors / digits)}
 
 
-def numbers(dataset, model, count: int) -> list[dict]:
-    """``count`` numbers per length, half separated and half touching, each drawn and photographed."""
+def numbers(images: np.ndarray, labels: np.ndarray, model, count: int) -> list[dict]:
+    """``count`` numbers per length of the MNIST-format ``images`` (with their ``labels``), half separated
+    and half touching, each drawn and photographed."""
     from mnist_cnn import preprocessing
 
     rng = np.random.default_rng(11)
     rows = []
     for length in LENGTHS:
         for index in range(count):
-            chosen = rng.choice(len(dataset.test_images), length, replace=False)
-            expected = "".join(str(int(label)) for label in dataset.test_labels[chosen])
+            chosen = rng.choice(len(images), length, replace=False)
+            expected = "".join(str(int(label)) for label in labels[chosen])
             touching = index % 2 == 1
-            layers = compose(dataset.test_images[chosen], touching, rng)
+            layers = compose(images[chosen], touching, rng)
             for kind, images in (("drawn", drawn(layers)), ("photo", photographed(layers, rng))):
                 grays = [preprocessing.open_image(image) for image in images]
                 alone = model.probabilities(np.stack([preprocessing.to_mnist(gray) for gray in grays[:-1]]))
@@ -211,6 +212,13 @@ def main() -> None:
     parser.add_argument("--model", default="best", help="shipped model name or model file (default: best)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
     parser.add_argument("--out", default="numbers", help="result name in benchmarks/results (default: numbers)")
+    parser.add_argument(
+        "--digits",
+        choices=("test", "validation"),
+        default="test",
+        help="compose numbers from MNIST test digits, or from the validation split (seed 42, 10%%) to choose "
+        "segmentation settings on; validation skips singles and timing (default: test)",
+    )
     args = parser.parse_args()
 
     import mnist_cnn
@@ -218,11 +226,18 @@ def main() -> None:
 
     dataset = load_dataset("mnist", args.data_dir)
     model = mnist_cnn.load_model(args.model, runtime="onnx")
-    rows = numbers(dataset, model, args.count)
+    if args.digits == "test":
+        images, labels = dataset.test_images, dataset.test_labels
+    else:
+        from mnist_cnn.data import training_split
+
+        _, (images, labels) = training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
+    rows = numbers(images, labels, model, args.count)
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["python benchmarks/number_reading.py", *sys.argv[1:]]),
         "model": args.model,
+        "digits": args.digits,
         "overall": {key: summary(rows, key) for key in ("read", "ceiling")},
         "by_length": {},
         "by_spacing": {},
@@ -240,11 +255,12 @@ def main() -> None:
         }
         for spacing in ("separated", "touching")
     }
-    results["singles"] = singles(dataset, model, args.singles)
-    results["read_4_digits_ms_median"] = timing(dataset, model)
     for name in ("overall", "by_spacing", "four_digits_by_spacing"):
         print(name, results[name])
-    print(f"4-digit number read in {results['read_4_digits_ms_median']:.1f} ms (median)")
+    if args.digits == "test":
+        results["singles"] = singles(dataset, model, args.singles)
+        results["read_4_digits_ms_median"] = timing(dataset, model)
+        print(f"4-digit number read in {results['read_4_digits_ms_median']:.1f} ms (median)")
     write_result(args.out, results)
 
 

@@ -96,13 +96,62 @@ def fake_classify(images: np.ndarray) -> np.ndarray:
     return probabilities
 
 
-def test_touching_digits_are_cut_by_recognition():
+def test_touching_digits_are_cut_by_recognition(monkeypatch):
+    monkeypatch.setattr(segmentation, "WIDTH_WEIGHT", 0.0)  # these drawn 0s are narrower than MNIST's
     gray = draw("00", gap=-30)
     assert len(segmentation.segment(gray)) == 1  # one component, and geometry alone cannot tell
     segments = segmentation.segment(gray, fake_classify)
     assert len(segments) == 2
     assert segments[0].box[0] < segments[1].box[0]
     assert all(segment.box[2] - segment.box[0] < 130 for segment in segments)  # the pair is 155 wide
+
+
+def confident_zero(images: np.ndarray) -> np.ndarray:
+    """Reads everything as 0 at 95%, whatever its shape."""
+    probabilities = np.full((len(images), 10), 0.05 / 9)
+    probabilities[:, 0] = 0.95
+    return probabilities
+
+
+def is_whole_digit_if(rule):
+    """A digit detector stand-in: probability 0.95 for images whose ink box passes ``rule(width, height)``,
+    0.01 for the others."""
+
+    def digit_probability(images: np.ndarray) -> np.ndarray:
+        boxes = [(np.flatnonzero(image.any(axis=0)), np.flatnonzero(image.any(axis=1))) for image in images]
+        return np.array(
+            [0.95 if rule(cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1) else 0.01 for cols, rows in boxes]
+        )
+
+    return digit_probability
+
+
+def test_the_digit_detector_decides_between_one_wide_digit_and_two_touching():
+    gray = draw("00", gap=-30)
+    # The classifier is sure either way; the detector says the wide whole is not one digit: cut.
+    cut = segmentation.segment(gray, confident_zero, is_whole_digit_if(lambda width, height: width < 0.9 * height))
+    assert len(cut) == 2
+    # The detector says the halves are not whole digits: keep it whole.
+    kept = segmentation.segment(gray, confident_zero, is_whole_digit_if(lambda width, height: width > 0.9 * height))
+    assert len(kept) == 1
+    # A model without a detector (digit_probability gives None) cuts by the classifier alone.
+    assert len(segmentation.segment(gray, confident_zero, lambda images: None)) == 1
+
+
+def test_pieces_wider_than_their_digit_is_written_score_lower():
+    blob = segmentation.Blob(0, 0, np.ones((20, 18), dtype=bool), 360.0)  # as wide as MNIST's typical 0
+    wide = segmentation.Blob(0, 0, np.ones((20, 36), dtype=bool), 720.0)  # as wide as two
+    ink = np.ones((20, 36), dtype=np.float32)
+    usual, too_wide = segmentation.scores_of([blob, wide], ink, 20.0, confident_zero)
+    assert usual <= 0 and too_wide < usual - 0.1
+
+
+def test_the_width_prior_is_measured_on_mnist_training_digits(mnist_dir):
+    from mnist_cnn.data import load_dataset
+
+    mnist = load_dataset("mnist", mnist_dir)
+    measured = segmentation.width_prior(mnist.train_images, mnist.train_labels)
+    assert np.allclose(measured, segmentation.WIDTH_PRIOR, atol=0.002)
 
 
 def test_boxes_are_in_the_original_images_pixels():

@@ -32,12 +32,19 @@ SMALL = 0.15  # of the largest component's ink: marks up to this size join the d
 CONTAINED = 0.8  # of the narrower's width: components overlapping this much along the line are one digit
 OVERLAP = 0.4  # of the narrower's width: a short component overlapping this much joins (a 5's bar)
 SHORT = 0.6  # of the line's height: a component this short is a part (a bar, a stroke), not a digit
-WIDE = 0.9  # of the line's height: wider components may hold several digits (9% of MNIST digits are wider than tall)
+WIDE = 0.7  # of the line's height: wider components are checked for several digits (57% of MNIST digits are)
 WIDE_WITHOUT_CLASSIFIER = 1.5  # geometry alone cuts only what is clearly too wide (1 digit in 1,000 is)
 SLANTS = (-0.3, 0.0, 0.3)  # columns sheared by this much per row: cuts between slanted digits
 MAX_CUTS = 8  # candidate cuts per digit a component may hold: enough for touching pairs, fast enough
-WIDTH_PENALTY = 3.0  # log-confidence lost per line height a piece is wider than WIDEST
-WIDEST = 1.2  # of the line's height: 3.5% of MNIST digits are wider; wider pieces pay WIDTH_PENALTY
+# How wide each digit is written: the mean and standard deviation of log(width / height) of the ink
+# boxes of the 60,000 MNIST training digits, per class (`width_prior`; a test recomputes them from the
+# data). A piece read as an 8 but as wide as an 8 and a 1 side by side is unlikely to be one 8.
+WIDTH_PRIOR = (
+    (-0.108, 0.200), (-0.943, 0.462), (-0.074, 0.222), (-0.240, 0.214), (-0.247, 0.216),
+    (-0.077, 0.263), (-0.333, 0.219), (-0.270, 0.218), (-0.288, 0.224), (-0.403, 0.207),
+)  # fmt: skip
+WIDTH_WEIGHT = 0.3  # weight of a piece's width log-likelihood under its digit's prior
+DETECTOR_WEIGHT = 2.0  # weight of the log of the digit detector's probability that a piece is one digit
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
@@ -269,7 +276,7 @@ def between(blob: Blob, left_cut: tuple[float, float] | None, right_cut: tuple[f
     return part
 
 
-def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
+def split(blob: Blob, ink: np.ndarray, height: float, classify, digit_probability=None) -> list[Blob]:
     """A blob too wide for one digit cut into digits: by recognition when ``classify`` is given (the
     cuts maximising the summed log-confidence of the pieces, less a penalty for pieces wider than a
     digit, by dynamic programming over candidate cuts), else at the lowest-ink cuts nearest to equal
@@ -280,7 +287,7 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
         return [blob]
     if classify is None:
         return split_evenly(blob, cuts, digits)
-    whole = scores_of([blob], ink, height, classify)
+    whole = scores_of([blob], ink, height, classify, digit_probability)
     if whole[0] > -CUT_PENALTY:
         return [blob]  # every cut costs more than the whole loses: no split can read better
     ends = [None, *cuts, None]
@@ -294,7 +301,7 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
                 pieces.append(piece)
     if not pieces:
         return [blob]  # no cut leaves pieces tall enough to be digits
-    scores = scores_of(pieces, ink, height, classify) - CUT_PENALTY
+    scores = scores_of(pieces, ink, height, classify, digit_probability) - CUT_PENALTY
     best = {0: (0.0, [])}
     for (start, stop), piece, piece_score in sorted(zip(spans, pieces, scores), key=lambda item: item[0][1]):
         if start in best:
@@ -304,12 +311,38 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify) -> list[Blob]:
     return best.get(len(ends) - 1, (0.0, [blob]))[1]
 
 
-def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify) -> np.ndarray:
-    """Each piece's log-confidence as one digit: the classifier's top probability, less
-    WIDTH_PENALTY per line height the piece is wider than WIDEST."""
-    probabilities = classify(np.stack([ink_to_mnist(piece.ink(ink)) for piece in pieces]))
-    widths = np.array([piece.width for piece in pieces]) / height
-    return np.log(np.maximum(probabilities.max(axis=1), 1e-6)) - WIDTH_PENALTY * np.maximum(0, widths - WIDEST)
+def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digit_probability=None) -> np.ndarray:
+    """Each piece's score as one digit, at most 0: the log of the classifier's top probability, plus
+    WIDTH_WEIGHT times the log-likelihood (up to a constant) of the piece's width, relative to the
+    line height, under the read digit's WIDTH_PRIOR, plus DETECTOR_WEIGHT times the log of the digit
+    detector's probability that the piece is one whole digit (``digit_probability``, when given: it
+    learnt that pieces of digits and several digits side by side are not one digit)."""
+    images = np.stack([ink_to_mnist(piece.ink(ink)) for piece in pieces])
+    probabilities = classify(images)
+    read = probabilities.argmax(axis=1)
+    prior = np.asarray(WIDTH_PRIOR)[read]
+    ratios = np.array([max(piece.width, 1) for piece in pieces]) / max(height, 1.0)
+    z = (np.log(ratios) - prior[:, 0]) / prior[:, 1]
+    scores = np.log(np.maximum(probabilities.max(axis=1), 1e-6)) - WIDTH_WEIGHT * z * z / 2
+    if digit_probability is not None and (digit := digit_probability(images)) is not None:
+        scores += DETECTOR_WEIGHT * np.log(np.maximum(np.asarray(digit, np.float64), 1e-6))
+    return scores
+
+
+def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tuple[tuple[float, float], ...]:
+    """Per class 0-9, the mean and standard deviation of log(width / height) of the digits' ink boxes
+    (pixels above ``level``, 0.3 of full ink, as STROKE): how `WIDTH_PRIOR` is measured.
+
+    Args:
+        images: uint8 (n, 28, 28), MNIST-format digits, each with some ink above ``level``.
+        labels: int (n,), values 0-9, every class present.
+    """
+    mask = images > level
+    rows, cols = mask.any(axis=2), mask.any(axis=1)
+    height = images.shape[1] - rows[:, ::-1].argmax(axis=1) - rows.argmax(axis=1)
+    width = images.shape[2] - cols[:, ::-1].argmax(axis=1) - cols.argmax(axis=1)
+    ratios = np.log(width / height)
+    return tuple((float(ratios[labels == c].mean()), float(ratios[labels == c].std())) for c in range(10))
 
 
 def split_evenly(blob: Blob, cuts: list[tuple[float, float]], digits: int) -> list[Blob]:
@@ -324,7 +357,11 @@ def split_evenly(blob: Blob, cuts: list[tuple[float, float]], digits: int) -> li
     return [piece for piece in pieces if piece is not None]
 
 
-def segment(gray: np.ndarray, classify: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Segment]:
+def segment(
+    gray: np.ndarray,
+    classify: Callable[[np.ndarray], np.ndarray] | None = None,
+    digit_probability: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[Segment]:
     """The digits in a grayscale image (h, w), values 0-255, left to right.
 
     Args:
@@ -332,6 +369,10 @@ def segment(gray: np.ndarray, classify: Callable[[np.ndarray], np.ndarray] | Non
         classify: maps uint8 (n, 28, 28) to float (n, 10) probabilities (e.g. a loaded model's
             ``probabilities``); with it, touching digits are cut where the pieces read best. Without
             it, geometry alone decides.
+        digit_probability: maps uint8 (n, 28, 28) to float (n,) probabilities that each is one whole
+            digit, or to None (``rejection.Rejector.digit_probabilities``, None for a model without a
+            detector); with ``classify``, cuts whose pieces
+            are fragments of digits, and wholes that are several digits, score lower.
     Returns:
         one Segment per digit, ordered by their boxes' centres, left to right. An image holding one
         digit gives one Segment whose image is ``preprocessing.to_mnist(gray)``.
@@ -350,7 +391,7 @@ def segment(gray: np.ndarray, classify: Callable[[np.ndarray], np.ndarray] | Non
     digits = [
         piece
         for blob in digits
-        for piece in (split(blob, ink, height, classify) if blob.width > limit * height else [blob])
+        for piece in (split(blob, ink, height, classify, digit_probability) if blob.width > limit * height else [blob])
     ]
     if len(digits) == 1:
         top, bottom, left, right = digit.ink_bounding_box(ink)
