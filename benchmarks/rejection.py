@@ -27,6 +27,7 @@ digit, and the share right with status "digit" is given too).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -147,7 +148,7 @@ def main() -> None:
 
     import mnist_cnn
     from mnist_cnn.data import load_dataset
-    from mnist_cnn.rejection import load_rejector
+    from mnist_cnn.rejection import detector_path, load_rejector
     from own_digits import build_sets
 
     mnist, fashion = load_dataset("mnist"), load_dataset("fashion-mnist", args.fashion_dir)
@@ -158,6 +159,7 @@ def main() -> None:
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["python benchmarks/rejection.py", *sys.argv[1:]]),
         "thresholds": {"digit": thresholds.digit, "confidence": thresholds.confidence},
+        "detector_sha256": hashlib.sha256(detector_path("onnx").read_bytes()).hexdigest(),  # which one was measured
         "auroc": {},
         "refused": {},
         "mnist_test": {},

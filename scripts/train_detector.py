@@ -354,6 +354,35 @@ def ship(out: Path, thresholds: dict) -> None:
     (DETECTOR_DIR / "MODEL_CARD.md").write_text(card(thresholds, detector))
 
 
+def measured() -> str:
+    """The card's "Measured" section from benchmarks/results/rejection.json when that run measured the
+    shipped detector (its ONNX file's SHA-256 matches), else a pointer to the benchmark."""
+    import hashlib
+
+    results_path = ROOT / "benchmarks" / "results" / "rejection.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    shipped = hashlib.sha256((DETECTOR_DIR / "model.onnx").read_bytes()).hexdigest()
+    if results.get("detector_sha256") != shipped:
+        return "Not measured yet: run `benchmarks/rejection.py`, then `scripts/train_detector.py --out RUN --card`.\n"
+    auroc, refused, test = results["auroc"], results["refused"], results["mnist_test"]
+    world = results["real_world"]
+    lost = ", ".join(
+        f"{name.replace('_', ' ')} {100 * (row['accuracy_without_rejection'] - row['accuracy_with_rejection']):.1f}"
+        for name, row in world.items()
+    )
+    return (
+        f"`{results['command']}` ({results['date'][:10]}), sets the detector never saw:\n"
+        + "".join(
+            f"- {name.replace('_', ' ')}: AUROC {auroc[name]['detector']:.4f} (max softmax of best "
+            f"{auroc[name]['msp_best']:.3f}), {refused[name]['refused']:.1%} refused of {refused[name]['count']:,}\n"
+            for name in auroc
+        )
+        + f"- MNIST test digits: {test['accepted_as_digit']:.2%} accepted as digits, {test['not_a_digit']:.2%} "
+        f"refused; accuracy on those accepted {test['accuracy_on_accepted']:.2%}\n"
+        f"- A person's digits (benchmarks/own_digits.py sets), points of accuracy lost to rejection: {lost}\n"
+    )
+
+
 def card(thresholds: dict, detector) -> str:
     """The detector's model card: every figure from this run's thresholds and validation."""
     import keras
@@ -404,8 +433,8 @@ Made by `{thresholds["command"]}`.
   the DejaVu fonts, symbols, shapes, scribbles (extra straight-stroke polylines, the nearest to a
   digit), textures, blank paper photos, pieces of digits and several digits side by side, filled
   objects, clothing, shoes and bags, all preprocessed (those preprocessing finds blank are refused
-  before the detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits and non-digits get the same random affine and
-  pen/paper augmentation, and equal weight.
+  before the detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits
+  and non-digits get the same random affine and pen/paper augmentation, and equal weight.
 - **Training.** Adam, warm-up then cosine decay from 0.002, batch 256, {epochs} epochs; the epoch with the
   lowest validation loss ({best_epoch}) is kept.
 
@@ -422,6 +451,8 @@ Chosen on {thresholds["chosen_on"]}.
   (at most {UNSURE_SHARE:.1%} allowed); its probabilities are calibrated (temperature scaling), so the
   same threshold means the same for every shipped model.
 
+## Measured (benchmarks/rejection.py; docs/BENCHMARKS.md)
+{measured()}
 ## Limits
 - Letters that are also digit shapes (O, I, l, S, Z, B, g, q, ...) are digits to it: they were left out
   of training on purpose. A digit with a stray mark, or two touching digits, may be refused.
@@ -438,7 +469,17 @@ def main() -> None:
     parser.add_argument("--start", type=Path, help="a trained detector (.keras) to go on training from")
     parser.add_argument("--scale", type=float, default=1.0, help="share of the image counts, for a quick trial")
     parser.add_argument("--ship", action="store_true", help="copy the detector and thresholds into the package")
+    parser.add_argument(
+        "--card", action="store_true", help="only rewrite the shipped detector's card (after benchmarks/rejection.py)"
+    )
     args = parser.parse_args()
+    if args.card:
+        import keras
+
+        thresholds = json.loads((args.out / "thresholds.json").read_text())
+        detector = keras.models.load_model(DETECTOR_DIR / "model.keras", compile=False)
+        (DETECTOR_DIR / "MODEL_CARD.md").write_text(card(thresholds, detector))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     sets = build_images(args.out, args.scale)
