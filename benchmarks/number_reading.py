@@ -150,8 +150,8 @@ def summary(rows: list[dict], key: str) -> dict:
     return {"count": len(rows), "exact": float(exact), "per_digit": max(0.0, 1 - errors / digits)}
 
 
-def numbers(images: np.ndarray, labels: np.ndarray, model, count: int) -> list[dict]:
-    """``count`` numbers per length of the MNIST-format ``images`` (with their ``labels``), half separated
+def numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> list[dict]:
+    """``count`` numbers per length of the MNIST-format ``digits`` (with their ``labels``), half separated
     and half touching, each drawn and photographed."""
     from mnist_cnn import preprocessing
 
@@ -159,10 +159,10 @@ def numbers(images: np.ndarray, labels: np.ndarray, model, count: int) -> list[d
     rows = []
     for length in LENGTHS:
         for index in range(count):
-            chosen = rng.choice(len(images), length, replace=False)
+            chosen = rng.choice(len(digits), length, replace=False)
             expected = "".join(str(int(label)) for label in labels[chosen])
             touching = index % 2 == 1
-            layers = compose(images[chosen], touching, rng)
+            layers = compose(digits[chosen], touching, rng)
             for kind, images in (("drawn", drawn(layers)), ("photo", photographed(layers, rng))):
                 grays = [preprocessing.open_image(image) for image in images]
                 alone = model.probabilities(np.stack([preprocessing.to_mnist(gray) for gray in grays[:-1]]))
