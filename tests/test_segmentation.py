@@ -126,16 +126,24 @@ def is_whole_digit_if(rule):
     return digit_probability
 
 
-def test_the_digit_detector_decides_between_one_wide_digit_and_two_touching():
+def test_the_digit_detector_vetoes_cuts_into_pieces_that_are_not_whole_digits(monkeypatch):
+    monkeypatch.setattr(segmentation, "WIDTH_WEIGHT", 0.0)  # these drawn 0s are narrower than MNIST's
     gray = draw("00", gap=-30)
-    # The classifier is sure either way; the detector says the wide whole is not one digit: cut.
-    cut = segmentation.segment(gray, confident_zero, is_whole_digit_if(lambda width, height: width < 0.9 * height))
-    assert len(cut) == 2
-    # The detector says the halves are not whole digits: keep it whole.
-    kept = segmentation.segment(gray, confident_zero, is_whole_digit_if(lambda width, height: width > 0.9 * height))
-    assert len(kept) == 1
+    # The classifier is unsure of the wide whole and sure of the halves: cut, unless the detector
+    # says the halves are not whole digits.
+    assert len(segmentation.segment(gray, fake_classify, is_whole_digit_if(lambda width, height: True))) == 2
+    vetoed = segmentation.segment(gray, fake_classify, is_whole_digit_if(lambda width, height: width > 0.9 * height))
+    assert len(vetoed) == 1
     # A model without a detector (digit_probability gives None) cuts by the classifier alone.
-    assert len(segmentation.segment(gray, confident_zero, lambda images: None)) == 1
+    assert len(segmentation.segment(gray, fake_classify, lambda images: None)) == 2
+
+
+def test_a_whole_the_classifier_is_sure_of_is_not_cut_even_if_the_detector_refuses_it():
+    # A letter A is not a digit, and neither stroke of it is refused: cutting it would make it "11".
+    # The whole is judged by the classifier; the detector's refusal of it is the rejection's to make.
+    gray = draw("00", gap=-30)
+    refuses_wide = is_whole_digit_if(lambda width, height: width < 0.9 * height)
+    assert len(segmentation.segment(gray, confident_zero, refuses_wide)) == 1
 
 
 def test_pieces_wider_than_their_digit_is_written_score_lower():

@@ -44,7 +44,12 @@ WIDTH_PRIOR = (
     (-0.077, 0.263), (-0.333, 0.219), (-0.270, 0.218), (-0.288, 0.224), (-0.403, 0.207),
 )  # fmt: skip
 WIDTH_WEIGHT = 0.3  # weight of a piece's width log-likelihood under its digit's prior
-DETECTOR_WEIGHT = 2.0  # weight of the log of the digit detector's probability that a piece is one digit
+DETECTOR_WEIGHT = 2.0
+# The uncut blob is scored without the detector: a letter or scribble is not a digit as a whole,
+# but its strokes are digit-like ("A" would become "11"); refusing it is the rejection's job.
+# Scoring the whole with it too read touching validation numbers better (90.8% against 85.8%) but
+# cut 6 of the 13 not-digit cases into numbers of 1s.
+DETECTOR_ON_WHOLE = False  # weight of the log of the digit detector's probability that a piece is one digit
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
@@ -287,7 +292,7 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify, digit_probabilit
         return [blob]
     if classify is None:
         return split_evenly(blob, cuts, digits)
-    whole = scores_of([blob], ink, height, classify, digit_probability)
+    whole = scores_of([blob], ink, height, classify, digit_probability if DETECTOR_ON_WHOLE else None)
     if whole[0] > -CUT_PENALTY:
         return [blob]  # every cut costs more than the whole loses: no split can read better
     ends = [None, *cuts, None]
@@ -302,6 +307,9 @@ def split(blob: Blob, ink: np.ndarray, height: float, classify, digit_probabilit
     if not pieces:
         return [blob]  # no cut leaves pieces tall enough to be digits
     scores = scores_of(pieces, ink, height, classify, digit_probability) - CUT_PENALTY
+    for index, span in enumerate(spans):
+        if span == (0, len(ends) - 1):
+            scores[index] = whole[0] - CUT_PENALTY  # the blob uncut scores as above
     best = {0: (0.0, [])}
     for (start, stop), piece, piece_score in sorted(zip(spans, pieces, scores), key=lambda item: item[0][1]):
         if start in best:
