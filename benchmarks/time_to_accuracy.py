@@ -1,14 +1,18 @@
 """Wall-clock seconds of training until test accuracy first reaches 99.0%: keras.io's recipe vs ours.
 
 Usage: .venv/bin/python benchmarks/time_to_accuracy.py [--target 0.99] [--check-every 50] [--data-dir DIR]
+       [--config best.json]
 
-Both run in this one process, on the same machine, one after the other:
+All run in this one process, on the same machine, one after the other:
 - baseline: the keras.io "Simple MNIST convnet" exactly as published (Conv 32, pool, Conv 64, pool,
   Flatten, Dropout 0.5, Dense 10; Adam; batch 128; validation_split 0.1; 15 epochs);
-- ours: `mnist-cnn train --model fast` (the same pipeline and schedule as the CLI).
-Test accuracy is measured every --check-every training steps; the clock is paused while it is, and
-while Keras runs the baseline's validation pass, so only training time counts. Each run stops
-when it first reaches the target. Writes benchmarks/results/time_to_99.json and time_to_99.png.
+- ours: `mnist-cnn train --model fast` (the same pipeline and schedule as the CLI);
+- with --config FILE, also tuned: `mnist-cnn train --config FILE`, e.g. the best.json of
+  `mnist-cnn tune --model fast --target 0.99` (settings chosen on the validation split).
+Test accuracy is measured every --check-every training steps of 128 images (as many images between
+checks at another batch size); the clock is paused while it is, and while Keras runs the baseline's
+validation pass, so only training time counts. Each run stops when it first reaches the target.
+Writes benchmarks/results/time_to_99.json and time_to_99.png (with --config: time_to_99-tuned.*).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
@@ -31,46 +35,14 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def make_stopwatch_callback(test_inputs, test_labels, target, check_every):
-    import keras
+    """The training clock of `mnist-cnn tune --target` (mnist_cnn.training.make_stopwatch), on the test
+    set, printing each check."""
+    from mnist_cnn.training import make_stopwatch
 
-    class TimeToAccuracy(keras.callbacks.Callback):
-        """Checks test accuracy every few steps with the clock paused; stops at the target."""
+    def show(seconds, step, accuracy):
+        print(f"    {seconds:7.1f} s  step {step:5d}  test accuracy {accuracy:.2%}", flush=True)
 
-        def __init__(self):
-            super().__init__()
-            self.points, self.trained_seconds, self.steps = [], 0.0, 0
-            self.reached = None
-
-        def on_train_begin(self, logs=None):
-            self.resume()
-
-        def resume(self):
-            self.started = time.perf_counter()
-
-        def pause(self):
-            self.trained_seconds += time.perf_counter() - self.started
-
-        def on_test_begin(self, logs=None):  # the baseline's validation pass is not training
-            self.pause()
-
-        def on_test_end(self, logs=None):
-            self.resume()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps += 1
-            if self.steps % check_every:
-                return
-            self.pause()
-            probabilities = self.model.predict(test_inputs, batch_size=2000, verbose=0)
-            accuracy = float((probabilities.argmax(axis=1) == test_labels).mean())
-            self.points.append((self.trained_seconds, accuracy))
-            print(f"    {self.trained_seconds:7.1f} s  step {self.steps:5d}  test accuracy {accuracy:.2%}", flush=True)
-            if accuracy >= target and self.reached is None:
-                self.reached = self.trained_seconds
-                self.model.stop_training = True
-            self.resume()
-
-    return TimeToAccuracy()
+    return make_stopwatch(test_inputs, test_labels, target, check_every, on_check=show)
 
 
 def keras_io_baseline():
@@ -113,11 +85,12 @@ def run_baseline(dataset, stopwatch):
     train_keras_io(dataset, callbacks=[stopwatch])
 
 
-def run_fast(dataset, stopwatch):
+def run_fast(dataset, stopwatch, config=None):
+    """`mnist-cnn train --model fast`, or the resolved TrainConfig ``config``, on the full training split."""
     from mnist_cnn import data
     from mnist_cnn.training import TrainConfig, build_for_training, compile_model, make_pipeline, seed_everything
 
-    config = TrainConfig(model="fast").resolved()
+    config = config or TrainConfig(model="fast").resolved()
     seed_everything(config.seed)
     (train_images, train_labels), _ = data.training_split(
         dataset.train_images, dataset.train_labels, config.validation_fraction, config.seed
@@ -133,18 +106,31 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.99, help="test accuracy to reach (default: 0.99)")
     parser.add_argument("--check-every", type=int, default=50, help="training steps between checks (default: 50)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
+    parser.add_argument(
+        "--config", type=Path, help="also train with these settings, e.g. a search's best.json (default: none)"
+    )
     args = parser.parse_args()
 
     from mnist_cnn import data
     from mnist_cnn.preprocessing import model_input
+    from mnist_cnn.training import TrainConfig, read_config_file
 
     dataset = data.load_dataset("mnist", args.data_dir)
     test_inputs = model_input(dataset.test_images)
+    contenders = [  # (name, batch size, run)
+        ("baseline", 128, lambda stopwatch: run_baseline(dataset, stopwatch)),
+        ("ours", 128, lambda stopwatch: run_fast(dataset, stopwatch)),
+    ]
+    if args.config:
+        tuned = TrainConfig(**read_config_file(args.config)).resolved()
+        contenders.append(("tuned", tuned.batch_size, lambda stopwatch: run_fast(dataset, stopwatch, tuned)))
     runs = {}
-    for name, run in (("baseline", run_baseline), ("ours", run_fast)):
+    for name, batch_size, run in contenders:
         print(f"{name}:", flush=True)
-        stopwatch = make_stopwatch_callback(test_inputs, dataset.test_labels, args.target, args.check_every)
-        run(dataset, stopwatch)
+        # The same number of images between checks whatever the batch size: --check-every steps of 128.
+        check_every = max(1, round(args.check_every * 128 / batch_size))
+        stopwatch = make_stopwatch_callback(test_inputs, dataset.test_labels, args.target, check_every)
+        run(stopwatch)
         runs[name] = stopwatch
         print(
             f"  {name}: {'reached' if stopwatch.reached else 'did NOT reach'} {args.target:.1%} "
@@ -156,7 +142,8 @@ def main() -> None:
         "date": datetime.now().isoformat(timespec="seconds"),
         "machine": machine(),
         "command": "python benchmarks/time_to_accuracy.py"
-        + (f" --target {args.target}" if args.target != 0.99 else ""),
+        + (f" --target {args.target}" if args.target != 0.99 else "")
+        + (f" --config {args.config}" if args.config else ""),
         "target": args.target,
         "check_every_steps": args.check_every,
         "baseline_seconds": baseline,
@@ -166,10 +153,19 @@ def main() -> None:
         "ours_accuracy_reached": runs["ours"].points[-1][1],
         "curves": {name: stopwatch.points for name, stopwatch in runs.items()},
     }
-    write_result("time_to_99", result)
-    plot(result, RESULTS / "time_to_99.png")
+    if args.config:
+        tuned_seconds = runs["tuned"].reached
+        result["tuned_settings"] = asdict(tuned)
+        result["tuned_seconds"] = tuned_seconds
+        result["tuned_accuracy_reached"] = runs["tuned"].points[-1][1] if runs["tuned"].points else None
+        result["tuned_to_ours"] = tuned_seconds / ours if tuned_seconds and ours else None
+    name = "time_to_99-tuned" if args.config else "time_to_99"
+    write_result(name, result)
+    plot(result, RESULTS / f"{name}.png")
     ratio = f"{result['ratio']:.3f}" if result["ratio"] else "n/a"
     print(f"baseline {baseline} s, ours {ours} s, ratio {ratio}")
+    if args.config:
+        print(f"tuned {result['tuned_seconds']} s (tuned / ours: {result['tuned_to_ours']})")
 
 
 def plot(result: dict, target: Path) -> None:
@@ -179,7 +175,7 @@ def plot(result: dict, target: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    labels = {"baseline": "keras.io Simple MNIST convnet", "ours": "mnist-cnn fast"}
+    labels = {"baseline": "keras.io Simple MNIST convnet", "ours": "mnist-cnn fast", "tuned": "mnist-cnn fast, tuned"}
     for name, points in result["curves"].items():
         seconds, accuracy = zip(*points)
         axes.plot(seconds, np.asarray(accuracy) * 100, marker=".", label=labels[name])

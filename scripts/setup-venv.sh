@@ -21,7 +21,7 @@ stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -
 if [ ! -f "$stamp" ]; then
     echo "Installing mnist-cnn and its dependencies into .venv/ ..." >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[train,dev]"
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[train,scale,jax,dev]"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

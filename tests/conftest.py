@@ -116,3 +116,19 @@ def fill_disk(folder: Path, leave_bytes: int) -> None:
 def partial_files(folder: Path) -> list[Path]:
     """Temporary files an atomic write left behind anywhere under ``folder``."""
     return [path for path in Path(folder).rglob("*") if "partial" in path.name]
+
+
+def main_fails(argv: list[str], capfd) -> str:
+    """Run ``mnist-cnn ARGV`` in this process; assert it exits 2 with one line on stderr and no
+    traceback; return that line."""
+    from mnist_cnn.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's errors end here
+        code = exit.code
+    captured = capfd.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, (code, captured.err)
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    return lines[0]

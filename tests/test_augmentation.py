@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from mnist_cnn.augmentation import RandomAffine
@@ -122,3 +126,31 @@ def test_bilinear_sample_reads_whole_and_half_pixel_positions():
     shifted = np.asarray(bilinear_sample(images, np.stack([rows + 0.5] * 2), np.stack([cols] * 2)))
     np.testing.assert_allclose(shifted[:, :27], (images[:, :27] + images[:, 1:]) / 2)
     assert np.all(shifted[:, 27] == images[:, 27] / 2)  # half of the last row comes from outside: zero
+
+
+def test_area_shrink_is_tensorflows_area_resize():
+    import tensorflow as tf
+
+    from mnist_cnn.augmentation import area_shrink
+
+    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    for size in (11, 14, 18):
+        expected = tf.image.resize(images, (size, size), method="area").numpy()
+        np.testing.assert_allclose(np.asarray(area_shrink(images, size)), expected, atol=2e-6)
+
+
+def test_every_augmentation_effect_runs_on_the_jax_backend():
+    """Each effect forced on, in a process whose Keras runs on JAX (the layers use keras.ops only)."""
+    code = """
+import numpy as np
+from mnist_cnn.augmentation import RandomAffine, RandomPen
+RandomPen.PROBABILITIES = {effect: 1.0 for effect in RandomPen.PROBABILITIES}
+images = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+for layer in (RandomAffine(seed=0), RandomPen(rate=1.0, seed=0)):
+    out = np.asarray(layer(images, training=True))
+    assert out.shape == images.shape and np.isfinite(out).all() and not np.allclose(out, images), type(layer)
+print("ok")
+"""
+    environment = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

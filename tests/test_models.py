@@ -59,3 +59,13 @@ def test_every_recipe_trains_one_step(name):
 def test_unknown_model_names_the_choices():
     with pytest.raises(ModelError, match="unknown model 'vgg'; choose one of: seed"):
         models.recipe("vgg")
+
+
+def test_dropout_is_a_setting_of_every_architecture():
+    def rates(model):
+        return [layer.rate for layer in model.layers if type(layer).__name__ == "Dropout"]
+
+    assert rates(models.build_model("best")) == [0.4, 0.4, 0.4]
+    assert rates(models.build_model("best", dropout=0.25)) == [0.25, 0.25, 0.25]
+    assert rates(models.build_model("seed")) == [0.1, 0.1, 0.1, 0.1, 0.2]
+    assert rates(models.build_model("fast")) == [] and rates(models.build_model("fast", dropout=0.3)) == [0.3]

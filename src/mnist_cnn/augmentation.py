@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 CENTRE = 13.5  # the centre of a 28x28 image in pixel coordinates
@@ -176,7 +177,7 @@ class RandomPen(keras.layers.Layer):
         pick = self._uniform(batch, 0.0, 3.0)
         result = ops.zeros_like(x)
         for index, size in enumerate((11, 14, 18)):
-            small = ops.image.resize(x, (size, size), interpolation="area")
+            small = area_shrink(x, size)
             round_trip = ops.image.resize(small, (28, 28), interpolation="bilinear")
             mask = ops.cast((pick >= index) & (pick < index + 1), "float32")
             result = result + mask * round_trip
@@ -232,6 +233,24 @@ def bilinear_sample(images, rows, cols):
             values = ops.take_along_axis(flat, ops.reshape(index, (-1, 28 * 28)), axis=1)
             result = result + ops.reshape(values, (-1, 28, 28)) * row_weight * col_weight * inside
     return result[..., None]
+
+
+def area_weights(size_in: int, size_out: int) -> np.ndarray:
+    """float32 (size_out, size_in): the share of each input pixel in each output pixel when a row of
+    ``size_in`` pixels is shrunk to ``size_out`` by area averaging (each row sums to 1)."""
+    scale = size_in / size_out
+    edges = np.arange(size_in + 1)
+    starts, ends = np.arange(size_out)[:, None] * scale, (np.arange(size_out)[:, None] + 1) * scale
+    overlap = np.minimum(edges[1:], ends) - np.maximum(edges[:-1], starts)
+    return (np.clip(overlap, 0, None) / scale).astype(np.float32)
+
+
+def area_shrink(images, size: int):
+    """(b, h, h, 1) images shrunk to (b, size, size, 1), each output pixel the mean of the input area it
+    covers: TensorFlow's "area" resize (to 1e-6), on every backend (``keras.ops.image.resize`` offers
+    "area" on TensorFlow only)."""
+    weights = ops.convert_to_tensor(area_weights(images.shape[1], size))
+    return ops.einsum("ip,bpqc,jq->bijc", weights, images, weights)
 
 
 def dilate(images):

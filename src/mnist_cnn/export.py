@@ -3,11 +3,19 @@
 Every export is checked after it is written: the exported artifact, run in its own runtime, is
 scored on the full test set, and that accuracy goes into the folder's ``manifest.json``. The output
 folder is checked before the model is loaded and locked while exports are written into it.
+
+Exports are written from Keras' TensorFlow backend whatever KERAS_BACKEND says: Keras 3 writes
+LiteRT only from TensorFlow (or PyTorch), and ONNX from JAX only through jax2onnx (Flax, Optax,
+Orbax and more), while a .keras file is the same on every backend. On another backend the export
+runs in a child process on TensorFlow, so a model trained on JAX gets the same files as one
+trained on TensorFlow.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -92,8 +100,12 @@ def export(
         UsageError: bad options. ModelError: the model is unknown or unreadable. DataError: bad data.
         OutputError: ``out_dir`` cannot be written. BusyError: another export writes into it.
     """
+    import keras
+
     from mnist_cnn.prediction import load_keras_model, resolve_model_path, trained_on
 
+    if keras.backend.backend() != "tensorflow":
+        return export_on_tensorflow(model_name_or_path, formats, out_dir, quantize, data_dir, log, dataset_name)
     if quantize and formats != ["litert"]:
         raise UsageError("--quantize applies to the litert format only; use --format litert")
     name, source = resolve_model_path(model_name_or_path, runtime="keras")
@@ -116,6 +128,31 @@ def export(
         }
         write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def export_on_tensorflow(*arguments) -> dict:
+    """``export(*arguments)`` in a child process whose Keras runs on TensorFlow; its manifest. The
+    child's errors are raised here as they were raised there."""
+    import multiprocessing
+
+    backend = os.environ.get("KERAS_BACKEND")
+    os.environ["KERAS_BACKEND"] = "tensorflow"  # what the child starts with; Keras here keeps its backend
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(export_quietly, *arguments).result()
+    finally:
+        if backend is None:
+            del os.environ["KERAS_BACKEND"]
+        else:
+            os.environ["KERAS_BACKEND"] = backend
+
+
+def export_quietly(*arguments) -> dict:
+    """``export`` in a fresh process, with TensorFlow's start-up lines hidden as the command line hides them."""
+    from mnist_cnn.quiet import quiet_python_logs
+
+    quiet_python_logs(needs_tensorflow=True)
+    return export(*arguments)
 
 
 def export_checked(model, fmt: str, out_dir: Path, quantize: str | None, dataset: data.Dataset, log) -> dict:

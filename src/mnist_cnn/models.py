@@ -20,12 +20,13 @@ class Recipe:
     """An architecture and the training settings that go with it."""
 
     name: str
-    build: Callable[[], object] = field(repr=False)
+    build: Callable[..., object] = field(repr=False)  # build(dropout=...) returns an uncompiled keras.Model
     description: str
     epochs: int  # chosen on the validation split, never on the test set
     batch_size: int
     learning_rate: float  # peak of the warm-up + cosine schedule
     label_smoothing: float = 0.0
+    dropout: float = 0.0  # the rate of the architecture's Dropout layers (see each builder)
     augment: bool = False  # random affine warps (rotation, shear, zoom, shift) in training
     # Share of training images that also get RandomPen (stroke width, blur, low resolution, elastic
     # distortion, contrast, lines, noise): people's pens and cameras, not only MNIST's scanner.
@@ -33,12 +34,13 @@ class Recipe:
     warmup_epochs: float = 1.0  # linear warm-up from a tenth of the peak before the cosine decay
 
 
-def seed_model():
+def seed_model(dropout: float = 0.2):
     """The classic Keras MNIST notebook CNN (Conv2D 32-64-64-128, Dense 32), kept layer for layer.
 
     Kernels are 3x3 with the notebook's default "valid" padding: 28 -> 26 -> 24/2 -> 10/2 -> 3/2,
-    so Flatten hands Dense(32) 128 features. Dropout is light (0.1) after convolutions, where
-    BatchNormalization already regularises, and 0.2 before the 32-unit bottleneck's output.
+    so Flatten hands Dense(32) 128 features. ``dropout`` (0-1) is the rate before the 32-unit
+    bottleneck's output; after convolutions, where BatchNormalization already regularises, it is half
+    that (the recipe's 0.2: 0.1 and 0.2).
     """
     import keras
     from keras import layers
@@ -47,7 +49,7 @@ def seed_model():
         x = layers.Conv2D(filters, kernel_size=3, activation="relu")(x)
         if pool:
             x = layers.MaxPooling2D(pool_size=2)(x)
-        x = layers.Dropout(0.1)(x)
+        x = layers.Dropout(dropout / 2)(x)
         return layers.BatchNormalization()(x)
 
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
@@ -57,18 +59,19 @@ def seed_model():
     x = block(x, 128, pool=True)
     x = layers.Flatten()(x)
     x = layers.Dense(32, activation="relu")(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(dropout)(x)
     x = layers.BatchNormalization()(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="seed")
 
 
-def best_model():
+def best_model(dropout: float = 0.4):
     """Stacked 3x3 and strided 5x5 convolutions with BatchNorm and Dropout, as in the strongest single
     Kaggle MNIST CNNs (C. Deotte, "How to choose CNN architecture MNIST", 2018; 15 averaged: 99.75%).
 
     Strided 5x5 convolutions replace max-pooling (learned downsampling); a 4x4 convolution over the
-    last 4x4 map acts as a dense layer with spatial weights.
+    last 4x4 map acts as a dense layer with spatial weights. ``dropout`` (0-1) is the rate of all
+    three Dropout layers.
     """
     import keras
     from keras import layers
@@ -82,25 +85,26 @@ def best_model():
     x = conv(inputs, 32, 3)
     x = conv(x, 32, 3)
     x = conv(x, 32, 5, strides=2, padding="same")
-    x = layers.Dropout(0.4)(x)
+    x = layers.Dropout(dropout)(x)
     x = conv(x, 64, 3)
     x = conv(x, 64, 3)
     x = conv(x, 64, 5, strides=2, padding="same")
-    x = layers.Dropout(0.4)(x)
+    x = layers.Dropout(dropout)(x)
     x = conv(x, 128, 4)
     x = layers.Flatten()(x)
-    x = layers.Dropout(0.4)(x)
+    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="best")
 
 
-def fast_model():
+def fast_model(dropout: float = 0.0):
     """A small convnet cut to what a 2-core CPU trains fastest: a strided 5x5 first convolution (a
     quarter of the positions of a 3x3 one at full size), one 3x3 convolution, max-pooling and a
     128-unit dense layer. 4.3 MFLOPs per image, a tenth less than the keras.io convnet (4.9).
 
     No BatchNorm and no Dropout: on this CPU BatchNorm cost 40% of the training throughput, and in a
-    run of three epochs Adam with a one-cycle schedule does not need either to reach 99%.
+    run of three epochs Adam with a one-cycle schedule does not need either to reach 99%. A ``dropout``
+    above 0 (for a search to try) adds one Dropout layer of that rate before the dense layer.
     """
     import keras
     from keras import layers
@@ -110,6 +114,8 @@ def fast_model():
     x = layers.Conv2D(64, kernel_size=3, activation="relu")(x)  # 12 -> 10
     x = layers.MaxPooling2D(pool_size=2)(x)  # 10 -> 5
     x = layers.Flatten()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
     x = layers.Dense(128, activation="relu")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="fast")
@@ -123,6 +129,7 @@ RECIPES = {
         epochs=20,
         batch_size=128,
         learning_rate=3e-3,
+        dropout=0.2,
         augment=True,  # without it validation accuracy stalled near 98.9% by epoch 10 (see the model card)
     ),
     "fast": Recipe(
@@ -145,6 +152,7 @@ RECIPES = {
         batch_size=128,
         learning_rate=2e-3,
         label_smoothing=0.05,
+        dropout=0.4,
         augment=True,
         pen_augmentation=0.5,
     ),
@@ -157,9 +165,14 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def build_model(name: str):
-    """A fresh, uncompiled ``keras.Model`` of the named architecture."""
-    return recipe(name).build()
+def build_model(name: str, dropout: float | None = None):
+    """A fresh, uncompiled ``keras.Model`` of the named architecture; ``dropout`` None: the recipe's.
+
+    Raises:
+        ModelError: ``name`` is not in the registry.
+    """
+    chosen = recipe(name)
+    return chosen.build(dropout=chosen.dropout if dropout is None else dropout)
 
 
 def forward_flops(model) -> int:

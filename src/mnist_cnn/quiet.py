@@ -37,3 +37,18 @@ def import_tensorflow_quietly() -> None:
             import tensorflow  # noqa: F401
         except ImportError:
             pass  # the caller reports which extra to install
+
+
+def quiet_python_logs(needs_tensorflow: bool) -> None:
+    """Hide Python warnings, absl's and TensorFlow's log records and (with ``needs_tensorflow``)
+    TensorFlow's start-up lines, unless MNIST_CNN_VERBOSE is set."""
+    if os.environ.get(VERBOSE_ENV_VAR):
+        return
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if needs_tensorflow:
+        import_tensorflow_quietly()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn import data, models
-from mnist_cnn.errors import UsageError
+from mnist_cnn import data, distributed, models
+from mnist_cnn.errors import MnistCnnError, UsageError
 from mnist_cnn.files import (
     LOCK_NAME,
     PARTIAL_PATTERN,
@@ -38,17 +38,29 @@ BEST_WEIGHTS = "best.weights.h5"
 FEW_STEPS = 600  # below this, BatchNorm's moving averages (momentum 0.99) lag the weights: see train()
 # Checked free before a run starts: the best model's .keras, .h5, backup and best-epoch weights, the plots.
 RUN_FREE_BYTES = 50_000_000
+VALIDATION_BATCH = 512  # images per batch of the per-epoch validation pass (inference only)
+# The settings a recipe chooses (None in a TrainConfig: the recipe's value); `mnist-cnn tune` searches them.
+RECIPE_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "warmup_epochs",
+    "label_smoothing",
+    "dropout",
+    "affine",
+    "pen_augmentation",
+)
 
 
 @dataclass
 class TrainConfig:
     """What identifies a training run. ``None`` means: the recipe's own value."""
 
-    model: str = "seed"
+    model: str = "seed"  # a registry name; an ensemble may mix recipes: "best,seed" (members take them in turn)
     dataset: str = "mnist"
     epochs: int | None = None
     batch_size: int | None = None
-    learning_rate: float | None = None
+    learning_rate: float | None = None  # peak of the warm-up + cosine schedule
     validation_fraction: float = 0.1  # the issue's default; the test set never picks an epoch
     seed: int = 42
     limit: int | None = None  # train on a stratified subset of this many images (quick runs)
@@ -57,39 +69,113 @@ class TrainConfig:
     # members all take the ensemble's, so one validation split is held out from every member.
     split_seed: int | None = None
     pen_augmentation: float | None = None  # share of images given RandomPen; None: the recipe's
+    warmup_epochs: float | None = None  # epochs of linear warm-up from a tenth of the peak learning rate
+    label_smoothing: float | None = None  # 0-1, of the cross-entropy's one-hot targets
+    dropout: float | None = None  # 0-1, the rate of the architecture's Dropout layers (models.py)
+    # Strength of the random affine warps, 0 (none) to 5: 1 is rotation and shear up to 10 degrees,
+    # zoom up to 10%, shift up to 2.5 pixels; the strength scales all four.
+    affine: float | None = None
+
+    @property
+    def model_names(self) -> list[str]:
+        return self.model.split(",")
 
     def resolved(self) -> TrainConfig:
-        recipe = models.recipe(self.model)
-        return TrainConfig(
-            model=self.model,
-            dataset=self.dataset,
-            epochs=self.epochs or recipe.epochs,
-            batch_size=self.batch_size or recipe.batch_size,
-            learning_rate=self.learning_rate or recipe.learning_rate,
-            validation_fraction=self.validation_fraction,
-            seed=self.seed,
-            limit=self.limit,
-            ensemble=self.ensemble,
-            split_seed=self.seed if self.split_seed is None else self.split_seed,
-            pen_augmentation=recipe.pen_augmentation if self.pen_augmentation is None else self.pen_augmentation,
-        )
+        """The settings with the recipe's values filled in; a mixed ensemble's members fill in their own."""
+        split_seed = self.seed if self.split_seed is None else self.split_seed
+        if len(self.model_names) > 1:
+            return replace(self, split_seed=split_seed)
+        defaults = recipe_settings(self.model)
+        chosen = {
+            name: defaults[name] if getattr(self, name) is None else getattr(self, name) for name in RECIPE_SETTINGS
+        }
+        return replace(self, split_seed=split_seed, **chosen)
 
     def check(self) -> None:
-        if not 0 <= self.validation_fraction < 1:
-            raise UsageError(f"--validation-fraction must be in [0, 1); received {self.validation_fraction}")
-        for option, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--limit", self.limit)):
-            if value is not None and value < 1:
-                raise UsageError(f"{option} must be a positive integer; received {value}")
-        if self.ensemble < 1:
-            raise UsageError(f"--ensemble must be a positive integer; received {self.ensemble}")
-        if self.learning_rate is not None and self.learning_rate <= 0:
-            raise UsageError(f"--learning-rate must be positive; received {self.learning_rate}")
-        if self.pen_augmentation is not None and not 0 <= self.pen_augmentation <= 1:
-            raise UsageError(f"--pen-augmentation must be in [0, 1]; received {self.pen_augmentation}")
-        if self.limit is not None and self.limit < 100:
+        """Raises UsageError for a setting out of range, ModelError for an unknown model name."""
+        for name in self.model_names:
+            models.recipe(name)
+        if len(self.model_names) > 1 and self.ensemble < len(self.model_names):
             raise UsageError(
-                f"--limit must be at least 100 images so every class is represented; received {self.limit}"
+                f"--model {self.model} names {len(self.model_names)} models: mixing recipes needs --ensemble K "
+                f"with at least one member each (K >= {len(self.model_names)}); received --ensemble {self.ensemble}"
             )
+        for name in SETTING_RULES:
+            check_setting(name, getattr(self, name), SETTING_RULES[name][0])
+
+
+# setting: (its option, whether a value is acceptable, what is expected). None always means "the default".
+SETTING_RULES = {
+    "validation_fraction": ("--validation-fraction", lambda value: 0 <= value < 1, "in [0, 1)"),
+    "epochs": ("--epochs", lambda value: value >= 1, "a positive integer"),
+    "batch_size": ("--batch-size", lambda value: value >= 1, "a positive integer"),
+    "limit": ("--limit", lambda value: value >= 100, "at least 100 images so every class is represented"),
+    "ensemble": ("--ensemble", lambda value: value >= 1, "a positive integer"),
+    "learning_rate": ("--learning-rate", lambda value: value > 0, "positive"),
+    "pen_augmentation": ("--pen-augmentation", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
+    "label_smoothing": ("label_smoothing", lambda value: 0 <= value < 1, "in [0, 1)"),
+    "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
+    "affine": ("affine", lambda value: 0 <= value <= 5, "in [0, 5]"),
+}
+INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_seed"}
+
+
+def check_setting(name: str, value, label: str) -> None:
+    """Raise UsageError naming ``label`` when ``value`` is not acceptable for setting ``name``."""
+    if value is None or name not in SETTING_RULES:
+        return
+    _, acceptable, expected = SETTING_RULES[name]
+    if not acceptable(value):
+        raise UsageError(f"{label} must be {expected}; received {value}")
+
+
+def recipe_settings(model: str) -> dict:
+    """The values a recipe gives each of RECIPE_SETTINGS. Raises ModelError for an unknown name."""
+    recipe = models.recipe(model)
+    return {
+        "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size,
+        "learning_rate": recipe.learning_rate,
+        "warmup_epochs": recipe.warmup_epochs,
+        "label_smoothing": recipe.label_smoothing,
+        "dropout": recipe.dropout,
+        "affine": 1.0 if recipe.augment else 0.0,
+        "pen_augmentation": recipe.pen_augmentation,
+    }
+
+
+def read_config_file(path: Path) -> dict:
+    """The settings in a JSON file of TrainConfig fields (what `mnist-cnn tune` writes as best.json).
+
+    Returns a dict of the file's settings, each of the field's type and in its range.
+    Raises:
+        UsageError: the file cannot be read, is not a JSON object, or names an unknown setting or a
+            value of the wrong type or out of range (the message names the file and the setting).
+    """
+    path = Path(path)
+    try:
+        settings = json.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"--config {path}: cannot read ({error.strerror or error})") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise UsageError(f"--config {path}: not valid JSON ({error})") from None
+    if not isinstance(settings, dict):
+        raise UsageError(f'--config {path}: expected a JSON object of settings, e.g. {{"learning_rate": 0.01}}')
+    fields = list(TrainConfig.__dataclass_fields__)
+    for name, value in settings.items():
+        if name not in fields:
+            raise UsageError(f"--config {path}: unknown setting {name!r}; settings are: {', '.join(fields)}")
+        if name in ("model", "dataset"):
+            if not isinstance(value, str):
+                raise UsageError(f"--config {path}: {name} must be a string; received {value!r}")
+            continue
+        expected_type = int if name in INTEGER_SETTINGS else (int, float)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, expected_type)):
+            kind = "a whole number" if name in INTEGER_SETTINGS else "a number"
+            raise UsageError(f"--config {path}: {name} must be {kind}; received {value!r}")
+        check_setting(name, value, f"--config {path}: {name}")
+    return settings
 
 
 @dataclass
@@ -117,6 +203,13 @@ def read_run_config(run_dir: Path) -> dict | None:
         config["split_seed"] = config["seed"]
     if "pen_augmentation" not in saved:  # runs started before RandomPen had none
         config["pen_augmentation"] = 0.0
+    missing = [name for name in RECIPE_SETTINGS if name not in saved and name != "pen_augmentation"]
+    if missing and "," not in str(config["model"]):  # runs started before these were settings used the recipe's
+        try:
+            defaults = recipe_settings(config["model"])
+        except MnistCnnError:
+            return config
+        config.update({name: defaults[name] for name in missing})
     return config
 
 
@@ -223,18 +316,25 @@ def trim_history(run_dir: Path, epochs: int) -> list[dict]:
 # --- Input pipeline --------------------------------------------------------------------------------
 
 
-def make_pipeline(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
+def make_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    drop_remainder: bool = False,
+):
     """A tf.data pipeline of (float32 images (b, 28, 28, 1) in 0-1, one-hot labels (b, 10)).
 
     The uint8 arrays stay in memory; shuffling happens before batching and scaling after it, so
-    the per-image work is vectorised per batch.
+    the per-image work is vectorised per batch. ``drop_remainder``: every batch is full (data-parallel
+    processes must each get the same number of equal shards).
     """
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
 
     def scale(batch_images, batch_labels):
         return tf.cast(batch_images, tf.float32)[..., None] / 255.0, tf.one_hot(tf.cast(batch_labels, tf.int32), 10)
@@ -303,6 +403,75 @@ def make_callbacks(run_dir: Path, resumed_history: list[dict], tensorboard: bool
     return [*callbacks, backup]
 
 
+def make_stopwatch(
+    inputs=None, labels=None, target: float | None = None, check_every: int = 50, on_check=None, seconds: float = 0.0
+):
+    """A Keras callback that clocks training alone and can stop it when held-out accuracy reaches ``target``.
+
+    The clock runs during training steps and stops for Keras' validation passes and for its own
+    checks. With ``inputs`` (float32 (n, 28, 28, 1), values 0-1) and ``labels`` (n,), every
+    ``check_every`` training steps it scores them, records ``(seconds, accuracy)`` in ``points``,
+    calls ``on_check(seconds, step, accuracy)`` if given, and stops training at the first check at or
+    above ``target`` (0-1), keeping its training seconds in ``reached``; an epoch's own validation
+    accuracy at or above ``target`` counts as such a check too. ``seconds``: training seconds already
+    done before this fit (a resumed run). ``elapsed()`` is the training seconds so far.
+    """
+    import keras
+
+    class Stopwatch(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.points, self.trained_seconds, self.steps = [], seconds, 0
+            self.reached, self.started = None, None
+
+        def resume(self):
+            self.started = time.perf_counter()
+
+        def pause(self):
+            if self.started is not None:
+                self.trained_seconds += time.perf_counter() - self.started
+                self.started = None
+
+        def elapsed(self) -> float:
+            return self.trained_seconds + (time.perf_counter() - self.started if self.started is not None else 0.0)
+
+        # Keras validates after an epoch's last step, so the clock runs from an epoch's start to its
+        # validation pass (or its end) and checkpoints, logs and validation are not counted.
+        def on_epoch_begin(self, epoch, logs=None):
+            self.resume()
+
+        def on_test_begin(self, logs=None):
+            self.pause()
+
+        def on_train_end(self, logs=None):
+            self.pause()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            if inputs is None or self.steps % check_every:
+                return
+            self.pause()
+            probabilities = self.model.predict(inputs, batch_size=2000, verbose=0)
+            accuracy = float((np.asarray(probabilities).argmax(axis=1) == labels).mean())
+            self.points.append((self.trained_seconds, accuracy))
+            if on_check is not None:
+                on_check(self.trained_seconds, self.steps, accuracy)
+            self.check(accuracy)
+            self.resume()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.pause()
+            if logs and "val_accuracy" in logs:
+                self.check(float(logs["val_accuracy"]))
+
+        def check(self, accuracy: float) -> None:
+            if target is not None and accuracy >= target and self.reached is None:
+                self.reached = self.elapsed()
+                self.model.stop_training = True
+
+    return Stopwatch()
+
+
 # --- Training --------------------------------------------------------------------------------------
 
 
@@ -315,13 +484,13 @@ def seed_everything(seed: int) -> None:
 
 
 def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    """Adam on the warm-up + cosine schedule and label-smoothed cross-entropy, as ``config`` (resolved) sets."""
     import keras
 
-    recipe = models.recipe(config.model)
-    schedule = learning_rate_schedule(config.learning_rate, steps_per_epoch, config.epochs, recipe.warmup_epochs)
+    schedule = learning_rate_schedule(config.learning_rate, steps_per_epoch, config.epochs, config.warmup_epochs)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
 
@@ -334,25 +503,59 @@ def train(
     command: str = "",
     log=print,
     dataset: data.Dataset | None = None,
+    ray: distributed.RayOptions | None = None,
+    processes: distributed.ProcessGroup | None = None,
 ) -> TrainResult:
     """Train a registry model, resuming an unfinished run of the same settings, and write every artifact.
 
     The run folder is checked and locked before anything else. ``dataset``: already loaded data (an
-    ensemble's members share one load); else read from ``data_dir``.
+    ensemble's members share one load); else read from ``data_dir``. ``ray``: train an ensemble's
+    members as Ray tasks (``distributed.train_members``). ``processes``: train this one model
+    data-parallel with the other processes of the group (each writes its own run folder).
     Raises:
         UsageError: bad settings or an --out folder that holds something else. BusyError: another
             process trains in that folder. OutputError: it cannot be written. DataError: bad data.
+            MissingExtraError: ``ray`` or ``processes`` without the extra they need.
     """
     config.check()
     config = config.resolved()
+    check_scaling(config, out_dir, ray, processes)
     run_dir = ensure_folder(choose_run_dir(config, out_dir), "--out", RUN_FREE_BYTES)
     with folder_lock(run_dir, "trained"):
         choose_run_dir(config, run_dir)  # again, under the lock: another process may have finished it
         remove_partials(run_dir)  # what a killed run was writing
         repair_backup(run_dir)
         if config.ensemble > 1:
-            return train_ensemble(config, run_dir, data_dir, tensorboard, command, log)
-        return train_in(run_dir, config, data_dir, tensorboard, command, log, dataset)
+            return train_ensemble(config, run_dir, data_dir, tensorboard, command, log, ray)
+        return train_in(run_dir, config, data_dir, tensorboard, command, log, dataset, processes)
+
+
+def check_scaling(
+    config: TrainConfig,
+    out_dir: Path | None,
+    ray: distributed.RayOptions | None,
+    processes: distributed.ProcessGroup | None,
+) -> None:
+    """Raise UsageError for Ray or process options that do not fit the run (``config`` resolved), and
+    MissingExtraError when their extra is not installed: before any folder is made."""
+    if ray is not None:
+        if config.ensemble == 1:
+            raise UsageError("--parallel and --address train an ensemble's members side by side; add --ensemble K")
+        ray.check()
+        distributed.import_ray("train --parallel/--address")
+    if processes is None:
+        return
+    processes.check()
+    if config.ensemble > 1:
+        raise UsageError("--processes trains one model across processes; train an ensemble without it")
+    if out_dir is None:
+        raise UsageError("--processes needs --out DIR: each process writes its own run folder")
+    if config.batch_size % processes.processes:
+        raise UsageError(
+            f"--batch-size {config.batch_size} cannot be shared equally by --processes {processes.processes}; "
+            f"choose a multiple of {processes.processes}"
+        )
+    distributed.require_jax_backend()
 
 
 def train_in(
@@ -363,11 +566,16 @@ def train_in(
     command: str,
     log,
     dataset: data.Dataset | None,
+    processes: distributed.ProcessGroup | None = None,
 ) -> TrainResult:
     """Train one model in a locked run folder, resuming from its backup, and write every artifact."""
+    if processes is not None:
+        distributed.join_processes(processes)  # before any computation: JAX's runtime spans the processes
     if dataset is None:
         dataset = data.load_dataset(config.dataset, data_dir)
     resumed_from = finished_epochs(run_dir)
+    if processes is not None:
+        resumed_from = distributed.agree_on_epoch(run_dir, resumed_from)
     history = trim_history(run_dir, resumed_from) if resumed_from else []
     if resumed_from >= config.epochs:
         log(f"Resuming {run_dir}: all {config.epochs} epochs are finished, writing the artifacts")
@@ -387,9 +595,19 @@ def train_in(
     (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
     if len(val_images) == 0:
         raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
-    train_pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
-    val_pipeline = make_pipeline(val_images, val_labels, 512)
-    steps_per_epoch = -(-len(train_images) // config.batch_size)
+    # Data-parallel processes each take an equal share of every batch, so every batch is full; the
+    # per-epoch validation then skips its last partial batch (the kept model is scored on all of it).
+    parts = processes.processes if processes else 1
+    if parts > 1 and len(train_images) < config.batch_size:
+        raise UsageError(f"--batch-size {config.batch_size} is more than the {len(train_images)} training images")
+    train_pipeline = make_pipeline(
+        train_images, train_labels, config.batch_size, shuffle_seed=config.seed, drop_remainder=parts > 1
+    )
+    val_batch = max(parts, min(VALIDATION_BATCH, len(val_images)) // parts * parts)
+    val_pipeline = make_pipeline(val_images, val_labels, val_batch, drop_remainder=parts > 1)
+    steps_per_epoch = (
+        (len(train_images) // config.batch_size) if parts > 1 else -(-len(train_images) // config.batch_size)
+    )
     fit_model, _ = build_for_training(config)
     if steps_per_epoch * config.epochs < FEW_STEPS and has_batch_norm(fit_model):
         log(
@@ -406,45 +624,65 @@ def train_in(
         callbacks=make_callbacks(run_dir, history, tensorboard),
         verbose=1 if sys.stdout.isatty() else 2,
     )
+    if processes is not None:
+        distributed.leave_processes()
     return finish_run(run_dir, config, dataset, command, len(train_images), len(val_images), log, resumed_from)
 
 
+def member_config(config: TrainConfig, index: int) -> TrainConfig:
+    """The settings of an ensemble's member ``index`` (from 0): seed ``seed + index``, the ensemble's
+    split, and its recipe (a mix of recipes is taken in turn: "best,seed" gives best, seed, best, ...)."""
+    names = config.model_names
+    return replace(config, model=names[index % len(names)], seed=config.seed + index, ensemble=1)
+
+
 def train_ensemble(
-    config: TrainConfig, run_dir: Path, data_dir: Path | None, tensorboard: bool, command: str, log
+    config: TrainConfig,
+    run_dir: Path,
+    data_dir: Path | None,
+    tensorboard: bool,
+    command: str,
+    log,
+    ray: distributed.RayOptions | None = None,
 ) -> TrainResult:
     """Train ``config.ensemble`` members (seeds seed, seed+1, ...; one shared validation split) in
-    subfolders, each resumable on its own, then save one model that averages their probabilities and
-    write every artifact for it."""
+    subfolders, each resumable on its own (one after another, or as Ray tasks with ``ray``), then save
+    one model that averages their probabilities and write every artifact for it."""
     import keras
 
     dataset = data.load_dataset(config.dataset, data_dir)
     if not (run_dir / "run.json").exists():
         write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
-    members = []
+    members, jobs = [], []
     for index in range(config.ensemble):
-        member_config = replace(config, seed=config.seed + index, ensemble=1)
         member_dir = run_dir / f"member-{index + 1}"
         if is_finished(member_dir):
             log(f"Member {index + 1} of {config.ensemble} is already trained ({member_dir})")
         else:
-            log(f"Member {index + 1} of {config.ensemble} (seed {member_config.seed})")
-            train(member_config, member_dir, data_dir, tensorboard, command, log, dataset)
+            jobs.append((index + 1, config.ensemble, member_config(config, index), member_dir))
         members.append(member_dir)
+    if ray is not None and jobs:
+        distributed.train_members(jobs, dataset, ray, tensorboard, command, log)
+    else:
+        for number, count, settings, member_dir in jobs:
+            log(f"Member {number} of {count} ({settings.model}, seed {settings.seed})")
+            train(settings, member_dir, data_dir, tensorboard, command, log, dataset)
 
+    member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
     inputs = keras.Input(shape=models.INPUT_SHAPE, name="image")
     outputs = []
     for index, member_dir in enumerate(members):
         member = keras.models.load_model(member_dir / "model.keras", compile=False)
-        member.name = f"{config.model}_{index + 1}"
+        member.name = f"{member_metrics[index]['model']}_{index + 1}"
         outputs.append(member(inputs))
     averaged = keras.layers.Average(name="probabilities")(outputs)
-    model = keras.Model(inputs, averaged, name=f"{config.model}_ensemble_{config.ensemble}")
-    member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
+    model = keras.Model(inputs, averaged, name=f"{'_'.join(config.model_names)}_ensemble_{config.ensemble}")
     member_configs = [read_run_config(member_dir) for member_dir in members]
     histories = {f"member {index + 1}": read_history(member_dir) for index, member_dir in enumerate(members)}
     extra = {
         "members": [
             {
+                "model": m["model"],
                 "seed": m["seed"],
                 "test_accuracy": m["test_accuracy"],
                 "best_validation_accuracy": m["best_validation_accuracy"],
@@ -508,12 +746,14 @@ def build_for_training(config: TrainConfig):
     so a saved model needs nothing of ours to load."""
     import keras
 
-    model = models.build_model(config.model)
+    model = models.build_model(config.model, dropout=config.dropout)
     augmentation = []
-    if models.recipe(config.model).augment:
+    if config.affine:
         from mnist_cnn.augmentation import RandomAffine
 
-        augmentation.append(RandomAffine(seed=config.seed))
+        strength = config.affine  # 1: RandomAffine's own ranges
+        warp = {"rotation": 10 * strength, "shear": 10 * strength, "zoom": 0.1 * strength, "shift": 2.5 * strength}
+        augmentation.append(RandomAffine(**warp, seed=config.seed))
     if config.pen_augmentation:
         from mnist_cnn.augmentation import RandomPen
 
@@ -615,10 +855,16 @@ def library_versions() -> dict:
     import sklearn
     import tensorflow as tf
 
-    return {
+    versions = {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
     }
+    if versions["keras_backend"] == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
+    return versions

@@ -1,0 +1,93 @@
+"""Training settings: the recipe's defaults, the settings a search tunes, --config files, mixed
+ensembles, and run folders started before these settings existed (no training here)."""
+
+import json
+
+import pytest
+
+from conftest import main_fails
+from mnist_cnn import cli, training
+from mnist_cnn.errors import ModelError, UsageError
+from mnist_cnn.training import TrainConfig, build_for_training, choose_run_dir, member_config, read_config_file
+
+
+def test_every_recipe_setting_defaults_to_the_recipes_own_value():
+    best = TrainConfig(model="best").resolved()
+    assert (best.label_smoothing, best.dropout, best.affine, best.warmup_epochs, best.pen_augmentation) == (
+        0.05, 0.4, 1.0, 1.0, 0.5)  # fmt: skip
+    fast = TrainConfig(model="fast", dropout=0.2).resolved()
+    assert (fast.epochs, fast.label_smoothing, fast.dropout, fast.affine, fast.warmup_epochs) == (3, 0.1, 0.2, 0.0, 0.3)
+
+
+def test_affine_strength_one_is_the_augmentation_best_always_had_and_zero_is_none():
+    fit_model, _ = build_for_training(TrainConfig(model="best").resolved())
+    warp = next(layer for layer in fit_model.layers if type(layer).__name__ == "RandomAffine")
+    assert (warp.rotation, warp.shear, warp.zoom, warp.shift) == (10.0, 10.0, 0.1, 2.5)
+    half, _ = build_for_training(TrainConfig(model="best", affine=0.5).resolved())
+    assert next(layer for layer in half.layers if type(layer).__name__ == "RandomAffine").rotation == 5.0
+    fit_model, model = build_for_training(TrainConfig(model="best", affine=0.0, pen_augmentation=0.0).resolved())
+    assert fit_model is model
+
+
+def test_a_run_started_before_the_new_settings_still_resumes(tmp_path):
+    config = TrainConfig(model="best", epochs=3).resolved()
+    saved = {key: value for key, value in config.__dict__.items()
+             if key not in ("warmup_epochs", "label_smoothing", "dropout", "affine")}  # fmt: skip
+    (tmp_path / "run.json").write_text(json.dumps({"config": saved}))
+    assert choose_run_dir(config, tmp_path) == tmp_path
+    with pytest.raises(UsageError, match="holds a run with other settings"):
+        choose_run_dir(TrainConfig(model="best", epochs=3, dropout=0.3).resolved(), tmp_path)
+
+
+def test_an_ensemble_mixes_recipes_in_turn_on_one_split():
+    config = TrainConfig(model="best,seed", ensemble=3, seed=7).resolved()
+    members = [member_config(config, index) for index in range(3)]
+    assert [(member.model, member.seed, member.ensemble) for member in members] == [
+        ("best", 7, 1), ("seed", 8, 1), ("best", 9, 1)]  # fmt: skip
+    assert {member.resolved().split_seed for member in members} == {7}
+    assert members[1].resolved().epochs == 20 and members[0].resolved().epochs == 40
+    with pytest.raises(UsageError, match="needs --ensemble K with at least one member each"):
+        TrainConfig(model="best,seed,fast", ensemble=2).check()
+    with pytest.raises(ModelError, match="unknown model 'vgg'"):
+        TrainConfig(model="best,vgg", ensemble=2).check()
+
+
+def test_a_config_file_gives_settings_that_command_line_options_override(tmp_path, monkeypatch):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"model": "fast", "learning_rate": 0.02, "dropout": 0.1, "epochs": 2}))
+    assert read_config_file(path) == {"model": "fast", "learning_rate": 0.02, "dropout": 0.1, "epochs": 2}
+    seen = {}
+
+    def capture(config, **options):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(training, "train", capture)
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--config", str(path), "--epochs", "5", "--seed", "3"])
+    assert seen["config"] == TrainConfig(model="fast", learning_rate=0.02, dropout=0.1, epochs=5, seed=3)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('["fast"]', "expected a JSON object of settings"),
+        ('{"momentum": 0.9}', "unknown setting 'momentum'; settings are: model, dataset, epochs"),
+        ('{"epochs": 2.5}', "epochs must be a whole number; received 2.5"),
+        ('{"learning_rate": "fast"}', "learning_rate must be a number; received 'fast'"),
+        ('{"dropout": 1.2}', "dropout must be in [0, 1); received 1.2"),
+        ('{"model": 3}', "model must be a string; received 3"),
+    ],
+)
+def test_a_bad_config_file_exits_2_naming_the_file_and_the_setting(tmp_path, content, message, capfd):
+    path = tmp_path / "best.json"
+    path.write_text(content)
+    line = main_fails(["train", "--config", str(path), "--out", str(tmp_path / "run")], capfd)
+    assert f"--config {path}: " in line and message in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_config_file_exits_2(tmp_path, capfd):
+    line = main_fails(["train", "--config", str(tmp_path / "missing.json")], capfd)
+    assert "missing.json: cannot read" in line
