@@ -43,7 +43,8 @@ This notebook walks through the whole workflow of the `mnist-cnn` package, top t
 4. train it, holding out a validation set, and plot accuracy and loss per epoch;
 5. evaluate it on the test set: accuracy, per-class report, confusion matrix, the digits it gets wrong;
 6. save it, load it back and predict digits, including one we draw ourselves;
-7. compare it with the shipped `best` model.
+7. compare it with the shipped `best` model;
+8. ask why: which pixels made each answer, and how the test set is laid out in the model's eyes.
 
 Every step calls the package's public functions, so what you see here is exactly what
 `mnist-cnn train`, `mnist-cnn evaluate` and `mnist-cnn predict` do.""",
@@ -414,12 +415,74 @@ print(f"\\ndrawn_digit.png: ours says {drawn.digit} ({drawn.confidence:.1%}), "
     (
         "markdown",
         """\
+## 8. Why did it say that?
+
+Accuracy says how often the model is right, not why. An *attribution map* gives each of the 784
+pixels of the image the model saw a share of the answer: red where the ink made the model say its
+digit, blue where the ink spoke against it. `explain.explain` makes one in two ways:
+
+- **occlusion** (Zeiler & Fergus 2014): blank a 7x7 patch, see how far the digit's probability
+  drops, and share that drop among the ink the patch covered. It only asks the model for answers,
+  so it works on every runtime, ONNX Runtime and LiteRT too;
+- **integrated gradients** (Sundararajan et al. 2017): follow a straight path from a black image to the
+  digit, add up the gradients of the digit's log-probability along it. It needs the Keras model.
+
+Below: three test digits and the 7 we drew.""",
+    ),
+    (
+        "code",
+        """\
+from mnist_cnn import explain
+
+examples = np.stack([*dataset.test_images[:3], drawn.image])
+answers = loaded.probabilities(examples).argmax(axis=1)
+maps = {method: explain.explain(loaded, examples, answers, method) for method in explain.METHODS}
+
+figure, axes_grid = plt.subplots(3, len(examples), figsize=(2.4 * len(examples), 7.5))
+for column, (image, answer) in enumerate(zip(examples, answers)):
+    axes_grid[0, column].imshow(image, cmap="gray")
+    axes_grid[0, column].set_title(f"the model says {answer}")
+    for row, method in enumerate(explain.METHODS, start=1):
+        axes_grid[row, column].imshow(plots.attribution_overlay(image, maps[method][column]))
+        axes_grid[row, column].set_title(method, fontsize=9)
+for axes in axes_grid.flat:
+    axes.axis("off")
+plt.show()""",
+    ),
+    (
+        "markdown",
+        """\
+The two methods mostly agree: the strokes that tell a digit from its neighbours (the top bar of a 7,
+the foot of a 2) matter most. Both only ever credit ink: a missing stroke, blank in the image, gets no
+colour, however much its absence matters. To check a map rather than trust it, delete pixels in the
+order it ranks them and watch the probability fall: a good map makes it fall far faster than a
+random order (the *deletion test*, Petsiuk et al. 2018; `benchmarks/explain.py` measures both
+methods). On your own images: `mnist-cnn explain my_digit.jpg --out why/`.
+
+And the whole test set? The layer before the softmax turns each digit into a feature vector, from
+which the last layer reads the answer. *t-SNE* (van der Maaten & Hinton 2008) lays those vectors out
+in 2-D, keeping close what is close. Each colour is a true label; circled digits are the ones the model
+gets wrong. Classes the model finds alike sit side by side, and its mistakes sit on the borders. (We
+take 2,000 of the 10,000 digits, every mistake among them, to keep t-SNE under a minute;
+`mnist-cnn evaluate --out DIR` draws the same `embedding.png`.)""",
+    ),
+    (
+        "code",
+        """\
+embedding = explain.embed_set(model, dataset.test_images, result.labels, result.probabilities.argmax(axis=1))
+plots.save_embedding(embedding, dataset.class_names, "embedding.png", title)
+display(Image("embedding.png"))""",
+    ),
+    (
+        "markdown",
+        """\
 ## Where next
 
 - Your own digits: photograph or draw one and run `mnist-cnn predict my_digit.jpg`, or
   `mnist_cnn.predict("my_digit.jpg")` here (upload it with Colab's file browser first).
 - The whole training run from the command line: `mnist-cnn train --model seed` writes every file this
   notebook made, plus `history.csv` and `metrics.json`; `--model best` trains the stronger model.
+- Why an answer: `mnist-cnn explain my_digit.jpg --out why/`, or the "Why?" switch of `mnist-cnn serve`'s page.
 - Deployment: `mnist-cnn export` writes SavedModel, ONNX and LiteRT files.""",
     ),
 ]

@@ -507,3 +507,37 @@ def test_serve_with_two_workers_answers_on_every_connection_and_stops_cleanly(te
     assert server.returncode == 0, stderr
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or b"zombie" in Path(f"/proc/{pid}/status").read_bytes().lower()
+
+
+# Explanations
+
+
+def test_explain_true_returns_each_digits_occlusion_map(app, test_set):
+    digits = test_set.test_images[:2]
+    response = call(app, "POST", "/v1/predict?explain=true", json={"pixels": digits.tolist()})
+    assert response.status_code == 200, response.text
+    for prediction, digit in zip(response.json()["predictions"], digits):
+        explanation = prediction["explanation"]
+        assert explanation["method"] == "occlusion" and explanation["digit"] == prediction["digit"]
+        attribution = np.array(explanation["map"])
+        assert attribution.shape == (28, 28) and attribution.max() > 0
+        assert not attribution[digit == 0].any()  # blank pixels: nothing to take away
+    plain = call(app, "POST", "/v1/predict", json={"pixels": digits.tolist()}).json()["predictions"][0]
+    assert "explanation" not in plain
+
+
+def test_explain_true_gives_a_number_one_map_per_digit(app, test_set):
+    canvas = np.zeros((28, 70), dtype=np.uint8)
+    canvas[:, :28], canvas[:, 40:68] = test_set.test_images[0], test_set.test_images[1]
+    response = call(
+        app, "POST", "/v1/predict?explain=true", files={"file": ("two.png", png(255 - canvas), "image/png")}
+    )
+    assert response.status_code == 200, response.text
+    (prediction,) = response.json()["predictions"]
+    assert len(prediction["number"]) == 2
+    assert [np.array(digit["explanation"]["map"]).shape for digit in prediction["digits"]] == [(28, 28)] * 2
+
+
+def test_a_bad_explain_value_is_a_readable_422(app):
+    response = call(app, "POST", "/v1/predict?explain=maybe", json={"pixels": [[9] * 28] * 28})
+    assert_error(response, 422, "query explain:", "boolean")

@@ -79,6 +79,7 @@ def test_evaluate_a_run_folder_model_as_json_and_with_reports(quick_run, mnist_d
     assert sorted(path.name for path in (tmp_path / "reports").iterdir()) == [
         "classification_report.txt",
         "confusion_matrix.png",
+        "embedding.png",
         "misclassified.png",
         "reliability_diagram.png",
     ]

@@ -9,8 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from mnist_cnn.errors import DataError, ImageError, MissingExtraError, MnistCnnError
-from mnist_cnn.quiet import VERBOSE_ENV_VAR, import_tensorflow_quietly
+from mnist_cnn.errors import DataError, ImageError, MissingExtraError, MnistCnnError, UsageError
+from mnist_cnn.quiet import VERBOSE_ENV_VAR, quiet_python_logs
 
 EXIT_USAGE = 2
 
@@ -32,14 +32,7 @@ def quiet_libraries(verbose: bool, needs_tensorflow: bool) -> None:
     if verbose:
         os.environ[VERBOSE_ENV_VAR] = "1"
         return
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    logging.getLogger("absl").setLevel(logging.ERROR)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    if needs_tensorflow:
-        import_tensorflow_quietly()
+    quiet_python_logs(needs_tensorflow)
 
 
 def positive_int(text: str) -> int:
@@ -104,7 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("models", help="list the model registry with parameter counts")
 
     train = commands.add_parser("train", help="train a model and write every artifact into a run folder")
-    train.add_argument("--model", default="seed", help="architecture from `mnist-cnn models` (default: seed)")
+    train.add_argument(
+        "--model",
+        help="architecture from `mnist-cnn models`; an ensemble may mix them, e.g. best,seed (members take them "
+        "in turn) (default: seed)",
+    )
     add_data_options(train)
     train.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's; seed: 20)")
     train.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's; seed: 128)")
@@ -116,12 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--validation-fraction",
         type=float,
-        default=0.1,
         help="stratified share of the training images held out to pick the best epoch (default: 0.1)",
     )
-    train.add_argument(
-        "--seed", type=int, default=42, help="random seed for the split, weights and shuffling (default: 42)"
-    )
+    train.add_argument("--seed", type=int, help="random seed for the split, weights and shuffling (default: 42)")
     train.add_argument(
         "--split-seed",
         type=int,
@@ -151,11 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--ensemble",
         type=positive_int,
-        default=1,
         metavar="K",
         help="train K members with seeds seed..seed+K-1, all holding out the same validation split, and "
         "save one model averaging their probabilities (default: 1, a single model)",
     )
+    add_scale_options(train)
+    add_tune_parser(commands)
     evaluate = commands.add_parser("evaluate", help="score a model on the test set or on your own labelled images")
     evaluate.add_argument(
         "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
@@ -172,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="also write the confusion matrix, reliability diagram, classification report and misclassified grid here",
+        help="also write the confusion matrix, reliability diagram, classification report, misclassified grid and "
+        "embedding.png (a t-SNE of the penultimate layer, 2,000 digits with every mistake) here",
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     add_runtime_option(evaluate)
@@ -222,7 +218,41 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the 28x28 image the model sees for each input into DIR as PNG",
     )
+    predict.add_argument(
+        "--explain",
+        type=Path,
+        metavar="DIR",
+        help="also write each input's explanation into DIR as `mnist-cnn explain` does (default: none)",
+    )
+    add_method_option(predict, "with --explain: ")
     add_runtime_option(predict)
+
+    explain = commands.add_parser(
+        "explain", help="show which pixels made the model answer as it did, for your own images"
+    )
+    explain.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="image files, .npy arrays of shape (28, 28), folders of them, or - for standard input (as predict)",
+    )
+    explain.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write NAME.explain.png per image (a number: NAME.1.explain.png, ... per digit): the 28x28 the "
+        "model saw, the map over it, the top three digits",
+    )
+    explain.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per image per line: the prediction and its 28x28 map (default: a line of text)",
+    )
+    add_method_option(explain, "")
+    explain.add_argument(
+        "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
+    )
+    add_runtime_option(explain)
 
     export = commands.add_parser("export", help="export a model as a SavedModel, ONNX or LiteRT file")
     export.add_argument("--model", help="shipped model name or a .keras/.h5 file (default: the shipped model)")
@@ -268,12 +298,118 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_scale_options(train: argparse.ArgumentParser) -> None:
+    """train's --config and the options that take training past one process (Ray, JAX)."""
+    train.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings from a JSON file, e.g. the best.json `mnist-cnn tune` writes; options given here win "
+        "(default: none)",
+    )
+    train.add_argument(
+        "--parallel",
+        type=positive_int,
+        metavar="P",
+        help="with --ensemble: train P members at once as Ray tasks, each with 1/P of the CPUs (default: 1, "
+        "one after another without Ray)",
+    )
+    train.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --ensemble: train the members on the Ray cluster whose head is at HOST:PORT, or auto "
+        "(default: this machine)",
+    )
+    train.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="train one model data-parallel across N processes with JAX (run with KERAS_BACKEND=jax), each "
+        "started with its own --process-id and --out (default: 1)",
+    )
+    train.add_argument("--coordinator", metavar="HOST:PORT", help="with --processes: where process 0 listens")
+    train.add_argument("--process-id", type=int, metavar="I", help="with --processes: this process's number, 0 to N-1")
+    train.set_defaults(dataset=None)  # the --config file's, else mnist
+
+
+def add_tune_parser(commands) -> None:
+    tune = commands.add_parser(
+        "tune", help="search a recipe's settings with Optuna and ASHA on Ray (needs the scale extra)"
+    )
+    tune.add_argument("--model", required=True, help="the recipe to tune, from `mnist-cnn models` (required)")
+    tune.add_argument("--trials", type=positive_int, required=True, metavar="N", help="trials to run (required)")
+    tune.add_argument(
+        "--space",
+        type=Path,
+        metavar="FILE",
+        help='JSON: setting -> a value or {"log_uniform"|"uniform"|"int": [low, high]} or {"choice": [...]}, '
+        "replacing the default range of each setting it names (default: ranges around the recipe's settings; "
+        "see docs/SCALING.md)",
+    )
+    tune.add_argument(
+        "--target",
+        type=float,
+        metavar="ACC",
+        help="search for the shortest training time to this validation accuracy (0-1) instead of the highest "
+        "accuracy (default: the highest accuracy)",
+    )
+    tune.add_argument(
+        "--parallel",
+        type=positive_int,
+        default=1,
+        metavar="P",
+        help="trials at once, each with 1/P of the CPUs and GPUs (default: 1)",
+    )
+    tune.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="run the trials on the Ray cluster whose head is at HOST:PORT, or auto (default: a local Ray)",
+    )
+    tune.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        required=True,
+        help="output folder; rerunning the same command on it continues the search (required)",
+    )
+    add_data_options(tune)
+    tune.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="stratified share of the training images the trials are scored on (default: 0.1)",
+    )
+    tune.add_argument("--seed", type=int, default=42, help="every trial's seed and the split's (default: 42)")
+    tune.add_argument(
+        "--limit",
+        type=positive_int,
+        help="search on a stratified subset of N training images, for quick runs (default: all 60,000)",
+    )
+
+
+def add_method_option(parser: argparse.ArgumentParser, prefix: str) -> None:
+    parser.add_argument(
+        "--method",
+        choices=["occlusion", "integrated-gradients"],
+        help=f"{prefix}occlusion (every runtime) or integrated-gradients (Keras; picks --runtime keras when no "
+        "runtime is given) (default: occlusion)",
+    )
+
+
 def add_runtime_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runtime",
         choices=["onnx", "litert", "keras"],
         help="inference runtime (default: the fastest installed for a shipped model, else the model file's own)",
     )
+
+
+def require_plotting(command: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise MissingExtraError(f"`mnist-cnn {command}` draws with Matplotlib: pip install 'mnist-cnn[train]'")
 
 
 def require_training_extra(command: str) -> None:
@@ -330,27 +466,32 @@ def run_models(args) -> int:
 
 def run_train(args) -> int:
     require_training_extra("train")
-    from mnist_cnn.training import TrainConfig, train
+    ray, processes = scale_options(args)
+    from mnist_cnn.training import TrainConfig, read_config_file, train
 
-    config = TrainConfig(
-        model=args.model,
-        dataset=args.dataset,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        validation_fraction=args.validation_fraction,
-        seed=args.seed,
-        limit=args.limit,
-        ensemble=args.ensemble,
-        split_seed=args.split_seed,
-        pen_augmentation=args.pen_augmentation,
-    )
+    given = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "validation_fraction": args.validation_fraction,
+        "seed": args.seed,
+        "limit": args.limit,
+        "ensemble": args.ensemble,
+        "split_seed": args.split_seed,
+        "pen_augmentation": args.pen_augmentation,
+    }
+    settings = read_config_file(args.config) if args.config else {}
+    settings.update({name: value for name, value in given.items() if value is not None})
     result = train(
-        config,
+        TrainConfig(**settings),
         out_dir=args.out,
         data_dir=args.data_dir,
         tensorboard=args.tensorboard,
         command=shlex.join(["mnist-cnn", *sys.argv[1:]]),
+        ray=ray,
+        processes=processes,
     )
     metrics = result.metrics
     if "members" in metrics:
@@ -366,6 +507,65 @@ def run_train(args) -> int:
     for path in sorted(result.run_dir.iterdir()):
         if path.is_file() and path.name != "run.json":
             print(f"  {path}")
+    return 0
+
+
+def scale_options(args):
+    """(RayOptions or None, ProcessGroup or None) from train's options. Raises UsageError for options
+    that only make sense together."""
+    from mnist_cnn.distributed import ProcessGroup, RayOptions
+
+    ray = None
+    if args.parallel is not None or args.address is not None:
+        ray = RayOptions(parallel=args.parallel or 1, address=args.address)
+        if ray.parallel == 1 and ray.address is None:
+            ray = None  # one member at a time on this machine: no Ray needed
+    if args.processes == 1:
+        if args.coordinator is not None or args.process_id is not None:
+            raise UsageError("--coordinator and --process-id go with --processes N (N >= 2)")
+        return ray, None
+    if args.coordinator is None or args.process_id is None:
+        raise UsageError(f"--processes {args.processes} needs --coordinator HOST:PORT and --process-id I")
+    if ray is not None:
+        raise UsageError("--processes trains one model across processes; --parallel and --address are for ensembles")
+    return None, ProcessGroup(processes=args.processes, coordinator=args.coordinator, process_id=args.process_id)
+
+
+def run_tune(args) -> int:
+    require_training_extra("tune")
+    from mnist_cnn.tuning import SearchConfig, read_space, tune
+
+    search = SearchConfig(
+        model=args.model,
+        trials=args.trials,
+        space=read_space(args.space, args.model),
+        target=args.target,
+        dataset=args.dataset,
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+        limit=args.limit,
+    )
+    result = tune(
+        search,
+        args.out,
+        parallel=args.parallel,
+        address=args.address,
+        data_dir=args.data_dir,
+        command=shlex.join(["mnist-cnn", *sys.argv[1:]]),
+    )
+    best = result.best_trial
+    if best is not None:
+        reached = best["seconds_to_target"]
+        outcome = f", reached {search.target:.2%} after {reached:.1f} s of training" if reached is not None else ""
+        print(
+            f"best of {len(result.trials)} trials: trial {best['trial']}, validation accuracy "
+            f"{best['best_val_accuracy']:.2%}{outcome}"
+        )
+        print("settings: " + ", ".join(f"{name} {value:.4g}" for name, value in result.best.items()
+                                       if not isinstance(value, str)))  # fmt: skip
+    print(f"results in {result.out_dir}/: trials.csv, curves.csv, search.png" + (", best.json" if best else ""))
+    if best is not None:
+        print(f"train with them: mnist-cnn train --config {result.out_dir / 'best.json'}")
     return 0
 
 
@@ -385,7 +585,7 @@ def run_evaluate(args) -> int:
     result = evaluation.score(classifier.probabilities(images), labels, class_names)
     title = f"{classifier.name} on {described}"
     if args.out:
-        evaluation.write_reports(result, args.out, images, title=title)
+        evaluation.write_reports(result, args.out, images, title=title, embedding=embedding(classifier, images, result))
     if args.json:
         source = {"images": str(args.images)} if args.images else {}
         print(json.dumps({"model": classifier.name, "dataset": args.dataset, **source, **result.to_json()}))
@@ -395,6 +595,20 @@ def run_evaluate(args) -> int:
         if args.out:
             print(f"reports written to {args.out}/")
     return EXIT_USAGE if errors else 0
+
+
+def embedding(classifier, images, result):
+    """The set laid out by t-SNE for embedding.png; None, with a note, where no Keras model gives features."""
+    from mnist_cnn import explain
+
+    keras_model = explain.keras_model_of(classifier)
+    if keras_model is None or len(images) < 2:
+        reason = "fewer than 2 images" if keras_model is not None else f"no model.keras beside {classifier.path}"
+        print_lines(
+            [f"embedding.png needs penultimate-layer features of at least 2 images ({reason}); skipped"], "note"
+        )
+        return None
+    return explain.embed_set(keras_model, images, result.labels, result.probabilities.argmax(axis=1))
 
 
 def evaluation_set(args):
@@ -431,18 +645,29 @@ def run_predict(args) -> int:
     from mnist_cnn.prediction import NumberPrediction, classify_readings, load_model, read_many, write_csv
     from mnist_cnn.rejection import load_rejector
 
+    if args.method and not args.explain:
+        raise UsageError("--method chooses how --explain DIR explains; add --explain DIR, or leave --method out")
+    args.method = args.method or "occlusion"
+    classifier = load_explainable_model(args) if args.explain else load_model(args.model, runtime=args.runtime)
     check_predict_outputs(args)
     images = gather_images(args.images, args.recursive, read_stdin=sys.stdin.buffer.read)
     print_lines(images.notes, "note")
-    classifier = load_model(args.model, runtime=args.runtime)
     mode = "single" if args.single else "number" if args.number else "auto"
-    readings, names, errors = read_many(images.sources, images.names, mode, classifier.probabilities)
+    detector = load_rejector(classifier)  # checks the cuts between touching digits, rejection on or off
+    readings, names, errors = read_many(
+        images.sources, images.names, mode, classifier.probabilities, detector.digit_probabilities
+    )
     errors = images.errors + errors
     print_lines(errors, "error")
     if not readings:
         return EXIT_USAGE
-    rejector = None if args.accept_all else load_rejector(classifier)
+    rejector = None if args.accept_all else detector
     predictions = classify_readings(classifier, readings, names, rejector)
+    if args.explain:
+        from mnist_cnn.explain import explain_predictions
+
+        for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):
+            save_explanations(prediction, maps, args.explain, args.method)
     for prediction in predictions:
         if args.save_preprocessed:
             save_preprocessed(prediction, args.save_preprocessed)
@@ -462,10 +687,22 @@ def check_predict_outputs(args) -> None:
     """Refuse unwritable output paths before any image is read."""
     from mnist_cnn.files import ensure_folder, ensure_new_file
 
+    if args.explain:
+        require_plotting("predict --explain")
+        ensure_folder(args.explain, "--explain")
     if args.save_preprocessed:
         ensure_folder(args.save_preprocessed, "--save-preprocessed")
     if args.csv:
         ensure_new_file(args.csv, "--csv", force=args.force)
+
+
+def digit_file_names(prediction, suffix: str) -> list[str]:
+    """NAME.SUFFIX for one digit; NAME.1.SUFFIX, NAME.2.SUFFIX, ... for a number's digits, left to right."""
+    name = "stdin" if prediction.path == "-" else Path(prediction.path).name  # the full name: a.png, a.gif differ
+    digits = getattr(prediction, "digits", None)
+    if digits is None:
+        return [f"{name}.{suffix}"]
+    return [f"{name}.{index}.{suffix}" for index in range(1, len(digits) + 1)]
 
 
 def save_preprocessed(prediction, folder: Path) -> list[Path]:
@@ -474,17 +711,72 @@ def save_preprocessed(prediction, folder: Path) -> list[Path]:
 
     from mnist_cnn.files import atomic_path
 
-    name = "stdin" if prediction.path == "-" else Path(prediction.path).name  # the full name: a.png, a.gif differ
-    digits = getattr(prediction, "digits", None)
-    images = (
-        {f"{name}.28x28.png": prediction.image}
-        if digits is None
-        else {f"{name}.{index}.28x28.png": digit.image for index, digit in enumerate(digits, start=1)}
+    digits = getattr(prediction, "digits", [prediction])
+    paths = [folder / file_name for file_name in digit_file_names(prediction, "28x28.png")]
+    for path, digit in zip(paths, digits):
+        with atomic_path(path) as partial:
+            Image.fromarray(digit.image, mode="L").save(partial, format="PNG")
+    return paths
+
+
+def save_explanations(prediction, maps: list, folder: Path, method: str) -> list[Path]:
+    """Each digit's explanation as NAME.explain.png (a number's: NAME.1.explain.png, ...): the 28x28 it
+    was read from, the map over it and the top three digits."""
+    from mnist_cnn.plots import save_explanation
+
+    digits = getattr(prediction, "digits", [prediction])
+    paths = [folder / file_name for file_name in digit_file_names(prediction, "explain.png")]
+    for path, digit, attribution in zip(paths, digits, maps):
+        headline = f"{path.name.removesuffix('.explain.png')}: {digit.describe()}"
+        save_explanation(digit.image, attribution, digit.top(3), headline, method, path)
+    return paths
+
+
+def load_explainable_model(args):
+    """The model for --model/--runtime on a runtime ``args.method`` works on (integrated gradients: Keras
+    unless another runtime is asked for, which is refused). Raises UsageError, ModelError."""
+    from mnist_cnn.explain import check_method, method_runtime
+    from mnist_cnn.prediction import load_model
+
+    classifier = load_model(args.model, runtime=method_runtime(args.method, args.runtime))
+    check_method(classifier, args.method)
+    return classifier
+
+
+def run_explain(args) -> int:
+    from mnist_cnn.explain import explain_predictions, explanation_json
+    from mnist_cnn.files import ensure_folder
+    from mnist_cnn.image_files import gather_images
+    from mnist_cnn.prediction import classify_readings, read_many
+    from mnist_cnn.rejection import load_rejector
+
+    if not (args.out or args.json):
+        raise UsageError("give --out DIR for the pictures, --json for the maps, or both")
+    args.method = args.method or "occlusion"
+    classifier = load_explainable_model(args)
+    if args.out:
+        require_plotting("explain --out")
+        ensure_folder(args.out, "--out")
+    images = gather_images(args.images, False, read_stdin=sys.stdin.buffer.read)
+    print_lines(images.notes, "note")
+    rejector = load_rejector(classifier)
+    readings, names, errors = read_many(
+        images.sources, images.names, "auto", classifier.probabilities, rejector.digit_probabilities
     )
-    for file_name, image in images.items():
-        with atomic_path(folder / file_name) as partial:
-            Image.fromarray(image, mode="L").save(partial, format="PNG")
-    return [folder / file_name for file_name in images]
+    errors = images.errors + errors
+    print_lines(errors, "error")
+    predictions = classify_readings(classifier, readings, names, rejector)
+    for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):
+        written = save_explanations(prediction, maps, args.out, args.method) if args.out else []
+        if args.json:
+            answer = prediction.to_json()
+            digits = answer.get("digits", [answer])
+            for digit, attribution in zip(digits, maps):
+                digit["explanation"] = explanation_json(attribution, digit["digit"], args.method)
+            print(json.dumps(answer))
+        else:
+            print(f"{prediction.path}: {prediction.describe()}  -> {', '.join(str(path) for path in written)}")
+    return EXIT_USAGE if errors else 0
 
 
 def run_export(args) -> int:
@@ -531,8 +823,10 @@ HANDLERS = {
     "data": run_data,
     "models": run_models,
     "train": run_train,
+    "tune": run_tune,
     "evaluate": run_evaluate,
     "predict": run_predict,
+    "explain": run_explain,
     "export": run_export,
     "calibrate": run_calibrate,
     "serve": run_serve,

@@ -98,9 +98,11 @@ def format_table(result: EvaluationResult) -> str:
     return "\n".join(rows)
 
 
-def write_reports(result: EvaluationResult, out_dir: Path, images: np.ndarray, title: str) -> list[Path]:
+def write_reports(
+    result: EvaluationResult, out_dir: Path, images: np.ndarray, title: str, embedding=None
+) -> list[Path]:
     """Write the confusion matrix, reliability diagram, classification report and misclassified grid
-    into ``out_dir``."""
+    into ``out_dir``, and ``embedding.png`` when an ``explain.Embedding`` of the set is given."""
     from mnist_cnn import plots
 
     out_dir = Path(out_dir)
@@ -115,4 +117,6 @@ def write_reports(result: EvaluationResult, out_dir: Path, images: np.ndarray, t
             images, result.labels, result.probabilities, result.class_names, out_dir / "misclassified.png"
         ),
     ]
+    if embedding is not None:
+        written.append(plots.save_embedding(embedding, result.class_names, out_dir / "embedding.png", title))
     return written

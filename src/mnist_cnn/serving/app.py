@@ -1,4 +1,5 @@
-"""The FastAPI application: the drawing page at ``/``, ``POST /v1/predict``, ``GET /v1/model``, ``GET /healthz``.
+"""The FastAPI application: the drawing page at ``/``, ``POST /v1/predict`` (``?explain=true`` adds each digit's
+occlusion map), ``GET /v1/model``, ``GET /healthz``.
 
 Every mistake a client can make gets a 4xx answer whose JSON body ``{"detail": "..."}`` says what was wrong
 in a sentence. Image decoding and model calls run in worker threads, never on the event loop; model calls
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import anyio
 import numpy as np
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -31,6 +32,7 @@ from starlette.requests import ClientDisconnect
 
 from mnist_cnn import __version__, preprocessing
 from mnist_cnn.errors import ImageError
+from mnist_cnn.explain import explain_predictions, explanation_json
 from mnist_cnn.prediction import Classifier, Prediction, Reading, classify_readings, load_model, read
 from mnist_cnn.rejection import Rejector, load_rejector
 from mnist_cnn.serving.batching import BatchingClassifier
@@ -65,6 +67,15 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="what was wrong, in a sentence")
 
 
+class ExplanationBody(BaseModel):
+    method: str = Field(description='"occlusion" (Zeiler & Fergus 2014; patch 7, stride 4 pixels)')
+    digit: int = Field(ge=0, le=9, description="the digit explained: the predicted one")
+    map: list[list[float]] = Field(
+        description="28 rows of 28 contributions to that digit's probability, over the 28x28 image the model saw: "
+        "positive where ink supports it, negative where ink speaks against it, 0 on pixels at 0"
+    )
+
+
 class DigitBody(BaseModel):
     status: str = Field(
         description='"digit"; "unsure": a digit, but the model is not confident which; "not_a_digit": '
@@ -80,6 +91,7 @@ class DigitBody(BaseModel):
     box: list[int] | None = Field(
         default=None, description="a number's digit: [left, top, right, bottom] in the uploaded image's pixels"
     )
+    explanation: ExplanationBody | None = Field(default=None, description="with ?explain=true: which pixels mattered")
 
 
 class PredictionBody(BaseModel):
@@ -95,6 +107,9 @@ class PredictionBody(BaseModel):
     image: list[list[int]] | None = Field(description="the 28x28 image the model saw; null for a number")
     number: str | None = Field(default=None, description="a number's digits, left to right; absent for one digit")
     digits: list[DigitBody] | None = Field(default=None, description="a number's digits, left to right")
+    explanation: ExplanationBody | None = Field(
+        default=None, description="with ?explain=true, for one digit: which pixels mattered (a number: per digit)"
+    )
     file: str | None = Field(description="the uploaded file's name (multipart uploads), else null")
 
 
@@ -139,6 +154,7 @@ class ServedModel:
     info: dict
     card: str | None
     rejector: Rejector | None  # None: rejection is off
+    detector: Rejector  # its digit detector checks the cuts between touching digits, rejection on or off
 
 
 def serve_model(classifier: Classifier, settings: Settings) -> ServedModel:
@@ -164,7 +180,8 @@ def serve_model(classifier: Classifier, settings: Settings) -> ServedModel:
             max_pixels=settings.max_pixels,
         ),
     ).model_dump()
-    return ServedModel(batching, info, card, None if settings.accept_all else load_rejector(classifier))
+    rejector = load_rejector(classifier)
+    return ServedModel(batching, info, card, None if settings.accept_all else rejector, rejector)
 
 
 def load_served_model(settings: Settings) -> ServedModel:
@@ -176,11 +193,13 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     settings = settings or Settings()
     decoding = threading.BoundedSemaphore(os.cpu_count() or 1)  # bounds the memory of images decoded at once
 
-    def respond(prepare, sources, model: ServedModel) -> bytes:
+    def respond(prepare, sources, model: ServedModel, explain: bool) -> bytes:
         """In a worker thread: decode and preprocess, then predict (batched with other requests)."""
         with decoding:
-            readings, names = prepare(sources, settings, model.classifier.probabilities)
-        return answer(model, readings, names)
+            readings, names = prepare(
+                sources, settings, model.classifier.probabilities, model.detector.digit_probabilities
+            )
+        return answer(model, readings, names, explain)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -245,7 +264,12 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         },
         openapi_extra={"requestBody": predict_body_schema(settings.max_batch)},
     )
-    async def predict(request: Request) -> Response:
+    async def predict(
+        request: Request,
+        explain: bool = Query(
+            False, description="also return each digit's occlusion map over the 28x28 image the model saw"
+        ),
+    ) -> Response:
         model = served(request)
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if not (is_json(media_type) or media_type == "multipart/form-data" or media_type.startswith("image/")):
@@ -258,7 +282,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
             sources, prepare = body, prepare_pixels
         else:
             sources, prepare = [(None, body)], prepare_files
-        content = await anyio.to_thread.run_sync(respond, prepare, sources, model)
+        content = await anyio.to_thread.run_sync(respond, prepare, sources, model, explain)
         return Response(content, media_type="application/json")
 
     return app
@@ -323,13 +347,15 @@ async def uploaded_files(request: Request, body: bytes, max_batch: int) -> list[
         await form.close()
 
 
-def prepare_files(sources: list[tuple[str | None, bytes]], settings: Settings, classify) -> tuple[list[Reading], list]:
+def prepare_files(
+    sources: list[tuple[str | None, bytes]], settings: Settings, classify, digit_probability=None
+) -> tuple[list[Reading], list]:
     """Each image file read as ``mnist-cnn predict`` reads it (one digit, or a number); (readings, file names)."""
     prepared = []
     for name, data in sources:
         check_pixel_count(data, name or "the image", settings.max_pixels)
         try:
-            prepared.append(read(data, "auto", classify))
+            prepared.append(read(data, "auto", classify, digit_probability))
         except ImageError as error:
             message = str(error)
             raise HTTPException(422, f"{name}: {message.removeprefix('image: ')}" if name else message) from None
@@ -353,7 +379,9 @@ def check_pixel_count(data: bytes, name: str, limit: int) -> None:
         )
 
 
-def prepare_pixels(body: bytes, settings: Settings, classify=None) -> tuple[list[Reading], list]:
+def prepare_pixels(
+    body: bytes, settings: Settings, classify=None, digit_probability=None
+) -> tuple[list[Reading], list]:
     """A JSON body {"pixels": one 28x28 image or a list of them, 0-255} to MNIST-format images."""
     try:
         payload = json.loads(body)
@@ -391,10 +419,13 @@ def prepare_pixels(body: bytes, settings: Settings, classify=None) -> tuple[list
     return prepared, [None] * len(pixels)
 
 
-def answer(model: ServedModel, readings: list[Reading], names: list) -> bytes:
-    """The JSON response body, encoded here so a large batch does not hold up the event loop either."""
-    predictions = [
-        digit_body(prediction) | {"file": prediction.path}
+def answer(model: ServedModel, readings: list[Reading], names: list, explain: bool = False) -> bytes:
+    """The JSON response body, encoded here so a large batch does not hold up the event loop either.
+    ``explain``: add each digit's occlusion map (all of them computed in one batched call)."""
+    predictions = classify_readings(model.classifier, readings, names, model.rejector)
+    maps = explain_predictions(model.classifier, predictions) if explain else [None] * len(predictions)
+    bodies = [
+        digit_body(prediction, digit_maps and digit_maps[0]) | {"file": prediction.path}
         if isinstance(prediction, Prediction)
         else {
             "status": prediction.status,
@@ -404,18 +435,23 @@ def answer(model: ServedModel, readings: list[Reading], names: list) -> bytes:
             "digit_probability": None,
             "image": None,
             "number": prediction.number,
-            "digits": [digit_body(digit) for digit in prediction.digits],
+            "digits": [
+                digit_body(digit, digit_maps and digit_maps[index]) for index, digit in enumerate(prediction.digits)
+            ],
             "file": prediction.path,
         }
-        for prediction in classify_readings(model.classifier, readings, names, model.rejector)
+        for prediction, digit_maps in zip(predictions, maps)
     ]
-    return json.dumps({"model": model.classifier.name, "predictions": predictions}).encode()
+    return json.dumps({"model": model.classifier.name, "predictions": bodies}).encode()
 
 
-def digit_body(prediction: Prediction) -> dict:
-    """One digit's fields, with the 28x28 image it was read from."""
+def digit_body(prediction: Prediction, attribution: np.ndarray | None = None) -> dict:
+    """One digit's fields, with the 28x28 image it was read from and, if given, its occlusion map."""
     body = {key: value for key, value in prediction.to_json().items() if key != "path"}
-    return body | {"image": prediction.image.tolist()}
+    body["image"] = prediction.image.tolist()
+    if attribution is not None:
+        body["explanation"] = explanation_json(attribution, prediction.digit, "occlusion")
+    return body
 
 
 async def readable_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -469,7 +505,9 @@ Send one of:
   MNIST, or a list of such images for a batch.
 
 Photos and drawings (PNG, JPEG, BMP, GIF, WebP, TIFF; dark ink on light paper or light on dark) go through
-the same preprocessing as `mnist-cnn predict`. Each prediction returns the 28x28 image the model saw.
+the same preprocessing as `mnist-cnn predict`. Each prediction returns the 28x28 image the model saw; with
+`?explain=true`, also `explanation`: which of its pixels made the model answer that digit (an occlusion map,
+28 rows of 28 contributions to its probability), per digit for a number.
 """
 
 

@@ -1,16 +1,26 @@
-// The drawing page: strokes on a canvas -> PNG -> POST /v1/predict -> digit, bars and the 28x28 image seen.
+// The drawing page: strokes on a canvas -> PNG -> POST /v1/predict -> digit, bars and the 28x28 image seen,
+// and with "Why?" on (?explain=true) the occlusion map drawn over that image. A number (several digits)
+// comes back digit by digit with boxes: drawn over the pad, and one tile per digit to pick its bars.
 "use strict";
 
 const pad = document.getElementById("pad");
 const context = pad.getContext("2d");
-const SIZE = pad.width;
+const PAD_HEIGHT = pad.height;
+// "Number" keeps the height, so the pen and the drawing's resolution are the same; it is twice as wide.
+const PAD_WIDTHS = { digit: PAD_HEIGHT, number: 2 * PAD_HEIGHT };
 // MNIST strokes are about 1/8 of a digit's height; a digit drawn over two thirds of the pad gets the same.
-const STROKE_WIDTH = SIZE / 12;
+const STROKE_WIDTH = PAD_HEIGHT / 12;
 const INK = "#fff";
 const PAPER = "#000";
 const LIVE_INTERVAL_MS = 250; // while a stroke goes on, ask at most this often
 const SETTLE_MS = 40; // after a stroke ends, ask almost at once
+const DECODE_SIDE = 2048; // the server reads large photos reduced to about this (preprocessing/decoding.py)
+const MODE_KEY = "mnist-cnn.pad";
 
+const main = document.getElementById("main");
+const title = document.getElementById("title");
+const modeInputs = [...document.querySelectorAll('input[name="mode"]')];
+const boxLayer = document.getElementById("boxes");
 const undoButton = document.getElementById("undo");
 const clearButton = document.getElementById("clear");
 const uploadButton = document.getElementById("upload");
@@ -19,10 +29,19 @@ const result = document.getElementById("result");
 const digitOutput = document.getElementById("digit");
 const confidenceText = document.getElementById("confidence");
 const message = document.getElementById("message");
+const numberDigits = document.getElementById("number-digits");
+const tiles = document.getElementById("tiles");
+const tilesWhyCaption = document.getElementById("tiles-why-caption");
+const barsTitle = document.getElementById("bars-title");
 const bars = document.getElementById("bars");
+const seenFigure = document.getElementById("seen-figure");
 const seen = document.getElementById("seen").getContext("2d");
+const whyCanvas = document.getElementById("why");
+const whyToggle = document.getElementById("why-toggle");
+const whyCaption = document.getElementById("why-caption");
 const modelInfo = document.getElementById("model-info");
 
+let mode = "digit"; // the pad's shape: "digit" (square) or "number" (twice as wide)
 let strokes = []; // each stroke is a list of [x, y] points in canvas pixels
 let activeStroke = null; // {pointerId, points} while a pointer is down
 let photo = null; // {file, bitmap} after an upload; drawing again replaces it
@@ -31,6 +50,9 @@ let timer = null;
 let requestInFlight = false;
 let askAgain = false;
 let maxBodyBytes = 5_000_000;
+let shownNumber = null; // the number on display (a prediction with digits), to pick its digits
+let selected = 0; // which of its digits the bars are for
+let picked = false; // whether the user picked it (kept while the number keeps its count of digits)
 
 function isEmpty() {
   return strokes.length === 0 && photo === null;
@@ -40,16 +62,22 @@ function isEmpty() {
 
 function paint() {
   context.fillStyle = PAPER;
-  context.fillRect(0, 0, SIZE, SIZE);
+  context.fillRect(0, 0, pad.width, pad.height);
   if (photo && photo.bitmap) {
-    const scale = Math.min(SIZE / photo.bitmap.width, SIZE / photo.bitmap.height);
-    const width = photo.bitmap.width * scale;
-    const height = photo.bitmap.height * scale;
-    context.drawImage(photo.bitmap, (SIZE - width) / 2, (SIZE - height) / 2, width, height);
+    const place = photoPlacement();
+    context.drawImage(photo.bitmap, place.left, place.top, place.width, place.height);
   }
   for (const points of strokes) {
     drawStroke(points);
   }
+}
+
+function photoPlacement() {
+  // The photo fills the pad as far as it can without being cut or stretched, centred.
+  const scale = Math.min(pad.width / photo.bitmap.width, pad.height / photo.bitmap.height);
+  const width = photo.bitmap.width * scale;
+  const height = photo.bitmap.height * scale;
+  return { left: (pad.width - width) / 2, top: (pad.height - height) / 2, width, height, scale };
 }
 
 function drawStroke(points) {
@@ -74,7 +102,10 @@ function drawStroke(points) {
 
 function canvasPoint(event) {
   const box = pad.getBoundingClientRect();
-  return [((event.clientX - box.left) * SIZE) / box.width, ((event.clientY - box.top) * SIZE) / box.height];
+  return [
+    ((event.clientX - box.left) * pad.width) / box.width,
+    ((event.clientY - box.top) * pad.height) / box.height,
+  ];
 }
 
 pad.addEventListener("pointerdown", (event) => {
@@ -119,6 +150,69 @@ pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 pad.addEventListener("lostpointercapture", endStroke);
 
+// The pad's shape
+
+function setMode(next, remember = true) {
+  if (!(next in PAD_WIDTHS)) {
+    return;
+  }
+  activeStroke = null;
+  mode = next;
+  main.dataset.mode = mode;
+  for (const input of modeInputs) {
+    input.checked = input.value === mode;
+  }
+  title.textContent = mode === "number" ? "Draw a number" : "Draw a digit";
+  pad.setAttribute(
+    "aria-label",
+    mode === "number"
+      ? "Drawing area: write a number here, its digits side by side, or drop a photo of one"
+      : "Drawing area: draw one digit here, or drop a photo of one",
+  );
+  if (pad.width !== PAD_WIDTHS[mode]) {
+    pad.width = PAD_WIDTHS[mode];
+    fitStrokes();
+    clearBoxes(); // they were placed on the old pad; the answer for the new one follows at once
+    paint();
+    changed(0, true);
+  }
+  if (remember) {
+    try {
+      localStorage.setItem(MODE_KEY, mode);
+    } catch {
+      // Storage may be off (private windows): the page then starts with a square pad.
+    }
+  }
+}
+
+function fitStrokes() {
+  // Keep the drawing on the new pad: as it is when it fits (square to wide always does), else shrunk
+  // and centred. Undo keeps working on the strokes.
+  const points = strokes.flat();
+  if (points.length === 0 || points.every(([x]) => x <= pad.width)) {
+    return;
+  }
+  const margin = STROKE_WIDTH;
+  const xs = points.map(([x]) => x);
+  const ys = points.map(([, y]) => y);
+  const [left, right, top, bottom] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const scale = Math.min(
+    1,
+    (pad.width - 2 * margin) / Math.max(right - left, 1),
+    (pad.height - 2 * margin) / Math.max(bottom - top, 1),
+  );
+  const [fromX, fromY, toX, toY] = [(left + right) / 2, (top + bottom) / 2, pad.width / 2, pad.height / 2];
+  strokes = strokes.map((stroke) => stroke.map(([x, y]) => [toX + (x - fromX) * scale, toY + (y - fromY) * scale]));
+}
+
+for (const input of modeInputs) {
+  input.addEventListener("change", () => {
+    if (input.checked) {
+      setMode(input.value);
+    }
+  });
+}
+
 // Buttons and keys
 
 function undo() {
@@ -143,6 +237,18 @@ function clear() {
   paint();
   changed(0, true);
 }
+
+whyToggle.addEventListener("change", () => {
+  if (!whyToggle.checked) {
+    showWhy(null);
+    for (const tile of tiles.querySelectorAll(".tile-why")) {
+      tile.hidden = true;
+    }
+    tilesWhyCaption.hidden = true;
+  } else if (!isEmpty()) {
+    predict(); // ask again, this time for the maps too
+  }
+});
 
 undoButton.addEventListener("click", undo);
 clearButton.addEventListener("click", clear);
@@ -193,6 +299,7 @@ async function usePhoto(file) {
 function changed(delay, settled) {
   version += 1;
   pad.dataset.version = String(version);
+  boxLayer.classList.add("stale"); // the boxes are for an older drawing until the next answer comes
   undoButton.disabled = isEmpty();
   clearButton.disabled = isEmpty();
   if (isEmpty()) {
@@ -209,6 +316,42 @@ function changed(delay, settled) {
   }
 }
 
+function postedPlacement() {
+  // Where the posted image's pixels lie on the pad, as fractions of it: boxes come in those pixels.
+  if (!photo) {
+    return { padWidth: pad.width, left: 0, top: 0, scaleX: 1 / pad.width, scaleY: 1 / pad.height };
+  }
+  if (!photo.bitmap) {
+    return null;
+  }
+  const place = photoPlacement();
+  const [readX, readY] = serverReduction(photo.file, photo.bitmap.width, photo.bitmap.height);
+  return {
+    padWidth: pad.width,
+    left: place.left / pad.width,
+    top: place.top / pad.height,
+    scaleX: (place.scale * readX) / pad.width,
+    scaleY: (place.scale * readY) / pad.height,
+  };
+}
+
+function serverReduction(file, width, height) {
+  // The server reads a photo over 4096 pixels reduced (a JPEG by its decoder, 1/2 to 1/8, then any
+  // image by an integer factor down to under 4096), and gives boxes in the reduced image's pixels.
+  let [readWidth, readHeight] = [width, height];
+  if (/jpe?g$/i.test(file.type) && Math.max(width, height) > 2 * DECODE_SIDE) {
+    const scale = DECODE_SIDE / Math.max(width, height);
+    const room = Math.min(Math.floor(width / Math.round(width * scale)), Math.floor(height / Math.round(height * scale)));
+    const factor = [8, 4, 2, 1].find((each) => room >= each);
+    [readWidth, readHeight] = [Math.ceil(width / factor), Math.ceil(height / factor)];
+  }
+  const factor = Math.floor(Math.max(readWidth, readHeight) / DECODE_SIDE);
+  if (factor >= 2) {
+    [readWidth, readHeight] = [Math.ceil(readWidth / factor), Math.ceil(readHeight / factor)];
+  }
+  return [width / readWidth, height / readHeight];
+}
+
 async function predict() {
   timer = null;
   if (requestInFlight) {
@@ -218,6 +361,7 @@ async function predict() {
   requestInFlight = true;
   askAgain = false;
   const asked = version;
+  const placement = postedPlacement();
   result.setAttribute("aria-busy", "true");
   try {
     const body = new FormData();
@@ -226,11 +370,12 @@ async function predict() {
     } else {
       body.append("file", await new Promise((resolve) => pad.toBlob(resolve, "image/png")), "drawing.png");
     }
-    const response = await fetch("/v1/predict", { method: "POST", body });
+    const url = whyToggle.checked ? "/v1/predict?explain=true" : "/v1/predict";
+    const response = await fetch(url, { method: "POST", body });
     const answer = await response.json().catch(() => ({ detail: `the server answered ${response.status}` }));
     if (!isEmpty()) {
       if (response.ok) {
-        show(answer.predictions[0]);
+        show(answer.predictions[0], placement, asked !== version);
       } else {
         showError(sentence(answer.detail));
       }
@@ -248,12 +393,14 @@ async function predict() {
   }
 }
 
-function show(prediction) {
+function show(prediction, placement, stale) {
+  // ``placement``: where the posted image lies on the pad (null: unknown); ``stale``: the pad has changed since.
   message.hidden = true;
   if (prediction.number !== undefined && prediction.number !== null) {
-    showNumber(prediction);
+    showNumber(prediction, placement, stale);
     return;
   }
+  showKind("digit");
   // The big answer is the digit only when the model says it is one; otherwise what it is instead.
   const [first, second] = topTwo(prediction.probabilities);
   digitOutput.dataset.status = prediction.status;
@@ -268,12 +415,63 @@ function show(prediction) {
     digitOutput.textContent = String(prediction.digit);
     confidenceText.textContent = `${percent(prediction.confidence)} sure`;
   }
+  showBars(prediction);
+  showSeen(prediction.image, prediction.explanation);
+}
+
+function showKind(kind) {
+  // "digit": one digit's bars and 28x28; "number": a tile per digit and the picked digit's bars; "": none.
+  result.dataset.kind = kind;
+  digitOutput.dataset.kind = kind;
+  numberDigits.hidden = kind !== "number";
+  seenFigure.hidden = kind === "number";
+  if (kind !== "number") {
+    shownNumber = null;
+    digitOutput.classList.remove("long");
+    tiles.replaceChildren();
+    clearBoxes();
+    barsTitle.textContent = "Probability of each digit";
+  }
+}
+
+function showBars(prediction) {
   prediction.probabilities.forEach((probability, digit) => setBar(digit, probability, digit === prediction.digit));
-  const pixels = seen.createImageData(28, 28);
-  prediction.image.flat().forEach((value, index) => {
+}
+
+function showSeen(image, explanation) {
+  drawSeen(seen, image);
+  showWhy(explanation);
+}
+
+function drawSeen(target, image) {
+  const pixels = target.createImageData(28, 28);
+  image.flat().forEach((value, index) => {
     pixels.data.set([value, value, value, 255], index * 4);
   });
-  seen.putImageData(pixels, 0, 0);
+  target.putImageData(pixels, 0, 0);
+}
+
+function showWhy(explanation) {
+  const shown = whyToggle.checked && Boolean(explanation);
+  whyCanvas.hidden = !shown;
+  whyCaption.hidden = !shown;
+  if (shown) {
+    drawWhy(whyCanvas, explanation);
+  }
+}
+
+function drawWhy(canvas, explanation) {
+  // Red where a pixel's ink supports the digit, blue where it speaks against it, opaque as it matters.
+  const values = explanation.map.flat();
+  const scale = Math.max(...values.map(Math.abs)) || 1;
+  const target = canvas.getContext("2d");
+  const pixels = target.createImageData(28, 28);
+  values.forEach((value, index) => {
+    const colour = value > 0 ? [239, 68, 68] : [59, 130, 246];
+    pixels.data.set([...colour, Math.round((255 * 0.9 * Math.abs(value)) / scale)], index * 4);
+  });
+  target.putImageData(pixels, 0, 0);
+  canvas.dataset.digit = String(explanation.digit);
 }
 
 function showError(text) {
@@ -283,11 +481,13 @@ function showError(text) {
 }
 
 function showNothing() {
-  showNoPrediction("Draw a digit to see what the model says.");
+  const what = mode === "number" ? "Write a number to see what the model reads." : "Draw a digit to see what the model says.";
+  showNoPrediction(what);
   result.dataset.version = String(version);
 }
 
 function showNoPrediction(hint) {
+  showKind("");
   message.hidden = true;
   digitOutput.textContent = "?";
   digitOutput.dataset.status = "";
@@ -297,28 +497,190 @@ function showNoPrediction(hint) {
   }
   seen.fillStyle = PAPER;
   seen.fillRect(0, 0, 28, 28);
+  showWhy(null);
 }
 
-function showNumber(prediction) {
-  // Several digits: the number read, each digit's confidence; the bars and the 28x28 are per digit.
-  digitOutput.dataset.status = prediction.status === "digit" ? "number" : prediction.status;
-  digitOutput.textContent = prediction.status === "not_a_digit" ? "Not a number" : prediction.number;
-  confidenceText.textContent = "digits " + prediction.digits
-    .map((digit) => `${digit.digit} ${percent(digit.confidence)}${digit.status === "digit" ? "" : " (" + digit.status.replaceAll("_", " ") + ")"}`)
-    .join(", ");
-  for (let digit = 0; digit < 10; digit += 1) {
-    setBar(digit, 0, false);
+// Numbers: the number big, a box per digit over the drawing, a tile per digit, the picked digit's bars
+
+function showNumber(prediction, placement, stale) {
+  const digits = prediction.digits;
+  // A new answer with as many digits keeps the digit the user picked; otherwise the first in doubt, or the first.
+  if (!picked || !shownNumber || shownNumber.digits.length !== digits.length) {
+    picked = false;
+    selected = Math.max(digits.findIndex((digit) => digit.status !== "digit"), 0);
   }
-  const pixels = seen.createImageData(28, 28);
-  prediction.digits[0].image.flat().forEach((value, index) => {
-    pixels.data.set([value, value, value, 255], index * 4);
-  });
-  seen.putImageData(pixels, 0, 0);
+  const focused = tiles.contains(document.activeElement) ? selected : null;
+  showKind("number");
+  shownNumber = prediction;
+  digitOutput.dataset.status = prediction.status;
+  digitOutput.classList.toggle("long", digits.length > 5);
+  if (prediction.status === "not_a_digit") {
+    digitOutput.textContent = "Not a number";
+  } else {
+    digitOutput.replaceChildren(...digits.map((digit) => {
+      const span = document.createElement("span");
+      span.textContent = String(digit.digit);
+      span.dataset.status = digit.status;
+      return span;
+    }));
+  }
+  confidenceText.textContent = numberSummary(prediction);
+  tiles.replaceChildren(...digits.map((digit, index) => tile(digit, index, digits.length)));
+  tilesWhyCaption.hidden = !(whyToggle.checked && digits.some((digit) => digit.explanation));
+  if (placement && placement.padWidth === pad.width) {
+    showBoxes(digits, placement, stale); // while a stroke goes on, the last answer's boxes, faded
+  } else {
+    clearBoxes();
+  }
+  select(selected);
+  if (focused !== null) {
+    tiles.querySelector(`[data-index="${focused}"]`).focus();
+  }
 }
+
+function numberSummary(prediction) {
+  const digits = prediction.digits;
+  if (prediction.status === "not_a_digit") {
+    return `looks most like ${prediction.number}`;
+  }
+  const doubts = digits.flatMap((digit, index) => {
+    if (digit.status === "digit") {
+      return [];
+    }
+    if (digit.status === "not_a_digit") {
+      return [`the ${ordinal(index + 1)} is not a digit`];
+    }
+    const [first, second] = topTwo(digit.probabilities);
+    return [`the ${ordinal(index + 1)} is ${first} or ${second}`];
+  });
+  if (doubts.length) {
+    return `unsure: ${doubts.join(", ")}`;
+  }
+  return `${percent(prediction.confidence)} sure of all ${digits.length} digits`;
+}
+
+function describeDigit(digit) {
+  const [first, second] = topTwo(digit.probabilities);
+  if (digit.status === "not_a_digit") {
+    return `not a digit, looks most like ${digit.digit}`;
+  }
+  if (digit.status === "unsure") {
+    return `unsure: ${first} or ${second}`;
+  }
+  return `${digit.digit}, ${percent(digit.confidence)} sure`;
+}
+
+function tile(digit, index, count) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "tile";
+  button.dataset.index = String(index);
+  button.dataset.status = digit.status;
+  button.setAttribute("aria-label", `Digit ${index + 1} of ${count}: ${describeDigit(digit)}`);
+  button.innerHTML =
+    '<span class="tile-image"><canvas class="tile-seen" width="28" height="28"></canvas>' +
+    '<canvas class="tile-why" width="28" height="28" hidden></canvas></span>' +
+    '<span class="tile-digit"></span><span class="tile-confidence"></span><span class="tile-status"></span>';
+  drawSeen(button.querySelector(".tile-seen").getContext("2d"), digit.image);
+  const why = button.querySelector(".tile-why");
+  if (whyToggle.checked && digit.explanation) {
+    drawWhy(why, digit.explanation);
+    why.hidden = false;
+  }
+  button.querySelector(".tile-digit").textContent = String(digit.digit) + (digit.status === "unsure" ? "?" : "");
+  button.querySelector(".tile-confidence").textContent = percent(digit.confidence);
+  button.querySelector(".tile-status").textContent = { unsure: "unsure", not_a_digit: "not a digit" }[digit.status] || "";
+  button.addEventListener("click", () => select(index, true));
+  button.addEventListener("pointerenter", () => highlight(index, true));
+  button.addEventListener("pointerleave", () => highlight(index, false));
+  button.addEventListener("focus", () => highlight(index, true));
+  button.addEventListener("blur", () => highlight(index, false));
+  item.append(button);
+  return item;
+}
+
+tiles.addEventListener("keydown", (event) => {
+  // Left and right arrows move between the digits, as in the number.
+  const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
+  const current = event.target.closest(".tile");
+  if (!step || !current || !shownNumber) {
+    return;
+  }
+  event.preventDefault();
+  const next = Math.min(Math.max(Number(current.dataset.index) + step, 0), shownNumber.digits.length - 1);
+  select(next, true);
+  tiles.querySelector(`[data-index="${next}"]`).focus();
+});
+
+function select(index, byUser = false) {
+  // The bars are for one digit of the number: the picked tile's, whose box is outlined more boldly.
+  selected = index;
+  picked = picked || byUser;
+  const digits = shownNumber.digits;
+  for (const button of tiles.querySelectorAll(".tile")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
+  }
+  for (const box of boxLayer.children) {
+    box.classList.toggle("selected", Number(box.dataset.index) === index);
+  }
+  barsTitle.textContent = `Probability of each digit, for digit ${index + 1} of ${digits.length}`;
+  showBars(digits[index]);
+}
+
+function highlight(index, on) {
+  const box = boxLayer.querySelector(`[data-index="${index}"]`);
+  if (box) {
+    box.classList.toggle("highlight", on);
+  }
+}
+
+function showBoxes(digits, placement, stale) {
+  // Boxes come in the posted image's pixels; placed as fractions of the pad, they follow its size.
+  boxLayer.replaceChildren();
+  boxLayer.classList.toggle("stale", stale);
+  digits.forEach((digit, index) => {
+    if (!digit.box) {
+      return;
+    }
+    const [left, top, right, bottom] = digit.box;
+    const fraction = {
+      left: placement.left + left * placement.scaleX,
+      top: placement.top + top * placement.scaleY,
+      width: (right - left) * placement.scaleX,
+      height: (bottom - top) * placement.scaleY,
+    };
+    const box = document.createElement("div");
+    box.className = "box";
+    box.dataset.index = String(index);
+    box.dataset.digit = String(digit.digit);
+    box.dataset.status = digit.status;
+    box.classList.toggle("label-inside", fraction.top < 0.1); // no room above it: the label goes inside
+    for (const side of ["left", "top", "width", "height"]) {
+      box.style[side] = `${(fraction[side] * 100).toFixed(3)}%`;
+    }
+    const label = document.createElement("span");
+    label.className = "box-label";
+    label.textContent = { unsure: `${digit.digit}?`, not_a_digit: "✕" }[digit.status] || String(digit.digit);
+    box.append(label);
+    boxLayer.append(box);
+  });
+}
+
+function clearBoxes() {
+  boxLayer.replaceChildren();
+}
+
+// Small helpers
 
 function topTwo(probabilities) {
   const order = probabilities.map((probability, digit) => [probability, digit]).sort((a, b) => b[0] - a[0]);
   return [order[0][1], order[1][1]];
+}
+
+function ordinal(number) {
+  const suffixes = { one: "st", two: "nd", few: "rd", other: "th" };
+  return `${number}${suffixes[new Intl.PluralRules("en", { type: "ordinal" }).select(number)]}`;
 }
 
 function setBar(digit, probability, isTop) {
@@ -349,6 +711,11 @@ for (let digit = 0; digit < 10; digit += 1) {
   item.innerHTML = '<span class="value"></span><span class="bar"><span class="fill"></span></span>';
   item.insertAdjacentHTML("beforeend", `<span class="label">${digit}</span>`);
   bars.append(item);
+}
+try {
+  setMode(localStorage.getItem(MODE_KEY) || "digit", false);
+} catch {
+  setMode("digit", false);
 }
 paint();
 showNothing();
