@@ -801,10 +801,20 @@ def objects(rng: np.random.Generator) -> np.ndarray:
     Returns:
         uint8 (h, w), 64-400 pixels a side, values 0-255.
     """
+    return photographed(silhouette, rng, (0.4, 0.95))
+
+
+def photographed(
+    thing: Callable[[np.random.Generator, tuple[int, int]], np.ndarray],
+    rng: np.random.Generator,
+    extent: tuple[float, float],
+) -> np.ndarray:
+    """``thing(rng, shape)`` (ink opacity, float (h, w), 0-1) drawn over ``extent`` (low, high) of a random
+    canvas each way, as a photo: dark on light, or light on dark half the time. uint8 (h, w), 0-255."""
     shape = canvas_shape(rng)
-    extent = rng.uniform(0.4, 0.95)
-    inner = (max(8, int(shape[0] * extent)), max(8, int(shape[1] * extent)))
-    return ink_on_paper(place(silhouette(rng, inner), shape, rng), rng, light_on_dark=0.5)
+    share = rng.uniform(*extent)
+    inner = (max(8, int(shape[0] * share)), max(8, int(shape[1] * share)))
+    return ink_on_paper(place(thing(rng, inner), shape, rng), rng, light_on_dark=0.5)
 
 
 def object_array(rng: np.random.Generator) -> np.ndarray:
@@ -932,10 +942,7 @@ def garments(rng: np.random.Generator) -> np.ndarray:
     Returns:
         uint8 (h, w), 64-400 pixels a side, values 0-255.
     """
-    shape = canvas_shape(rng)
-    extent = rng.uniform(0.5, 0.95)
-    inner = (max(8, int(shape[0] * extent)), max(8, int(shape[1] * extent)))
-    return ink_on_paper(place(garment(rng, inner), shape, rng), rng, light_on_dark=0.5)
+    return photographed(garment, rng, (0.5, 0.95))
 
 
 def garment_array(rng: np.random.Generator) -> np.ndarray:
