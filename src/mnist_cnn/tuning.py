@@ -473,7 +473,10 @@ def run_search(search: SearchConfig, out_dir: Path, trial_data: TrialData, optio
             scheduler=scheduler,
             num_samples=search.trials,
             max_concurrent_trials=options.parallel,
-            reuse_actors=True,  # a worker keeps TensorFlow imported from one trial to the next
+            # A fresh worker per trial: Ray 2.60 sometimes fails to reuse a function trainable's actor
+            # ("reuse requires reset_config()"), errors the trial and, under the concurrency limit, never
+            # proposes the next one: an 8-trial search of `fast` on the full data hung after 3-5 trials.
+            reuse_actors=False,
         ),
         run_config=tune.RunConfig(
             name=EXPERIMENT_NAME,
