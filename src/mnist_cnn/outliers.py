@@ -817,6 +817,20 @@ def photographed(
     return ink_on_paper(place(thing(rng, inner), shape, rng), rng, light_on_dark=0.5)
 
 
+def thumbnail(
+    thing: Callable[[np.random.Generator, tuple[int, int]], np.ndarray],
+    rng: np.random.Generator,
+    smallest: int,
+    aspect: tuple[float, float],
+) -> np.ndarray:
+    """``thing(rng, shape)`` drawn 4x large and area-shrunk (anti-aliased) to ``smallest``-28 pixels tall,
+    its width that times ``aspect`` (low, high), at most 28: ink opacity float32 (h, w), 0-1."""
+    size = int(rng.integers(smallest, 29))
+    width = int(np.clip(size * rng.uniform(*aspect), 10, 28))
+    large = Image.fromarray(thing(rng, (4 * size, 4 * width)), mode="F")
+    return np.asarray(large.resize((width, size), Image.Resampling.BOX), np.float32)
+
+
 def object_array(rng: np.random.Generator) -> np.ndarray:
     """A filled, patterned silhouette as a 28x28 MNIST-format array (light on black, 16-28 pixels across),
     as a program might send any small grey image.
@@ -824,10 +838,7 @@ def object_array(rng: np.random.Generator) -> np.ndarray:
     Returns:
         uint8 (28, 28), values 0-255.
     """
-    size = int(rng.integers(16, 29))
-    width = int(np.clip(size * rng.uniform(0.7, 1.3), 10, 28))
-    large = Image.fromarray(silhouette(rng, (4 * size, 4 * width)), mode="F")  # drawn large, shrunk: anti-aliased
-    alpha = np.asarray(large.resize((width, size), Image.Resampling.BOX), np.float32)
+    alpha = thumbnail(silhouette, rng, 16, (0.7, 1.3))
     field = np.zeros((28, 28), np.float32)
     top, left = (int(rng.integers(0, 29 - extent)) for extent in alpha.shape)
     field[top : top + alpha.shape[0], left : left + alpha.shape[1]] = alpha
@@ -952,10 +963,7 @@ def garment_array(rng: np.random.Generator) -> np.ndarray:
     Returns:
         uint8 (28, 28), values 0-255.
     """
-    size = int(rng.integers(20, 29))
-    width = int(np.clip(size * rng.uniform(0.6, 1.4), 10, 28))
-    large = Image.fromarray(garment(rng, (4 * size, 4 * width)), mode="F")  # drawn large, shrunk: anti-aliased
-    alpha = np.asarray(large.resize((width, size), Image.Resampling.BOX), np.float32)
+    alpha = thumbnail(garment, rng, 20, (0.6, 1.4))
     field = np.zeros((28, 28), np.float32)
     top, left = ((28 - extent) // 2 + int(rng.integers(-1, 2)) for extent in alpha.shape)
     top, left = int(np.clip(top, 0, 28 - alpha.shape[0])), int(np.clip(left, 0, 28 - alpha.shape[1]))
