@@ -100,6 +100,15 @@ def training_rate(backend: str, name: str, steps: int) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
+def compare(entry: dict, label: str, timed) -> None:
+    """``timed(parallel)`` with 1 and then 2 runs at once into ``entry["parallel_1"]`` and ``["parallel_2"]``,
+    and the ratio of their wall times into ``entry["ratio"]``."""
+    for parallel in (1, 2):
+        entry[f"parallel_{parallel}"] = timed(parallel)
+        print(f"{label}, {parallel} at a time: {entry[f'parallel_{parallel}']['wall_seconds']:.1f} s", flush=True)
+    entry["ratio"] = entry["parallel_2"]["wall_seconds"] / entry["parallel_1"]["wall_seconds"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run that checks the script (default: off)")
@@ -124,24 +133,14 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="mnist-cnn-scale-") as scratch:
         folder = Path(scratch)
-        for parallel in (1, 2):
-            result["search"][f"parallel_{parallel}"] = time_search(parallel, trials, limit, data, folder)
-            print(f"search, {trials} trials, {parallel} at a time: "
-                  f"{result['search'][f'parallel_{parallel}']['wall_seconds']:.1f} s", flush=True)  # fmt: skip
-        search = result["search"]
-        search["ratio"] = search["parallel_2"]["wall_seconds"] / search["parallel_1"]["wall_seconds"]
-        for parallel in (1, 2):
-            result["ensemble"][f"parallel_{parallel}"] = time_ensemble(parallel, limit, epochs, data, folder)
-            print(f"ensemble of 2, {parallel} at a time: "
-                  f"{result['ensemble'][f'parallel_{parallel}']['wall_seconds']:.1f} s", flush=True)  # fmt: skip
-        ensemble = result["ensemble"]
-        ensemble["ratio"] = ensemble["parallel_2"]["wall_seconds"] / ensemble["parallel_1"]["wall_seconds"]
+        compare(result["search"], f"search, {trials} trials", lambda p: time_search(p, trials, limit, data, folder))
+        compare(result["ensemble"], "ensemble of 2", lambda p: time_ensemble(p, limit, epochs, data, folder))
     for name in ("fast", "best"):
         rates = {backend: training_rate(backend, name, steps) for backend in ("tensorflow", "jax")}
         result["throughput"][name] = {**rates, "jax_to_tensorflow": rates["jax"] / rates["tensorflow"]}
         print(f"{name}: TensorFlow {rates['tensorflow']:.0f} images/s, JAX {rates['jax']:.0f} images/s", flush=True)
-    print(f"search: 2 at a time took {search['ratio']:.2f}x the wall time of 1 (goal: at most 0.6)")
-    print(f"ensemble: 2 at a time took {ensemble['ratio']:.2f}x the wall time of 1")
+    print(f"search: 2 at a time took {result['search']['ratio']:.2f}x the wall time of 1 (goal: at most 0.6)")
+    print(f"ensemble: 2 at a time took {result['ensemble']['ratio']:.2f}x the wall time of 1")
     target = args.out or RESULTS / "scale.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=2) + "\n")
