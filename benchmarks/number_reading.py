@@ -133,7 +133,7 @@ def read(gray: np.ndarray, model) -> str:
     from mnist_cnn.errors import ImageError
 
     try:
-        segments = segmentation.segment(gray, model.probabilities, detector_of(model).digit_probabilities)
+        segments = segmentation.segment(gray, model.probabilities, detector_of(model).digit_probabilities, number=True)
     except ImageError:
         return ""
     probabilities = model.probabilities(np.stack([segment.image for segment in segments]))

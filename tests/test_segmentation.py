@@ -146,6 +146,22 @@ def test_a_whole_the_classifier_is_sure_of_is_not_cut_even_if_the_detector_refus
     assert len(segmentation.segment(gray, confident_zero, refuses_wide)) == 1
 
 
+def test_in_a_number_the_detector_judges_the_uncut_whole_too(monkeypatch):
+    # Touching digits the classifier reads as one sure digit are cut when the image is known to be a
+    # number (--number) or holds other digits beside them; alone, the whole stays whole (as for a letter).
+    from mnist_cnn import prediction
+
+    monkeypatch.setattr(segmentation, "WIDTH_WEIGHT", 0.0)  # these drawn 0s are narrower than MNIST's
+    gray = draw("00", gap=-30)
+    refuses_wide = is_whole_digit_if(lambda width, height: width < 0.9 * height)
+    assert len(segmentation.segment(gray, confident_zero, refuses_wide)) == 1
+    assert len(segmentation.segment(gray, confident_zero, refuses_wide, number=True)) == 2
+    assert len(segmentation.segment(np.hstack([draw("0"), gray]), confident_zero, refuses_wide)) == 3
+    photo = Image.fromarray(gray.astype(np.uint8))
+    assert len(prediction.read(photo, "auto", confident_zero, refuses_wide).images) == 1
+    assert len(prediction.read(photo, "number", confident_zero, refuses_wide).images) == 2
+
+
 def test_pieces_wider_than_their_digit_is_written_score_lower():
     blob = segmentation.Blob(0, 0, np.ones((20, 18), dtype=bool), 360.0)  # as wide as MNIST's typical 0
     wide = segmentation.Blob(0, 0, np.ones((20, 36), dtype=bool), 720.0)  # as wide as two

@@ -494,7 +494,7 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
         return Reading([preprocessing.prepare(source)])
     gray = preprocessing.open_image(source)
     ink, placement = segmentation.ink_map(gray)
-    segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability)
+    segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
         return Reading([segments[0].image])  # the same array prepare() makes
     whole = preprocessing.ink_to_mnist(ink) if mode == "auto" else None  # to_mnist's, from the same ink map

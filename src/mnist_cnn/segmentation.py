@@ -44,12 +44,13 @@ WIDTH_PRIOR = (
     (-0.077, 0.263), (-0.333, 0.219), (-0.270, 0.218), (-0.288, 0.224), (-0.403, 0.207),
 )  # fmt: skip
 WIDTH_WEIGHT = 0.3  # weight of a piece's width log-likelihood under its digit's prior
-DETECTOR_WEIGHT = 2.0
-# The uncut blob is scored without the detector: a letter or scribble is not a digit as a whole,
-# but its strokes are digit-like ("A" would become "11"); refusing it is the rejection's job.
-# Scoring the whole with it too read touching validation numbers better (90.8% against 85.8%) but
-# cut 6 of the 13 not-digit cases into numbers of 1s.
-DETECTOR_ON_WHOLE = False  # weight of the log of the digit detector's probability that a piece is one digit
+DETECTOR_WEIGHT = 2.0  # weight of the log of the digit detector's probability that a piece is one digit
+# The uncut blob is scored with the detector too only in a number's context: when the caller says
+# the image is a number (``predict --number``) or the image holds several separate digits. Alone, a
+# letter or a smiley is not a digit as a whole, but its strokes are digit-like ("M" would become
+# "111"): refusing it is the rejection's job. On 400 touching validation numbers (2-6 digits,
+# benchmarks/number_reading.py --digits validation) the detector on the whole read 84.0% against
+# 75.0% without it, and cut 2 of the 13 not-digit cases (M, a smiley) into numbers.
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
@@ -281,18 +282,20 @@ def between(blob: Blob, left_cut: tuple[float, float] | None, right_cut: tuple[f
     return part
 
 
-def split(blob: Blob, ink: np.ndarray, height: float, classify, digit_probability=None) -> list[Blob]:
+def split(
+    blob: Blob, ink: np.ndarray, height: float, classify, digit_probability=None, in_number: bool = False
+) -> list[Blob]:
     """A blob too wide for one digit cut into digits: by recognition when ``classify`` is given (the
     cuts maximising the summed log-confidence of the pieces, less a penalty for pieces wider than a
     digit, by dynamic programming over candidate cuts), else at the lowest-ink cuts nearest to equal
-    widths."""
+    widths. ``in_number``: the blob is part of a number, so the detector judges the uncut whole too."""
     digits = max(2, int(round(blob.width / (0.8 * height))))
     cuts = cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1) if classify else 4 * digits)
     if not cuts:
         return [blob]
     if classify is None:
         return split_evenly(blob, cuts, digits)
-    whole = scores_of([blob], ink, height, classify, digit_probability if DETECTOR_ON_WHOLE else None)
+    whole = scores_of([blob], ink, height, classify, digit_probability if in_number else None)
     if whole[0] > -CUT_PENALTY:
         return [blob]  # every cut costs more than the whole loses: no split can read better
     ends = [None, *cuts, None]
@@ -369,6 +372,7 @@ def segment(
     gray: np.ndarray,
     classify: Callable[[np.ndarray], np.ndarray] | None = None,
     digit_probability: Callable[[np.ndarray], np.ndarray] | None = None,
+    number: bool = False,
 ) -> list[Segment]:
     """The digits in a grayscale image (h, w), values 0-255, left to right.
 
@@ -380,7 +384,9 @@ def segment(
         digit_probability: maps uint8 (n, 28, 28) to float (n,) probabilities that each is one whole
             digit, or to None (``rejection.Rejector.digit_probabilities``, None for a model without a
             detector); with ``classify``, cuts whose pieces
-            are fragments of digits, and wholes that are several digits, score lower.
+            are fragments of digits score lower, and in a number, wholes that are several digits.
+        number: the image is known to be a number (``predict --number``): a blob that is no digit
+            is taken for touching digits, not for a letter or a drawing.
     Returns:
         one Segment per digit, ordered by their boxes' centres, left to right. An image holding one
         digit gives one Segment whose image is ``preprocessing.to_mnist(gray)``.
@@ -389,7 +395,7 @@ def segment(
     """
     gray = np.asarray(gray)
     ink, placement = ink_map(gray)
-    return find_digits(ink, placement, gray.shape, classify, digit_probability)
+    return find_digits(ink, placement, gray.shape, classify, digit_probability, number)
 
 
 def find_digits(
@@ -398,6 +404,7 @@ def find_digits(
     shape: tuple[int, int],
     classify: Callable[[np.ndarray], np.ndarray] | None = None,
     digit_probability: Callable[[np.ndarray], np.ndarray] | None = None,
+    number: bool = False,
 ) -> list[Segment]:
     """``segment``'s work on an ink map already made (``ink_map``): the digits in ``ink``, left to
     right, boxed in the original image of ``shape`` (h, w) through ``placement``. A caller that also
@@ -413,10 +420,13 @@ def find_digits(
     digits = merge(blobs, height)
     height = line_height(digits)
     limit = WIDE if classify is not None else WIDE_WITHOUT_CLASSIFIER
+    in_number = number or len(digits) > 1
     digits = [
         piece
         for blob in digits
-        for piece in (split(blob, ink, height, classify, digit_probability) if blob.width > limit * height else [blob])
+        for piece in (
+            split(blob, ink, height, classify, digit_probability, in_number) if blob.width > limit * height else [blob]
+        )
     ]
     if len(digits) == 1:
         top, bottom, left, right = digit.ink_bounding_box(ink)
