@@ -154,3 +154,29 @@ print("ok")
     environment = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_the_fat_pen_closing_fills_a_loop_and_keeps_strokes_near_their_width():
+    from mnist_cnn.augmentation import RandomPen
+
+    images = digit_batch()[:2]
+    distance = np.hypot(*(np.indices((28, 28)) - 13.5))
+    images[1, ..., 0] = np.abs(distance - 4) < 1.3  # a small ring: a loop of 8, 9 or 6, 5 pixels across
+    closed = np.asarray(RandomPen(rate=1.0, closing=1.0, seed=0)._closing(images, 2))
+    assert closed.shape == images.shape and closed.min() >= 0 and closed.max() <= 1
+    width = lambda image: int((image[13, :, 0] > 0.5).sum())  # noqa: E731
+    assert width(images[0]) <= width(closed[0]) <= width(images[0]) + 2  # at most one dilation wider
+    hole = distance < 2.5
+    assert images[1][hole].max() == 0 and closed[1][hole].mean() > 0.5  # the loop closes up
+
+
+def test_pen_closing_is_a_training_setting_off_by_default():
+    from mnist_cnn.training import TrainConfig, build_for_training
+
+    def pen(config):
+        fit_model, _ = build_for_training(config.resolved())
+        return next(layer for layer in fit_model.layers if type(layer).__name__ == "RandomPen")
+
+    assert pen(TrainConfig(model="best")).closing == 0.0
+    assert pen(TrainConfig(model="best", pen_closing=0.3)).closing == 0.3
+    assert pen(TrainConfig(model="best", pen_closing=0.3)).get_config()["closing"] == 0.3

@@ -91,3 +91,32 @@ def test_a_bad_config_file_exits_2_naming_the_file_and_the_setting(tmp_path, con
 def test_a_missing_config_file_exits_2(tmp_path, capfd):
     line = main_fails(["train", "--config", str(tmp_path / "missing.json")], capfd)
     assert "missing.json: cannot read" in line
+
+
+def test_init_and_pen_closing_come_from_options_and_a_bad_init_exits_2_before_any_folder(tmp_path, monkeypatch, capfd):
+    seen = {}
+
+    def capture(config, **options):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(training, "train", capture)
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--model", "best", "--init", "best", "--pen-closing", "0.3"])
+    assert seen["config"] == TrainConfig(model="best", init="best", pen_closing=0.3)
+    monkeypatch.undo()
+    line = main_fails(["train", "--model", "best", "--init", "seed", "--out", str(tmp_path / "run")], capfd)
+    assert line == "error: --init seed: its architecture is not best's, so its weights cannot start this run"
+    line = main_fails(
+        ["train", "--model", "best", "--init", str(tmp_path / "no.keras"), "--out", str(tmp_path / "run")], capfd
+    )
+    assert "no.keras" in line and not (tmp_path / "run").exists()
+    line = main_fails(["train", "--pen-closing", "1.5", "--out", str(tmp_path / "run")], capfd)
+    assert "--pen-closing must be in [0, 1]; received 1.5" in line
+
+
+def test_a_run_started_before_pen_closing_resumes_with_none():
+    from mnist_cnn.training import read_run_config
+
+    assert TrainConfig().pen_closing is None and TrainConfig().init is None
+    assert "pen_closing" in training.RECIPE_SETTINGS and read_run_config is not None

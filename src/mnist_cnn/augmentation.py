@@ -85,6 +85,10 @@ class RandomPen(keras.layers.Layer):
       - stroke width: grey-scale erosion (thinner, towards a hairline) or one or two 3x3 dilations
         (a marker, strokes up to about 2.5x MNIST's), blended by a random amount;
       - an outline of the strokes (morphological gradient: hollow "bubble" digits, edge maps);
+      - a fat pen thinned again (only with ``closing`` > 0): a morphological closing by a 5x5, 7x7
+        or 9x9 square (2-4 dilations by 3x3, then as many erosions), which fills loops and notches
+        narrower than the square, then up to one 3x3 dilation: what a bold marker, or a small
+        drawing with a wide pen, looks like after preprocessing thins its strokes;
       - a low-resolution round trip: the field down to 11, 14 or 18 pixels (area-averaged; the digit
         then spans 8-13 pixels) and back (bilinear), as a tiny scan upscaled;
       - Gaussian blur (sigma 1 pixel), blended by a random amount;
@@ -98,6 +102,8 @@ class RandomPen(keras.layers.Layer):
     Args:
         rate: share of images (0-1) that get any of these effects.
         elastic: largest displacement of the elastic field, in pixels.
+        closing: probability (0-1), per augmented image, of the fat-pen closing; 0 leaves the mix
+            (and its random draws) exactly as without it.
         seed: seed of the layer's random generator.
     """
 
@@ -113,9 +119,9 @@ class RandomPen(keras.layers.Layer):
         "impulse": 0.1,
     }
 
-    def __init__(self, rate=0.5, elastic=2.0, seed=None, **kwargs):
+    def __init__(self, rate=0.5, elastic=2.0, closing=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate, self.elastic, self.seed = rate, elastic, seed
+        self.rate, self.elastic, self.closing, self.seed = rate, elastic, closing, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=False):
@@ -125,11 +131,14 @@ class RandomPen(keras.layers.Layer):
         chosen = self._coin(batch, self.rate)
 
         def maybe(effect, result_of, x):
-            gate = chosen * self._coin(batch, self.PROBABILITIES[effect])
+            probability = self.closing if effect == "closing" else self.PROBABILITIES[effect]
+            gate = chosen * self._coin(batch, probability)
             return x + gate * (result_of(x) - x)
 
         x = maybe("elastic", lambda x: self._elastic(x, batch), images)
         x = maybe("stroke", lambda x: self._stroke_width(x, batch), x)
+        if self.closing > 0:
+            x = maybe("closing", lambda x: self._closing(x, batch), x)
         x = maybe("outline", outline, x)
         x = maybe("low_resolution", lambda x: self._low_resolution(x, batch), x)
         x = maybe("blur", lambda x: x + self._uniform(batch, 0.3, 1.0) * (gaussian_blur(x) - x), x)
@@ -172,6 +181,19 @@ class RandomPen(keras.layers.Layer):
             + ops.clip(width, 0, 1) * (thicker - x)
             + ops.clip(width - 1, 0, 1) * (thickest - thicker)
         )
+
+    def _closing(self, x, batch):
+        # 2, 3 or 4 dilations then as many erosions, picked per image, by 3x3 squares and crosses in
+        # turn (an octagon, nearer a round pen's disk than a square); then up to one more dilation
+        pick = self._uniform(batch, 2.0, 5.0)
+        grown, result = dilate(x), ops.zeros_like(x)
+        for size in range(2, 5):
+            grown = dilate(grown, cross=size % 2 == 0)
+            closed = grown
+            for step in range(size):
+                closed = erode(closed, cross=step % 2 == 1)
+            result = result + ops.cast((pick >= size) & (pick < size + 1), "float32") * closed
+        return result + self._uniform(batch, 0.0, 1.0) * (dilate(result) - result)
 
     def _low_resolution(self, x, batch):
         pick = self._uniform(batch, 0.0, 3.0)
@@ -216,7 +238,13 @@ class RandomPen(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "elastic": self.elastic, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "elastic": self.elastic,
+            "closing": self.closing,
+            "seed": self.seed,
+        }
 
 
 def bilinear_sample(images, rows, cols):
@@ -253,14 +281,18 @@ def area_shrink(images, size: int):
     return ops.einsum("ip,bpqc,jq->bijc", weights, images, weights)
 
 
-def dilate(images):
-    """Grey-scale dilation of (b, h, w, 1) images by a 3x3 square (a 3x3 maximum filter)."""
+def dilate(images, cross=False):
+    """Grey-scale dilation of (b, h, w, 1) images by a 3x3 square (a 3x3 maximum filter), or by a
+    3x3 cross (the pixel and its four neighbours) when ``cross``."""
+    if cross:
+        across = ops.max_pool(images, pool_size=(1, 3), strides=1, padding="same")
+        return ops.maximum(across, ops.max_pool(images, pool_size=(3, 1), strides=1, padding="same"))
     return ops.max_pool(images, pool_size=3, strides=1, padding="same")
 
 
-def erode(images):
-    """Grey-scale erosion of (b, h, w, 1) images by a 3x3 square (a 3x3 minimum filter)."""
-    return -ops.max_pool(-images, pool_size=3, strides=1, padding="same")
+def erode(images, cross=False):
+    """Grey-scale erosion of (b, h, w, 1) images by a 3x3 square, or a 3x3 cross when ``cross``."""
+    return -dilate(-images, cross)
 
 
 def outline(images):

@@ -131,6 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
         "seed: 0)",
     )
     train.add_argument(
+        "--pen-closing",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of those images also drawn with a fat pen and thinned again (a morphological closing: "
+        "bold markers, small drawings) (default: the recipe's, 0)",
+    )
+    train.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start from this model's weights (a shipped name or a .keras/.h5 file of the same architecture) "
+        "instead of random ones: fine-tuning (default: from scratch)",
+    )
+    train.add_argument(
         "--limit",
         type=positive_int,
         help="train on a stratified subset of N training images, for quick runs (default: all 60,000)",
@@ -481,6 +494,8 @@ def run_train(args) -> int:
         "ensemble": args.ensemble,
         "split_seed": args.split_seed,
         "pen_augmentation": args.pen_augmentation,
+        "pen_closing": args.pen_closing,
+        "init": args.init,
     }
     settings = read_config_file(args.config) if args.config else {}
     settings.update({name: value for name, value in given.items() if value is not None})

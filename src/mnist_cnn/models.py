@@ -31,6 +31,9 @@ class Recipe:
     # Share of training images that also get RandomPen (stroke width, blur, low resolution, elastic
     # distortion, contrast, lines, noise): people's pens and cameras, not only MNIST's scanner.
     pen_augmentation: float = 0.0
+    # Probability, per RandomPen-augmented image, of a fat pen thinned again (a morphological closing):
+    # bold markers and small drawings with a wide pen, as preprocessing leaves them.
+    pen_closing: float = 0.0
     warmup_epochs: float = 1.0  # linear warm-up from a tenth of the peak before the cosine decay
 
 

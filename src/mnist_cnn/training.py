@@ -49,6 +49,7 @@ RECIPE_SETTINGS = (
     "dropout",
     "affine",
     "pen_augmentation",
+    "pen_closing",
 )
 
 
@@ -75,6 +76,10 @@ class TrainConfig:
     # Strength of the random affine warps, 0 (none) to 5: 1 is rotation and shear up to 10 degrees,
     # zoom up to 10%, shift up to 2.5 pixels; the strength scales all four.
     affine: float | None = None
+    pen_closing: float | None = None  # 0-1: share of RandomPen's images thickened then thinned; None: the recipe's
+    # A model (a shipped name or a .keras/.h5 file) of the same architecture whose weights training
+    # starts from instead of random ones: fine-tuning. None: from scratch.
+    init: str | None = None
 
     @property
     def model_names(self) -> list[str]:
@@ -113,6 +118,7 @@ SETTING_RULES = {
     "ensemble": ("--ensemble", lambda value: value >= 1, "a positive integer"),
     "learning_rate": ("--learning-rate", lambda value: value > 0, "positive"),
     "pen_augmentation": ("--pen-augmentation", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "pen_closing": ("--pen-closing", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
     "label_smoothing": ("label_smoothing", lambda value: 0 <= value < 1, "in [0, 1)"),
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
@@ -142,6 +148,7 @@ def recipe_settings(model: str) -> dict:
         "dropout": recipe.dropout,
         "affine": 1.0 if recipe.augment else 0.0,
         "pen_augmentation": recipe.pen_augmentation,
+        "pen_closing": recipe.pen_closing,
     }
 
 
@@ -166,7 +173,7 @@ def read_config_file(path: Path) -> dict:
     for name, value in settings.items():
         if name not in fields:
             raise UsageError(f"--config {path}: unknown setting {name!r}; settings are: {', '.join(fields)}")
-        if name in ("model", "dataset"):
+        if name in ("model", "dataset", "init"):
             if not isinstance(value, str):
                 raise UsageError(f"--config {path}: {name} must be a string; received {value!r}")
             continue
@@ -201,9 +208,11 @@ def read_run_config(run_dir: Path) -> dict | None:
     config = {**asdict(TrainConfig()), **saved}
     if saved.get("split_seed") is None:  # runs started before --split-seed split by their own seed
         config["split_seed"] = config["seed"]
-    if "pen_augmentation" not in saved:  # runs started before RandomPen had none
-        config["pen_augmentation"] = 0.0
-    missing = [name for name in RECIPE_SETTINGS if name not in saved and name != "pen_augmentation"]
+    pen = ("pen_augmentation", "pen_closing")
+    for name in pen:  # runs started before RandomPen had these had none
+        if name not in saved:
+            config[name] = 0.0
+    missing = [name for name in RECIPE_SETTINGS if name not in saved and name not in pen]
     if missing and "," not in str(config["model"]):  # runs started before these were settings used the recipe's
         try:
             defaults = recipe_settings(config["model"])
@@ -520,6 +529,8 @@ def train(
     config.check()
     config = config.resolved()
     check_scaling(config, out_dir, ray, processes)
+    if config.init is not None:  # before any folder is made
+        init_weights(config.init, models.build_model(config.model, dropout=config.dropout))
     run_dir = ensure_folder(choose_run_dir(config, out_dir), "--out", RUN_FREE_BYTES)
     with folder_lock(run_dir, "trained"):
         choose_run_dir(config, run_dir)  # again, under the lock: another process may have finished it
@@ -608,7 +619,9 @@ def train_in(
     steps_per_epoch = (
         (len(train_images) // config.batch_size) if parts > 1 else -(-len(train_images) // config.batch_size)
     )
-    fit_model, _ = build_for_training(config)
+    fit_model, model = build_for_training(config)
+    if config.init is not None and not resumed_from:
+        model.set_weights(init_weights(config.init, model))
     if steps_per_epoch * config.epochs < FEW_STEPS and has_batch_norm(fit_model):
         log(
             f"note: only {steps_per_epoch * config.epochs} training steps; BatchNormalization's running statistics "
@@ -740,6 +753,23 @@ def has_batch_norm(model) -> bool:
     )
 
 
+def init_weights(init: str, model) -> list:
+    """The weights of ``init`` (a shipped model's name or a .keras/.h5 file) for ``model``, to fine-tune
+    it. A calibrated model's final layer carries its temperature (1/T on its kernel and bias); training
+    re-learns that layer's scale, and the run is calibrated afresh at the end.
+
+    Raises:
+        ModelError: ``init`` is unknown or unreadable. UsageError: its architecture is not ``model``'s.
+    """
+    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+
+    _, path = resolve_model_path(init, "keras")
+    weights = load_keras_model(path).get_weights()
+    if [w.shape for w in weights] != [tuple(w.shape) for w in model.get_weights()]:
+        raise UsageError(f"--init {init}: its architecture is not {model.name}'s, so its weights cannot start this run")
+    return weights
+
+
 def build_for_training(config: TrainConfig):
     """(the model fit() trains, the model we keep). They differ when the recipe augments its data:
     augmentation then runs as the first layers, in the training graph, and is left out of what we keep,
@@ -757,7 +787,8 @@ def build_for_training(config: TrainConfig):
     if config.pen_augmentation:
         from mnist_cnn.augmentation import RandomPen
 
-        augmentation.append(RandomPen(rate=config.pen_augmentation, seed=config.seed + 1))
+        closing = config.pen_closing or 0.0
+        augmentation.append(RandomPen(rate=config.pen_augmentation, closing=closing, seed=config.seed + 1))
     if not augmentation:
         return model, model
     fit_model = keras.Sequential(
