@@ -1,9 +1,10 @@
 """How shipped models do on digits that are not MNIST: a person's photos, drawings, fonts, markers, scans.
 
 Usage: .venv/bin/python benchmarks/own_digits.py [--count 1000] [--models seed,best] [--sets a,b]
-       [--skip-baseline] [--data-dir DIR]
+       [--skip-baseline] [--digits test|validation] [--data-dir DIR]
 
-Nine sets, all made from MNIST test digits (other writers than the training set's) or public fonts,
+Nine sets, all made from MNIST test digits (other writers than the training set's) or public fonts
+(``--digits validation``: from the validation split instead, to choose recipes on),
 passed through `mnist_cnn.predict` exactly as `mnist-cnn predict` would:
 - photos: dark ink on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, noise, blur;
 - drawn: each digit's skeleton traced with the served page's round pen on its 560x560 canvas, about
@@ -126,12 +127,25 @@ def plain_resize(image: Image.Image) -> np.ndarray:
     return 255 - small if border.mean() > 127 else small
 
 
-def build_sets(dataset, count: int) -> tuple[dict, np.ndarray]:
+def source_digits(dataset, which: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) the sets are made from: MNIST's test set (writers the models never saw, for the
+    figures), or the validation split every shipped model held out (seed 42, 10%), to choose on."""
+    if which == "test":
+        return dataset.test_images, dataset.test_labels
+    from mnist_cnn.data import training_split
+
+    _, validation = training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
+    return validation
+
+
+def build_sets(dataset, count: int, digits: str = "test") -> tuple[dict, np.ndarray]:
     """(every set: name -> (images, labels), the bold markers' stroke widths in MNIST stroke widths).
-    One random generator, so the sets are the same every run."""
+    One random generator, so the sets are the same every run. ``digits``: "test" or "validation"
+    (``source_digits``)."""
     rng = np.random.default_rng(7)
-    indices = rng.choice(len(dataset.test_images), count, replace=False)
-    digits, labels = dataset.test_images[indices], dataset.test_labels[indices].tolist()
+    images, all_labels = source_digits(dataset, digits)
+    indices = rng.choice(len(images), count, replace=False)
+    digits, labels = images[indices], all_labels[indices].tolist()
     multiples = rng.uniform(2.0, 4.0, count)  # marker strokes, in MNIST stroke widths
 
     def made(kind):
@@ -175,6 +189,13 @@ def main() -> None:
     )
     parser.add_argument("--skip-baseline", action="store_true", help="leave out the keras.io convnet (quick runs)")
     parser.add_argument("--sets", default=None, help="only these sets, comma-separated (default: all)")
+    parser.add_argument(
+        "--digits",
+        choices=("test", "validation"),
+        default="test",
+        help="make the sets from MNIST test digits, or from the validation split (seed 42, 10%%) to choose "
+        "recipes and preprocessing on (default: test)",
+    )
     parser.add_argument("--out", default="own_digits", help="result name in benchmarks/results (default: own_digits)")
     args = parser.parse_args()
 
@@ -182,12 +203,13 @@ def main() -> None:
     from mnist_cnn.data import load_dataset
 
     dataset = load_dataset("mnist", args.data_dir)
-    sets, multiples = build_sets(dataset, args.count)
+    sets, multiples = build_sets(dataset, args.count, args.digits)
     if args.sets:
         sets = {name: sets[name] for name in args.sets.split(",")}
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["python benchmarks/own_digits.py", *sys.argv[1:]]),
+        "digits": args.digits,
         "sets": {name: len(labels) for name, (_, labels) in sets.items()},
         "accuracy": {},
         "drawn_by_size": {},
