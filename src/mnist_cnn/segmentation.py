@@ -99,6 +99,7 @@ class Blob:
     left: int
     mask: np.ndarray
     mass: float
+    image: np.ndarray | None = None  # its MNIST-style 28x28 once made (``mnist_image``)
 
     @property
     def bottom(self) -> int:
@@ -119,6 +120,12 @@ class Blob:
     def ink(self, ink: np.ndarray) -> np.ndarray:
         """This blob's ink alone, float32 (height, width), values 0-1."""
         return np.where(self.mask, ink[self.top : self.bottom, self.left : self.right], 0).astype(np.float32)
+
+    def mnist_image(self, ink: np.ndarray) -> np.ndarray:
+        """This blob's ink alone made MNIST-style (``ink_to_mnist``): uint8 (28, 28), made once."""
+        if self.image is None:
+            self.image = ink_to_mnist(self.ink(ink))
+        return self.image
 
 
 def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
@@ -302,6 +309,8 @@ def split(
     spans, pieces = [], []
     for start in range(len(ends) - 1):
         for stop in range(start + 1, len(ends)):
+            if (start, stop) == (0, len(ends) - 1):
+                continue  # the blob uncut: scored above
             piece = between(blob, ends[start], ends[stop])
             if piece is not None and piece.width >= 0.05 * height and piece.height >= LOWEST * height:
                 piece.mass = float(piece.ink(ink).sum())
@@ -310,9 +319,8 @@ def split(
     if not pieces:
         return [blob]  # no cut leaves pieces tall enough to be digits
     scores = scores_of(pieces, ink, height, classify, digit_probability) - CUT_PENALTY
-    for index, span in enumerate(spans):
-        if span == (0, len(ends) - 1):
-            scores[index] = whole[0] - CUT_PENALTY  # the blob uncut scores as above
+    spans, pieces = [*spans, (0, len(ends) - 1)], [*pieces, blob]
+    scores = np.append(scores, whole[0] - CUT_PENALTY)
     best = {0: (0.0, [])}
     for (start, stop), piece, piece_score in sorted(zip(spans, pieces, scores), key=lambda item: item[0][1]):
         if start in best:
@@ -328,7 +336,7 @@ def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digi
     line height, under the read digit's WIDTH_PRIOR, plus DETECTOR_WEIGHT times the log of the digit
     detector's probability that the piece is one whole digit (``digit_probability``, when given: it
     learnt that pieces of digits and several digits side by side are not one digit)."""
-    images = np.stack([ink_to_mnist(piece.ink(ink)) for piece in pieces])
+    images = np.stack([piece.mnist_image(ink) for piece in pieces])
     probabilities = classify(images)
     read = probabilities.argmax(axis=1)
     prior = np.asarray(WIDTH_PRIOR)[read]
@@ -434,8 +442,7 @@ def find_digits(
     digits.sort(key=lambda blob: blob.left + blob.right)
     segments = []
     for blob in digits:
-        own = blob.ink(ink)
-        top, bottom, left, right = digit.ink_bounding_box(own)
+        top, bottom, left, right = digit.ink_bounding_box(blob.ink(ink))
         box = placement.box(blob.top + top, blob.top + bottom, blob.left + left, blob.left + right, shape)
-        segments.append(Segment(box, ink_to_mnist(own)))
+        segments.append(Segment(box, blob.mnist_image(ink)))
     return segments
