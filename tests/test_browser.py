@@ -237,6 +237,8 @@ def test_a_number_written_on_the_wide_pad_is_read_with_a_box_over_each_digit(ser
     wide = page.page.locator("#pad").bounding_box()
     assert wide["width"] > 1.9 * wide["height"] and wide["width"] > square["width"]
     assert page.page.locator("h1").text_content() == "Draw a number"
+    asked = []
+    page.page.on("request", lambda request: asked.append(request.url))
 
     for digit in NUMBER_1704:
         for points in digit:
@@ -244,6 +246,8 @@ def test_a_number_written_on_the_wide_pad_is_read_with_a_box_over_each_digit(ser
     number, top_bar = page.shown_prediction()
     assert number == "1704"
     assert page.page.locator("#confidence").text_content()
+    predicts = [url for url in asked if "/v1/predict" in url]
+    assert predicts and all("mode=number" in url for url in predicts)  # the wide pad asks for a number
 
     # One box per digit, over the strokes of that digit, labelled with it.
     boxes = page.page.locator("#boxes .box")

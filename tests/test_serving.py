@@ -541,3 +541,19 @@ def test_explain_true_gives_a_number_one_map_per_digit(app, test_set):
 def test_a_bad_explain_value_is_a_readable_422(app):
     response = call(app, "POST", "/v1/predict?explain=maybe", json={"pixels": [[9] * 28] * 28})
     assert_error(response, 422, "query explain:", "boolean")
+
+
+def test_mode_single_reads_two_digits_as_one_and_number_keeps_them_apart(app, test_set):
+    canvas = np.zeros((28, 70), dtype=np.uint8)
+    canvas[:, :28], canvas[:, 40:68] = test_set.test_images[0], test_set.test_images[1]
+    image = {"file": ("two.png", png(255 - canvas), "image/png")}
+    single = call(app, "POST", "/v1/predict?mode=single", files=image).json()["predictions"][0]
+    assert "number" not in single and len(single["image"]) == 28
+    number = call(app, "POST", "/v1/predict?mode=number", files=image).json()["predictions"][0]
+    expected = "".join(str(label) for label in test_set.test_labels[:2])
+    assert number["number"] == expected and len(number["digits"]) == 2
+
+
+def test_a_bad_mode_is_a_readable_422(app):
+    response = call(app, "POST", "/v1/predict?mode=letters", json={"pixels": [[9] * 28] * 28})
+    assert_error(response, 422, "query mode:", "auto")

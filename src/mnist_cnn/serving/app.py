@@ -17,6 +17,7 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import numpy as np
@@ -193,11 +194,11 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     settings = settings or Settings()
     decoding = threading.BoundedSemaphore(os.cpu_count() or 1)  # bounds the memory of images decoded at once
 
-    def respond(prepare, sources, model: ServedModel, explain: bool) -> bytes:
+    def respond(prepare, sources, model: ServedModel, explain: bool, mode: str = "auto") -> bytes:
         """In a worker thread: decode and preprocess, then predict (batched with other requests)."""
         with decoding:
             readings, names = prepare(
-                sources, settings, model.classifier.probabilities, model.detector.digit_probabilities
+                sources, settings, model.classifier.probabilities, model.detector.digit_probabilities, mode
             )
         return answer(model, readings, names, explain)
 
@@ -269,6 +270,12 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         explain: bool = Query(
             False, description="also return each digit's occlusion map over the 28x28 image the model saw"
         ),
+        mode: Literal["auto", "single", "number"] = Query(
+            "auto",
+            description="how an image file is read, as `mnist-cnn predict` reads it: `auto` (one digit, or a number "
+            "when several digits are found), `single` (one digit, like --single), `number` (a number, like "
+            "--number: touching digits are cut more readily). JSON pixels are always one digit each",
+        ),
     ) -> Response:
         model = served(request)
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -282,7 +289,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
             sources, prepare = body, prepare_pixels
         else:
             sources, prepare = [(None, body)], prepare_files
-        content = await anyio.to_thread.run_sync(respond, prepare, sources, model, explain)
+        content = await anyio.to_thread.run_sync(respond, prepare, sources, model, explain, mode)
         return Response(content, media_type="application/json")
 
     return app
@@ -348,14 +355,15 @@ async def uploaded_files(request: Request, body: bytes, max_batch: int) -> list[
 
 
 def prepare_files(
-    sources: list[tuple[str | None, bytes]], settings: Settings, classify, digit_probability=None
+    sources: list[tuple[str | None, bytes]], settings: Settings, classify, digit_probability=None, mode: str = "auto"
 ) -> tuple[list[Reading], list]:
-    """Each image file read as ``mnist-cnn predict`` reads it (one digit, or a number); (readings, file names)."""
+    """Each image file read as ``mnist-cnn predict`` reads it (one digit, or a number; ``mode`` as
+    ``prediction.read``'s); (readings, file names)."""
     prepared = []
     for name, data in sources:
         check_pixel_count(data, name or "the image", settings.max_pixels)
         try:
-            prepared.append(read(data, "auto", classify, digit_probability))
+            prepared.append(read(data, mode, classify, digit_probability))
         except ImageError as error:
             message = str(error)
             raise HTTPException(422, f"{name}: {message.removeprefix('image: ')}" if name else message) from None
@@ -380,9 +388,10 @@ def check_pixel_count(data: bytes, name: str, limit: int) -> None:
 
 
 def prepare_pixels(
-    body: bytes, settings: Settings, classify=None, digit_probability=None
+    body: bytes, settings: Settings, classify=None, digit_probability=None, mode: str = "auto"
 ) -> tuple[list[Reading], list]:
-    """A JSON body {"pixels": one 28x28 image or a list of them, 0-255} to MNIST-format images."""
+    """A JSON body {"pixels": one 28x28 image or a list of them, 0-255} to MNIST-format images (one
+    digit each, whatever ``mode``)."""
     try:
         payload = json.loads(body)
     except json.JSONDecodeError as error:

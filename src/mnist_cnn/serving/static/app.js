@@ -370,7 +370,12 @@ async function predict() {
     } else {
       body.append("file", await new Promise((resolve) => pad.toBlob(resolve, "image/png")), "drawing.png");
     }
-    const url = whyToggle.checked ? "/v1/predict?explain=true" : "/v1/predict";
+    // The number pad asks for a number (touching digits are cut more readily); the digit pad reads
+    // one digit, or a number when several separate digits are drawn.
+    const query = new URLSearchParams();
+    if (whyToggle.checked) query.set("explain", "true");
+    if (mode === "number") query.set("mode", "number");
+    const url = query.toString() ? `/v1/predict?${query}` : "/v1/predict";
     const response = await fetch(url, { method: "POST", body });
     const answer = await response.json().catch(() => ({ detail: `the server answered ${response.status}` }));
     if (!isEmpty()) {
