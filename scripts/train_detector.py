@@ -47,9 +47,7 @@ NEGATIVES = {
     "digit_fragments": 5000,
     "objects": 5000,
     "garments": 4000,
-    "polylines": 8000,
-    "curves": 4000,
-    "garment_files": 5000,
+    "polylines": 4000,
 }
 # 28x28 MNIST-format arrays, which skip preprocessing: noise, and filled objects as a program may send.
 ARRAYS = {"noise": 3000, "object_arrays": 3000, "garment_arrays": 5000}
@@ -154,15 +152,6 @@ def noise_arrays(rng: np.random.Generator, count: int) -> np.ndarray:
     return np.stack(made)
 
 
-def garment_file(rng: np.random.Generator) -> np.ndarray:
-    """A generated garment thumbnail (`outliers.garment_array`) saved as a person's small picture file:
-    dark on white, upscaled to 56-224 pixels (bicubic), sometimes JPEG; uint8 (h, w)."""
-    thumbnail = 255 - outliers.garment_array(rng)
-    side = int(rng.integers(56, 225))
-    image = np.asarray(Image.fromarray(thumbnail).resize((side, side), Image.Resampling.BICUBIC))
-    return outliers.jpeg_round_trip(image, int(rng.integers(60, 95))) if rng.random() < 0.3 else image
-
-
 def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarray:
     """``count`` generated non-digits of one kind after preprocessing, uint8 (n, 28, 28); those that
     preprocessing finds blank are refused before the detector runs, so they are left out."""
@@ -170,14 +159,10 @@ def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarr
     options = {"digits": digits} if kind == "digit_fragments" else {}
     if kind == "font_letters":
         options = {"fonts": outliers.TRAINING_FONTS}
-    if kind in ("polylines", "curves"):  # scribbles of a few strokes are the ones nearest a digit's shape
-        kind, options = "scribbles", {"styles": ["polyline" if kind == "polylines" else "curve"]}
-    if kind == "garment_files":
-        images = [garment_file(rng) for _ in range(count)]
-    else:
-        images = outliers.sample(kind, rng, count, **options)
+    if kind == "polylines":  # scribbles of a few straight strokes are the ones nearest a digit's shape
+        kind, options = "scribbles", {"styles": ["polyline"]}
     made = []
-    for image in images:
+    for image in outliers.sample(kind, rng, count, **options):
         try:
             made.append(preprocessing.prepare(image))
         except ImageError:

@@ -51,7 +51,7 @@ def test_case_is_read_right(model, path, expected):
 
 
 KNOWN_MISSES = {  # refused today by none of our methods; kept as tests that fail loudly once they pass
-    "scribble_0.png": "a scribble that reads as a 7 with a loop: digit probability 0.34, threshold 0.10",
+    "scribble_0.png": "a scribble that reads as a 7 with a loop: digit probability 0.40, threshold 0.17",
 }
 
 
