@@ -52,20 +52,27 @@ def test_an_ensemble_mixes_recipes_in_turn_on_one_split():
         TrainConfig(model="best,vgg", ensemble=2).check()
 
 
-def test_a_config_file_gives_settings_that_command_line_options_override(tmp_path, monkeypatch):
-    path = tmp_path / "best.json"
-    path.write_text(json.dumps({"model": "fast", "learning_rate": 0.02, "dropout": 0.1, "epochs": 2}))
-    assert read_config_file(path) == {"model": "fast", "learning_rate": 0.02, "dropout": 0.1, "epochs": 2}
+def config_given_to_train(arguments: list[str], monkeypatch) -> TrainConfig:
+    """The TrainConfig `mnist-cnn train ARGUMENTS` hands to training.train (which is not run)."""
     seen = {}
 
     def capture(config, **options):
         seen["config"] = config
         raise SystemExit(0)
 
-    monkeypatch.setattr(training, "train", capture)
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--config", str(path), "--epochs", "5", "--seed", "3"])
-    assert seen["config"] == TrainConfig(model="fast", learning_rate=0.02, dropout=0.1, epochs=5, seed=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "train", capture)
+        with pytest.raises(SystemExit):
+            cli.main(["train", *arguments])
+    return seen["config"]
+
+
+def test_a_config_file_gives_settings_that_command_line_options_override(tmp_path, monkeypatch):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"model": "fast", "learning_rate": 0.02, "dropout": 0.1, "epochs": 2}))
+    assert read_config_file(path) == {"model": "fast", "learning_rate": 0.02, "dropout": 0.1, "epochs": 2}
+    given = config_given_to_train(["--config", str(path), "--epochs", "5", "--seed", "3"], monkeypatch)
+    assert given == TrainConfig(model="fast", learning_rate=0.02, dropout=0.1, epochs=5, seed=3)
 
 
 @pytest.mark.parametrize(
@@ -94,17 +101,8 @@ def test_a_missing_config_file_exits_2(tmp_path, capfd):
 
 
 def test_init_and_pen_closing_come_from_options_and_a_bad_init_exits_2_before_any_folder(tmp_path, monkeypatch, capfd):
-    seen = {}
-
-    def capture(config, **options):
-        seen["config"] = config
-        raise SystemExit(0)
-
-    monkeypatch.setattr(training, "train", capture)
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--model", "best", "--init", "best", "--pen-closing", "0.3"])
-    assert seen["config"] == TrainConfig(model="best", init="best", pen_closing=0.3)
-    monkeypatch.undo()
+    given = config_given_to_train(["--model", "best", "--init", "best", "--pen-closing", "0.3"], monkeypatch)
+    assert given == TrainConfig(model="best", init="best", pen_closing=0.3)
     line = main_fails(["train", "--model", "best", "--init", "seed", "--out", str(tmp_path / "run")], capfd)
     assert line == "error: --init seed: its architecture is not best's, so its weights cannot start this run"
     line = main_fails(
@@ -115,8 +113,13 @@ def test_init_and_pen_closing_come_from_options_and_a_bad_init_exits_2_before_an
     assert "--pen-closing must be in [0, 1]; received 1.5" in line
 
 
-def test_a_run_started_before_pen_closing_resumes_with_none():
+def test_a_run_started_before_pen_closing_and_init_resumes_without_them(tmp_path):
     from mnist_cnn.training import read_run_config
 
-    assert TrainConfig().pen_closing is None and TrainConfig().init is None
-    assert "pen_closing" in training.RECIPE_SETTINGS and read_run_config is not None
+    config = TrainConfig(model="best", epochs=3).resolved()
+    saved = {key: value for key, value in config.__dict__.items() if key not in ("pen_closing", "init")}
+    (tmp_path / "run.json").write_text(json.dumps({"config": saved}))
+    assert read_run_config(tmp_path)["pen_closing"] == 0.0 and read_run_config(tmp_path)["init"] is None
+    assert choose_run_dir(config, tmp_path) == tmp_path  # the recipe's pen_closing is 0: the same run
+    with pytest.raises(UsageError, match="holds a run with other settings"):
+        choose_run_dir(TrainConfig(model="best", epochs=3, pen_closing=0.3).resolved(), tmp_path)
