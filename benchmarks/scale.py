@@ -35,7 +35,7 @@ from common import machine  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 # What costs time is fixed, so every trial of both searches does the same work.
-EQUAL_WORK_SPACE = {"epochs": 1, "batch_size": 128, "affine": 0.0, "pen_augmentation": 0.0}
+EQUAL_WORK_SPACE = {"epochs": 1, "batch_size": 128, "affine": 0.0, "pen_augmentation": 0.0, "pen_closing": 0.0}
 
 
 def run_command(arguments: list[str], environment: dict | None = None) -> float:

@@ -22,7 +22,7 @@ from mnist_cnn.errors import ModelError, UsageError
 from mnist_cnn.training import RECIPE_SETTINGS, TrainConfig
 
 # One epoch per trial and no pen augmentation: the quickest trials that still run the whole path.
-QUICK_SPACE = {"epochs": 1, "pen_augmentation": 0.0}
+QUICK_SPACE = {"epochs": 1, "pen_augmentation": 0.0, "pen_closing": 0.0}  # no RandomPen: nothing to close
 
 
 def read_rows(path: Path) -> list[dict]:
