@@ -86,8 +86,8 @@ class RandomPen(keras.layers.Layer):
         (a marker, strokes up to about 2.5x MNIST's), blended by a random amount;
       - an outline of the strokes (morphological gradient: hollow "bubble" digits, edge maps);
       - a fat pen thinned again (only with ``closing`` > 0): a morphological closing by a 5x5, 7x7
-        or 9x9 square (2-4 dilations by 3x3, then as many erosions), which fills loops and notches
-        narrower than the square, then up to one 3x3 dilation: what a bold marker, or a small
+        or 9x9 octagon (2-4 dilations by 3x3 squares and crosses in turn, then as many erosions),
+        which fills loops and notches narrower than it, then up to one 3x3 dilation: what a bold marker, or a small
         drawing with a wide pen, looks like after preprocessing thins its strokes;
       - a low-resolution round trip: the field down to 11, 14 or 18 pixels (area-averaged; the digit
         then spans 8-13 pixels) and back (bilinear), as a tiny scan upscaled;
@@ -122,6 +122,7 @@ class RandomPen(keras.layers.Layer):
     def __init__(self, rate=0.5, elastic=2.0, closing=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate, self.elastic, self.closing, self.seed = rate, elastic, closing, seed
+        self.probabilities = {**self.PROBABILITIES, "closing": closing}
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=False):
@@ -131,8 +132,7 @@ class RandomPen(keras.layers.Layer):
         chosen = self._coin(batch, self.rate)
 
         def maybe(effect, result_of, x):
-            probability = self.closing if effect == "closing" else self.PROBABILITIES[effect]
-            gate = chosen * self._coin(batch, probability)
+            gate = chosen * self._coin(batch, self.probabilities[effect])
             return x + gate * (result_of(x) - x)
 
         x = maybe("elastic", lambda x: self._elastic(x, batch), images)
