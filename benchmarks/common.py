@@ -20,7 +20,8 @@ def machine() -> dict:
         pass
     return {
         "cpu": model_name or "unknown",
-        "cores": os.cpu_count(),
+        "cores": len(os.sched_getaffinity(0)),  # the cores this run may use (taskset pins a benchmark to one)
+        "cores_on_machine": os.cpu_count(),
         "arch": platform.machine(),
         "python": platform.python_version(),
         "numpy": np.__version__,

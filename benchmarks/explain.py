@@ -225,7 +225,7 @@ def main() -> None:
     results = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["python benchmarks/explain.py", *sys.argv[1:]]),
-        "machine": machine() | {"cores_used": len(os.sched_getaffinity(0))},
+        "machine": machine(),
         "model": args.model,
         "count": args.count,
         "deletion_step_pixels": explain.DELETION_STEP,
