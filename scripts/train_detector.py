@@ -47,7 +47,9 @@ NEGATIVES = {
     "digit_fragments": 5000,
     "objects": 5000,
     "garments": 4000,
-    "polylines": 4000,
+    "polylines": 8000,
+    "curves": 4000,
+    "garment_files": 5000,
 }
 # 28x28 MNIST-format arrays, which skip preprocessing: noise, and filled objects as a program may send.
 ARRAYS = {"noise": 3000, "object_arrays": 3000, "garment_arrays": 5000}
@@ -126,7 +128,8 @@ def hairline(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     width = max(1, round(path.shape[1] * scale))
     small = np.asarray(Image.fromarray(path.astype(np.uint8) * 255).resize((width, height), Image.Resampling.BOX))
     line = digit_sets.skeleton(small > 40)
-    canvas = np.full((int(rng.integers(max(40, height + 4), 601)),) * 2, 255, np.uint8)
+    side = max(int(rng.integers(max(40, height + 4), 601)), max(line.shape) + 4)  # a wide digit must fit
+    canvas = np.full((side, side), 255, np.uint8)
     top, left = (int(rng.integers(0, canvas.shape[0] - size + 1)) for size in line.shape)
     canvas[top : top + line.shape[0], left : left + line.shape[1]][line] = int(rng.integers(0, 90))
     return Image.fromarray(canvas)
@@ -152,6 +155,15 @@ def noise_arrays(rng: np.random.Generator, count: int) -> np.ndarray:
     return np.stack(made)
 
 
+def garment_file(rng: np.random.Generator) -> np.ndarray:
+    """A generated garment thumbnail (`outliers.garment_array`) saved as a person's small picture file:
+    dark on white, upscaled to 56-224 pixels (bicubic), sometimes JPEG; uint8 (h, w)."""
+    thumbnail = 255 - outliers.garment_array(rng)
+    side = int(rng.integers(56, 225))
+    image = np.asarray(Image.fromarray(thumbnail).resize((side, side), Image.Resampling.BICUBIC))
+    return outliers.jpeg_round_trip(image, int(rng.integers(60, 95))) if rng.random() < 0.3 else image
+
+
 def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarray:
     """``count`` generated non-digits of one kind after preprocessing, uint8 (n, 28, 28); those that
     preprocessing finds blank are refused before the detector runs, so they are left out."""
@@ -159,10 +171,14 @@ def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarr
     options = {"digits": digits} if kind == "digit_fragments" else {}
     if kind == "font_letters":
         options = {"fonts": outliers.TRAINING_FONTS}
-    if kind == "polylines":  # scribbles of a few straight strokes are the ones nearest a digit's shape
-        kind, options = "scribbles", {"styles": ["polyline"]}
+    if kind in ("polylines", "curves"):  # scribbles of a few strokes are the ones nearest a digit's shape
+        kind, options = "scribbles", {"styles": ["polyline" if kind == "polylines" else "curve"]}
+    if kind == "garment_files":
+        images = [garment_file(rng) for _ in range(count)]
+    else:
+        images = outliers.sample(kind, rng, count, **options)
     made = []
-    for image in outliers.sample(kind, rng, count, **options):
+    for image in images:
         try:
             made.append(preprocessing.prepare(image))
         except ImageError:
@@ -273,6 +289,27 @@ def fit(sets: dict, out: Path, epochs: int, start: Path | None = None):
     model.load_weights(out / "best.weights.h5")
     detector.save(out / "model.keras")
     return detector, history.history
+
+
+def combine(runs: list[Path]):
+    """One detector from several trained ones (``RUN/model.keras`` each): the mean of their logits
+    through a sigmoid, so a geometric mean of their odds (Lakshminarayanan et al. 2017 average the
+    members of a deep ensemble; in logits, one member's confident score is not averaged away by
+    another's). Plain Keras layers only: it saves, loads and exports like one detector.
+    Returns the ``keras.Model``: float32 (n, 28, 28, 1), values 0-1 -> float32 (n, 1), 0-1."""
+    import keras
+    from keras import layers
+
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    logits = []
+    for index, run in enumerate(runs):
+        member = keras.models.load_model(run / "model.keras", compile=False)
+        features = keras.Model(member.inputs, member.layers[-1].input, name=f"member_{index}")
+        logit = layers.Dense(1, name=f"logit_{index}")
+        logits.append(logit(features(image)))
+        logit.set_weights(member.layers[-1].get_weights())  # its sigmoid layer's weights, without the sigmoid
+    mean = layers.Average(name="mean_logit")(logits) if len(logits) > 1 else logits[0]
+    return keras.Model(image, layers.Activation("sigmoid", name="digit_probability")(mean), name="digit_detector")
 
 
 def validation_arrays(sets: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -386,6 +423,32 @@ def measured() -> str:
     )
 
 
+def training_text(history: dict) -> str:
+    """The card's "Training" bullet: one run's epochs, or each combined member's command and epochs."""
+    recipe = (
+        "Adam, warm-up then cosine decay from 0.002, a quarter of that going on from a trained detector "
+        "with `--start`; batch 256"
+    )
+    if "combined" not in history:
+        losses = history["val_loss"]
+        return (
+            f"- **Training.** {recipe}, {len(losses)} epochs; the epoch with the lowest validation loss "
+            f"({int(np.argmin(losses)) + 1}) is kept.\n"
+        )
+    members = "".join(
+        f"  - `{name}`: `{member['command']}`, {len(member['val_loss'])} epochs, epoch "
+        f"{int(np.argmin(member['val_loss'])) + 1} kept (lowest validation loss)\n"
+        for name, member in history["combined"].items()
+    )
+    return (
+        f"- **Training.** {len(history['combined'])} detectors, each trained so ({recipe}) by the script of\n"
+        "  its day (`git log scripts/train_detector.py`; the data above is the newest member's, an earlier\n"
+        "  member's a part of it), combined by `--combine`: the mean of their logits through a sigmoid\n"
+        "  (`combine`), so the digit probability is the geometric mean of their odds. The members err on\n"
+        "  different images; where one is sure an image is not a digit, the mean stays low.\n" + members
+    )
+
+
 def card(thresholds: dict, detector) -> str:
     """The detector's model card: every figure from this run's thresholds and validation."""
     import keras
@@ -396,12 +459,18 @@ def card(thresholds: dict, detector) -> str:
     parameters, flops = detector.count_params(), forward_flops(detector)
     best_flops = forward_flops(keras.models.load_model(SHIPPED_DIR / "best" / "model.keras", compile=False))
     v = thresholds["validation"]
-    epochs = len(thresholds["history"]["val_loss"])
-    best_epoch = int(np.argmin(thresholds["history"]["val_loss"])) + 1
+    training = training_text(thresholds["history"])
+    members = len(thresholds["history"].get("combined", {})) or 1
+    shape = (
+        f"A small CNN (`mnist_cnn.rejection.detector_model`, {parameters:,} parameters) outputs the\n"
+        "probability that it is."
+        if members == 1
+        else f"{members} small CNNs of one shape (`mnist_cnn.rejection.detector_model`, {parameters:,} parameters in\n"
+        "all) answer together: a sigmoid of their mean logit is the probability that it is."
+    )
     return f"""# Model card: digit detector (rejection)
 
-Is the 28x28 image the classifier saw a handwritten digit at all? A small CNN ({parameters:,}
-parameters, `mnist_cnn.rejection.detector_model`) that outputs the probability that it is. Every
+Is the 28x28 image the classifier saw a handwritten digit at all? {shape} Every
 prediction's status comes from it and the classifier's calibrated confidence
 (`src/mnist_cnn/rejection.py`): **not_a_digit** when the digit probability is below
 {thresholds["digit"]:.4f}, **unsure** when the classifier's top probability is below
@@ -433,13 +502,13 @@ Made by `{thresholds["command"]}`.
   thumbnails, one-pixel pen lines) or printed in one of {len(printed_fonts())} fonts that no benchmark uses
   (Liberation, FreeFont, URW base 35), and preprocessed. Negatives
   (`mnist_cnn.outliers`, training fonts only): pen-drawn letters that are not digit shapes, letters in
-  the DejaVu fonts, symbols, shapes, scribbles (extra straight-stroke polylines, the nearest to a
-  digit), textures, blank paper photos, pieces of digits and several digits side by side, filled
-  objects, clothing, shoes and bags, all preprocessed (those preprocessing finds blank are refused
+  the DejaVu fonts, symbols, shapes, scribbles (extra polylines and spline curves of a few strokes,
+  the nearest to a digit's shape), textures, blank paper photos, pieces of digits and several digits
+  side by side, filled objects, clothing, shoes and bags (also as small upscaled picture files), all
+  preprocessed (those preprocessing finds blank are refused
   before the detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits
   and non-digits get the same random affine and pen/paper augmentation, and equal weight.
-- **Training.** Adam, warm-up then cosine decay from 0.002, batch 256, {epochs} epochs; the epoch with the
-  lowest validation loss ({best_epoch}) is kept.
+{training}
 
 ## Thresholds (chosen on validation data only)
 Chosen on {thresholds["chosen_on"]}.
@@ -470,6 +539,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "detector")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--start", type=Path, help="a trained detector (.keras) to go on training from")
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="RUN",
+        help="instead of training, average the logits of these trained detectors' run folders (see combine)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="share of the image counts, for a quick trial")
     parser.add_argument("--ship", action="store_true", help="copy the detector and thresholds into the package")
     parser.add_argument(
@@ -487,7 +563,19 @@ def main() -> None:
     start = time.perf_counter()
     sets = build_images(args.out, args.scale)
     print({name: len(images) for name, images in sets.items()}, f"{time.perf_counter() - start:.0f} s", flush=True)
-    if (args.out / "history.json").exists():  # trained already: never train over it
+    if args.combine:
+        detector = combine(args.combine)
+        detector.save(args.out / "model.keras")
+        history = {
+            "combined": {
+                run.name: {
+                    "command": json.loads((run / "thresholds.json").read_text())["command"],
+                    "val_loss": json.loads((run / "history.json").read_text())["val_loss"],
+                }
+                for run in args.combine
+            }
+        }
+    elif (args.out / "history.json").exists():  # trained already: never train over it
         import keras
 
         detector = keras.models.load_model(args.out / "model.keras", compile=False)

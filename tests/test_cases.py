@@ -50,9 +50,7 @@ def test_case_is_read_right(model, path, expected):
     assert prediction.status != "not_a_digit", f"{path.name}: refused, digit probability {prediction.digit_probability}"
 
 
-KNOWN_MISSES = {  # refused today by none of our methods; kept as tests that fail loudly once they pass
-    "scribble_0.png": "a scribble that reads as a 7 with a loop: digit probability 0.40, threshold 0.17",
-}
+KNOWN_MISSES: dict[str, str] = {}  # file -> why it is not refused yet: an xfail that fails loudly once it passes
 
 
 @pytest.mark.parametrize(

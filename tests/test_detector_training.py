@@ -1,0 +1,77 @@
+"""scripts/train_detector.py's combination of trained detectors (the shipped detector is one)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def train_detector():
+    sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "benchmarks")]
+    try:
+        import train_detector
+
+        yield train_detector
+    finally:
+        del sys.path[:2]
+
+
+def saved_detector(folder: Path, seed: int) -> Path:
+    """A detector of the shipped shape with random weights (a last bias moved off 0), saved as RUN/model.keras."""
+    import keras
+
+    from mnist_cnn.rejection import detector_model
+
+    keras.utils.set_random_seed(seed)
+    detector = detector_model()
+    kernel, bias = detector.layers[-1].get_weights()
+    detector.layers[-1].set_weights([kernel * 20, bias + seed - 1.5])  # spread the outputs out
+    folder.mkdir()
+    detector.save(folder / "model.keras")
+    return folder
+
+
+def test_combined_detectors_give_the_sigmoid_of_their_mean_logit(train_detector, tmp_path):
+    import keras
+
+    runs = [saved_detector(tmp_path / f"run{seed}", seed) for seed in (1, 2)]
+    members = [keras.models.load_model(run / "model.keras", compile=False) for run in runs]
+    combined = train_detector.combine(runs)
+    images = np.random.default_rng(0).uniform(0, 1, (16, 28, 28, 1)).astype(np.float32)
+
+    probabilities = [member.predict(images, verbose=0)[:, 0].astype(np.float64) for member in members]
+    logits = [np.log(p / (1 - p)) for p in probabilities]
+    expected = 1 / (1 + np.exp(-np.mean(logits, axis=0)))
+    got = combined.predict(images, verbose=0)[:, 0]
+    assert got.shape == (16,)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.abs(probabilities[0] - probabilities[1]).max() > 0.05  # the members differ: the mean is not trivial
+
+
+def test_a_combined_detector_saves_and_loads_as_plain_keras(train_detector, tmp_path):
+    import keras
+
+    combined = train_detector.combine([saved_detector(tmp_path / f"run{seed}", seed) for seed in (1, 2)])
+    combined.save(tmp_path / "combined.keras")
+    loaded = keras.models.load_model(tmp_path / "combined.keras", compile=False)  # safe mode: no custom layers
+    images = np.random.default_rng(1).uniform(0, 1, (4, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), combined.predict(images, verbose=0), atol=1e-6)
+
+
+def test_the_card_names_every_combined_member_and_its_command(train_detector):
+    history = {
+        "combined": {
+            "detector6": {"command": "train_detector.py --out runs/detector6", "val_loss": [0.3, 0.1, 0.2]},
+            "detector7": {"command": "train_detector.py --out runs/detector7", "val_loss": [0.2, 0.1]},
+        }
+    }
+    text = train_detector.training_text(history)
+    assert "2 detectors" in text and "mean of their logits" in text
+    assert "`detector6`: `train_detector.py --out runs/detector6`, 3 epochs, epoch 2 kept" in text
+    assert "`detector7`: `train_detector.py --out runs/detector7`, 2 epochs, epoch 2 kept" in text
+    single = train_detector.training_text({"val_loss": [0.3, 0.1, 0.2]})
+    assert "3 epochs" in single and "(2) is kept" in single
