@@ -1,6 +1,7 @@
 """Train the digit detector that rejection uses, choose its thresholds on validation data, and ship it.
 
 Usage: MNIST_CNN_DATA=../shared/mnist .venv/bin/python scripts/train_detector.py --out runs/detector [--ship]
+       ... --out runs/pair --combine runs/detector6 runs/detector7 [--ship]   (the shipped detector)
 
 Outlier exposure (Hendrycks, Mazeika & Dietterich 2019) with a background class (Dhamija et al. 2018):
 positives are MNIST training digits, as they are and as a person's inputs of every kind users report
@@ -11,6 +12,8 @@ MNIST test set, Fashion-MNIST and the rejection benchmark's sets (other seeds, h
 never seen. The MNIST validation split and a validation draw of every kind choose the thresholds.
 
 Generated images are cached in ``OUT/images.npz``; the fit keeps the best validation epoch. With
+``--combine`` nothing is trained: the given runs' detectors become one whose output is the sigmoid of
+their mean logit (``combine``), and its thresholds are chosen by the same rule. With
 ``--ship`` the detector, its ONNX and LiteRT exports, ``thresholds.json`` and its card go to
 ``src/mnist_cnn/detector/``.
 """

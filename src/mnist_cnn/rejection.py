@@ -8,13 +8,15 @@ Every prediction gets a status:
   ``Thresholds.confidence``;
 - ``"digit"``: otherwise.
 
-The digit detector is a small CNN trained by outlier exposure (Hendrycks, Mazeika & Dietterich 2019,
-"Deep Anomaly Detection with Outlier Exposure"): MNIST training digits, also as a person's inputs
-after our preprocessing, against generated non-digits (``mnist_cnn.outliers``: letters, symbols,
-shapes, scribbles, textures, blank paper, pieces of digits) through the same preprocessing. It is
-trained with a binary background-class objective (Dhamija, Günther & Boult 2018, "Reducing Network
-Agnostophobia"), separately from the classifiers, so one detector serves every classifier, including
-models a user trains, and none has to be retrained. It ships in every runtime's format
+The shipped digit detector is two small CNNs of one shape (``detector_model``) whose logits are
+averaged (``scripts/train_detector.py --combine``), each trained by outlier exposure (Hendrycks,
+Mazeika & Dietterich 2019, "Deep Anomaly Detection with Outlier Exposure"): MNIST training digits,
+also as a person's inputs after our preprocessing, against generated non-digits
+(``mnist_cnn.outliers``: letters, symbols, shapes, scribbles, textures, blank paper, pieces of
+digits) through the same preprocessing. Each is trained with a binary background-class objective
+(Dhamija, Günther & Boult 2018, "Reducing Network Agnostophobia"), separately from the classifiers,
+so one detector serves every classifier, including models a user trains, and none has to be
+retrained. It ships in every runtime's format
 (``detector/model.{keras,onnx,tflite}``) and runs in the classifier's runtime, TensorFlow-free on
 ONNX Runtime and LiteRT. Why this and not the classifier's maximum softmax probability, energy or
 feature-space Mahalanobis scores: ``detector/MODEL_CARD.md`` and docs/BENCHMARKS.md.
@@ -112,8 +114,8 @@ def load_rejector(classifier) -> Rejector:
 
 
 def detector_model():
-    """The digit detector: uint8-scaled float32 images (n, 28, 28, 1), values 0-1 -> float32 (n, 1),
-    the probability that the image is a handwritten digit.
+    """One digit detector (the shipped one averages two of these): uint8-scaled float32 images
+    (n, 28, 28, 1), values 0-1 -> float32 (n, 1), the probability that the image is a handwritten digit.
 
     A small VGG-style CNN: 3x3 convolutions with BatchNorm, downsampling by stride 2, one hidden
     Dense layer.
