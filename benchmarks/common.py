@@ -12,6 +12,8 @@ import numpy as np
 
 
 def machine() -> dict:
+    from mnist_cnn.prediction import usable_cores
+
     model_name = platform.processor()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -20,7 +22,7 @@ def machine() -> dict:
         pass
     return {
         "cpu": model_name or "unknown",
-        "cores": len(os.sched_getaffinity(0)),  # the cores this run may use (taskset pins a benchmark to one)
+        "cores": usable_cores(),  # the cores this run may use (taskset pins a benchmark to one)
         "cores_on_machine": os.cpu_count(),
         "arch": platform.machine(),
         "python": platform.python_version(),

@@ -215,7 +215,8 @@ def markdown(report: dict) -> str:
     cpu = report["machine"]
     return "\n".join(
         [
-            f"`{report['command']}` on {cpu['cores']} cores ({cpu['cpu']}), model `{report['model']['name']}` "
+            f"`{report['command']}` on {cpu['cores']} core{'s' if cpu['cores'] > 1 else ''} ({cpu['cpu']}), "
+            f"model `{report['model']['name']}` "
             f"({report['model']['runtime']} runtime), {report['workers']} server worker process(es), {report['date']}. "
             "Client and server share the machine; "
             f"its 1-minute load average before the run was {report['load_average_before']:.1f}.",

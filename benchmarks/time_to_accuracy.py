@@ -94,7 +94,7 @@ def run_fast(dataset, stopwatch, config=None):
     config = config or TrainConfig(model="fast").resolved()
     seed_everything(config.seed)
     (train_images, train_labels), _ = data.training_split(
-        dataset.train_images, dataset.train_labels, config.validation_fraction, config.seed
+        dataset.train_images, dataset.train_labels, config.validation_fraction, config.split_seed
     )
     pipeline = make_pipeline(train_images, train_labels, config.batch_size, shuffle_seed=config.seed)
     fit_model, _ = build_for_training(config)

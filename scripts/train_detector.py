@@ -295,23 +295,35 @@ def fit(sets: dict, out: Path, epochs: int, start: Path | None = None):
 
 
 def combine(runs: list[Path]):
-    """One detector from several trained ones (``RUN/model.keras`` each): the mean of their logits
-    through a sigmoid, so a geometric mean of their odds (Lakshminarayanan et al. 2017 average the
-    members of a deep ensemble; in logits, one member's confident score is not averaged away by
-    another's). Plain Keras layers only: it saves, loads and exports like one detector.
-    Returns the ``keras.Model``: float32 (n, 28, 28, 1), values 0-1 -> float32 (n, 1), 0-1."""
+    """One detector from several trained ones (``RUN/model.keras`` each, of ``detector_model``'s
+    shape: a Dense sigmoid last): the mean of their logits through a sigmoid, the geometric mean of
+    their odds. An ensemble of independently trained networks (Lakshminarayanan, Pritzel & Blundell
+    2017, who average probabilities) errs less than its members; averaged in logits, each member's
+    confidence counts in proportion to its log-odds, either way. Plain Keras layers only: it saves,
+    loads and exports like one detector.
+
+    Returns the ``keras.Model``: float32 (n, 28, 28, 1), values 0-1 -> float32 (n, 1), 0-1.
+
+    Raises:
+        SystemExit: fewer than two runs, the same run twice, or a run whose model does not end in a
+            Dense layer (a combined detector cannot be a member).
+    """
     import keras
     from keras import layers
 
+    if len(runs) < 2 or len({run.resolve() for run in runs}) < len(runs):
+        sys.exit(f"--combine needs two or more different runs; received {[str(run) for run in runs]}")
     image = keras.Input(shape=(28, 28, 1), name="image")
     logits = []
     for index, run in enumerate(runs):
         member = keras.models.load_model(run / "model.keras", compile=False)
+        if not isinstance(member.layers[-1], layers.Dense):
+            sys.exit(f"{run / 'model.keras'}: its last layer is not a Dense layer; combine trained detectors only")
         features = keras.Model(member.inputs, member.layers[-1].input, name=f"member_{index}")
         logit = layers.Dense(1, name=f"logit_{index}")
         logits.append(logit(features(image)))
         logit.set_weights(member.layers[-1].get_weights())  # its sigmoid layer's weights, without the sigmoid
-    mean = layers.Average(name="mean_logit")(logits) if len(logits) > 1 else logits[0]
+    mean = layers.Average(name="mean_logit")(logits)
     return keras.Model(image, layers.Activation("sigmoid", name="digit_probability")(mean), name="digit_detector")
 
 
@@ -444,11 +456,11 @@ def training_text(history: dict) -> str:
         for name, member in history["combined"].items()
     )
     return (
-        f"- **Training.** {len(history['combined'])} detectors, each trained so ({recipe}) by the script of\n"
-        "  its day (`git log scripts/train_detector.py`; the data above is the newest member's, an earlier\n"
-        "  member's a part of it), combined by `--combine`: the mean of their logits through a sigmoid\n"
-        "  (`combine`), so the digit probability is the geometric mean of their odds. The members err on\n"
-        "  different images; where one is sure an image is not a digit, the mean stays low.\n" + members
+        f"- **Training.** {len(history['combined'])} detectors, each trained by the script of its day\n"
+        "  (`git log scripts/train_detector.py`; the data above is the newest member's, an earlier\n"
+        f"  member's a part of it): {recipe}.\n"
+        "  Combined by `--combine`: the mean of their logits through a sigmoid (`combine`), so the\n"
+        "  digit probability is the geometric mean of their odds; the members err on different images.\n" + members
     )
 
 
@@ -512,7 +524,6 @@ Made by `{thresholds["command"]}`.
   before the detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits
   and non-digits get the same random affine and pen/paper augmentation, and equal weight.
 {training}
-
 ## Thresholds (chosen on validation data only)
 Chosen on {thresholds["chosen_on"]}.
 - Digit threshold: the highest (on a 0.01 grid) that accepts {MNIST_COVERAGE:.1%} of the MNIST
@@ -567,11 +578,15 @@ def main() -> None:
     sets = build_images(args.out, args.scale)
     print({name: len(images) for name, images in sets.items()}, f"{time.perf_counter() - start:.0f} s", flush=True)
     if args.combine:
+        if (args.out / "model.keras").exists():
+            sys.exit(f"{args.out / 'model.keras'} exists: combine into a new --out folder")
+        if args.start is not None or any(argument.startswith("--epochs") for argument in sys.argv[1:]):
+            sys.exit("--combine trains nothing: --epochs and --start do not apply")
         detector = combine(args.combine)
         detector.save(args.out / "model.keras")
         history = {
             "combined": {
-                run.name: {
+                str(run): {
                     "command": json.loads((run / "thresholds.json").read_text())["command"],
                     "val_loss": json.loads((run / "history.json").read_text())["val_loss"],
                 }

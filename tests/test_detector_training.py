@@ -11,13 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def train_detector():
+    saved = sys.path[:]
     sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "benchmarks")]
     try:
         import train_detector
 
         yield train_detector
     finally:
-        del sys.path[:2]
+        sys.path[:] = saved  # the script adds benchmarks/ itself on import
 
 
 def saved_detector(folder: Path, seed: int) -> Path:
@@ -43,13 +44,29 @@ def test_combined_detectors_give_the_sigmoid_of_their_mean_logit(train_detector,
     combined = train_detector.combine(runs)
     images = np.random.default_rng(0).uniform(0, 1, (16, 28, 28, 1)).astype(np.float32)
 
-    probabilities = [member.predict(images, verbose=0)[:, 0].astype(np.float64) for member in members]
-    logits = [np.log(p / (1 - p)) for p in probabilities]
+    logits = []
+    for member in members:  # each member's logit: its last Dense layer without the sigmoid
+        features = keras.Model(member.inputs, member.layers[-1].input).predict(images, verbose=0)
+        kernel, bias = member.layers[-1].get_weights()
+        logits.append((features @ kernel + bias)[:, 0].astype(np.float64))
     expected = 1 / (1 + np.exp(-np.mean(logits, axis=0)))
     got = combined.predict(images, verbose=0)[:, 0]
     assert got.shape == (16,)
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    assert np.abs(probabilities[0] - probabilities[1]).max() > 0.05  # the members differ: the mean is not trivial
+    assert np.abs(logits[0] - logits[1]).max() > 0.5  # the members differ: the mean is not trivial
+
+
+def test_combine_refuses_a_single_run_the_same_run_twice_and_a_combined_member(train_detector, tmp_path):
+    run = saved_detector(tmp_path / "run1", 1)
+    with pytest.raises(SystemExit, match="two or more different runs"):
+        train_detector.combine([run])
+    with pytest.raises(SystemExit, match="two or more different runs"):
+        train_detector.combine([run, tmp_path / "." / "run1"])
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    train_detector.combine([run, saved_detector(tmp_path / "run2", 2)]).save(pair / "model.keras")
+    with pytest.raises(SystemExit, match="not a Dense layer"):
+        train_detector.combine([pair, run])
 
 
 def test_a_combined_detector_saves_and_loads_as_plain_keras(train_detector, tmp_path):
