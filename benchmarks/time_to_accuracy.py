@@ -125,6 +125,7 @@ def main() -> None:
 
     dataset = data.load_dataset("mnist", args.data_dir)
     test_inputs = model_input(dataset.test_images)
+    seeded = args.seed != parser.get_default("seed")  # another seed: named in the command and the files
     ours_config = TrainConfig(model="fast", seed=args.seed).resolved()
     contenders = [  # (name, batch size, run)
         ("baseline", 128, lambda stopwatch: run_baseline(dataset, stopwatch)),
@@ -153,7 +154,7 @@ def main() -> None:
         "command": "python benchmarks/time_to_accuracy.py"
         + (f" --target {args.target}" if args.target != 0.99 else "")
         + (f" --config {args.config}" if args.config else "")
-        + (f" --seed {args.seed}" if args.seed != 42 else ""),
+        + (f" --seed {args.seed}" if seeded else ""),
         "seed": args.seed,
         "target": args.target,
         "check_every_steps": args.check_every,
@@ -170,7 +171,7 @@ def main() -> None:
         result["tuned_seconds"] = tuned_seconds
         result["tuned_accuracy_reached"] = runs["tuned"].points[-1][1] if runs["tuned"].points else None
         result["tuned_to_ours"] = tuned_seconds / ours if tuned_seconds and ours else None
-    name = ("time_to_99-tuned" if args.config else "time_to_99") + (f"-seed{args.seed}" if args.seed != 42 else "")
+    name = ("time_to_99-tuned" if args.config else "time_to_99") + (f"-seed{args.seed}" if seeded else "")
     write_result(name, result)
     plot(result, RESULTS / f"{name}.png")
     ratio = f"{result['ratio']:.3f}" if result["ratio"] else "n/a"

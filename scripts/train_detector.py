@@ -551,7 +551,7 @@ Chosen on {thresholds["chosen_on"]}.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "detector")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, help="epochs to train (default: 10)")
     parser.add_argument("--start", type=Path, help="a trained detector (.keras) to go on training from")
     parser.add_argument(
         "--combine",
@@ -573,15 +573,15 @@ def main() -> None:
         detector = keras.models.load_model(DETECTOR_DIR / "model.keras", compile=False)
         (DETECTOR_DIR / "MODEL_CARD.md").write_text(card(thresholds, detector))
         return
+    if args.combine and (args.out / "model.keras").exists():  # checked before the images are made
+        sys.exit(f"{args.out / 'model.keras'} exists: combine into a new --out folder")
+    if args.combine and (args.start is not None or args.epochs is not None):
+        sys.exit("--combine trains nothing: --epochs and --start do not apply")
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     sets = build_images(args.out, args.scale)
     print({name: len(images) for name, images in sets.items()}, f"{time.perf_counter() - start:.0f} s", flush=True)
     if args.combine:
-        if (args.out / "model.keras").exists():
-            sys.exit(f"{args.out / 'model.keras'} exists: combine into a new --out folder")
-        if args.start is not None or any(argument.startswith("--epochs") for argument in sys.argv[1:]):
-            sys.exit("--combine trains nothing: --epochs and --start do not apply")
         detector = combine(args.combine)
         detector.save(args.out / "model.keras")
         history = {
@@ -599,7 +599,7 @@ def main() -> None:
         detector = keras.models.load_model(args.out / "model.keras", compile=False)
         history = json.loads((args.out / "history.json").read_text())
     else:
-        detector, history = fit(sets, args.out, args.epochs, args.start)
+        detector, history = fit(sets, args.out, 10 if args.epochs is None else args.epochs, args.start)
         history = {key: [round(float(v), 5) for v in values] for key, values in history.items()}
         (args.out / "history.json").write_text(json.dumps(history) + "\n")
     thresholds = choose_thresholds(detector, sets)
