@@ -180,3 +180,48 @@ def test_pen_closing_is_a_training_setting_off_by_default():
     assert pen(TrainConfig(model="best")).closing == 0.0
     assert pen(TrainConfig(model="best", pen_closing=0.3)).closing == 0.3
     assert pen(TrainConfig(model="best", pen_closing=0.3)).get_config()["closing"] == 0.3
+
+
+def test_thinning_leaves_one_pixel_centre_lines_that_match_scikit_image():
+    from skimage.morphology import skeletonize
+
+    from mnist_cnn.augmentation import thin
+
+    images = digit_batch()[:2]
+    images[0, 6:22, 10:18] = 1.0  # an 8-pixel-wide bar
+    lines = np.asarray(thin(images))
+    assert set(np.unique(lines)) <= {0.0, 1.0}
+    rows = np.flatnonzero(lines[0].sum(axis=1))
+    assert len(rows) >= 6 and (lines[0].sum(axis=1)[rows] == 1).all()  # a vertical line, one pixel wide
+    ring = lines[1, ..., 0].astype(bool)
+    assert ring[13, :].sum() == 2 and ring[:, 13].sum() == 2  # the ring stays closed, one pixel thick
+    expected = np.stack([skeletonize(image[..., 0] > 0.5) for image in images])
+    assert (lines[..., 0] == expected).mean() > 0.99
+
+
+def test_the_round_pen_retrace_draws_strokes_three_or_five_pixels_wide():
+    from mnist_cnn.augmentation import RandomPen
+
+    images = np.zeros((16, 28, 28, 1), dtype=np.float32)
+    images[:, 6:22, 11:18] = 1.0  # a 7-pixel-wide bar: thinned, then redrawn
+    traced = np.asarray(RandomPen(rate=1.0, trace=1.0, seed=0)._trace(images, 16))
+    assert traced.shape == images.shape and traced.min() >= 0 and traced.max() <= 1
+    widths = (traced[:, 14, :, 0] > 0.5).sum(axis=1)
+    assert set(widths) <= {3, 4, 5} and {3, 5} <= set(widths), widths  # both pen sizes are drawn
+
+
+def test_pen_trace_is_a_training_setting_off_by_default_with_unchanged_draws():
+    from mnist_cnn.augmentation import RandomPen
+    from mnist_cnn.training import TrainConfig, build_for_training
+
+    def pen(config):
+        fit_model, _ = build_for_training(config.resolved())
+        return next(layer for layer in fit_model.layers if type(layer).__name__ == "RandomPen")
+
+    assert pen(TrainConfig(model="best")).trace == 0.0
+    assert pen(TrainConfig(model="best", pen_trace=0.3)).get_config()["trace"] == 0.3
+    images = digit_batch()
+    off = np.asarray(RandomPen(rate=1.0, seed=5)(images, training=True))
+    explicit = np.asarray(RandomPen(rate=1.0, trace=0.0, seed=5)(images, training=True))
+    np.testing.assert_array_equal(off, explicit)
+    assert not np.allclose(np.asarray(RandomPen(rate=1.0, trace=1.0, seed=5)(images, training=True)), off)

@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         "bold markers, small drawings) (default: the recipe's, 0)",
     )
     train.add_argument(
+        "--pen-trace",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of those images also retraced with a round pen of constant width (drawings on the "
+        "page, felt pens) (default: the recipe's, 0)",
+    )
+    train.add_argument(
         "--init",
         metavar="MODEL",
         help="start from this model's weights (a shipped name or a .keras/.h5 file of the same architecture) "
@@ -495,6 +502,7 @@ def run_train(args) -> int:
         "split_seed": args.split_seed,
         "pen_augmentation": args.pen_augmentation,
         "pen_closing": args.pen_closing,
+        "pen_trace": args.pen_trace,
         "init": args.init,
     }
     settings = read_config_file(args.config) if args.config else {}

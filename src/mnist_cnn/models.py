@@ -34,6 +34,9 @@ class Recipe:
     # Probability, per RandomPen-augmented image, of a fat pen thinned again (a morphological closing):
     # bold markers and small drawings with a wide pen, as preprocessing leaves them.
     pen_closing: float = 0.0
+    # Probability, per RandomPen-augmented image, of strokes retraced with a round pen of constant
+    # width: drawings on the served page, felt pens.
+    pen_trace: float = 0.0
     warmup_epochs: float = 1.0  # linear warm-up from a tenth of the peak before the cosine decay
 
 

@@ -50,6 +50,7 @@ RECIPE_SETTINGS = (
     "affine",
     "pen_augmentation",
     "pen_closing",
+    "pen_trace",
 )
 
 
@@ -77,6 +78,7 @@ class TrainConfig:
     # zoom up to 10%, shift up to 2.5 pixels; the strength scales all four.
     affine: float | None = None
     pen_closing: float | None = None  # 0-1: share of RandomPen's images thickened then thinned; None: the recipe's
+    pen_trace: float | None = None  # 0-1: share of RandomPen's images retraced with a round pen; None: the recipe's
     # A model (a shipped name or a .keras/.h5 file) of the same architecture whose weights training
     # starts from instead of random ones: fine-tuning. None: from scratch.
     init: str | None = None
@@ -119,6 +121,7 @@ SETTING_RULES = {
     "learning_rate": ("--learning-rate", lambda value: value > 0, "positive"),
     "pen_augmentation": ("--pen-augmentation", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_closing": ("--pen-closing", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "pen_trace": ("--pen-trace", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
     "label_smoothing": ("label_smoothing", lambda value: 0 <= value < 1, "in [0, 1)"),
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
@@ -149,6 +152,7 @@ def recipe_settings(model: str) -> dict:
         "affine": 1.0 if recipe.augment else 0.0,
         "pen_augmentation": recipe.pen_augmentation,
         "pen_closing": recipe.pen_closing,
+        "pen_trace": recipe.pen_trace,
     }
 
 
@@ -208,7 +212,7 @@ def read_run_config(run_dir: Path) -> dict | None:
     config = {**asdict(TrainConfig()), **saved}
     if saved.get("split_seed") is None:  # runs started before --split-seed split by their own seed
         config["split_seed"] = config["seed"]
-    pen = ("pen_augmentation", "pen_closing")
+    pen = ("pen_augmentation", "pen_closing", "pen_trace")
     for name in pen:  # runs started before RandomPen had these had none
         if name not in saved:
             config[name] = 0.0
@@ -787,8 +791,9 @@ def build_for_training(config: TrainConfig):
     if config.pen_augmentation:
         from mnist_cnn.augmentation import RandomPen
 
-        closing = config.pen_closing or 0.0
-        augmentation.append(RandomPen(rate=config.pen_augmentation, closing=closing, seed=config.seed + 1))
+        closing, trace = config.pen_closing or 0.0, config.pen_trace or 0.0
+        pen = RandomPen(rate=config.pen_augmentation, closing=closing, trace=trace, seed=config.seed + 1)
+        augmentation.append(pen)
     if not augmentation:
         return model, model
     fit_model = keras.Sequential(
