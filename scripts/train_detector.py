@@ -56,6 +56,11 @@ NEGATIVES = {
 }
 # 28x28 MNIST-format arrays, which skip preprocessing: noise, and filled objects as a program may send.
 ARRAYS = {"noise": 3000, "object_arrays": 3000, "garment_arrays": 5000}
+# Kinds added after detector7, drawn after all the others (each chunk's seed comes from its kind's place
+# in the order), so the images of the kinds above are exactly detector7's. Touching digits on one
+# baseline: a number segmenter asks the detector whether "17" written fast is one digit.
+LATER = {"touching_digits": 6000}
+FROM_DIGITS = ("digit_fragments", "touching_digits")  # kinds made from MNIST training digits
 RENDERED_PER_KIND = 1500  # training digits as a person's inputs, per kind
 RENDERED_KINDS = 10
 # Printed digits (positives) come from fonts that no benchmark uses: Debian's fonts-liberation,
@@ -171,7 +176,7 @@ def non_digits(kind: str, count: int, seed: int, digits: np.ndarray) -> np.ndarr
     """``count`` generated non-digits of one kind after preprocessing, uint8 (n, 28, 28); those that
     preprocessing finds blank are refused before the detector runs, so they are left out."""
     rng = np.random.default_rng(seed)
-    options = {"digits": digits} if kind == "digit_fragments" else {}
+    options = {"digits": digits} if kind in FROM_DIGITS else {}
     if kind == "font_letters":
         options = {"fonts": outliers.TRAINING_FONTS}
     if kind in ("polylines", "curves"):  # scribbles of a few strokes are the ones nearest a digit's shape
@@ -215,10 +220,10 @@ def tasks_for(digits: np.ndarray, labels: np.ndarray, share: float, seed: int) -
         ("rendered", (digits[chosen[start : start + CHUNK]], labels[chosen[start : start + CHUNK]]), seed + start)
         for start in range(0, len(chosen), CHUNK)
     ]
-    for index, (kind, total) in enumerate({**NEGATIVES, **ARRAYS}.items()):
+    for index, (kind, total) in enumerate({**NEGATIVES, **ARRAYS, **LATER}.items()):
         total = max(1, int(total * share))
         for start in range(0, total, CHUNK):
-            pieces = digits[rng.choice(len(digits), CHUNK)] if kind == "digit_fragments" else None
+            pieces = digits[rng.choice(len(digits), CHUNK)] if kind in FROM_DIGITS else None
             made.append((kind, min(CHUNK, total - start), seed + 1000 * (index + 1) + start, pieces))
     return made
 
@@ -519,9 +524,9 @@ Made by `{thresholds["command"]}`.
   (`mnist_cnn.outliers`, training fonts only): pen-drawn letters that are not digit shapes, letters in
   the DejaVu fonts, symbols, shapes, scribbles (extra polylines and spline curves of a few strokes,
   the nearest to a digit's shape), textures, blank paper photos, pieces of digits and several digits
-  side by side, filled objects, clothing, shoes and bags (also as small upscaled picture files), all
-  preprocessed (those preprocessing finds blank are refused
-  before the detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits
+  side by side or touching on one baseline, filled objects, clothing, shoes and bags (also as small
+  upscaled picture files), all preprocessed (those preprocessing finds blank are refused before the
+  detector), and noise, filled objects and clothing thumbnails as 28x28 arrays. Digits
   and non-digits get the same random affine and pen/paper augmentation, and equal weight.
 {training}
 ## Thresholds (chosen on validation data only)

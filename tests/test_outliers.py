@@ -19,7 +19,7 @@ def fake_digits(count=6):
 
 
 def options(kind):
-    return {"digits": fake_digits()} if kind == "digit_fragments" else {}
+    return {"digits": fake_digits()} if kind in ("digit_fragments", "touching_digits") else {}
 
 
 def ink_pixels(image):
@@ -122,3 +122,18 @@ def test_font_glyph_renders_a_character_as_ink_opacity():
     alpha = outliers.font_glyph("H", outliers.TRAINING_FONTS[0], 60, np.random.default_rng(0))
     assert alpha.dtype == np.float32 and 0 <= alpha.min() and alpha.max() <= 1
     assert alpha.shape[0] >= 40 and (alpha > 0.5).sum() > 100
+
+
+def test_touching_digits_rejects_digits_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
+        outliers.touching_digits(np.random.default_rng(0), np.zeros((0, 28, 28), dtype=np.uint8))
+
+
+def test_touching_digits_are_two_or_three_digits_side_by_side_on_one_baseline():
+    from mnist_cnn import preprocessing
+
+    digits = fake_digits()  # each about 16 pixels wide and 20 high: side by side, wider than high
+    for seed in range(10):
+        seen = preprocessing.prepare(outliers.touching_digits(np.random.default_rng(seed), digits)) > 76
+        rows, cols = np.nonzero(seen)
+        assert np.ptp(cols) > 1.3 * np.ptp(rows)

@@ -762,6 +762,67 @@ def digit_fragments(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return ink_on_paper(place(large, shape, rng), rng)
 
 
+def touching_digits(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """Not one digit: two or three MNIST digits written on one baseline with their ink touching or
+    overlapping (gaps of 0 to -3 pixels between their ink boxes at 28 pixels high, at most 30% of the
+    narrower digit's width), heights within 20%, as a number is when written fast. Half of them hold
+    a narrow digit (ink under 0.45 as wide as high: a 1, mostly), the pair a classifier most often
+    reads as its wider neighbour alone ("17" as 7).
+
+    Args:
+        digits: uint8 array of shape (n, 28, 28), values 0-255, light ink on black (MNIST).
+
+    Returns:
+        uint8 (h, w), dark ink on light paper (sometimes inverted), 64-400 pixels a side, values 0-255.
+
+    Raises:
+        ValueError: ``digits`` is not (n, 28, 28) with n >= 1.
+    """
+    digits = np.asarray(digits)
+    if digits.ndim != 3 or digits.shape[1:] != (28, 28) or len(digits) == 0:
+        raise ValueError(f"Expected `digits` of shape (n, 28, 28) with n >= 1; received {digits.shape}.")
+    crops = [crop_to_ink(digit.astype(np.float32) / 255) for digit in digits]
+    narrow = [index for index, crop in enumerate(crops) if crop.shape[1] < 0.45 * crop.shape[0]]
+    count = int(rng.choice([2, 2, 3]))
+    chosen = [crops[int(rng.integers(len(crops)))] for _ in range(count)]
+    if narrow and rng.random() < 0.5:
+        chosen[int(rng.integers(count))] = crops[narrow[int(rng.integers(len(narrow)))]]
+    height = 28
+    scaled = []
+    for crop in chosen:
+        target = max(4, int(round(height * rng.uniform(0.85, 1.05))))
+        scale = target / crop.shape[0]
+        size = (max(1, int(round(crop.shape[1] * scale))), target)
+        scaled.append(np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BILINEAR)))
+    # overlap at most 3 pixels and 30% of the narrower neighbour: two 1s overlapping more are one thick 1
+    gaps = [
+        -int(round(rng.uniform(0, 1) * min(3.0, 0.3 * min(a.shape[1], b.shape[1])))) for a, b in zip(scaled, scaled[1:])
+    ]
+    width = sum(piece.shape[1] for piece in scaled) + 8
+    alpha = np.zeros((height + 8, width), dtype=np.float32)
+    left = 2
+    for index, piece in enumerate(scaled):
+        bottom = height + 4 + int(rng.integers(-2, 3))  # one baseline, drifting a little
+        top = bottom - piece.shape[0]
+        region = alpha[top:bottom, left : left + piece.shape[1]]
+        np.maximum(region, piece, out=region)
+        left += piece.shape[1] + (int(gaps[index]) if index < count - 1 else 0)
+    alpha = crop_to_ink(alpha)
+    shape = canvas_shape(rng)
+    scale = rng.uniform(0.3, 0.9) * min(shape) / max(alpha.shape)
+    size = (max(1, int(alpha.shape[1] * scale)), max(1, int(alpha.shape[0] * scale)))
+    large = np.asarray(Image.fromarray(alpha, mode="F").resize(size, Image.Resampling.BICUBIC))
+    return ink_on_paper(place(large, shape, rng), rng)
+
+
+def crop_to_ink(alpha: np.ndarray, level: float = 0.05) -> np.ndarray:
+    """``alpha`` (h, w) cropped to the box of its values above ``level`` (unchanged when none are)."""
+    rows, cols = np.nonzero(alpha > level)
+    if not len(rows):
+        return alpha
+    return alpha[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+
 def silhouette(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """A filled object filling most of ``shape``, as ink opacity float32 (h, w), 0-1: a smooth random
     outline (a blob, a union of 2-4 boxes and ellipses, or a mirror-symmetric blob), filled with a flat
@@ -980,6 +1041,7 @@ KINDS: dict[str, Callable[..., np.ndarray]] = {
     "textures": textures,
     "blank_paper": blank_paper,
     "digit_fragments": digit_fragments,
+    "touching_digits": touching_digits,
     "objects": objects,
     "garments": garments,
 }
@@ -987,7 +1049,8 @@ KINDS: dict[str, Callable[..., np.ndarray]] = {
 
 def sample(kind: str, rng: np.random.Generator, count: int, **options) -> list[np.ndarray]:
     """``count`` images of one of `KINDS`, each uint8 (h, w), values 0-255; ``options`` go to the generator
-    (``digits=`` for "digit_fragments", ``fonts=`` for "font_letters", ``styles=`` for "scribbles")."""
+    (``digits=`` for "digit_fragments" and "touching_digits", ``fonts=`` for "font_letters", ``styles=`` for
+    "scribbles")."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
     return [KINDS[kind](rng, **options) for _ in range(count)]
