@@ -225,3 +225,47 @@ def test_pen_trace_is_a_training_setting_off_by_default_with_unchanged_draws():
     explicit = np.asarray(RandomPen(rate=1.0, trace=0.0, seed=5)(images, training=True))
     np.testing.assert_array_equal(off, explicit)
     assert not np.allclose(np.asarray(RandomPen(rate=1.0, trace=1.0, seed=5)(images, training=True)), off)
+
+
+def test_a_sheet_edge_is_a_bright_band_along_one_or_two_opposite_sides():
+    from mnist_cnn.augmentation import RandomPen
+
+    bands = np.asarray(RandomPen(rate=1.0, sheet_edge=1.0, seed=0)._sheet_edge(64))
+    assert bands.shape == (64, 28, 28, 1) and bands.min() >= 0 and bands.max() <= 1
+    lit = bands[..., 0] > 0.2
+    assert lit.any(axis=(1, 2)).all() and (lit.mean(axis=(1, 2)) <= 0.7).all()  # never the whole field
+    assert not lit[:, 11:17, 11:17].any()  # the centre, where the digit is, stays clear
+    sides = [lit[:, :, 0].all(axis=1), lit[:, :, -1].all(axis=1), lit[:, 0, :].all(axis=1), lit[:, -1, :].all(axis=1)]
+    assert np.logical_or.reduce(sides).all()  # each runs the length of a side
+    assert (np.sum(sides, axis=0) == 2).any() and (np.sum(sides, axis=0) == 1).any()
+
+
+def test_contours_are_thin_lines_along_both_edges_of_a_stroke():
+    from mnist_cnn.augmentation import contour
+
+    images = digit_batch()[:1]  # a bar 4 pixels wide, columns 12-15
+    lines = np.asarray(contour(images))[0, 14, :, 0]
+    assert list(np.flatnonzero(lines > 0.5)) == [11, 16]
+
+
+def test_contour_and_sheet_edge_are_training_settings_off_by_default(tmp_path):
+    import json
+
+    from mnist_cnn.augmentation import RandomPen
+    from mnist_cnn.training import TrainConfig, build_for_training, read_run_config
+
+    def pen(config):
+        fit_model, _ = build_for_training(config.resolved())
+        return next(layer for layer in fit_model.layers if type(layer).__name__ == "RandomPen")
+
+    assert (pen(TrainConfig(model="best")).contour, pen(TrainConfig(model="best")).sheet_edge) == (0.0, 0.0)
+    configured = pen(TrainConfig(model="best", pen_contour=0.2, pen_sheet_edge=0.1)).get_config()
+    assert (configured["contour"], configured["sheet_edge"]) == (0.2, 0.1)
+    images = digit_batch()
+    default = np.asarray(RandomPen(rate=1.0, seed=5)(images, training=True))
+    explicit = np.asarray(RandomPen(rate=1.0, contour=0.0, sheet_edge=0.0, seed=5)(images, training=True))
+    np.testing.assert_array_equal(default, explicit)
+    saved = {key: value for key, value in TrainConfig(model="best").__dict__.items() if not key.startswith("pen_")}
+    (tmp_path / "run.json").write_text(json.dumps({"config": saved}))
+    old = read_run_config(tmp_path)  # a run from before these settings resumes with the mix it had
+    assert (old["pen_contour"], old["pen_sheet_edge"], old["pen_trace"]) == (0.0, 0.0, 0.0)

@@ -87,7 +87,9 @@ class RandomPen(keras.layers.Layer):
         a felt pen draws them: one constant width, round ends, and no pressure or scanner blur;
       - stroke width: grey-scale erosion (thinner, towards a hairline) or one or two 3x3 dilations
         (a marker, strokes up to about 2.5x MNIST's), blended by a random amount;
-      - an outline of the strokes (morphological gradient: hollow "bubble" digits, edge maps);
+      - an outline of the strokes (morphological gradient: hollow "bubble" digits);
+      - contours (only with ``contour`` > 0): each stroke replaced by the one-pixel lines along its
+        two edges (dilation minus the strokes), as an edge detector draws it or hollow lettering;
       - a fat pen thinned again (only with ``closing`` > 0): a morphological closing by a 5x5, 7x7
         or 9x9 octagon (2-4 dilations by 3x3 squares and crosses in turn, then as many erosions),
         which fills loops and notches narrower than it, then up to one 3x3 dilation: what a bold marker, or a small
@@ -98,6 +100,11 @@ class RandomPen(keras.layers.Layer):
       - ink intensity and contrast: ink scaled to 50-100%, plus a smooth paper-grey offset up to 0.3
         (dim light, fog, an uneven background);
       - a stray straight line across the field, solid or dotted (a ruled line, a crossed-out mark);
+      - a sheet's edge left in the crop (only with ``sheet_edge`` > 0): a bright band 2-9 pixels
+        wide along one side of the field, or two opposite sides (a narrow slip of paper), its edge
+        tilted up to 8 degrees, 40-100% bright: the desk beyond the paper, light after the
+        inversion to MNIST's light-on-dark. The bright band over a digit's end hides it, as the
+        desk does;
       - Gaussian sensor noise (sigma up to 0.15) and salt-and-pepper noise (up to 3% of pixels).
 
     Written with ``keras.ops`` only, so it runs on every Keras backend.
@@ -109,6 +116,10 @@ class RandomPen(keras.layers.Layer):
             (and its random draws) exactly as without it.
         trace: probability (0-1), per augmented image, of the round-pen retrace; 0 leaves the mix
             (and its random draws) exactly as without it.
+        contour: probability (0-1), per augmented image, of contours; 0 leaves the mix (and its
+            random draws) exactly as without it.
+        sheet_edge: probability (0-1), per augmented image, of a sheet's edge; 0 leaves the mix (and
+            its random draws) exactly as without it.
         seed: seed of the layer's random generator.
     """
 
@@ -124,10 +135,17 @@ class RandomPen(keras.layers.Layer):
         "impulse": 0.1,
     }
 
-    def __init__(self, rate=0.5, elastic=2.0, closing=0.0, trace=0.0, seed=None, **kwargs):
+    def __init__(self, rate=0.5, elastic=2.0, closing=0.0, trace=0.0, contour=0.0, sheet_edge=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate, self.elastic, self.closing, self.trace, self.seed = rate, elastic, closing, trace, seed
-        self.probabilities = {**self.PROBABILITIES, "closing": closing, "trace": trace}
+        self.contour, self.sheet_edge = contour, sheet_edge
+        self.probabilities = {
+            **self.PROBABILITIES,
+            "closing": closing,
+            "trace": trace,
+            "contour": contour,
+            "sheet_edge": sheet_edge,
+        }
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=False):
@@ -147,10 +165,14 @@ class RandomPen(keras.layers.Layer):
         if self.closing > 0:
             x = maybe("closing", lambda x: self._closing(x, batch), x)
         x = maybe("outline", outline, x)
+        if self.contour > 0:
+            x = maybe("contour", contour, x)
         x = maybe("low_resolution", lambda x: self._low_resolution(x, batch), x)
         x = maybe("blur", lambda x: x + self._uniform(batch, 0.3, 1.0) * (gaussian_blur(x) - x), x)
         x = maybe("contrast", lambda x: self._contrast(x, batch), x)
         x = maybe("line", lambda x: ops.maximum(x, self._line(batch)), x)
+        if self.sheet_edge > 0:
+            x = maybe("sheet_edge", lambda x: ops.maximum(x, self._sheet_edge(batch)), x)
         x = maybe("noise", lambda x: x + self._uniform(batch, 0.02, 0.15) * self._normal(ops.shape(x)), x)
         x = maybe("impulse", lambda x: self._impulse(x, batch), x)
         return ops.clip(x, 0.0, 1.0)
@@ -247,6 +269,22 @@ class RandomPen(keras.layers.Layer):
         dots = ops.cast(ops.sin(along * ops.sqrt(length_squared) * period * 6.2832) > 0, "float32")
         return line * (1 - dotted + dotted * dots) * self._uniform(batch, 0.5, 1.0)
 
+    def _sheet_edge(self, batch):
+        """A bright band (b, 28, 28, 1) along one side of the field (or two opposite sides, 30%):
+        2-9 pixels wide, its edge tilted up to 8 degrees (slope 0.14), one pixel soft, 40-100% bright."""
+        rows = ops.reshape(ops.arange(28, dtype="float32"), (1, 28, 1, 1)) - CENTRE
+        cols = ops.reshape(ops.arange(28, dtype="float32"), (1, 1, 28, 1)) - CENTRE
+        side = self._uniform(batch, 0.0, 2.0)  # below 1: left and right sides; else top and bottom
+        across = ops.where(side < 1, cols, rows)
+        along = ops.where(side < 1, rows, cols)
+        tilt = self._uniform(batch, -0.14, 0.14)
+        depth = across + tilt * along + CENTRE  # 0 at the first side, 27 at the opposite one
+        first = ops.clip(self._uniform(batch, 2.0, 9.0) + 0.5 - depth, 0.0, 1.0)
+        second = ops.clip(self._uniform(batch, 2.0, 9.0) + 0.5 - (27 - depth), 0.0, 1.0)
+        which = self._uniform(batch, 0.0, 1.0)  # first side, second side, or both
+        band = ops.where(which < 0.35, first, ops.where(which < 0.7, second, ops.maximum(first, second)))
+        return band * self._uniform(batch, 0.4, 1.0)
+
     def _impulse(self, x, batch):
         share = self._uniform(batch, 0.005, 0.03)
         draw = keras.random.uniform(ops.shape(x), seed=self.seed_generator)
@@ -264,6 +302,8 @@ class RandomPen(keras.layers.Layer):
             "elastic": self.elastic,
             "closing": self.closing,
             "trace": self.trace,
+            "contour": self.contour,
+            "sheet_edge": self.sheet_edge,
             "seed": self.seed,
         }
 
@@ -350,6 +390,13 @@ def thin(images, iterations: int = 5, level: float = 0.5):
 def outline(images):
     """The morphological gradient (dilation minus erosion) of (b, h, w, 1) images: the strokes' edges."""
     return dilate(images) - erode(images)
+
+
+def contour(images):
+    """The one-pixel lines just outside the strokes' edges of (b, h, w, 1) images (dilation by a 3x3
+    cross minus the images), at the strokes' own ink: two thin parallel lines along a stroke, one
+    ring around a dot, as Canny's edge detector draws a digit."""
+    return ops.clip(dilate(images, cross=True) - images, 0.0, 1.0)
 
 
 def gaussian_blur(images):

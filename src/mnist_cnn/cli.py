@@ -145,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
         "page, felt pens) (default: the recipe's, 0)",
     )
     train.add_argument(
+        "--pen-contour",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of those images also drawn as contours, one-pixel lines along each stroke's edges (edge "
+        "maps, hollow lettering) (default: the recipe's, 0)",
+    )
+    train.add_argument(
+        "--pen-sheet-edge",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of those images also showing a sheet's edge, a bright band along a side (default: the "
+        "recipe's, 0)",
+    )
+    train.add_argument(
         "--init",
         metavar="MODEL",
         help="start from this model's weights (a shipped name or a .keras/.h5 file of the same architecture) "
@@ -503,6 +517,8 @@ def run_train(args) -> int:
         "pen_augmentation": args.pen_augmentation,
         "pen_closing": args.pen_closing,
         "pen_trace": args.pen_trace,
+        "pen_contour": args.pen_contour,
+        "pen_sheet_edge": args.pen_sheet_edge,
         "init": args.init,
     }
     settings = read_config_file(args.config) if args.config else {}

@@ -37,6 +37,10 @@ class Recipe:
     # Probability, per RandomPen-augmented image, of strokes retraced with a round pen of constant
     # width: drawings on the served page, felt pens.
     pen_trace: float = 0.0
+    # Probability, per RandomPen-augmented image, of strokes replaced by their contours (edge maps).
+    pen_contour: float = 0.0
+    # Probability, per RandomPen-augmented image, of a sheet's edge left in the crop (a bright band at a side).
+    pen_sheet_edge: float = 0.0
     warmup_epochs: float = 1.0  # linear warm-up from a tenth of the peak before the cosine decay
 
 

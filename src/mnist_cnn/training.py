@@ -51,6 +51,8 @@ RECIPE_SETTINGS = (
     "pen_augmentation",
     "pen_closing",
     "pen_trace",
+    "pen_contour",
+    "pen_sheet_edge",
 )
 
 
@@ -79,6 +81,8 @@ class TrainConfig:
     affine: float | None = None
     pen_closing: float | None = None  # 0-1: share of RandomPen's images thickened then thinned; None: the recipe's
     pen_trace: float | None = None  # 0-1: share of RandomPen's images retraced with a round pen; None: the recipe's
+    pen_contour: float | None = None  # 0-1: share of RandomPen's images as contours; None: the recipe's
+    pen_sheet_edge: float | None = None  # 0-1: share of RandomPen's images with a sheet's edge; None: the recipe's
     # A model (a shipped name or a .keras/.h5 file) of the same architecture whose weights training
     # starts from instead of random ones: fine-tuning. None: from scratch.
     init: str | None = None
@@ -122,6 +126,8 @@ SETTING_RULES = {
     "pen_augmentation": ("--pen-augmentation", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_closing": ("--pen-closing", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_trace": ("--pen-trace", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "pen_contour": ("--pen-contour", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "pen_sheet_edge": ("--pen-sheet-edge", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
     "label_smoothing": ("label_smoothing", lambda value: 0 <= value < 1, "in [0, 1)"),
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
@@ -153,6 +159,8 @@ def recipe_settings(model: str) -> dict:
         "pen_augmentation": recipe.pen_augmentation,
         "pen_closing": recipe.pen_closing,
         "pen_trace": recipe.pen_trace,
+        "pen_contour": recipe.pen_contour,
+        "pen_sheet_edge": recipe.pen_sheet_edge,
     }
 
 
@@ -212,7 +220,7 @@ def read_run_config(run_dir: Path) -> dict | None:
     config = {**asdict(TrainConfig()), **saved}
     if saved.get("split_seed") is None:  # runs started before --split-seed split by their own seed
         config["split_seed"] = config["seed"]
-    pen = ("pen_augmentation", "pen_closing", "pen_trace")
+    pen = ("pen_augmentation", "pen_closing", "pen_trace", "pen_contour", "pen_sheet_edge")
     for name in pen:  # runs started before RandomPen had these had none
         if name not in saved:
             config[name] = 0.0
@@ -791,9 +799,13 @@ def build_for_training(config: TrainConfig):
     if config.pen_augmentation:
         from mnist_cnn.augmentation import RandomPen
 
-        closing, trace = config.pen_closing or 0.0, config.pen_trace or 0.0
-        pen = RandomPen(rate=config.pen_augmentation, closing=closing, trace=trace, seed=config.seed + 1)
-        augmentation.append(pen)
+        effects = {
+            "closing": config.pen_closing or 0.0,
+            "trace": config.pen_trace or 0.0,
+            "contour": config.pen_contour or 0.0,
+            "sheet_edge": config.pen_sheet_edge or 0.0,
+        }
+        augmentation.append(RandomPen(rate=config.pen_augmentation, **effects, seed=config.seed + 1))
     if not augmentation:
         return model, model
     fit_model = keras.Sequential(

@@ -125,8 +125,8 @@ def default_space(model: str) -> dict:
     epochs: a third to four thirds of the recipe's (fast: 1-4); warm-up 0.1-1 epoch; label smoothing
     0-0.2; dropout 0 to 1.5 times the recipe's (at least 0-0.3); affine strength 0-1.5; pen
     augmentation 0 to 1.5 times the recipe's share (at least 0-0.3); pen closing 0-0.5 of those
-    images. The round-pen retrace is fixed at the recipe's share, so the searches made before it
-    existed draw the same trials.
+    images. The round-pen retrace, contours and sheet edges are fixed at the recipe's shares, so
+    the searches made before they existed draw the same trials.
     """
     own = recipe_settings(model)
     return {
@@ -140,6 +140,8 @@ def default_space(model: str) -> dict:
         "pen_augmentation": {"uniform": [0.0, round(min(1.0, max(0.3, 1.5 * own["pen_augmentation"])), 3)]},
         "pen_closing": {"uniform": [0.0, 0.5]},
         "pen_trace": own["pen_trace"],
+        "pen_contour": own["pen_contour"],
+        "pen_sheet_edge": own["pen_sheet_edge"],
     }
 
 
