@@ -162,6 +162,22 @@ def test_in_a_number_the_detector_judges_the_uncut_whole_too(monkeypatch):
     assert len(prediction.read(photo, "number", confident_zero, refuses_wide).images) == 2
 
 
+def test_a_faint_thin_digit_beside_bold_ones_keeps_its_whole_stroke():
+    # A hairline "0" beside a bold "7", its ink fading from 60% at the top to 20% at the bottom: the bold
+    # ink sets the map's scale, so the 0's lower half lies under the level components are found at.
+    bold, thin = draw("7", pen=18), draw("0", pen=3)
+    gray = np.concatenate([thin, bold], axis=1)
+    fading = np.linspace(0.6, 0.2, gray.shape[0])[:, None]
+    gray[:, : thin.shape[1]] = 255 - (255 - gray[:, : thin.shape[1]]) * fading
+    ink, placement = segmentation.ink_map(gray)
+    segments = segmentation.find_digits(ink, placement, gray.shape)
+    assert len(segments) == 2
+    zero = segments[0].image > 100
+    rows = np.flatnonzero(zero.any(axis=1))
+    assert len(rows) >= 19  # all of its height, fitted to MNIST's 20-pixel box (12 rows before)
+    assert (zero[rows[0] + 3 : rows[-1] - 2].sum(axis=1) >= 2).all()  # both sides of the loop, all the way down
+
+
 def test_pieces_wider_than_their_digit_is_written_score_lower():
     blob = segmentation.Blob(0, 0, np.ones((20, 18), dtype=bool), 360.0)  # as wide as MNIST's typical 0
     wide = segmentation.Blob(0, 0, np.ones((20, 36), dtype=bool), 720.0)  # as wide as two

@@ -57,6 +57,11 @@ DETECTOR_WEIGHT = 2.0  # weight of the log of the digit detector's probability t
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
+# A found digit's faint ink (under STROKE: soft edges, the faint stretches of a hairline drawn beside bold
+# digits) that joins its strokes is given back to it (hysteresis thresholding, as Canny's edges are
+# traced): within FAINT_BOX line heights of its box, never within FAINT_REACH of another digit's strokes.
+FAINT_BOX = 0.3
+FAINT_REACH = 0.05
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class Blob:
     mask: np.ndarray
     mass: float
     image: np.ndarray | None = None  # its MNIST-style 28x28 once made (``mnist_image``)
+    gain: float = 1.0  # its ink is scaled by this (clipped to 1): a faint digit's own ink level made full
 
     @property
     def bottom(self) -> int:
@@ -121,8 +127,9 @@ class Blob:
         return self.mask.shape[1]
 
     def ink(self, ink: np.ndarray) -> np.ndarray:
-        """This blob's ink alone, float32 (height, width), values 0-1."""
-        return np.where(self.mask, ink[self.top : self.bottom, self.left : self.right], 0).astype(np.float32)
+        """This blob's ink alone, float32 (height, width), values 0-1, scaled by its ``gain``."""
+        own = np.where(self.mask, ink[self.top : self.bottom, self.left : self.right], 0).astype(np.float32)
+        return own if self.gain == 1.0 else np.minimum(own * np.float32(self.gain), np.float32(1.0))
 
     def mnist_image(self, ink: np.ndarray) -> np.ndarray:
         """This blob's ink alone made MNIST-style (``ink_to_mnist``): uint8 (28, 28), made once."""
@@ -367,6 +374,49 @@ def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tupl
     return tuple((float(ratios[labels == c].mean()), float(ratios[labels == c].std())) for c in range(10))
 
 
+def with_faint_ink(blob: Blob, digits: list[Blob], ink: np.ndarray, height: float) -> Blob:
+    """``blob`` as ``preprocessing.to_mnist`` would see its digit alone: with the faint ink (above 0,
+    at most STROKE) connected to its strokes (hysteresis thresholding: its strokes above STROKE are
+    the seeds) within FAINT_BOX line heights of its box and not within FAINT_REACH of any other of
+    ``digits``, and its ink scaled so that its own 90th percentile is full ink (a gain of 1 to 4).
+    Without them each digit of a number lost its soft edges, and a hairline digit beside bold ones,
+    whose ink set the map's scale, became a dim dashed line ("0" read as "5")."""
+    from scipy import ndimage
+
+    pad, reach = int(round(FAINT_BOX * height)), max(1, int(round(FAINT_REACH * height)))
+    top, left = max(0, blob.top - pad), max(0, blob.left - pad)
+    bottom, right = min(ink.shape[0], blob.bottom + pad), min(ink.shape[1], blob.right + pad)
+    region = ink[top:bottom, left:right]
+
+    def placed(other: Blob) -> np.ndarray:
+        """``other``'s mask in the region's frame (False where it lies outside)."""
+        mask = np.zeros(region.shape, dtype=bool)
+        rows = slice(max(other.top, top), min(other.bottom, bottom))
+        cols = slice(max(other.left, left), min(other.right, right))
+        if rows.start < rows.stop and cols.start < cols.stop:
+            mask[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = other.mask[
+                rows.start - other.top : rows.stop - other.top, cols.start - other.left : cols.stop - other.left
+            ]
+        return mask
+
+    own = placed(blob)
+    others = np.zeros(region.shape, dtype=bool)
+    for other in digits:
+        if other is not blob:
+            others |= placed(other)
+    if others.any():
+        others = ndimage.binary_dilation(others, ndimage.generate_binary_structure(2, 1), iterations=reach)
+    labels, _ = ndimage.label((region > 0) & ~others, structure=np.ones((3, 3)))
+    joined = np.isin(labels, np.unique(labels[own & (labels > 0)]))
+    mask = own | (joined & (region <= STROKE))
+    gain = float(min(4.0, 1.0 / max(float(np.percentile(region[mask], 90)), 0.25)))
+    if gain == 1.0 and mask.sum() == own.sum():
+        return blob
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return Blob(top + int(rows[0]), left + int(cols[0]), mask, blob.mass, gain=gain)
+
+
 def split_evenly(blob: Blob, cuts: list[tuple[float, float]], digits: int) -> list[Blob]:
     """A blob cut into ``digits`` pieces at the candidate cuts nearest to equal widths."""
     chosen = []
@@ -443,6 +493,7 @@ def find_digits(
         top, bottom, left, right = digit.ink_bounding_box(ink)
         return [Segment(placement.box(top, bottom, left, right, shape), ink_to_mnist(ink))]
     digits.sort(key=lambda blob: blob.left + blob.right)
+    digits = [with_faint_ink(blob, digits, ink, height) for blob in digits]
     segments = []
     for blob in digits:
         top, bottom, left, right = digit.ink_bounding_box(blob.ink(ink))
