@@ -11,8 +11,9 @@ programming over the candidate cuts, so three or more touching digits are cut to
 
 Every step works on the ink map ``preprocessing.to_mnist`` makes (``ink_map``), and every digit's
 28x28 is made by the same steps as ``to_mnist``'s from that digit's ink alone
-(``preprocessing.ink_to_mnist``): an image holding one digit gives one segment whose image is
-exactly ``to_mnist``'s.
+(``preprocessing.ink_to_mnist``), after it gets back the faint ink joined to its strokes and is
+brought to its own ink level (``with_faint_ink``), as it would be photographed alone: an image
+holding one digit gives one segment whose image is exactly ``to_mnist``'s.
 """
 
 from __future__ import annotations
