@@ -162,6 +162,22 @@ def test_in_a_number_the_detector_judges_the_uncut_whole_too(monkeypatch):
     assert len(prediction.read(photo, "number", confident_zero, refuses_wide).images) == 2
 
 
+def test_in_a_number_a_tight_pair_no_wider_than_one_digit_is_cut_when_the_detector_doubts_it(monkeypatch):
+    # "11" written tight is narrower than WIDE line heights: geometry alone never tries to cut it.
+    monkeypatch.setattr(segmentation, "WIDTH_WEIGHT", 0.0)  # confident_zero reads the 1s as 0s
+    monkeypatch.setattr(segmentation, "NARROW", 0.3)  # these drawn 1s are narrower than MNIST's
+    one = np.pad(draw("1"), ((0, 0), (0, 40)), constant_values=255)
+    gray = np.minimum(one, np.roll(one, 26, axis=1))  # two 1s 26 pixels apart: their 14-pixel strokes touch
+    ink, placement = segmentation.ink_map(gray)
+    blobs = segmentation.components(ink)
+    height = float(segmentation.line_height(blobs))
+    assert len(blobs) == 1 and segmentation.NARROW * height < blobs[0].width < segmentation.WIDE * height
+    doubts_wide = is_whole_digit_if(lambda width, height: width < 0.4 * height)  # a 1 is narrow
+    assert len(segmentation.segment(gray, confident_zero, doubts_wide, number=True)) == 2
+    assert len(segmentation.segment(gray, confident_zero, is_whole_digit_if(lambda w, h: True), number=True)) == 1
+    assert len(segmentation.segment(gray, confident_zero, doubts_wide)) == 1  # alone it is judged whole
+
+
 def test_a_faint_thin_digit_beside_bold_ones_keeps_its_whole_stroke():
     # A hairline "0" beside a bold "7", its ink fading from 60% at the top to 20% at the bottom: the bold
     # ink sets the map's scale, so the 0's lower half lies under the level components are found at.

@@ -34,6 +34,10 @@ CONTAINED = 0.8  # of the narrower's width: components overlapping this much alo
 OVERLAP = 0.4  # of the narrower's width: a short component overlapping this much joins (a 5's bar)
 SHORT = 0.6  # of the line's height: a component this short is a part (a bar, a stroke), not a digit
 WIDE = 0.7  # of the line's height: wider components are checked for several digits (57% of MNIST digits are)
+# In a number, a component between NARROW and WIDE line heights wide is checked too when the digit detector
+# doubts it is one digit (below DOUBTED): "17" written tight is no wider than many single digits.
+NARROW = 0.45
+DOUBTED = 0.5
 WIDE_WITHOUT_CLASSIFIER = 1.5  # geometry alone cuts only what is clearly too wide (1 digit in 1,000 is)
 SLANTS = (-0.3, 0.0, 0.3)  # columns sheared by this much per row: cuts between slanted digits
 MAX_CUTS = 8  # candidate cuts per digit a component may hold: enough for touching pairs, fast enough
@@ -375,6 +379,22 @@ def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tupl
     return tuple((float(ratios[labels == c].mean()), float(ratios[labels == c].std())) for c in range(10))
 
 
+def too_wide(blobs: list[Blob], ink: np.ndarray, height: float, classify, digit_probability=None) -> list[bool]:
+    """Which blobs may hold several digits and go to ``split``: those wider than WIDE line heights
+    (WIDE_WITHOUT_CLASSIFIER without a classifier), and, when ``digit_probability`` is given (a number's
+    context), those wider than NARROW whose whole the detector gives under DOUBTED (one call for all)."""
+    if classify is None:
+        return [blob.width > WIDE_WITHOUT_CLASSIFIER * height for blob in blobs]
+    wide = [blob.width > WIDE * height for blob in blobs]
+    doubtful = [i for i, blob in enumerate(blobs) if not wide[i] and blob.width > NARROW * height]
+    if digit_probability is not None and doubtful:
+        probabilities = digit_probability(np.stack([blobs[i].mnist_image(ink) for i in doubtful]))
+        if probabilities is not None:
+            for i, probability in zip(doubtful, np.asarray(probabilities)):
+                wide[i] = bool(probability < DOUBTED)
+    return wide
+
+
 def with_faint_ink(blob: Blob, digits: list[Blob], ink: np.ndarray, height: float) -> Blob:
     """``blob`` as ``preprocessing.to_mnist`` would see its digit alone: with the faint ink (above 0,
     at most STROKE) connected to its strokes (hysteresis thresholding: its strokes above STROKE are
@@ -481,14 +501,12 @@ def find_digits(
     height = line_height(blobs)
     digits = merge(blobs, height)
     height = line_height(digits)
-    limit = WIDE if classify is not None else WIDE_WITHOUT_CLASSIFIER
     in_number = number or len(digits) > 1
+    wide = too_wide(digits, ink, height, classify, digit_probability if in_number else None)
     digits = [
         piece
-        for blob in digits
-        for piece in (
-            split(blob, ink, height, classify, digit_probability, in_number) if blob.width > limit * height else [blob]
-        )
+        for blob, cut in zip(digits, wide)
+        for piece in (split(blob, ink, height, classify, digit_probability, in_number) if cut else [blob])
     ]
     if len(digits) == 1:
         top, bottom, left, right = digit.ink_bounding_box(ink)
