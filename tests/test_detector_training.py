@@ -1,4 +1,4 @@
-"""scripts/train_detector.py's combination of trained detectors (the shipped detector is one)."""
+"""scripts/train_detector.py: its recipe of images, and combining trained detectors (the shipped one is a pair)."""
 
 import sys
 from pathlib import Path
@@ -92,3 +92,20 @@ def test_the_card_names_every_combined_member_and_its_command(train_detector):
     assert "`detector7`: `train_detector.py --out runs/detector7`, 2 epochs, epoch 2 kept" in text
     single = train_detector.training_text({"val_loss": [0.3, 0.1, 0.2]})
     assert "3 epochs" in single and "(2) is kept" in single
+
+
+def test_touching_numbers_are_off_by_default_and_added_after_every_other_kind(train_detector):
+    digits, labels = np.arange(2000 * 28 * 28).reshape(2000, 28, 28).astype(np.uint8), np.arange(2000) % 10
+    shipped = train_detector.tasks_for(digits, labels, 0.1, 7)
+    added = train_detector.tasks_for(digits, labels, 0.1, 7, touching=6000)
+    assert "touching_digits" not in {task[0] for task in shipped}
+    extra = added[len(shipped) :]
+    assert {task[0] for task in extra} == {"touching_digits"}
+    assert sum(task[1] for task in extra) == 600 and all(task[3] is not None for task in extra)
+    for before, after in zip(shipped, added):  # every earlier chunk keeps its images, counts and seeds
+        assert before[0] == after[0] and before[2] == after[2]
+        if before[0] == "rendered":
+            assert np.array_equal(before[1][0], after[1][0])
+        else:
+            assert before[1] == after[1]
+            assert (before[3] is None and after[3] is None) or np.array_equal(before[3], after[3])
