@@ -587,6 +587,8 @@ def main() -> None:
         detector = keras.models.load_model(DETECTOR_DIR / "model.keras", compile=False)
         (DETECTOR_DIR / "MODEL_CARD.md").write_text(card(thresholds, detector))
         return
+    if args.touching_numbers < 0:
+        parser.error(f"--touching-numbers must be 0 or more; received {args.touching_numbers}")
     if args.combine and (args.out / "model.keras").exists():  # checked before the images are made
         sys.exit(f"{args.out / 'model.keras'} exists: combine into a new --out folder")
     if args.combine and (args.start is not None or args.epochs is not None):
