@@ -165,6 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of random ones: fine-tuning (default: from scratch)",
     )
     train.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        help="distil from this model (a shipped name or a .keras/.h5 file giving 10 probabilities): its "
+        "probabilities on the clean training images are mixed into the targets (default: the labels alone)",
+    )
+    train.add_argument(
+        "--teacher-weight",
+        type=float,
+        metavar="SHARE",
+        help="the teacher's share (0-1) of each target; the labels have the rest (default with --teacher: 0.5)",
+    )
+    train.add_argument(
+        "--teacher-temperature",
+        type=float,
+        metavar="T",
+        help="softens the teacher's probabilities, softmax(log p / T), before they are mixed (default with "
+        "--teacher: 2)",
+    )
+    train.add_argument(
         "--limit",
         type=positive_int,
         help="train on a stratified subset of N training images, for quick runs (default: all 60,000)",
@@ -520,6 +539,9 @@ def run_train(args) -> int:
         "pen_contour": args.pen_contour,
         "pen_sheet_edge": args.pen_sheet_edge,
         "init": args.init,
+        "teacher": args.teacher,
+        "teacher_weight": args.teacher_weight,
+        "teacher_temperature": args.teacher_temperature,
     }
     settings = read_config_file(args.config) if args.config else {}
     settings.update({name: value for name, value in given.items() if value is not None})

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn import data, distributed, models
+from mnist_cnn import data, distillation, distributed, models
 from mnist_cnn.errors import MnistCnnError, UsageError
 from mnist_cnn.files import (
     LOCK_NAME,
@@ -38,6 +38,8 @@ BEST_WEIGHTS = "best.weights.h5"
 FEW_STEPS = 600  # below this, BatchNorm's moving averages (momentum 0.99) lag the weights: see train()
 # Checked free before a run starts: the best model's .keras, .h5, backup and best-epoch weights, the plots.
 RUN_FREE_BYTES = 50_000_000
+TEACHER_WEIGHT = 0.5  # the teacher's share of each target, when --teacher is given without --teacher-weight
+TEACHER_TEMPERATURE = 2.0  # Hinton et al. (2015) used 1-20; 2 keeps a calibrated teacher's ranking visible
 VALIDATION_BATCH = 512  # images per batch of the per-epoch validation pass (inference only)
 # The settings a recipe chooses (None in a TrainConfig: the recipe's value); `mnist-cnn tune` searches them.
 RECIPE_SETTINGS = (
@@ -86,6 +88,11 @@ class TrainConfig:
     # A model (a shipped name or a .keras/.h5 file) of the same architecture whose weights training
     # starts from instead of random ones: fine-tuning. None: from scratch.
     init: str | None = None
+    # A model (a shipped name or a .keras/.h5 file with 10 outputs) whose probabilities on the clean training
+    # images are mixed into the targets: knowledge distillation (distillation.py). None: the labels alone.
+    teacher: str | None = None
+    teacher_weight: float | None = None  # 0-1, the teacher's share of each target; None: 0.5 with a teacher
+    teacher_temperature: float | None = None  # > 0, softens the teacher's probabilities; None: 2 with a teacher
 
     @property
     def model_names(self) -> list[str]:
@@ -100,7 +107,17 @@ class TrainConfig:
         chosen = {
             name: defaults[name] if getattr(self, name) is None else getattr(self, name) for name in RECIPE_SETTINGS
         }
-        return replace(self, split_seed=split_seed, **chosen)
+        return replace(self, split_seed=split_seed, **chosen, **self.teacher_settings())
+
+    def teacher_settings(self) -> dict:
+        """The teacher's weight and temperature with their defaults filled in (None without a teacher)."""
+        if self.teacher is None:
+            return {"teacher_weight": self.teacher_weight, "teacher_temperature": self.teacher_temperature}
+        weight, temperature = self.teacher_weight, self.teacher_temperature
+        return {
+            "teacher_weight": TEACHER_WEIGHT if weight is None else weight,
+            "teacher_temperature": TEACHER_TEMPERATURE if temperature is None else temperature,
+        }
 
     def check(self) -> None:
         """Raises UsageError for a setting out of range, ModelError for an unknown model name."""
@@ -113,6 +130,8 @@ class TrainConfig:
             )
         for name in SETTING_RULES:
             check_setting(name, getattr(self, name), SETTING_RULES[name][0])
+        if self.teacher is None and (self.teacher_weight is not None or self.teacher_temperature is not None):
+            raise UsageError("--teacher-weight and --teacher-temperature need --teacher MODEL")
 
 
 # setting: (its option, whether a value is acceptable, what is expected). None always means "the default".
@@ -128,6 +147,8 @@ SETTING_RULES = {
     "pen_trace": ("--pen-trace", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_contour": ("--pen-contour", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_sheet_edge": ("--pen-sheet-edge", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "teacher_weight": ("--teacher-weight", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "teacher_temperature": ("--teacher-temperature", lambda value: value > 0, "positive"),
     "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
     "label_smoothing": ("label_smoothing", lambda value: 0 <= value < 1, "in [0, 1)"),
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
@@ -344,7 +365,10 @@ def make_pipeline(
     shuffle_seed: int | None = None,
     drop_remainder: bool = False,
 ):
-    """A tf.data pipeline of (float32 images (b, 28, 28, 1) in 0-1, one-hot labels (b, 10)).
+    """A tf.data pipeline of (float32 images (b, 28, 28, 1) in 0-1, targets (b, 10)).
+
+    ``labels``: (n,) integer classes, made one-hot, or (n, 10) float targets used as they are
+    (distillation's mixed targets).
 
     The uint8 arrays stay in memory; shuffling happens before batching and scaling after it, so
     the per-image work is vectorised per batch. ``drop_remainder``: every batch is full (data-parallel
@@ -357,8 +381,11 @@ def make_pipeline(
         dataset = dataset.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
 
+    soft = np.ndim(labels) == 2
+
     def scale(batch_images, batch_labels):
-        return tf.cast(batch_images, tf.float32)[..., None] / 255.0, tf.one_hot(tf.cast(batch_labels, tf.int32), 10)
+        targets = batch_labels if soft else tf.one_hot(tf.cast(batch_labels, tf.int32), 10)
+        return tf.cast(batch_images, tf.float32)[..., None] / 255.0, targets
 
     dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -543,6 +570,8 @@ def train(
     check_scaling(config, out_dir, ray, processes)
     if config.init is not None:  # before any folder is made
         init_weights(config.init, models.build_model(config.model, dropout=config.dropout))
+    if config.teacher is not None:
+        load_teacher(config.teacher)
     run_dir = ensure_folder(choose_run_dir(config, out_dir), "--out", RUN_FREE_BYTES)
     with folder_lock(run_dir, "trained"):
         choose_run_dir(config, run_dir)  # again, under the lock: another process may have finished it
@@ -623,6 +652,14 @@ def train_in(
     parts = processes.processes if processes else 1
     if parts > 1 and len(train_images) < config.batch_size:
         raise UsageError(f"--batch-size {config.batch_size} is more than the {len(train_images)} training images")
+    if config.teacher is not None:
+        log(f"Distilling from {config.teacher}: its probabilities on the {len(train_images):,} training images")
+        train_labels = distillation.mixed_targets(
+            train_labels,
+            distillation.teacher_probabilities(load_teacher(config.teacher), train_images),
+            config.teacher_weight,
+            config.teacher_temperature,
+        )
     train_pipeline = make_pipeline(
         train_images, train_labels, config.batch_size, shuffle_seed=config.seed, drop_remainder=parts > 1
     )
@@ -780,6 +817,26 @@ def init_weights(init: str, model) -> list:
     if [w.shape for w in weights] != [tuple(w.shape) for w in model.get_weights()]:
         raise UsageError(f"--init {init}: its architecture is not {model.name}'s, so its weights cannot start this run")
     return weights
+
+
+def load_teacher(teacher: str):
+    """The Keras model ``teacher`` (a shipped name or a .keras/.h5 file) taking (n, 28, 28, 1) images and
+    giving (n, 10) probabilities.
+
+    Raises:
+        ModelError: ``teacher`` is unknown or unreadable. UsageError: its input or output is not a digit
+            classifier's.
+    """
+    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+
+    _, path = resolve_model_path(teacher, "keras")
+    model = load_keras_model(path)
+    if tuple(model.input_shape[1:]) != models.INPUT_SHAPE or tuple(model.output_shape[1:]) != (10,):
+        raise UsageError(
+            f"--teacher {teacher}: takes {model.input_shape} and gives {model.output_shape}; "
+            f"a teacher must take (None, 28, 28, 1) images and give (None, 10) probabilities"
+        )
+    return model
 
 
 def build_for_training(config: TrainConfig):
