@@ -11,7 +11,8 @@ objects given directly as 28x28 arrays. Everything is drawn from the training sp
 MNIST test set, Fashion-MNIST and the rejection benchmark's sets (other seeds, held-out fonts) are
 never seen. The MNIST validation split and a validation draw of every kind choose the thresholds.
 
-Generated images are cached in ``OUT/images.npz``; the fit keeps the best validation epoch. With
+Generated images are cached in ``OUT/images.npz`` with the --scale and --touching-numbers that made
+them (a later run with other values is refused); the fit keeps the best validation epoch. With
 ``--combine`` nothing is trained: the given runs' detectors become one whose output is the sigmoid of
 their mean logit (``combine``), and its thresholds are chosen by the same rule. With
 ``--ship`` the detector, its ONNX and LiteRT exports, ``thresholds.json`` and its card go to
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import digit_sets  # noqa: E402
 from mnist_cnn import data, outliers, preprocessing  # noqa: E402
 from mnist_cnn.errors import ImageError  # noqa: E402
+from mnist_cnn.files import atomic_path  # noqa: E402
 
 DETECTOR_DIR = ROOT / "src" / "mnist_cnn" / "detector"
 # Non-digits per kind for training (validation: a tenth, from another seed). Letters and scribbles are
@@ -235,8 +237,9 @@ def build_images(out: Path, scale: float, touching: int = 0) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     cache = out / "images.npz"
+    made_with = np.array([scale, touching], np.float64)
     if cache.exists():
-        return dict(np.load(cache))
+        return cached_images(cache, made_with)
     dataset = data.load_dataset("mnist")
     (train, train_labels), (validation, validation_labels) = data.training_split(
         dataset.train_images, dataset.train_labels, 0.1, 42
@@ -252,8 +255,29 @@ def build_images(out: Path, scale: float, touching: int = 0) -> dict:
                 parts[part].append(images)
             sets.update({f"{split}_{part}": np.concatenate(chunks) for part, chunks in parts.items()})
             sets[f"{split}_mnist"] = digits
-    np.savez_compressed(cache, **sets)
+    with atomic_path(cache) as partial, partial.open("wb") as file:  # a killed run leaves no half cache
+        np.savez_compressed(file, **sets, made_with=made_with)
     return sets
+
+
+def cached_images(cache: Path, made_with: np.ndarray) -> dict:
+    """The sets in ``cache``, if it was made with the same ``made_with`` ([scale, touching numbers]);
+    caches from before it was stored count as scale 1 without touching numbers. Exits with one line
+    otherwise: reusing them would silently train on other images than the command asks for."""
+    sets = dict(np.load(cache))
+    stored = sets.pop("made_with", np.array([1.0, 0.0]))
+    if not np.array_equal(stored, made_with):
+        refuse(
+            f"{cache} holds images made with --scale {stored[0]:g} --touching-numbers {stored[1]:g}, not "
+            f"--scale {made_with[0]:g} --touching-numbers {made_with[1]:g}: use another --out or those options"
+        )
+    return sets
+
+
+def refuse(message: str) -> None:
+    """One line on stderr and exit code 2: the command asked for something that cannot be done."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def fit(sets: dict, out: Path, epochs: int, start: Path | None = None):
@@ -590,9 +614,9 @@ def main() -> None:
     if args.touching_numbers < 0:
         parser.error(f"--touching-numbers must be 0 or more; received {args.touching_numbers}")
     if args.combine and (args.out / "model.keras").exists():  # checked before the images are made
-        sys.exit(f"{args.out / 'model.keras'} exists: combine into a new --out folder")
+        refuse(f"{args.out / 'model.keras'} exists: combine into a new --out folder")
     if args.combine and (args.start is not None or args.epochs is not None):
-        sys.exit("--combine trains nothing: --epochs and --start do not apply")
+        refuse("--combine trains nothing: --epochs and --start do not apply")
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     sets = build_images(args.out, args.scale, args.touching_numbers)

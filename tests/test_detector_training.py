@@ -109,3 +109,22 @@ def test_touching_numbers_are_off_by_default_and_added_after_every_other_kind(tr
         else:
             assert before[1] == after[1]
             assert (before[3] is None and after[3] is None) or np.array_equal(before[3], after[3])
+
+
+def test_a_cache_made_with_other_options_is_refused_not_reused(train_detector, tmp_path, capfd):
+    sets = {"train_rendered": np.zeros((2, 28, 28), np.uint8), "validation_negative": np.ones((1, 28, 28), np.uint8)}
+    np.savez_compressed(tmp_path / "images.npz", **sets)  # as caches were written before the options were stored
+    reused = train_detector.build_images(tmp_path, 1.0, 0)
+    assert sorted(reused) == sorted(sets) and (reused["validation_negative"] == 1).all()
+    with pytest.raises(SystemExit) as exit:
+        train_detector.build_images(tmp_path, 1.0, 6000)
+    assert exit.value.code == 2
+    line = capfd.readouterr().err.strip()
+    assert line.endswith(
+        "holds images made with --scale 1 --touching-numbers 0, not --scale 1 --touching-numbers 6000: "
+        "use another --out or those options"
+    )
+    np.savez_compressed(tmp_path / "images.npz", **sets, made_with=np.array([0.5, 100.0]))
+    assert sorted(train_detector.build_images(tmp_path, 0.5, 100)) == sorted(sets)
+    with pytest.raises(SystemExit):
+        train_detector.build_images(tmp_path, 1.0, 100)
