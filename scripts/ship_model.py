@@ -74,9 +74,11 @@ Conv(64,5x5,stride 2)-BN-ReLU, Dropout 0.4; Conv(128,4x4)-BN-ReLU, Flatten, Drop
 def main(run_dir: Path, name: str) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     history = []
-    if (run_dir / "history.csv").exists():  # an ensemble has its members' histories instead
-        with (run_dir / "history.csv").open() as file:
-            history = list(csv.DictReader(file))
+    # An ensemble has its members' histories instead; an interpolated run, its fine-tuned run's.
+    for name in ("history.csv", "tuned_history.csv"):
+        if (run_dir / name).exists():
+            with (run_dir / name).open() as file:
+                history = list(csv.DictReader(file))
     target = SHIPPED / name
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "model.keras", target / "model.keras")
@@ -100,6 +102,7 @@ def main(run_dir: Path, name: str) -> None:
             "epochs",
             "best_epoch",
             "members",
+            "interpolation",
             "seconds",
             "train_images",
             "validation_images",
@@ -261,6 +264,8 @@ def files_note(metrics: dict) -> str:
 
 
 def added_up(metrics: dict) -> str:
+    if "interpolation" in metrics:
+        return " (the start's training and the fine-tuning added up)"
     return " (the members' times added up; members run side by side got one core each)" if "members" in metrics else ""
 
 
@@ -277,6 +282,17 @@ def split_note(metrics: dict) -> str:
 
 
 def training_summary(metrics: dict) -> str:
+    if "interpolation" in metrics:
+        mixed = metrics["interpolation"]
+        return (
+            f"WiSE-FT weight interpolation (Wortsman et al. 2022, `mnist-cnn interpolate`): every weight is "
+            f"{1 - mixed['alpha']:.2f} x the model it started from (`{mixed['start']}`, trained by "
+            f"`{mixed['start_command']}`) + {mixed['alpha']:.2f} x that model fine-tuned further "
+            f"(`{mixed['tuned_command']}`, "
+            f"{metrics['epochs']} epochs, kept epoch {metrics['best_epoch']}, the best on the validation split); "
+            f"the share {mixed['alpha']:g} was chosen on the validation split (accuracy, then mean corruption error), "
+            "and the mixture calibrated afresh."
+        )
     if "members" in metrics:
         return (
             f"{len(metrics['members'])} members, seeds {member_seeds(metrics)}, "
@@ -293,6 +309,8 @@ def validation_note(metrics: dict) -> str:
         return f"; validation accuracy of the average {metrics['validation_accuracy']:.2%}"
     if metrics.get("best_validation_accuracy") is None:
         return " (no validation figure: each member held out a different split)"
+    if "interpolation" in metrics:
+        return f"; validation accuracy {metrics['best_validation_accuracy']:.2%}"
     return f"; best validation accuracy {metrics['best_validation_accuracy']:.2%}"
 
 
@@ -309,13 +327,14 @@ def progress(metrics: dict, history: list[dict]) -> str:
             "| member | seed | kept epoch | its validation accuracy | its test accuracy | seconds | trained by |\n"
             "|---|---|---|---|---|---|---|\n" + rows
         )
+    heading = "Per epoch of the fine-tuned run" if "interpolation" in metrics else "Per epoch"
     curve = "\n".join(
         f"| {int(row['epoch']) + 1} | {float(row['accuracy']):.4f} | {float(row['val_accuracy']):.4f} | "
         f"{float(row['val_loss']):.4f} | {float(row.get('seconds') or 0):.0f} |"
         for row in history
     )
     return (
-        "Per epoch:\n\n| epoch | train accuracy | validation accuracy | validation loss | seconds |\n"
+        f"{heading}:\n\n| epoch | train accuracy | validation accuracy | validation loss | seconds |\n"
         "|---|---|---|---|---|\n" + curve
     )
 

@@ -327,6 +327,31 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder (required)")
     add_model_data_options(calibrate, "for the validation split the temperature is fitted on")
 
+    interpolate = commands.add_parser(
+        "interpolate",
+        help="mix a model's weights with a copy fine-tuned from it (WiSE-FT, Wortsman et al. 2022) into a run folder",
+    )
+    interpolate.add_argument(
+        "--start",
+        default="best",
+        metavar="MODEL",
+        help="the model fine-tuned from: a shipped name or a .keras/.h5 file (default: best)",
+    )
+    interpolate.add_argument(
+        "--tuned",
+        type=Path,
+        required=True,
+        metavar="RUN",
+        help="the run folder trained with --init from --start (required)",
+    )
+    interpolate.add_argument(
+        "--alpha", type=float, required=True, help="the fine-tuned model's share of every weight, 0-1 (required)"
+    )
+    interpolate.add_argument("--out", type=Path, metavar="DIR", required=True, help="new run folder (required)")
+    interpolate.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="dataset folder (default: $MNIST_CNN_DATA, then the cache)"
+    )
+
     serve = commands.add_parser("serve", help="serve a page to draw digits on and an HTTP API (needs the serve extra)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every network (default: 127.0.0.1)"
@@ -630,7 +655,7 @@ def run_tune(args) -> int:
     return 0
 
 
-TENSORFLOW_COMMANDS = {"models", "train", "export", "calibrate"}
+TENSORFLOW_COMMANDS = {"models", "train", "export", "calibrate", "interpolate"}
 
 
 def run_evaluate(args) -> int:
@@ -864,6 +889,21 @@ def run_calibrate(args) -> int:
     return 0
 
 
+def run_interpolate(args) -> int:
+    require_training_extra("interpolate")
+    from mnist_cnn.training import interpolate_run
+
+    command = shlex.join(["mnist-cnn", *sys.argv[1:]])
+    result = interpolate_run(args.start, args.tuned, args.alpha, args.out, args.data_dir, command=command)
+    metrics = result.metrics
+    print(
+        f"{args.start} and {args.tuned} mixed at alpha {args.alpha:g}: validation accuracy "
+        f"{metrics['best_validation_accuracy']:.2%}, test accuracy {metrics['test_accuracy']:.2%}"
+    )
+    print(f"artifacts in {result.run_dir}/")
+    return 0
+
+
 def run_serve(args) -> int:
     from mnist_cnn.serving.server import serve
 
@@ -890,6 +930,7 @@ HANDLERS = {
     "explain": run_explain,
     "export": run_export,
     "calibrate": run_calibrate,
+    "interpolate": run_interpolate,
     "serve": run_serve,
 }
 

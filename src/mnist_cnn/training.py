@@ -35,6 +35,7 @@ from mnist_cnn.files import (
 RUNS_DIR = Path("runs")
 LEGACY_MODEL_NAME = "CNN_mnist.h5"
 BEST_WEIGHTS = "best.weights.h5"
+TUNED_HISTORY = "tuned_history.csv"  # an interpolated run's copy of its fine-tuned run's history.csv
 FEW_STEPS = 600  # below this, BatchNorm's moving averages (momentum 0.99) lag the weights: see train()
 # Checked free before a run starts: the best model's .keras, .h5, backup and best-epoch weights, the plots.
 RUN_FREE_BYTES = 50_000_000
@@ -946,6 +947,74 @@ def write_artifacts(
     }
     write_json(run_dir / "metrics.json", metrics)  # written last: its presence marks the run finished
     return TrainResult(run_dir=run_dir, metrics=metrics, resumed_from_epoch=resumed_from)
+
+
+def interpolate_run(
+    start: str, tuned: Path, alpha: float, out_dir: Path, data_dir: Path | None = None, command: str = ""
+) -> TrainResult:
+    """WiSE-FT (``interpolation``): mix the weights of ``start`` (a shipped name or a .keras/.h5 file)
+    and of the run folder ``tuned``, fine-tuned from it, and write a run folder of the mixture in
+    ``out_dir``, with every artifact a trained run has: calibrated on ``tuned``'s validation split,
+    evaluated on the test set, metrics.json last. ``alpha`` in [0, 1] is the fine-tuned model's share.
+
+    Raises:
+        UsageError: ``alpha`` outside [0, 1]; ``tuned`` is not a finished run folder, or not ``start``'s
+            architecture; ``out_dir`` is not empty. ModelError: a model is unknown or unreadable.
+            DataError: bad data. OutputError: ``out_dir`` cannot be written.
+    """
+    from mnist_cnn import evaluation, interpolation
+    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+
+    tuned = Path(tuned)
+    tuned_dir = tuned.parent if tuned.suffix in (".keras", ".h5") else tuned
+    saved = read_run_config(tuned_dir)
+    if saved is None or not is_finished(tuned_dir):
+        raise UsageError(f"--tuned {tuned}: not a finished run folder (run.json and metrics.json)")
+    if not 0 <= alpha <= 1:
+        raise UsageError(f"--alpha must be in [0, 1]; received {alpha}")
+    out_dir = Path(out_dir)
+    if holds_files(out_dir):
+        raise UsageError(f"{out_dir} is not empty; choose another --out")
+    config = TrainConfig(**{key: value for key, value in saved.items() if key in TrainConfig.__dataclass_fields__})
+    _, start_path = resolve_model_path(start, "keras")
+    start_model = load_keras_model(start_path)
+    mixed = interpolation.interpolated_model(start_model, load_keras_model(tuned_dir / "model.keras"), alpha)
+    mixed.name = start_model.name
+    dataset = data.load_dataset(config.dataset, data_dir)
+    (train_images, _), (val_images, val_labels) = split_for(config, dataset)
+    run_dir = ensure_folder(out_dir, "--out", RUN_FREE_BYTES)
+    tuned_metrics, start_metrics = read_metrics(tuned_dir), read_metrics(start_path.parent)
+    extra = {
+        "interpolation": {
+            "alpha": alpha,
+            "start": str(start),
+            "start_command": start_metrics.get("command", ""),
+            "start_seconds": start_metrics.get("seconds", 0.0),
+            "tuned": str(tuned_dir),
+            "tuned_command": tuned_metrics.get("command", ""),
+        },
+        "best_validation_accuracy": evaluation.evaluate(mixed, val_images, val_labels, dataset.class_names).accuracy,
+        "epochs": tuned_metrics.get("epochs"),
+        "best_epoch": tuned_metrics.get("best_epoch"),
+        "seconds": round(start_metrics.get("seconds", 0.0) + tuned_metrics.get("seconds", 0.0), 1),
+    }
+    with folder_lock(run_dir, "written"):
+        history = read_history(tuned_dir)
+        if (tuned_dir / "history.csv").exists():  # the fine-tuning's epochs, for the model card
+            shutil.copyfile(tuned_dir / "history.csv", run_dir / TUNED_HISTORY)
+        return write_artifacts(
+            run_dir, mixed, config, dataset, command, {"the fine-tuned run": history}, extra,
+            len(train_images), len(val_images), 0,
+        )  # fmt: skip
+
+
+def read_metrics(folder: Path) -> dict:
+    """The metrics.json in ``folder`` (a run, or a shipped model's folder), or {} when it is missing or unreadable."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return metrics if isinstance(metrics, dict) else {}
 
 
 def save_model(model, target: Path) -> None:
