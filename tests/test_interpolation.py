@@ -60,6 +60,12 @@ def test_wrong_runs_alphas_and_folders_exit_2_before_any_folder(tmp_path, capfd)
     assert line == f"error: {run} is not empty; choose another --out"
     line = main_fails(["interpolate", "--tuned", str(run), "--alpha", "0.5", "--start", "seed", "--out", out], capfd)
     assert "model.keras" in line  # the run holds no model
+    import keras
+
+    other = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    other.save(run / "model.keras")
+    line = main_fails(["interpolate", "--tuned", str(run), "--alpha", "0.5", "--out", out], capfd)
+    assert line == f"error: --tuned {run} is not --start best's architecture: it was not fine-tuned from it"
     assert not (tmp_path / "mixed").exists()
 
 

@@ -978,7 +978,10 @@ def interpolate_run(
     config = TrainConfig(**{key: value for key, value in saved.items() if key in TrainConfig.__dataclass_fields__})
     _, start_path = resolve_model_path(start, "keras")
     start_model = load_keras_model(start_path)
-    mixed = interpolation.interpolated_model(start_model, load_keras_model(tuned_dir / "model.keras"), alpha)
+    tuned_model = load_keras_model(tuned_dir / "model.keras")
+    if [w.shape for w in start_model.get_weights()] != [w.shape for w in tuned_model.get_weights()]:
+        raise UsageError(f"--tuned {tuned} is not --start {start}'s architecture: it was not fine-tuned from it")
+    mixed = interpolation.interpolated_model(start_model, tuned_model, alpha)
     mixed.name = start_model.name
     dataset = data.load_dataset(config.dataset, data_dir)
     (train_images, _), (val_images, val_labels) = split_for(config, dataset)
