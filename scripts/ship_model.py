@@ -253,11 +253,14 @@ own test accuracies, measured after export, are in `exports.json`).
 - It has only seen MNIST: centred, size-normalised single digits written by American census staff
   and students (varied in training, for `best`, by the augmentation above). `mnist-cnn predict`
   makes other images look like that (the sheet of paper, the lighting, polarity, ruled lines,
-  cropping, stroke width, 20x20 box, centre of mass; docs/preprocessing_steps.png), but it cannot
-  fix a photo of several digits, a digit cut by the frame, heavy clutter, a marker so thick that
-  the loops of an 8 have closed, or crossed 7 and open 4 styles rare in MNIST.
-- It always answers one of 0-9, even for a letter or a blank-looking page; a low confidence is the
-  only hint. Its calibration holds for digits like MNIST's, not for things that are not digits.
+  cropping, stroke width, 20x20 box, centre of mass; docs/preprocessing_steps.png), and cuts a
+  number into its digits first (`segmentation`), but it cannot fix a digit cut by the frame, heavy
+  clutter, a marker so thick that the loops of an 8 have closed, or crossed 7 and open 4 styles
+  rare in MNIST.
+- The model itself always answers one of 0-9, even for a letter or a blank-looking page; its
+  calibration holds for digits like MNIST's, not for things that are not digits. `mnist-cnn
+  predict` refuses those with a separate digit detector (status `not_a_digit`;
+  src/mnist_cnn/detector/MODEL_CARD.md), not with this model's confidence.
 - Accuracy on the test set says little about one person's handwriting; try your own digits.
 """
 
