@@ -140,3 +140,13 @@ def test_export_checks_a_model_on_the_data_its_run_says_it_was_trained_on(tmp_pa
     assert trained_on(model) == "fashion-mnist"
     (tmp_path / "metrics.json").write_text("{not json")
     assert trained_on(model) == "mnist"
+
+
+def test_export_without_the_data_exits_2_and_leaves_no_folder(tmp_path, monkeypatch, capfd):
+    from conftest import main_fails
+
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache"))
+    line = main_fails(["export", "--model", "seed", "--format", "onnx", "--out", str(tmp_path / "out")], capfd)
+    assert line.startswith("error:") and "MNIST_CNN_DATA" in line
+    assert not (tmp_path / "out").exists()

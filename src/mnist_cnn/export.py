@@ -111,6 +111,7 @@ def export(
     name, source = resolve_model_path(model_name_or_path, runtime="keras")
     if source.suffix not in (".keras", ".h5"):
         raise UsageError(f"{source}: export starts from a Keras model (.keras or .h5)")
+    dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)  # before any folder is made
     out_dir = ensure_folder(out_dir, "--out", EXPORT_FREE_BYTES)
     with folder_lock(out_dir, "exported into"):
         remove_partials(out_dir)  # what a killed export was writing
@@ -118,7 +119,6 @@ def export(
         # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
         # never called on its own.
         model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32), training=False)
-        dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)
         manifest = {
             "source_model": name,
             "source_path": str(source),
