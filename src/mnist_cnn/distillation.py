@@ -56,9 +56,9 @@ def mixed_targets(labels: np.ndarray, teacher_probabilities: np.ndarray, weight:
 
 def teacher_probabilities(teacher, images: np.ndarray) -> np.ndarray:
     """The Keras model ``teacher``'s probabilities, float32 (n, 10), for uint8 ``images`` (n, 28, 28)
-    in 0-255 (scaled to 0-1 as in training)."""
-    batches = [
-        teacher.predict(images[start : start + PREDICT_BATCH, ..., None].astype(np.float32) / 255.0, verbose=0)
-        for start in range(0, len(images), PREDICT_BATCH)
-    ]
-    return np.concatenate(batches).astype(np.float32) if batches else np.zeros((0, CLASSES), np.float32)
+    in 0-255 (scaled to 0-1 by ``preprocessing.model_input``, as every model takes them)."""
+    from mnist_cnn.preprocessing import model_input
+
+    if len(images) == 0:
+        return np.zeros((0, CLASSES), np.float32)
+    return np.asarray(teacher.predict(model_input(images), batch_size=PREDICT_BATCH, verbose=0), np.float32)
