@@ -220,6 +220,50 @@ def test_neighbourhood_max_matches_scipy_maximum_filter(size):
         assert np.array_equal(filters.neighbourhood_max(values, size), ndimage.maximum_filter(values, size=size))
 
 
+def test_max_pool_takes_the_maximum_of_each_block_padded_with_zeros():
+    rng = np.random.default_rng(3)
+    for shape, longest in [((172, 137), 80), ((81, 5), 80), ((500, 1024), 80), ((7, 9), 3), ((40, 40), 80)]:
+        ink = rng.random(shape).astype(np.float32)
+        factor = max(1, -(-max(shape) // longest))
+        padded = np.zeros((-(-shape[0] // factor) * factor, -(-shape[1] // factor) * factor), np.float32)
+        padded[: shape[0], : shape[1]] = ink
+        blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+        assert np.array_equal(resize.max_pool(ink, longest), blocks.max(axis=(1, 3)))
+
+
+def test_median_matches_numpy_median():
+    rng = np.random.default_rng(4)
+    for size in (1, 2, 7, 8, 1001):
+        values = rng.random(size) * 10
+        assert paper.median(values) == float(np.median(values))
+
+
+def test_neighbourhood_count_matches_scipy_correlate_with_a_3x3_square():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (2, 7), (9, 4), (84, 84), (61, 47)]:
+        marks = rng.random(shape) > 0.5
+        expected = ndimage.correlate(marks.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
+        assert np.array_equal(filters.neighbourhood_count(marks), expected)
+
+
+def test_specks_are_dropped_whether_or_not_the_quick_check_can_rule_them_out():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(2)
+    structure = np.ones((3, 3))
+    for density in (0.02, 0.1, 0.3, 0.6):
+        marks = rng.random((60, 70)) < density
+        labels, count = ndimage.label(marks, structure=structure)
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        expected = (sizes >= paper.MIN_SPECK)[labels] & marks
+        assert np.array_equal(paper.without_specks(marks), expected)
+    solid = np.zeros((20, 20), bool)
+    solid[5:15, 5:15] = True
+    assert paper.without_specks(solid) is solid
+
+
 def test_the_cached_illumination_grid_and_bincount_mode_match_the_direct_computation():
     rng = np.random.default_rng(1)
     for height, width in [(1, 1), (5, 80), (84, 84), (560, 560), (1024, 700)]:

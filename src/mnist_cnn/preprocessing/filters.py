@@ -22,3 +22,18 @@ def neighbourhood_max(image: np.ndarray, size: int) -> np.ndarray:
             np.maximum(spread[earlier], result[later], out=spread[earlier])
         result = spread
     return result
+
+
+def neighbourhood_count(mask: np.ndarray) -> np.ndarray:
+    """uint8 (h, w): how many True pixels a boolean 2-D ``mask`` holds in the 3x3 square around each
+    pixel, itself included, the square cut at the image's edge:
+    ``scipy.ndimage.correlate(mask.astype(np.uint8), np.ones((3, 3)), mode="constant")``."""
+    counts = mask.astype(np.uint8)
+    for axis in (0, 1):
+        spread = counts.copy()
+        later = (slice(None),) * axis + (slice(1, None),)
+        earlier = (slice(None),) * axis + (slice(None, -1),)
+        spread[later] += counts[earlier]
+        spread[earlier] += counts[later]
+        counts = spread
+    return counts

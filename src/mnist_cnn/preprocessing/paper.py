@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing.filters import neighbourhood_max
+from mnist_cnn.preprocessing.filters import neighbourhood_count, neighbourhood_max
 from mnist_cnn.preprocessing.resize import shrink
 
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
@@ -286,10 +286,15 @@ def without_specks(marks: np.ndarray) -> np.ndarray:
     """Boolean ``marks`` (h, w) less their isolated marks (8-connected) under ``MIN_SPECK`` pixels."""
     from scipy import ndimage
 
+    # Every mark of a smaller component has fewer than MIN_SPECK marks around it, itself included
+    # (all its own component's, 8-connected). When no mark has, there is no speck: that check costs a
+    # fifth of labelling, and most drawings and scans pass it.
+    if not (marks & (neighbourhood_count(marks) < MIN_SPECK)).any():
+        return marks
     labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
     keep = np.bincount(labels.ravel(), minlength=count + 1) >= MIN_SPECK
     if keep[1:].all():
-        return marks  # no specks: spares a lookup per pixel
+        return marks  # a thin line's end, not a speck: spares a lookup per pixel
     keep[0] = False
     return keep[labels]
 
