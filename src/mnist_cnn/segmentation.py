@@ -114,6 +114,8 @@ class Blob:
     mass: float
     image: np.ndarray | None = None  # its MNIST-style 28x28 once made (``mnist_image``)
     gain: float = 1.0  # its ink is scaled by this (clipped to 1): a faint digit's own ink level made full
+    probabilities: np.ndarray | None = None  # the classifier's (10,) on its image once asked (``read``)
+    digit: float | None = None  # the detector's probability that it is one digit once asked (``read``)
 
     @property
     def bottom(self) -> int:
@@ -312,14 +314,15 @@ def split(
     digit, by dynamic programming over candidate cuts), else at the lowest-ink cuts nearest to equal
     widths. ``in_number``: the blob is part of a number, so the detector judges the uncut whole too."""
     digits = max(2, int(round(blob.width / (0.8 * height))))
-    cuts = cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1) if classify else 4 * digits)
-    if not cuts:
-        return [blob]
     if classify is None:
-        return split_evenly(blob, cuts, digits)
+        cuts = cut_candidates(blob, ink, height, 4 * digits)
+        return split_evenly(blob, cuts, digits) if cuts else [blob]
     whole = scores_of([blob], ink, height, classify, digit_probability if in_number else None)
     if whole[0] > -CUT_PENALTY:
         return [blob]  # every cut costs more than the whole loses: no split can read better
+    cuts = cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1))
+    if not cuts:
+        return [blob]
     ends = [None, *cuts, None]
     spans, pieces = [], []
     for start in range(len(ends) - 1):
@@ -351,16 +354,35 @@ def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digi
     line height, under the read digit's WIDTH_PRIOR, plus DETECTOR_WEIGHT times the log of the digit
     detector's probability that the piece is one whole digit (``digit_probability``, when given: it
     learnt that pieces of digits and several digits side by side are not one digit)."""
-    images = np.stack([piece.mnist_image(ink) for piece in pieces])
-    probabilities = classify(images)
+    read_all(pieces, ink, classify, digit_probability)
+    probabilities = np.stack([piece.probabilities for piece in pieces])
     read = probabilities.argmax(axis=1)
     prior = np.asarray(WIDTH_PRIOR)[read]
     ratios = np.array([max(piece.width, 1) for piece in pieces]) / max(height, 1.0)
     z = (np.log(ratios) - prior[:, 0]) / prior[:, 1]
     scores = np.log(np.maximum(probabilities.max(axis=1), 1e-6)) - WIDTH_WEIGHT * z * z / 2
-    if digit_probability is not None and (digit := digit_probability(images)) is not None:
-        scores += DETECTOR_WEIGHT * np.log(np.maximum(np.asarray(digit, np.float64), 1e-6))
+    if digit_probability is not None and pieces[0].digit is not None:
+        digit = np.array([piece.digit for piece in pieces], np.float64)
+        scores += DETECTOR_WEIGHT * np.log(np.maximum(digit, 1e-6))
     return scores
+
+
+def read_all(blobs: list[Blob], ink: np.ndarray, classify, digit_probability=None, detector_only: bool = False) -> None:
+    """Fill in each blob's ``probabilities`` (``classify``'s, unless ``detector_only``) and, with
+    ``digit_probability``, its ``digit``, for the blobs that lack them: one call of each for all
+    blobs, since a call costs far more than a digit in it (ONNX Runtime's overhead). A detector that
+    gives None (a model without one) leaves ``digit`` None."""
+    unread = [blob for blob in blobs if blob.probabilities is None and not detector_only]
+    if unread:
+        probabilities = classify(np.stack([blob.mnist_image(ink) for blob in unread]))
+        for blob, row in zip(unread, probabilities):
+            blob.probabilities = row
+    unjudged = [blob for blob in blobs if blob.digit is None]
+    if digit_probability is not None and unjudged:
+        digit = digit_probability(np.stack([blob.mnist_image(ink) for blob in unjudged]))
+        if digit is not None:
+            for blob, value in zip(unjudged, np.asarray(digit)):
+                blob.digit = float(value)
 
 
 def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tuple[tuple[float, float], ...]:
@@ -387,11 +409,13 @@ def too_wide(blobs: list[Blob], ink: np.ndarray, height: float, classify, digit_
         return [blob.width > WIDE_WITHOUT_CLASSIFIER * height for blob in blobs]
     wide = [blob.width > WIDE * height for blob in blobs]
     doubtful = [i for i, blob in enumerate(blobs) if not wide[i] and blob.width > NARROW * height]
+    # The wide blobs' wholes are read here too, with the doubtful ones, so that ``split`` finds them read.
+    read_all([blob for blob, cut in zip(blobs, wide) if cut], ink, classify, digit_probability)
     if digit_probability is not None and doubtful:
-        probabilities = digit_probability(np.stack([blobs[i].mnist_image(ink) for i in doubtful]))
-        if probabilities is not None:
-            for i, probability in zip(doubtful, np.asarray(probabilities)):
-                wide[i] = bool(probability < DOUBTED)
+        read_all([blobs[i] for i in doubtful], ink, classify, digit_probability, detector_only=True)
+        for i in doubtful:
+            if blobs[i].digit is not None:
+                wide[i] = bool(blobs[i].digit < DOUBTED)
     return wide
 
 
@@ -421,6 +445,10 @@ def with_faint_ink(blob: Blob, digits: list[Blob], ink: np.ndarray, height: floa
         return mask
 
     own = placed(blob)
+    faint = (region > 0) & (region <= STROKE)
+    if not faint.any():  # a clean drawing: no faint ink to give back, only the gain to find
+        gain = float(min(4.0, 1.0 / max(float(np.percentile(region[own], 90)), 0.25)))
+        return blob if gain == 1.0 else Blob(blob.top, blob.left, blob.mask, blob.mass, gain=gain)
     others = np.zeros(region.shape, dtype=bool)
     for other in digits:
         if other is not blob:
