@@ -231,6 +231,29 @@ def test_max_pool_takes_the_maximum_of_each_block_padded_with_zeros():
         assert np.array_equal(resize.max_pool(ink, longest), blocks.max(axis=(1, 3)))
 
 
+def test_fill_holes_matches_scipy_binary_fill_holes():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    for shape in [(1, 1), (1, 5), (3, 7), (48, 128), (90, 64)]:
+        for density in (0.2, 0.5, 0.7, 0.9):
+            mask = rng.random(shape) < density
+            assert np.array_equal(paper.fill_holes(mask), ndimage.binary_fill_holes(mask))
+
+
+def test_level_counts_and_count_along_match_numpy():
+    rng = np.random.default_rng(6)
+    values = np.concatenate([rng.uniform(-5, 261, 3000), [0.0, 255.5, 256.0, 256.01, -0.01]])
+    for dtype in (np.float32, np.float64):
+        for bins in (32, 256):
+            expected = np.histogram(values.astype(dtype), bins=bins, range=(0, 256))[0]
+            assert np.array_equal(paper.level_counts(values.astype(dtype), bins), expected)
+    mask = rng.random((37, 53)) < 0.6
+    for axis in (0, 1):
+        assert np.array_equal(paper.count_along(mask, axis) / mask.shape[axis], mask.mean(axis=axis))
+        assert np.array_equal(paper.count_along(mask.T, axis) / mask.T.shape[axis], mask.T.mean(axis=axis))
+
+
 def test_median_matches_numpy_median():
     rng = np.random.default_rng(4)
     for size in (1, 2, 7, 8, 1001):

@@ -30,7 +30,7 @@ def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     Effectiveness is the between-class share of the variance, 0-1: 1 for two flat levels, 0.75 for
     a linear ramp; it says how two-toned the values are.
     """
-    counts, edges = np.histogram(values, bins=256, range=(0, 256))
+    counts, edges = level_counts(values, 256), np.arange(257.0)  # np.histogram's bins and edges
     probability = counts / max(counts.sum(), 1)
     levels = (edges[:-1] + edges[1:]) / 2
     weight = np.cumsum(probability)
@@ -60,12 +60,14 @@ def find_sheet(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     small = shrink(gray, 128)
     smooth = ndimage.uniform_filter(small, 3)
     threshold, effectiveness = otsu_threshold(smooth)
+    if effectiveness < 0.8:
+        return None
     bright = smooth > threshold
     labels, count = ndimage.label(bright)
-    if count == 0 or effectiveness < 0.8:
+    if count == 0:
         return None
-    largest = 1 + int(np.argmax(ndimage.sum_labels(bright, labels, range(1, count + 1))))
-    sheet = ndimage.binary_fill_holes(labels == largest)
+    largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))  # the most pixels; sum_labels' choice
+    sheet = fill_holes(labels == largest)
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     area = int(sheet.sum())
@@ -88,6 +90,20 @@ def find_sheet(gray: np.ndarray) -> tuple[int, int, int, int] | None:
         int((cols[0] + inset_x) * scale_x),
         int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
     )
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.binary_fill_holes(mask)``: a boolean 2-D ``mask`` with every region of False
+    (4-connected) that does not reach the frame's edge made True. The background is labelled once,
+    where scipy dilates from the edge pass after pass until nothing changes (2x slower)."""
+    from scipy import ndimage
+
+    background, count = ndimage.label(~mask)
+    outside = np.zeros(count + 1, dtype=bool)
+    outside[background[[0, -1], :]] = True
+    outside[background[:, [0, -1]]] = True
+    outside[0] = False  # label 0 is the mask itself
+    return ~outside[background]
 
 
 def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
@@ -182,11 +198,17 @@ def surface_coordinates(height: int, width: int) -> tuple[np.ndarray, np.ndarray
 
 
 def most_common_level(values: np.ndarray) -> float:
-    """The centre of the fullest of 32 bins of 8 grey levels over 0-256 (np.histogram's binning, values
-    outside that range left out), found by np.bincount at a tenth of np.histogram's cost on 1024 values."""
+    """The centre of the fullest of 32 bins of 8 grey levels over 0-256 (values outside left out)."""
+    return float(8 * np.argmax(level_counts(values, 32)) + 4)
+
+
+def level_counts(values: np.ndarray, bins: int) -> np.ndarray:
+    """``np.histogram(values, bins, range=(0, 256))[0]`` for ``bins`` a power of two up to 256: the
+    same counts (int64, values outside 0-256 left out, 256 itself in the last bin), found by
+    np.bincount at a tenth of np.histogram's cost on the few thousand values preprocessing bins."""
+    width = 256 // bins  # a power of two: the division below is exact, as np.histogram's is
     inside = values[(values >= 0) & (values <= 256)]
-    bins = np.minimum(np.floor(inside / 8), 31).astype(np.intp)  # 256 itself falls in the last bin
-    return float(8 * np.argmax(np.bincount(bins, minlength=32)) + 4)
+    return np.bincount(np.minimum(np.floor(inside / width), bins - 1).astype(np.intp), minlength=bins)
 
 
 def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterations: int):
@@ -250,8 +272,8 @@ def ink_intensity(gray: np.ndarray) -> np.ndarray:
     if not marks.any():
         raise ImageError("no digit found: the image is blank")
     # Marks outside the box are none, so counts over the box's rows and columns are the frame's.
-    across = (np.count_nonzero(marks, axis=1) / gray.shape[1] >= 0.85)[:, None] | (
-        np.count_nonzero(marks, axis=0) / gray.shape[0] >= 0.85
+    across = (count_along(marks, axis=1) / gray.shape[1] >= 0.85)[:, None] | (
+        count_along(marks, axis=0) / gray.shape[0] >= 0.85
     )[None, :]
     pen = marks & ~across  # the pen's ink: printed lines across the image may be most of the marks
     scale = float(np.percentile(near[pen if pen.any() else marks], 90))
@@ -299,6 +321,13 @@ def without_specks(marks: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
+def count_along(mask: np.ndarray, axis: int) -> np.ndarray:
+    """int32: how many True a boolean 2-D ``mask`` holds along ``axis`` (1: in each row, 0: in each
+    column). Summed as bytes into int32: 3x faster than np.count_nonzero or mean, which convert
+    every pixel to a wider type first; divided by the length, it gives mean's float64 values exactly."""
+    return mask.view(np.uint8).sum(axis=axis, dtype=np.int32)
+
+
 def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarray:
     """Erase straight horizontal and vertical lines that run across the whole image (ruled and squared
     paper, a margin line), keeping the digit's strokes where they cross or lie on a line.
@@ -317,7 +346,7 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     cleaned = ink.copy()
     for axis in (0, 1):
         view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
-        coverage = (view > 0).mean(axis=1)
+        coverage = count_along(view > 0, axis=1) / view.shape[1]  # (view > 0).mean(axis=1)'s values
         limit = max(4, int(0.04 * view.shape[0]))
         lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
         for start, stop in lines:
