@@ -254,6 +254,15 @@ def test_level_counts_and_count_along_match_numpy():
         assert np.array_equal(paper.count_along(mask.T, axis) / mask.T.shape[axis], mask.T.mean(axis=axis))
 
 
+def test_the_banded_lighting_surface_matches_the_one_expression_bit_for_bit():
+    rng = np.random.default_rng(7)
+    for height, width in [(1, 1), (5, 80), (64, 3), (65, 90), (384, 1024)]:
+        c = rng.normal(0, 50, 6)
+        row, col = paper.surface_coordinates(height, width)
+        expected = c[0] + c[1] * col + c[2] * row + c[3] * col * col + c[4] * row * col + c[5] * row * row
+        assert np.array_equal(paper.quadratic_surface(c, height, width), expected.astype(np.float32))
+
+
 def test_median_matches_numpy_median():
     rng = np.random.default_rng(4)
     for size in (1, 2, 7, 8, 1001):

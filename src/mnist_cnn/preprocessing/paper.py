@@ -161,10 +161,11 @@ def quadratic_surface(coefficients: np.ndarray, height: int, width: int) -> np.n
     surface = np.empty((height, width), dtype=np.float32)
     total, cross = np.empty((SURFACE_BAND, width)), np.empty((SURFACE_BAND, width))
     for start in range(0, height, SURFACE_BAND):
-        rows = slice(start, start + SURFACE_BAND)
-        band = np.add(per_col, per_row[rows], out=total[: len(per_row[rows])])
+        rows = slice(start, min(start + SURFACE_BAND, height))
+        size = rows.stop - start
+        band = np.add(per_col, per_row[rows], out=total[:size])
         band += per_col_squared
-        band += np.multiply(cross_row[rows], col, out=cross[: len(band)])
+        band += np.multiply(cross_row[rows], col, out=cross[:size])
         band += per_row_squared[rows]
         surface[rows] = band
     return surface
