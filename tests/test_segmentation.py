@@ -178,6 +178,52 @@ def test_in_a_number_a_tight_pair_no_wider_than_one_digit_is_cut_when_the_detect
     assert len(segmentation.segment(gray, confident_zero, doubts_wide)) == 1  # alone it is judged whole
 
 
+def test_each_blob_is_read_once_and_all_wholes_in_one_call(monkeypatch):
+    # Four digits wide enough to be checked for touching digits: their wholes go to the classifier
+    # and the detector in one call each, and split finds them read instead of asking again.
+    monkeypatch.setattr(segmentation, "WIDE", 0.5)  # these drawn 0s are 0.63 line heights wide
+    monkeypatch.setattr(segmentation, "WIDTH_WEIGHT", 0.0)  # and narrower than MNIST's: read well, not cut
+    calls = {"classify": [], "detector": []}
+
+    def counting_classify(images):
+        calls["classify"].append(len(images))
+        return confident_zero(images)
+
+    def counting_detector(images):
+        calls["detector"].append(len(images))
+        return np.full(len(images), 0.99)
+
+    segments = segmentation.segment(draw("0000", gap=60), counting_classify, counting_detector)
+    assert len(segments) == 4
+    assert calls == {"classify": [4], "detector": [4]}
+
+
+def test_read_all_asks_only_for_what_is_missing():
+    ink = np.zeros((40, 40), dtype=np.float32)
+    ink[5:35, 10:14] = ink[5:35, 25:29] = 1.0
+    blobs = segmentation.components(ink)
+    blobs[0].probabilities = np.full(10, 0.1)
+    asked = []
+    segmentation.read_all(blobs, ink, lambda images: asked.append(len(images)) or confident_zero(images))
+    assert asked == [1] and blobs[1].probabilities[0] == pytest.approx(0.95)
+    assert blobs[0].digit is None  # no detector given: nothing judged
+    segmentation.read_all(blobs, ink, confident_zero, lambda images: None)  # a model without a detector
+    assert blobs[0].digit is None and blobs[1].digit is None
+
+
+def test_a_clean_drawings_digit_keeps_its_own_pixels_and_gets_its_gain():
+    # No faint ink anywhere (a drawing on the page, no anti-aliasing): the blob comes back as it is, or
+    # at its own ink level when that is dim, the same as the full hysteresis would give.
+    ink = np.zeros((60, 80), dtype=np.float32)
+    ink[10:50, 10:16] = 1.0
+    ink[10:50, 50:56] = 0.5
+    bright, dim = sorted(segmentation.components(ink), key=lambda blob: blob.left)
+    assert segmentation.with_faint_ink(bright, [bright, dim], ink, 40.0) is bright
+    regained = segmentation.with_faint_ink(dim, [bright, dim], ink, 40.0)
+    assert (regained.top, regained.left, regained.gain) == (dim.top, dim.left, 2.0)
+    assert np.array_equal(regained.mask, dim.mask) and regained.ink(ink).max() == 1.0
+
+
 def test_a_faint_thin_digit_beside_bold_ones_keeps_its_whole_stroke():
     # A hairline "0" beside a bold "7", its ink fading from 60% at the top to 20% at the bottom: the bold
     # ink sets the map's scale, so the 0's lower half lies under the level components are found at.
