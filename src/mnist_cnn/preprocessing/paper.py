@@ -311,17 +311,20 @@ def without_specks(marks: np.ndarray) -> np.ndarray:
     """Boolean ``marks`` (h, w) less their isolated marks (8-connected) under ``MIN_SPECK`` pixels."""
     from scipy import ndimage
 
-    # Every mark of a smaller component has fewer than MIN_SPECK marks around it, itself included
-    # (all its own component's, 8-connected). When no mark has, there is no speck: that check costs a
-    # fifth of labelling, and most drawings and scans pass it.
-    if not (marks & (neighbourhood_count(marks) < MIN_SPECK)).any():
+    # Every mark of a smaller component has fewer than MIN_SPECK marks around it, itself included (all
+    # its own component's, 8-connected): only those candidates can go. Most drawings and scans have
+    # none, and are spared labelling; otherwise only the candidates are looked up, not every pixel.
+    candidates = np.flatnonzero(marks & (neighbourhood_count(marks) < MIN_SPECK))
+    if not len(candidates):
         return marks
     labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
-    keep = np.bincount(labels.ravel(), minlength=count + 1) >= MIN_SPECK
-    if keep[1:].all():
-        return marks  # a thin line's end, not a speck: spares a lookup per pixel
-    keep[0] = False
-    return keep[labels]
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    specks = candidates[sizes[labels.ravel()[candidates]] < MIN_SPECK]
+    if not len(specks):
+        return marks  # a thin line's ends, no speck
+    kept = marks.copy()
+    kept.ravel()[specks] = False  # C order, as np.flatnonzero counts
+    return kept
 
 
 def count_along(mask: np.ndarray, axis: int) -> np.ndarray:
