@@ -211,6 +211,17 @@ def test_read_all_asks_only_for_what_is_missing():
     assert blobs[0].digit is None and blobs[1].digit is None
 
 
+def test_the_ink_map_is_cut_to_its_ink_and_its_placement_moves_with_it():
+    ink = np.zeros((50, 80), dtype=np.float32)
+    ink[10:30, 20:25] = 1.0
+    cropped, placement = segmentation.crop_to_ink(ink, segmentation.Placement(3, 4, 2.0, 2.0))
+    assert cropped.shape == (20, 5) and cropped.min() == 1.0
+    assert (placement.top, placement.left) == (13, 24)
+    assert placement.box(0, 20, 0, 5, (200, 200)) == (48, 26, 58, 66)  # (20 + 4) * 2 ... (30 + 3) * 2
+    blank = np.zeros((5, 5), dtype=np.float32)
+    assert segmentation.crop_to_ink(blank, placement) == (blank, placement)
+
+
 def test_a_clean_drawings_digit_keeps_its_own_pixels_and_gets_its_gain():
     # No faint ink anywhere (a drawing on the page, no anti-aliasing): the blob comes back as it is, or
     # at its own ink level when that is dim, the same as the full hysteresis would give.

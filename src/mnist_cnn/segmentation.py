@@ -147,8 +147,8 @@ class Blob:
 
 def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
     """(ink, placement): the ink map of a grayscale image (h, w), values 0-255, made by the same steps
-    as ``preprocessing.to_mnist`` (work size, sheet, ink, ruled lines): float32 (H, W), values 0-1,
-    light on dark; and where it lies in the original image.
+    as ``preprocessing.to_mnist`` (work size, sheet, ink, ruled lines), cut to its ink's box
+    (``crop_to_ink``): float32 (H, W), values 0-1, light on dark; and where it lies in the original image.
 
     Raises:
         ImageError: the image is not 2-D, or holds no ink at all.
@@ -163,7 +163,19 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
         top, bottom, left, right = sheet
         work = work[top:bottom, left:right]
         placement = Placement(top, left, placement.scale_y, placement.scale_x)
-    return paper.remove_ruled_lines(paper.ink_intensity(work)), placement
+    return crop_to_ink(paper.remove_ruled_lines(paper.ink_intensity(work)), placement)
+
+
+def crop_to_ink(ink: np.ndarray, placement: Placement) -> tuple[np.ndarray, Placement]:
+    """The ink map cut to the box of its non-zero pixels, and its placement moved with it: every later
+    step sees the same ink (nothing outside the box is ink) on a third to a half of a number's frame,
+    which makes labelling and the per-digit steps that much faster. A map without ink is kept whole."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows):
+        return ink, placement
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    moved = Placement(placement.top + top, placement.left + left, placement.scale_y, placement.scale_x)
+    return ink[top:bottom, left:right], moved
 
 
 def components(ink: np.ndarray) -> list[Blob]:
