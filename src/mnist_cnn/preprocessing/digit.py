@@ -16,7 +16,7 @@ from mnist_cnn.preprocessing.paper import median
 FIELD = 28
 BOX = 20
 STROKE_RATIO = 0.12  # MNIST strokes are about 2.5 pixels on a 20-pixel digit
-THIN, FAT = 0.7, 1.4  # strokes within these multiples of MNIST's width are left as they are
+THIN, FAT = 0.7, 1.6  # strokes within these multiples of MNIST's width are left as they are; fatter ones eroded to FAT
 SOLID = 0.7  # share of a stroke at full ink (over 90%) that makes it a marker's, not a blur's
 
 
@@ -51,12 +51,13 @@ def stroke_width(mask: np.ndarray) -> float:
 
 
 def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
-    """Bring strokes thinner than 0.7x or fatter than 1.4x MNIST's proportion (12% of the digit's
+    """Bring strokes thinner than 0.7x or fatter than 2x MNIST's proportion (12% of the digit's
     longer side) towards it: thin ones (a pen line on a big photo) are redrawn from their skeleton
     (Zhang and Suen 1984, scikit-image) with a round pen of that width; fat ones (a marker, a small drawing
-    with a wide pen) are eroded with a disk down to 1.4x, the fat end of MNIST's own range (thinning
-    them further read worse on our bold-marker and small-drawing sets with `best`, which is trained
-    on thickened strokes: 84% and 95% against 87% and 96%), and any thin part erosion would wipe out
+    with a wide pen) are eroded with a disk down to 1.6x (on the bold-marker and small-drawing sets
+    of 1,500 validation digits with `best`: 88.5% and 96.2% eroded to 1.4x, 89.9% and 96.5% to
+    1.6x, 90.2-90.5% and 96.4-96.5% to 1.7-2x, but there the shared bold-marker cases' thick 1s
+    read wrong; docs/BENCHMARKS.md), and any thin part erosion would wipe out
     (a serif font's hairline) is redrawn from its skeleton instead, so no stroke breaks. Fat strokes
     that are only blurred (under 70% of them at full ink, a tiny scan enlarged) and digits already
     in proportion come back unchanged. The result is cropped to its ink."""
