@@ -196,6 +196,13 @@ def test_each_blob_is_read_once_and_all_wholes_in_one_call(monkeypatch):
     segments = segmentation.segment(draw("0000", gap=60), counting_classify, counting_detector)
     assert len(segments) == 4
     assert calls == {"classify": [4], "detector": [4]}
+    # Two wide and two doubtful ones (between NARROW and WIDE): the detector judges all four in one call.
+    calls["classify"], calls["detector"] = [], []
+    segments = segmentation.segment(
+        draw("0000", gap=60, heights=[1.0, 1.0, 1.3, 1.3]), counting_classify, counting_detector
+    )
+    assert len(segments) == 4
+    assert calls == {"classify": [2], "detector": [4]}
 
 
 def test_read_all_asks_only_for_what_is_missing():
@@ -206,9 +213,9 @@ def test_read_all_asks_only_for_what_is_missing():
     asked = []
     segmentation.read_all(blobs, ink, lambda images: asked.append(len(images)) or confident_zero(images))
     assert asked == [1] and blobs[1].probabilities[0] == pytest.approx(0.95)
-    assert blobs[0].digit is None  # no detector given: nothing judged
+    assert blobs[0].one_digit_probability is None  # no detector given: nothing judged
     segmentation.read_all(blobs, ink, confident_zero, lambda images: None)  # a model without a detector
-    assert blobs[0].digit is None and blobs[1].digit is None
+    assert blobs[0].one_digit_probability is None and blobs[1].one_digit_probability is None
 
 
 def test_the_ink_map_is_cut_to_its_ink_and_its_placement_moves_with_it():

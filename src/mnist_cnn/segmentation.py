@@ -9,7 +9,7 @@ or slanted, and the cuts chosen by recognition (their "segmentation by recogniti
 none, whose pieces the classifier reads with the highest joint confidence, found by dynamic
 programming over the candidate cuts, so three or more touching digits are cut too).
 
-Every step works on the ink map ``preprocessing.to_mnist`` makes (``ink_map``), and every digit's
+Every step works on the ink map ``preprocessing.to_mnist`` makes, cut to its ink (``ink_map``), and every digit's
 28x28 is made by the same steps as ``to_mnist``'s from that digit's ink alone
 (``preprocessing.ink_to_mnist``), after it gets back the faint ink joined to its strokes and is
 brought to its own ink level (``with_faint_ink``), as it would be photographed alone: an image
@@ -114,8 +114,8 @@ class Blob:
     mass: float
     image: np.ndarray | None = None  # its MNIST-style 28x28 once made (``mnist_image``)
     gain: float = 1.0  # its ink is scaled by this (clipped to 1): a faint digit's own ink level made full
-    probabilities: np.ndarray | None = None  # the classifier's (10,) on its image once asked (``read``)
-    digit: float | None = None  # the detector's probability that it is one digit once asked (``read``)
+    probabilities: np.ndarray | None = None  # the classifier's (10,) on its image once asked (``read_all``)
+    one_digit_probability: float | None = None  # the detector's, that it is one digit, once asked (``read_all``)
 
     @property
     def bottom(self) -> int:
@@ -365,7 +365,8 @@ def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digi
     WIDTH_WEIGHT times the log-likelihood (up to a constant) of the piece's width, relative to the
     line height, under the read digit's WIDTH_PRIOR, plus DETECTOR_WEIGHT times the log of the digit
     detector's probability that the piece is one whole digit (``digit_probability``, when given: it
-    learnt that pieces of digits and several digits side by side are not one digit)."""
+    learnt that pieces of digits and several digits side by side are not one digit). Pieces not yet
+    read are read first, in one call of each model (``read_all``)."""
     read_all(pieces, ink, classify, digit_probability)
     probabilities = np.stack([piece.probabilities for piece in pieces])
     read = probabilities.argmax(axis=1)
@@ -373,28 +374,28 @@ def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digi
     ratios = np.array([max(piece.width, 1) for piece in pieces]) / max(height, 1.0)
     z = (np.log(ratios) - prior[:, 0]) / prior[:, 1]
     scores = np.log(np.maximum(probabilities.max(axis=1), 1e-6)) - WIDTH_WEIGHT * z * z / 2
-    if digit_probability is not None and pieces[0].digit is not None:
-        digit = np.array([piece.digit for piece in pieces], np.float64)
-        scores += DETECTOR_WEIGHT * np.log(np.maximum(digit, 1e-6))
+    if digit_probability is not None and pieces[0].one_digit_probability is not None:
+        judged = np.array([piece.one_digit_probability for piece in pieces], np.float64)
+        scores += DETECTOR_WEIGHT * np.log(np.maximum(judged, 1e-6))
     return scores
 
 
-def read_all(blobs: list[Blob], ink: np.ndarray, classify, digit_probability=None, detector_only: bool = False) -> None:
-    """Fill in each blob's ``probabilities`` (``classify``'s, unless ``detector_only``) and, with
-    ``digit_probability``, its ``digit``, for the blobs that lack them: one call of each for all
-    blobs, since a call costs far more than a digit in it (ONNX Runtime's overhead). A detector that
-    gives None (a model without one) leaves ``digit`` None."""
-    unread = [blob for blob in blobs if blob.probabilities is None and not detector_only]
+def read_all(blobs: list[Blob], ink: np.ndarray, classify=None, digit_probability=None) -> None:
+    """Fill in, for the blobs that lack them, each blob's ``probabilities`` with ``classify`` and its
+    ``one_digit_probability`` with ``digit_probability`` (either may be None: not asked): one call
+    of each for all blobs, since a call costs far more than a digit in it (ONNX Runtime's overhead).
+    A detector that gives None (a model without one) leaves ``one_digit_probability`` None."""
+    unread = [blob for blob in blobs if blob.probabilities is None] if classify is not None else []
     if unread:
         probabilities = classify(np.stack([blob.mnist_image(ink) for blob in unread]))
         for blob, row in zip(unread, probabilities):
             blob.probabilities = row
-    unjudged = [blob for blob in blobs if blob.digit is None]
-    if digit_probability is not None and unjudged:
-        digit = digit_probability(np.stack([blob.mnist_image(ink) for blob in unjudged]))
-        if digit is not None:
-            for blob, value in zip(unjudged, np.asarray(digit)):
-                blob.digit = float(value)
+    unjudged = [blob for blob in blobs if blob.one_digit_probability is None] if digit_probability is not None else []
+    if unjudged:
+        judged = digit_probability(np.stack([blob.mnist_image(ink) for blob in unjudged]))
+        if judged is not None:
+            for blob, value in zip(unjudged, np.asarray(judged)):
+                blob.one_digit_probability = float(value)
 
 
 def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tuple[tuple[float, float], ...]:
@@ -416,18 +417,20 @@ def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tupl
 def too_wide(blobs: list[Blob], ink: np.ndarray, height: float, classify, digit_probability=None) -> list[bool]:
     """Which blobs may hold several digits and go to ``split``: those wider than WIDE line heights
     (WIDE_WITHOUT_CLASSIFIER without a classifier), and, when ``digit_probability`` is given (a number's
-    context), those wider than NARROW whose whole the detector gives under DOUBTED (one call for all)."""
+    context), those wider than NARROW whose whole the detector gives under DOUBTED (one call for all).
+    Fills in the wide blobs' ``probabilities`` and, in a number, their and the doubtful blobs'
+    ``one_digit_probability`` (``read_all``)."""
     if classify is None:
         return [blob.width > WIDE_WITHOUT_CLASSIFIER * height for blob in blobs]
     wide = [blob.width > WIDE * height for blob in blobs]
     doubtful = [i for i, blob in enumerate(blobs) if not wide[i] and blob.width > NARROW * height]
-    # The wide blobs' wholes are read here too, with the doubtful ones, so that ``split`` finds them read.
-    read_all([blob for blob, cut in zip(blobs, wide) if cut], ink, classify, digit_probability)
-    if digit_probability is not None and doubtful:
-        read_all([blobs[i] for i in doubtful], ink, classify, digit_probability, detector_only=True)
-        for i in doubtful:
-            if blobs[i].digit is not None:
-                wide[i] = bool(blobs[i].digit < DOUBTED)
+    # The detector judges the wide and the doubtful blobs in one call, then the classifier reads all
+    # that are found wide in one call: ``split`` finds their wholes read.
+    read_all([blob for i, blob in enumerate(blobs) if wide[i] or i in doubtful], ink, None, digit_probability)
+    for i in doubtful:
+        if blobs[i].one_digit_probability is not None:
+            wide[i] = bool(blobs[i].one_digit_probability < DOUBTED)
+    read_all([blob for blob, cut in zip(blobs, wide) if cut], ink, classify)
     return wide
 
 

@@ -51,7 +51,7 @@ def stroke_width(mask: np.ndarray) -> float:
 
 
 def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
-    """Bring strokes thinner than 0.7x or fatter than 2x MNIST's proportion (12% of the digit's
+    """Bring strokes thinner than 0.7x or fatter than 1.6x MNIST's proportion (12% of the digit's
     longer side) towards it: thin ones (a pen line on a big photo) are redrawn from their skeleton
     (Zhang and Suen 1984, scikit-image) with a round pen of that width; fat ones (a marker, a small drawing
     with a wide pen) are eroded with a disk down to 1.6x (on the bold-marker and small-drawing sets
