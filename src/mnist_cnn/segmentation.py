@@ -170,12 +170,14 @@ def crop_to_ink(ink: np.ndarray, placement: Placement) -> tuple[np.ndarray, Plac
     """The ink map cut to the box of its non-zero pixels, and its placement moved with it: every later
     step sees the same ink (nothing outside the box is ink) on a third to a half of a number's frame,
     which makes labelling and the per-digit steps that much faster. A map without ink is kept whole."""
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if not len(rows):
+    box = paper.bounding_box(ink > 0)
+    if box is None:
         return ink, placement
-    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    moved = Placement(placement.top + top, placement.left + left, placement.scale_y, placement.scale_x)
-    return ink[top:bottom, left:right], moved
+    rows, cols = box
+    moved = Placement(
+        placement.top + int(rows.start), placement.left + int(cols.start), placement.scale_y, placement.scale_x
+    )
+    return ink[box], moved
 
 
 def components(ink: np.ndarray) -> list[Blob]:
@@ -459,20 +461,17 @@ def with_faint_ink(blob: Blob, digits: list[Blob], ink: np.ndarray, height: floa
             ]
         return mask
 
-    own = placed(blob)
-    faint = (region > 0) & (region <= STROKE)
-    if not faint.any():  # a clean drawing: no faint ink to give back, only the gain to find
-        gain = float(min(4.0, 1.0 / max(float(np.percentile(region[own], 90)), 0.25)))
-        return blob if gain == 1.0 else Blob(blob.top, blob.left, blob.mask, blob.mass, gain=gain)
-    others = np.zeros(region.shape, dtype=bool)
-    for other in digits:
-        if other is not blob:
-            others |= placed(other)
-    if others.any():
-        others = ndimage.binary_dilation(others, ndimage.generate_binary_structure(2, 1), iterations=reach)
-    labels, _ = ndimage.label((region > 0) & ~others, structure=np.ones((3, 3)))
-    joined = np.isin(labels, np.unique(labels[own & (labels > 0)]))
-    mask = own | (joined & (region <= STROKE))
+    own = mask = placed(blob)
+    if ((region > 0) & (region <= STROKE)).any():  # a clean drawing has no faint ink to give back
+        others = np.zeros(region.shape, dtype=bool)
+        for other in digits:
+            if other is not blob:
+                others |= placed(other)
+        if others.any():
+            others = ndimage.binary_dilation(others, ndimage.generate_binary_structure(2, 1), iterations=reach)
+        labels, _ = ndimage.label((region > 0) & ~others, structure=np.ones((3, 3)))
+        joined = np.isin(labels, np.unique(labels[own & (labels > 0)]))
+        mask = own | (joined & (region <= STROKE))
     gain = float(min(4.0, 1.0 / max(float(np.percentile(region[mask], 90)), 0.25)))
     if gain == 1.0 and mask.sum() == own.sum():
         return blob
