@@ -78,8 +78,9 @@ def compose(digits: np.ndarray, touching: bool, rng: np.random.Generator) -> lis
     return layers
 
 
-def drawn(layers: list[np.ndarray]) -> list[Image.Image]:
-    """Each layer's skeleton traced with a round pen, white on black; the last image holds them all."""
+def drawn(layers: list[np.ndarray], pen: int = PEN) -> list[Image.Image]:
+    """Each layer's skeleton traced with a round pen ``pen`` canvas pixels wide, white on black; the
+    last image holds them all."""
     height, width = layers[0].shape
     canvases = [Image.new("L", (width * DRAWN_SCALE, height * DRAWN_SCALE), 0) for _ in range(len(layers) + 1)]
     for index, layer in enumerate(layers):
@@ -88,7 +89,7 @@ def drawn(layers: list[np.ndarray]) -> list[Image.Image]:
         for canvas in (canvases[index], canvases[-1]):
             draw = ImageDraw.Draw(canvas)
             for row, col in zip(rows * DRAWN_SCALE / 4, cols * DRAWN_SCALE / 4):
-                draw.ellipse((col - PEN / 2, row - PEN / 2, col + PEN / 2, row + PEN / 2), fill=255)
+                draw.ellipse((col - pen / 2, row - pen / 2, col + pen / 2, row + pen / 2), fill=255)
     return canvases
 
 
@@ -133,7 +134,9 @@ def read(gray: np.ndarray, model) -> str:
     from mnist_cnn.errors import ImageError
 
     try:
-        segments = segmentation.segment(gray, model.probabilities, detector_of(model).digit_probabilities, number=True)
+        segments = segmentation.segment(
+            gray, model.probabilities, detector_of(model).one_digit_probabilities, number=True
+        )
     except ImageError:
         return ""
     probabilities = model.probabilities(np.stack([segment.image for segment in segments]))
@@ -192,7 +195,7 @@ def singles(dataset, model, count: int) -> dict:
         one, same = 0, 0
         for image in sets[name][0]:
             gray = preprocessing.open_image(image)
-            segments = segmentation.segment(gray, model.probabilities, detector_of(model).digit_probabilities)
+            segments = segmentation.segment(gray, model.probabilities, detector_of(model).one_digit_probabilities)
             one += len(segments) == 1
             same += len(segments) == 1 and np.array_equal(segments[0].image, preprocessing.to_mnist(gray))
         result[name] = {"count": count, "one_segment": one / count, "same_as_to_mnist": same / count}

@@ -741,7 +741,7 @@ def run_predict(args) -> int:
     mode = "single" if args.single else "number" if args.number else "auto"
     detector = load_rejector(classifier)  # checks the cuts between touching digits, rejection on or off
     readings, names, errors = read_many(
-        images.sources, images.names, mode, classifier.probabilities, detector.digit_probabilities
+        images.sources, images.names, mode, classifier.probabilities, detector.one_digit_probabilities
     )
     errors = images.errors + errors
     print_lines(errors, "error")
@@ -847,7 +847,7 @@ def run_explain(args) -> int:
     print_lines(images.notes, "note")
     rejector = load_rejector(classifier)
     readings, names, errors = read_many(
-        images.sources, images.names, "auto", classifier.probabilities, rejector.digit_probabilities
+        images.sources, images.names, "auto", classifier.probabilities, rejector.one_digit_probabilities
     )
     errors = images.errors + errors
     print_lines(errors, "error")

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 DETECTOR_DIR = Path(__file__).parent / "detector"
+PIECE_JUDGE_DIR = Path(__file__).parent / "piece_judge"
 DIGIT, UNSURE, NOT_A_DIGIT = "digit", "unsure", "not_a_digit"
 STATUSES = (DIGIT, UNSURE, NOT_A_DIGIT)
 DETECTOR_RUNTIME = {"keras": "keras", "savedmodel": "keras", "onnx": "onnx", "litert": "litert"}
@@ -72,15 +73,28 @@ def statuses(confidences: np.ndarray, digit_probabilities: np.ndarray | None, th
 
 
 class Rejector:
-    """The digit detector (or none) and the thresholds, for one classifier's runtime.
+    """The digit detector (or none) and the thresholds, for one classifier's runtime, and the piece
+    judge that number segmentation asks instead of the detector (or none).
 
     ``detector``: a ``prediction.Classifier`` whose model maps images to float32 (n, 1) digit
     probabilities, or None for a classifier not trained on MNIST (then only "unsure" applies).
+    ``load_piece_judge``: a function giving the same for the probability that a piece cut from a
+    number is one whole digit (``piece_judge/``, trained by ``scripts/train_piece_judge.py``), called
+    when a number first needs it, so reading single digits never loads it; or None: the detector judges.
     """
 
-    def __init__(self, detector, thresholds: Thresholds):
+    def __init__(self, detector, thresholds: Thresholds, load_piece_judge=None):
         self.detector = detector
         self.thresholds = thresholds
+        self._load_piece_judge = load_piece_judge
+        self._piece_judge = None
+
+    @property
+    def piece_judge(self):
+        """The piece judge (a ``prediction.Classifier``), loaded on first use; None without one."""
+        if self._piece_judge is None and self._load_piece_judge is not None:
+            self._piece_judge = self._load_piece_judge()
+        return self._piece_judge
 
     def digit_probabilities(self, images: np.ndarray) -> np.ndarray | None:
         """uint8 (n, 28, 28) -> float (n,) probabilities that each is a digit; None without a detector."""
@@ -88,29 +102,41 @@ class Rejector:
             return None
         return np.asarray(self.detector.probabilities(images)).reshape(len(images), -1)[:, -1]
 
+    def one_digit_probabilities(self, images: np.ndarray) -> np.ndarray | None:
+        """For ``segmentation.segment``: uint8 (n, 28, 28) candidate pieces of a number -> float (n,)
+        probabilities that each is one whole digit (not a fragment, not two digits, not a digit with a
+        neighbour's stroke), by the piece judge, else the detector; None with neither."""
+        if self.piece_judge is None:
+            return self.digit_probabilities(images)
+        return np.asarray(self.piece_judge.probabilities(images)).reshape(len(images), -1)[:, -1]
+
     def statuses(self, images: np.ndarray, probabilities: np.ndarray) -> tuple[list[str], np.ndarray | None]:
         """Statuses for uint8 (n, 28, 28) images the classifier gave float (n, 10) ``probabilities``."""
         digit_probabilities = self.digit_probabilities(images)
         return statuses(np.max(probabilities, axis=1), digit_probabilities, self.thresholds), digit_probabilities
 
 
-def detector_path(runtime: str) -> Path:
-    """The shipped detector's file for a classifier's runtime (a SavedModel classifier uses Keras)."""
+def detector_path(runtime: str, folder: Path = DETECTOR_DIR) -> Path:
+    """The shipped detector's (or piece judge's) file for a classifier's runtime (a SavedModel
+    classifier uses Keras)."""
     from mnist_cnn.prediction import RUNTIME_FILES
 
-    return DETECTOR_DIR / RUNTIME_FILES[DETECTOR_RUNTIME[runtime]]
+    return folder / RUNTIME_FILES[DETECTOR_RUNTIME[runtime]]
 
 
 def load_rejector(classifier) -> Rejector:
-    """The rejector for a loaded classifier: the detector in the classifier's runtime when the
-    classifier reads MNIST digits, no detector for a model trained on another dataset."""
+    """The rejector for a loaded classifier: the detector (and the piece judge, loaded when first
+    asked) in the classifier's runtime when the classifier reads MNIST digits, neither for a model
+    trained on another dataset."""
     from mnist_cnn.prediction import CLASSIFIERS, trained_on
 
     thresholds = Thresholds.shipped()
     if trained_on(Path(classifier.path)) != "mnist":
         return Rejector(None, thresholds)
     runtime = DETECTOR_RUNTIME[classifier.runtime]
-    return Rejector(CLASSIFIERS[runtime]("digit-detector", detector_path(runtime), outputs=1), thresholds)
+    detector = CLASSIFIERS[runtime]("digit-detector", detector_path(runtime), outputs=1)
+    judge_file = detector_path(runtime, PIECE_JUDGE_DIR)
+    return Rejector(detector, thresholds, lambda: CLASSIFIERS[runtime]("piece-judge", judge_file, outputs=1))
 
 
 def detector_model():

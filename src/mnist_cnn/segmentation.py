@@ -334,22 +334,9 @@ def split(
     whole = scores_of([blob], ink, height, classify, digit_probability if in_number else None)
     if whole[0] > -CUT_PENALTY:
         return [blob]  # every cut costs more than the whole loses: no split can read better
-    cuts = cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1))
-    if not cuts:
-        return [blob]
-    ends = [None, *cuts, None]
-    spans, pieces = [], []
-    for start in range(len(ends) - 1):
-        for stop in range(start + 1, len(ends)):
-            if (start, stop) == (0, len(ends) - 1):
-                continue  # the blob uncut: scored above
-            piece = between(blob, ends[start], ends[stop])
-            if piece is not None and piece.width >= 0.05 * height and piece.height >= LOWEST * height:
-                piece.mass = float(piece.ink(ink).sum())
-                spans.append((start, stop))
-                pieces.append(piece)
+    ends, spans, pieces = cut_pieces(blob, ink, height)
     if not pieces:
-        return [blob]  # no cut leaves pieces tall enough to be digits
+        return [blob]  # no cut, or none leaving pieces tall enough to be digits
     scores = scores_of(pieces, ink, height, classify, digit_probability) - CUT_PENALTY
     spans, pieces = [*spans, (0, len(ends) - 1)], [*pieces, blob]
     scores = np.append(scores, whole[0] - CUT_PENALTY)
@@ -360,6 +347,44 @@ def split(
             if stop not in best or total > best[stop][0]:
                 best[stop] = (total, [*best[start][1], piece])
     return best.get(len(ends) - 1, (0.0, [blob]))[1]
+
+
+def cut_pieces(
+    blob: Blob, ink: np.ndarray, height: float
+) -> tuple[list[tuple[float, float] | None], list[tuple[int, int]], list[Blob]]:
+    """(ends, spans, pieces): the blob's candidate cuts with its two ends (None), and every piece
+    between two of them, blob uncut left out, tall and wide enough to be a digit, with the (start,
+    stop) indices into ``ends`` it spans."""
+    digits = max(2, int(round(blob.width / (0.8 * height))))
+    ends = [None, *cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1)), None]
+    spans, pieces = [], []
+    for start in range(len(ends) - 1):
+        for stop in range(start + 1, len(ends)):
+            if (start, stop) == (0, len(ends) - 1):
+                continue  # the blob uncut
+            piece = between(blob, ends[start], ends[stop])
+            if piece is not None and piece.width >= 0.05 * height and piece.height >= LOWEST * height:
+                piece.mass = float(piece.ink(ink).sum())
+                spans.append((start, stop))
+                pieces.append(piece)
+    return ends, spans, pieces
+
+
+def candidate_pieces(ink: np.ndarray) -> list[Blob]:
+    """Everything ``find_digits`` may ask whether it is one digit, for an ink map (``ink_map``): each
+    merged component, and for those wider than NARROW line heights every piece between two of their
+    candidate cuts (``cut_pieces``). What ``scripts/train_piece_judge.py`` learns from."""
+    blobs = components(ink)
+    if not blobs:
+        return []
+    merged = merge(blobs, line_height(blobs))
+    height = line_height(merged)
+    found = []
+    for blob in merged:
+        found.append(blob)
+        if blob.width > NARROW * height:
+            found += cut_pieces(blob, ink, height)[2]
+    return found
 
 
 def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digit_probability=None) -> np.ndarray:

@@ -198,7 +198,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         """In a worker thread: decode and preprocess, then predict (batched with other requests)."""
         with decoding:
             readings, names = prepare(
-                sources, settings, model.classifier.probabilities, model.detector.digit_probabilities, mode
+                sources, settings, model.classifier.probabilities, model.detector.one_digit_probabilities, mode
             )
         return answer(model, readings, names, explain)
 
