@@ -237,9 +237,27 @@ kept epoch {best + 1} (validation loss {history["val_loss"][best]:.4f}, accuracy
 The MNIST test set was not used.
 
 ## Measured
-`benchmarks/number_reading.py` (docs/BENCHMARKS.md, "Numbers") reads numbers of MNIST test digits
-with it; the choice to ship it was made on validation-split numbers (docs/BENCHMARKS.md).
-"""
+{measured()}"""
+
+
+def measured() -> str:
+    """The card's "Measured" section: benchmarks/results/numbers.json's exact-string accuracies."""
+    path = ROOT / "benchmarks" / "results" / "numbers.json"
+    if not path.exists():
+        return "Not measured yet: run `benchmarks/number_reading.py`, then this script with `--card`.\n"
+    results = json.loads(path.read_text())
+    four, spacing = results["four_digits_by_spacing"], results["by_spacing"]
+    return (
+        f"`{results['command']}` ({results['date'][:10]}), numbers of 2-6 MNIST *test* digits read by\n"
+        f"`{results['model']}` with this judge, exact-string accuracy (the ceiling: the digits cut perfectly):\n"
+        f"- 4 digits touching {four['touching']['read']['exact']:.1%} "
+        f"(ceiling {four['touching']['ceiling']['exact']:.1%}), separated {four['separated']['read']['exact']:.1%} "
+        f"(ceiling {four['separated']['ceiling']['exact']:.1%});\n"
+        f"- all lengths touching {spacing['touching']['read']['exact']:.1%}, separated "
+        f"{spacing['separated']['read']['exact']:.1%}.\n"
+        'docs/BENCHMARKS.md ("Reading numbers") compares them with the rejection detector judging the pieces,\n'
+        "and gives the validation-split numbers the choice to ship the judge was made on.\n"
+    )
 
 
 def main() -> None:
@@ -249,7 +267,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--ship", action="store_true", help="copy the judge, exports and card into the package")
+    parser.add_argument("--card", action="store_true", help="only rewrite the shipped judge's card")
     args = parser.parse_args()
+    if args.card:
+        (JUDGE_DIR / "MODEL_CARD.md").write_text(card(args.out, args.numbers))
+        return
     sets = pieces(args.out, args.numbers, args.processes)
     print(
         f"pieces: {len(sets['y_train'])} training ({sets['y_train'].mean():.1%} one digit), "
