@@ -739,7 +739,7 @@ def run_predict(args) -> int:
     images = gather_images(args.images, args.recursive, read_stdin=sys.stdin.buffer.read)
     print_lines(images.notes, "note")
     mode = "single" if args.single else "number" if args.number else "auto"
-    detector = load_rejector(classifier)  # checks the cuts between touching digits, rejection on or off
+    detector = load_rejector(classifier)  # its piece judge checks the cuts between touching digits, rejection on or off
     readings, names, errors = read_many(
         images.sources, images.names, mode, classifier.probabilities, detector.one_digit_probabilities
     )

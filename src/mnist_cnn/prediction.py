@@ -404,7 +404,7 @@ def predict(
         raise ValueError(f"Expected mode to be one of {', '.join(READING_MODES)}; received {mode!r}")
     classifier = model if isinstance(model, Classifier) else load_model(model)
     items = as_list(images)
-    rejector = load_rejector(classifier)  # its detector also checks the cuts between touching digits
+    rejector = load_rejector(classifier)  # its piece judge also checks the cuts between touching digits
     readings = [read(item, mode, classifier.probabilities, rejector.one_digit_probabilities) for item in items]
     paths = [str(item) if isinstance(item, (str, Path)) else None for item in items]
     return classify_readings(classifier, readings, paths, None if accept_all else rejector)

@@ -98,9 +98,7 @@ class Rejector:
 
     def digit_probabilities(self, images: np.ndarray) -> np.ndarray | None:
         """uint8 (n, 28, 28) -> float (n,) probabilities that each is a digit; None without a detector."""
-        if self.detector is None:
-            return None
-        return np.asarray(self.detector.probabilities(images)).reshape(len(images), -1)[:, -1]
+        return None if self.detector is None else last_output(self.detector, images)
 
     def one_digit_probabilities(self, images: np.ndarray) -> np.ndarray | None:
         """For ``segmentation.segment``: uint8 (n, 28, 28) candidate pieces of a number -> float (n,)
@@ -108,12 +106,17 @@ class Rejector:
         neighbour's stroke), by the piece judge, else the detector; None with neither."""
         if self.piece_judge is None:
             return self.digit_probabilities(images)
-        return np.asarray(self.piece_judge.probabilities(images)).reshape(len(images), -1)[:, -1]
+        return last_output(self.piece_judge, images)
 
     def statuses(self, images: np.ndarray, probabilities: np.ndarray) -> tuple[list[str], np.ndarray | None]:
         """Statuses for uint8 (n, 28, 28) images the classifier gave float (n, 10) ``probabilities``."""
         digit_probabilities = self.digit_probabilities(images)
         return statuses(np.max(probabilities, axis=1), digit_probabilities, self.thresholds), digit_probabilities
+
+
+def last_output(model, images: np.ndarray) -> np.ndarray:
+    """A one-output model's float (n,) probabilities for uint8 (n, 28, 28) ``images``."""
+    return np.asarray(model.probabilities(images)).reshape(len(images), -1)[:, -1]
 
 
 def detector_path(runtime: str, folder: Path = DETECTOR_DIR) -> Path:

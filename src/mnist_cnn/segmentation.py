@@ -34,7 +34,7 @@ CONTAINED = 0.8  # of the narrower's width: components overlapping this much alo
 OVERLAP = 0.4  # of the narrower's width: a short component overlapping this much joins (a 5's bar)
 SHORT = 0.6  # of the line's height: a component this short is a part (a bar, a stroke), not a digit
 WIDE = 0.7  # of the line's height: wider components are checked for several digits (57% of MNIST digits are)
-# In a number, a component between NARROW and WIDE line heights wide is checked too when the digit detector
+# In a number, a component between NARROW and WIDE line heights wide is checked too when the piece judge
 # doubts it is one digit (below DOUBTED): "17" written tight is no wider than many single digits.
 NARROW = 0.45
 DOUBTED = 0.5
@@ -49,16 +49,19 @@ WIDTH_PRIOR = (
     (-0.077, 0.263), (-0.333, 0.219), (-0.270, 0.218), (-0.288, 0.224), (-0.403, 0.207),
 )  # fmt: skip
 WIDTH_WEIGHT = 0.3  # weight of a piece's width log-likelihood under its digit's prior
-DETECTOR_WEIGHT = 2.0  # weight of the log of the digit detector's probability that a piece is one digit
-# The uncut blob is scored with the detector too only in a number's context: when the caller says
+# Weight of the log of the probability that a piece is one whole digit: the piece judge's
+# (rejection.Rejector.one_digit_probabilities; the digit detector's for a caller without a judge).
+# Chosen with the detector; with the judge 3 and 4 read within two of 400 validation renderings.
+DETECTOR_WEIGHT = 2.0
+# The uncut blob is scored with the judge too only in a number's context: when the caller says
 # the image is a number (``predict --number``) or the image holds several separate digits. Alone, a
 # letter or a smiley is not a digit as a whole, but its strokes are digit-like ("M" would become
 # "111"): refusing it is the rejection's job. On 200 touching validation renderings (100 numbers of
 # 2-6 digits, drawn and photographed; benchmarks/number_reading.py --digits validation --count 40)
 # the detector on the whole in a number read 88.5% against 79.5% without it; on every blob it also
-# cut 2 of the 13 not-digit cases (M, a smiley) into numbers. Measured, and DETECTOR_WEIGHT chosen,
-# with the one-network detector shipped before the pair; with the pair the test-digit numbers
-# benchmark moved by at most 0.5 points.
+# cut 2 of the 13 not-digit cases (M, a smiley) into numbers. Measured before the piece judge, and
+# DETECTOR_WEIGHT chosen, with the one-network detector shipped before the pair; with the pair the
+# test-digit numbers benchmark moved by at most 0.5 points.
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
@@ -115,7 +118,9 @@ class Blob:
     image: np.ndarray | None = None  # its MNIST-style 28x28 once made (``mnist_image``)
     gain: float = 1.0  # its ink is scaled by this (clipped to 1): a faint digit's own ink level made full
     probabilities: np.ndarray | None = None  # the classifier's (10,) on its image once asked (``read_all``)
-    one_digit_probability: float | None = None  # the detector's, that it is one digit, once asked (``read_all``)
+    one_digit_probability: float | None = (
+        None  # ``digit_probability``'s, that it is one digit, once asked (``read_all``)
+    )
 
     @property
     def bottom(self) -> int:
@@ -326,8 +331,8 @@ def split(
     """A blob too wide for one digit cut into digits: by recognition when ``classify`` is given (the
     cuts maximising the summed log-confidence of the pieces, less a penalty for pieces wider than a
     digit, by dynamic programming over candidate cuts), else at the lowest-ink cuts nearest to equal
-    widths. ``in_number``: the blob is part of a number, so the detector judges the uncut whole too."""
-    digits = max(2, int(round(blob.width / (0.8 * height))))
+    widths. ``in_number``: the blob is part of a number, so ``digit_probability`` judges the uncut whole too."""
+    digits = digits_across(blob, height)
     if classify is None:
         cuts = cut_candidates(blob, ink, height, 4 * digits)
         return split_evenly(blob, cuts, digits) if cuts else [blob]
@@ -349,14 +354,18 @@ def split(
     return best.get(len(ends) - 1, (0.0, [blob]))[1]
 
 
+def digits_across(blob: Blob, height: float) -> int:
+    """How many digits, at least 2, a blob too wide for one is likely to hold: its width in 0.8 line heights."""
+    return max(2, int(round(blob.width / (0.8 * height))))
+
+
 def cut_pieces(
     blob: Blob, ink: np.ndarray, height: float
 ) -> tuple[list[tuple[float, float] | None], list[tuple[int, int]], list[Blob]]:
     """(ends, spans, pieces): the blob's candidate cuts with its two ends (None), and every piece
     between two of them, blob uncut left out, tall and wide enough to be a digit, with the (start,
     stop) indices into ``ends`` it spans."""
-    digits = max(2, int(round(blob.width / (0.8 * height))))
-    ends = [None, *cut_candidates(blob, ink, height, MAX_CUTS * (digits - 1)), None]
+    ends = [None, *cut_candidates(blob, ink, height, MAX_CUTS * (digits_across(blob, height) - 1)), None]
     spans, pieces = [], []
     for start in range(len(ends) - 1):
         for stop in range(start + 1, len(ends)):
@@ -390,9 +399,9 @@ def candidate_pieces(ink: np.ndarray) -> list[Blob]:
 def scores_of(pieces: list[Blob], ink: np.ndarray, height: float, classify, digit_probability=None) -> np.ndarray:
     """Each piece's score as one digit, at most 0: the log of the classifier's top probability, plus
     WIDTH_WEIGHT times the log-likelihood (up to a constant) of the piece's width, relative to the
-    line height, under the read digit's WIDTH_PRIOR, plus DETECTOR_WEIGHT times the log of the digit
-    detector's probability that the piece is one whole digit (``digit_probability``, when given: it
-    learnt that pieces of digits and several digits side by side are not one digit). Pieces not yet
+    line height, under the read digit's WIDTH_PRIOR, plus DETECTOR_WEIGHT times the log of the
+    probability that the piece is one whole digit (``digit_probability``, when given: the piece
+    judge learnt that pieces of digits and several digits side by side are not one digit). Pieces not yet
     read are read first, in one call of each model (``read_all``)."""
     read_all(pieces, ink, classify, digit_probability)
     probabilities = np.stack([piece.probabilities for piece in pieces])
@@ -444,14 +453,14 @@ def width_prior(images: np.ndarray, labels: np.ndarray, level: int = 76) -> tupl
 def too_wide(blobs: list[Blob], ink: np.ndarray, height: float, classify, digit_probability=None) -> list[bool]:
     """Which blobs may hold several digits and go to ``split``: those wider than WIDE line heights
     (WIDE_WITHOUT_CLASSIFIER without a classifier), and, when ``digit_probability`` is given (a number's
-    context), those wider than NARROW whose whole the detector gives under DOUBTED (one call for all).
+    context), those wider than NARROW whose whole ``digit_probability`` gives under DOUBTED (one call for all).
     Fills in the wide blobs' ``probabilities`` and, in a number, their and the doubtful blobs'
     ``one_digit_probability`` (``read_all``)."""
     if classify is None:
         return [blob.width > WIDE_WITHOUT_CLASSIFIER * height for blob in blobs]
     wide = [blob.width > WIDE * height for blob in blobs]
     doubtful = [i for i, blob in enumerate(blobs) if not wide[i] and blob.width > NARROW * height]
-    # The detector judges the wide and the doubtful blobs in one call, then the classifier reads all
+    # The judge judges the wide and the doubtful blobs in one call, then the classifier reads all
     # that are found wide in one call: ``split`` finds their wholes read.
     read_all([blob for i, blob in enumerate(blobs) if wide[i] or i in doubtful], ink, None, digit_probability)
     for i in doubtful:
@@ -531,8 +540,8 @@ def segment(
             ``probabilities``); with it, touching digits are cut where the pieces read best. Without
             it, geometry alone decides.
         digit_probability: maps uint8 (n, 28, 28) to float (n,) probabilities that each is one whole
-            digit, or to None (``rejection.Rejector.digit_probabilities``, None for a model without a
-            detector); with ``classify``, cuts whose pieces
+            digit, or to None (``rejection.Rejector.one_digit_probabilities``: the piece judge's, None
+            for a model not trained on MNIST); with ``classify``, cuts whose pieces
             are fragments of digits score lower, and in a number, wholes that are several digits.
         number: the image is known to be a number (``predict --number``): a blob that is no digit
             is taken for touching digits, not for a letter or a drawing.

@@ -155,7 +155,7 @@ class ServedModel:
     info: dict
     card: str | None
     rejector: Rejector | None  # None: rejection is off
-    detector: Rejector  # its digit detector checks the cuts between touching digits, rejection on or off
+    detector: Rejector  # its piece judge checks the cuts between touching digits, rejection on or off
 
 
 def serve_model(classifier: Classifier, settings: Settings) -> ServedModel:
