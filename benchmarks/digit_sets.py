@@ -99,6 +99,38 @@ def sheet_on_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return as_jpeg(photo, int(rng.integers(70, 95)))
 
 
+def tilted_sheet(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A sheet of paper turned 2-15 degrees either way on a darker table, as a phone photo of it
+    usually is, 30-80% of the frame each way, its light sometimes uneven, the digit written on it."""
+    height, width = int(rng.integers(600, 1200)), int(rng.integers(600, 1200))
+    desk = float(rng.uniform(30, 120)) + ndimage.gaussian_filter(rng.normal(0, 12, (height, width)), 3)
+    sheet_h, sheet_w = int(height * rng.uniform(0.3, 0.8)), int(width * rng.uniform(0.3, 0.8))
+    ramp = float(rng.uniform(-30, 30)) * np.linspace(-1, 1, sheet_w)[None, :]
+    sheet = np.clip(float(rng.uniform(190, 240)) + ramp, 150, 250) * np.ones((sheet_h, 1))
+    scale = max(3, int(min(sheet_h, sheet_w) * rng.uniform(0.3, 0.6) / 28))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    margin = int(0.1 * min(sheet_h, sheet_w))
+    inner = sheet[margin:-margin, margin:-margin]
+    if inner.shape[0] > alpha.shape[0] and inner.shape[1] > alpha.shape[1]:
+        on_paper(alpha, inner, float(rng.uniform(10, 50)), rng)
+    angle = float(rng.uniform(2, 15) * rng.choice([-1, 1]))
+    turned = np.asarray(
+        Image.fromarray(sheet.astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    )
+    cover = np.asarray(
+        Image.fromarray(np.ones((sheet_h, sheet_w), np.float32), "F").rotate(
+            angle, Image.Resampling.BILINEAR, expand=True
+        )
+    )
+    turned, cover = turned[:height, :width], cover[:height, :width]  # a sheet wider than the frame runs off it
+    top = int(rng.integers(0, height - turned.shape[0] + 1))
+    left = int(rng.integers(0, width - turned.shape[1] + 1))
+    region = desk[top : top + turned.shape[0], left : left + turned.shape[1]]
+    region[...] = region * (1 - cover) + turned * cover
+    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
+    return as_jpeg(photo, int(rng.integers(70, 95)))
+
+
 def lined_paper(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A digit on squared or ruled notebook paper (blue or grey lines, sometimes a red margin), RGB."""
     size = int(rng.integers(300, 800))
@@ -186,3 +218,29 @@ def printed(label: int, rng: np.random.Generator, fonts: list) -> Image.Image:
     size = int(rng.uniform(0.35, 1.1) * min(shape))
     alpha = outliers.font_glyph(str(label), fonts[int(rng.integers(len(fonts)))], size, rng)
     return Image.fromarray(outliers.ink_on_paper(outliers.place(alpha, shape, rng), rng))
+
+
+def lined_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A phone photo of a digit on squared or ruled notebook paper (as ``lined_paper``'s): the page
+    turned 1-6 degrees either way and cropped inside its corners, lit unevenly, noisy, soft, JPEG."""
+    page = np.asarray(lined_paper(np.zeros_like(digit), rng), dtype=np.float32).copy()  # the paper alone
+    size = page.shape[0]
+    angle = float(rng.uniform(1, 6) * rng.choice([-1, 1]))
+    inset = int(np.ceil(np.sin(np.deg2rad(abs(angle))) * size)) + 2  # past the corners the turn leaves empty
+    scale = max(3, int(size * rng.uniform(0.1, 0.3) / 20))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    low, high = inset + size // 10, size - inset - size // 10 - alpha.shape[0]
+    top, left = (int(rng.integers(low, max(low + 1, high))) for _ in range(2))
+    region = page[top : top + alpha.shape[0], left : left + alpha.shape[1]]
+    region[...] = region * (1 - alpha[..., None]) + float(rng.uniform(0, 60)) * alpha[..., None]
+    turned = np.stack(
+        [np.asarray(Image.fromarray(page[..., c], "F").rotate(angle, Image.Resampling.BICUBIC)) for c in range(3)], -1
+    )
+    photo = turned[inset:-inset, inset:-inset]
+    light = 1 + float(rng.uniform(-0.15, 0.15)) * np.linspace(-1, 1, photo.shape[1])[None, :, None]
+    photo = ndimage.gaussian_filter(photo * light + rng.normal(0, 3, photo.shape), (0.8, 0.8, 0))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB").save(
+        buffer, "JPEG", quality=int(rng.integers(70, 95))
+    )
+    return Image.open(io.BytesIO(buffer.getvalue()))

@@ -161,6 +161,9 @@ def build_sets(dataset, count: int, digits: str = "test") -> tuple[dict, np.ndar
         "dim_photos": made(digit_sets.dim_photo),
         "sheet_on_desk": made(digit_sets.sheet_on_desk),
         "lined_paper": made(digit_sets.lined_paper),
+        # Added after the others, so the random draws of the sets above stay as they were.
+        "tilted_sheet": made(digit_sets.tilted_sheet),
+        "lined_photo": made(digit_sets.lined_photo),
     }
     return sets, multiples
 

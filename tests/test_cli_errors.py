@@ -194,3 +194,20 @@ def test_a_wrong_invocation_exits_2_with_one_line_naming_it_and_writes_nothing(
     assert "Traceback" not in captured.err
     assert message.format(tmp=workspace) in lines[0], lines[0]
     assert files_under(workspace) == before and partial_files(workspace) == []
+
+
+@pytest.mark.parametrize(
+    "command, says",
+    [("predict", "interrupted; predict stopped"), ("train", "continue from the last finished epoch")],
+)
+def test_ctrl_c_exits_130_with_one_line_fitting_the_command(monkeypatch, capsys, command, says):
+    from mnist_cnn import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.HANDLERS, command, interrupted)
+    assert main([command, "x.png"] if command == "predict" else [command]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(says) and len(err.splitlines()) == 1
+    assert command == "train" or "epoch" not in err  # predict has no epochs to continue from

@@ -39,7 +39,9 @@ def sheet_on_desk():
 
 
 def test_find_sheet_returns_the_sheet_inside_its_edges():
-    top, bottom, left, right = paper.find_sheet(sheet_on_desk())
+    sheet = paper.find_sheet(sheet_on_desk())
+    top, bottom, left, right = sheet.box
+    assert sheet.desk is None
     assert 60 < top < 90 and 310 < bottom < 340 and 90 < left < 120 and 390 < right < 420
 
 
@@ -56,6 +58,66 @@ def test_crop_to_sheet_leaves_no_desk():
     cropped = paper.crop_to_sheet(sheet_on_desk())
     assert cropped.min() < 60 and np.median(cropped) > 200
     assert (cropped[[0, -1]] > 200).all() and (cropped[:, [0, -1]] > 200).all()  # the desk is gone
+
+
+def tilted_sheet_on_desk(angle: float, size=(400, 300), frame=(600, 800)) -> np.ndarray:
+    """A sheet (240) with a dark ring on it, turned ``angle`` degrees, on a desk (70) with a gradient."""
+    sheet = draw(np.full(size, 240.0, dtype=np.float32), "ring", (110, 150, 190, 250), 20.0, 8)
+    turned = Image.fromarray(sheet, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    cover = Image.fromarray(np.ones(size, np.float32), mode="F").rotate(angle, Image.Resampling.BILINEAR, expand=True)
+    photo = np.tile(np.linspace(50, 90, frame[1], dtype=np.float32), (frame[0], 1))
+    top, left = (frame[0] - turned.height) // 2, (frame[1] - turned.width) // 3
+    region = photo[top : top + turned.height, left : left + turned.width]
+    region[...] = region * (1 - np.asarray(cover)) + np.asarray(turned) * np.asarray(cover)
+    return photo
+
+
+@pytest.mark.parametrize("angle", [-14.0, -6.0, 3.0, 9.0])
+def test_a_tilted_sheet_is_cut_out_and_the_desk_in_its_box_covered_with_paper(angle):
+    photo = tilted_sheet_on_desk(angle)
+    sheet = paper.find_sheet(photo)
+    assert sheet is not None and sheet.desk is not None and sheet.desk.any()
+    cut = paper.crop_to_sheet(photo)
+    dark = cut < 150
+    assert 0 < dark.sum() < 0.05 * cut.size  # the ring, and no wedge of desk
+    rows, cols = np.nonzero(dark)
+    assert rows.min() > 0.1 * cut.shape[0] and cols.min() > 0.1 * cut.shape[1]  # nothing dark at the edges
+    assert preprocessing.to_mnist(photo).max() == 255
+
+
+def test_a_small_sheet_is_found_and_a_light_disk_or_slanted_bar_on_black_is_not():
+    small = tilted_sheet_on_desk(5.0, size=(330, 270), frame=(800, 1100))  # a tenth of the frame
+    assert paper.find_sheet(small) is not None
+    disk = np.full((300, 300), 10.0, dtype=np.float32)
+    disk[np.hypot(*np.indices(disk.shape) - 150.0) < 110] = 240.0  # fills its box by pi/4 only
+    assert paper.find_sheet(disk) is None
+    bar = draw(page(level=10.0), "line", (60, 260, 240, 40), 240.0, 40)  # a fat light 1, slanted
+    assert paper.find_sheet(bar) is None
+
+
+@pytest.mark.parametrize("side", ["left", "bottom"])
+def test_a_sheet_with_the_desk_on_one_side_only_is_found_when_a_digit_is_on_it(side):
+    photo = draw(page(size=(400, 500)), "ring", (220, 130, 300, 250), 20.0, 8)
+    if side == "left":
+        photo[:, :60] = 70.0
+    else:
+        photo[350:] = 70.0
+    sheet = paper.find_sheet(photo)
+    assert sheet is not None and sheet.desk is None
+    cut = paper.crop_to_sheet(photo)
+    assert cut.min() < 60 and (cut[[0, -1]] > 200).all() and (cut[:, [0, -1]] > 200).all()  # no desk left
+    blank = page(size=(400, 500))
+    blank[:, :60] = 70.0
+    assert paper.find_sheet(blank) is None  # nothing written: a tightly cropped 1 along the edge, kept
+
+
+def test_minimum_area_rectangle_of_upright_and_turned_rectangles():
+    upright = np.zeros((50, 60), dtype=bool)
+    upright[10:30, 5:45] = True
+    assert paper.minimum_area_rectangle(upright) == (800.0, 20.0)
+    turned = np.asarray(Image.fromarray(upright.astype(np.uint8) * 255).rotate(30, expand=True)) > 127
+    area, shorter = paper.minimum_area_rectangle(turned)
+    assert 800 <= area < 900 and 19 < shorter < 23  # its bounding box would be about 1,300
 
 
 def test_illumination_fits_a_gradient_and_never_follows_a_bold_stroke():
@@ -106,6 +168,70 @@ def test_ruled_and_squared_lines_are_erased_and_the_digit_kept(squared):
     ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10) > 0.5
     assert cleaned[~ring].max() < 0.05  # no line left outside the digit
     assert cleaned[ring].mean() > 0.97  # the ring, where lines crossed it too
+
+
+def turned_ruled_ink(squared: bool, angle: float, dashed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, ring): ruled or squared paper turned ``angle`` degrees (lines running off the frame near
+    its edges, crossings darker, every other line dashed when ``dashed``), with a ring written on it
+    after the turn, and where the ring is."""
+    page = np.zeros((500, 500), dtype=np.float32)
+    for index, position in enumerate(range(10, 500, 30)):
+        page[position : position + 2] = 0.35
+        if dashed and index % 2:
+            page[position : position + 2, ::9] = 0  # a faint line the ink threshold broke up
+        if squared:
+            page[:, position : position + 2] = (
+                np.maximum(page[:, position : position + 2], 0.35) + (page[:, position : position + 2] > 0) * 0.3
+            )
+    turned = np.asarray(Image.fromarray(page, mode="F").rotate(angle, Image.Resampling.BILINEAR))
+    ink = np.where(turned > 0.1, turned, 0)[100:400, 100:400].astype(np.float32).copy()  # inside the turned corners
+    ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
+    return np.maximum(ink, ring), ring > 0.5
+
+
+@pytest.mark.parametrize("squared, angle, dashed", [(False, 3.0, False), (True, -5.0, False), (False, 6.0, True)])
+def test_lines_of_a_turned_page_are_erased_and_the_digit_kept(squared, angle, dashed):
+    ink, ring = turned_ruled_ink(squared, angle, dashed)
+    cleaned = paper.remove_ruled_lines(ink)
+    assert cleaned[~ring].sum() < 0.01 * ink[~ring].sum()  # the lines, their crossings and ends gone
+    assert cleaned[ring].mean() > 0.9  # the ring, where lines crossed it too
+    assert preprocessing.ink_to_mnist(cleaned)[4:24, 4:24].mean() > 40  # the ring fills the 20x20 box
+
+
+def test_shearing_is_undone_exactly_and_counts_the_pixels_inside():
+    view = np.random.default_rng(0).random((40, 70)).astype(np.float32)
+    shifts, padding = paper.shear_shifts(70, -0.08)
+    level = paper.sheared(view, shifts, padding)
+    np.testing.assert_array_equal(paper.unsheared(level, shifts, padding), view)
+    assert paper.in_frame(40, shifts, padding).sum() == view.size and level.sum() == pytest.approx(view.sum())
+
+
+def test_leftovers_under_a_twentieth_of_the_largest_mark_go():
+    ink = draw(np.zeros((200, 200), np.float32), "ring", (60, 40, 140, 160), 1.0, 8)
+    ink[[5, 5, 190], [5, 6, 150]] = 0.5  # a crossing's dot and a dash
+    cleaned = paper.without_leftovers(ink)
+    assert cleaned[[5, 190], [5, 150]].max() == 0 and cleaned.sum() == pytest.approx(ink.sum() - 1.5)
+
+
+def dot_grid(size=(400, 300), spacing=20) -> np.ndarray:
+    """Dot-grid notebook paper: a 2-pixel grey dot every ``spacing`` pixels."""
+    photo = page(size=size)
+    photo[5::spacing, 5::spacing] = photo[6::spacing, 5::spacing] = 150.0
+    photo[5::spacing, 6::spacing] = photo[6::spacing, 6::spacing] = 150.0
+    return photo
+
+
+def test_paper_texture_alone_is_blank_and_a_digit_on_it_loses_the_dots():
+    with pytest.raises(ImageError, match="blank"):
+        preprocessing.to_mnist(dot_grid())
+    squared = np.zeros((300, 300), dtype=np.float32)
+    squared[10::30] = squared[:, 10::30] = 0.35  # a squared page, nothing written on it
+    squared[25::30, ::3] = squared[::3, 25::30] = 0.15  # its fainter minor grid, which the ink threshold broke up
+    assert paper.remove_ruled_lines(squared).max() == 0
+    ring = draw(dot_grid(), "ring", (100, 120, 200, 280), 20.0, 10)
+    ink = paper.remove_ruled_lines(paper.ink_intensity(ring))
+    rows, cols = np.nonzero(ink)
+    assert rows.min() > 110 and cols.min() > 90 and cols.max() < 210  # only the ring is left
 
 
 def test_lines_as_dark_as_the_pen_are_bridged_where_the_digit_crosses():

@@ -946,8 +946,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # the disk or the system failed where no check foresaw it: still one line
         return fail(f"{error.filename or 'a file'}: {error.strerror or error}")
     except KeyboardInterrupt:
-        print("\ninterrupted; rerun the same command to continue from the last finished epoch", file=sys.stderr)
+        print(f"\n{interrupted_message(args.command)}", file=sys.stderr)
         return 130
+
+
+def interrupted_message(command: str) -> str:
+    """What stderr says when Ctrl-C stops ``command``: training and tuning continue on a rerun; the
+    others have nothing to continue."""
+    if command in ("train", "tune"):
+        return "interrupted; rerun the same command to continue from the last finished epoch"
+    return f"interrupted; {command} stopped"
 
 
 if __name__ == "__main__":

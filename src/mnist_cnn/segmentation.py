@@ -165,8 +165,8 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
     placement = Placement(0, 0, gray.shape[0] / work.shape[0], gray.shape[1] / work.shape[1])
     sheet = None if min(work.shape) < 128 else paper.find_sheet(work)  # as paper.crop_to_sheet decides
     if sheet is not None:
-        top, bottom, left, right = sheet
-        work = work[top:bottom, left:right]
+        top, _, left, _ = sheet.box
+        work = sheet.cut(work)
         placement = Placement(top, left, placement.scale_y, placement.scale_x)
     return crop_to_ink(paper.remove_ruled_lines(paper.ink_intensity(work)), placement)
 

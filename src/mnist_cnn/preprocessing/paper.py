@@ -7,6 +7,7 @@ Every step takes and returns float32 arrays (h, w). Grayscale images hold values
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,16 +45,43 @@ def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     return float(edges[best + 1]), effectiveness
 
 
-def find_sheet(gray: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The (top, bottom, left, right) of a bright sheet of paper photographed on a darker surface,
-    inset a little so its edges stay out, or None when the paper fills the frame.
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet of paper found in a photo (``find_sheet``): ``box`` (top, bottom, left, right) in the
+    photo's pixels, inside the sheet's edges, and ``desk``, a boolean (bottom - top, right - left) of the
+    box's pixels that show the desk beside a tilted sheet, or None when the box holds only paper."""
+
+    box: tuple[int, int, int, int]
+    desk: np.ndarray | None = None
+
+    def cut(self, gray: np.ndarray) -> np.ndarray:
+        """``gray`` (h, w) cut to the box, the desk in it covered by the nearest paper pixel's value
+        (``scipy.ndimage.distance_transform_edt``'s indices): only paper and the digit are left."""
+        from scipy import ndimage
+
+        top, bottom, left, right = self.box
+        cropped = gray[top:bottom, left:right]
+        if self.desk is None:
+            return cropped
+        rows, cols = ndimage.distance_transform_edt(self.desk, return_distances=False, return_indices=True)
+        return cropped[rows, cols]
+
+
+def find_sheet(gray: np.ndarray) -> Sheet | None:
+    """The sheet of paper in a photo of it on a darker surface (a desk), upright or tilted, inset a
+    little so its edges stay out; None when the paper fills the frame.
 
     The sheet is the largest bright connected region (Otsu threshold of a 128-pixel copy), holes
     filled. It counts as a sheet only when it is clearly one: away from the frame's edge on two sides
-    at least (the desk shows there; a bold digit touching the edge is not a desk), 20-97% of the
-    frame, spanning at least 40% of it each way, nearly rectangular (85% of its bounding box), holding at most a quarter
-    dark marks, sharply two-toned against a surface at least 40 grey levels darker. A light digit on
-    a dark canvas fails these (too thin, or too much hole), as does a lighting gradient (not two-toned).
+    at least, or on one side by more than the pen's width when a digit is written on it
+    (``desk_beside``: a bold digit touching the edge is not a desk), 8-97% of the
+    frame, nearly a rectangle at any angle (85% of its minimum-area bounding rectangle), that
+    rectangle's shorter side at least 30% of the frame's shorter side, holding at most a quarter dark
+    marks, sharply two-toned against a surface at least 40 grey levels darker. A light digit on a
+    dark canvas fails these (too thin, a ring, too much hole), as does a lighting gradient (not
+    two-toned). An upright sheet is cut to its box inset by 4% of its size each way; a tilted one
+    (the desk would show in that box) to the box of the sheet eroded by as much, the desk's corners
+    in it marked (``Sheet.desk``).
     """
     from scipy import ndimage
 
@@ -72,24 +100,90 @@ def find_sheet(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     area = int(sheet.sum())
     gaps = (rows[0], sheet.shape[0] - 1 - rows[-1], cols[0], sheet.shape[1] - 1 - cols[-1])
+    marks = sheet & ~bright  # the digit written on it
     if not (
-        sum(gap >= 0.02 * max(sheet.shape) for gap in gaps) >= 2  # the desk shows on two sides at least
-        and 0.2 <= area / sheet.size <= 0.97
-        and height >= 0.4 * sheet.shape[0]
-        and width >= 0.4 * sheet.shape[1]
-        and area >= 0.85 * height * width
-        and (sheet & ~bright).sum() <= 0.25 * area
+        0.08 <= area / sheet.size <= 0.97
+        and marks.sum() <= 0.25 * area
         and float(np.median(small[sheet])) - float(np.median(small[~sheet])) >= 40
+        and desk_beside(gaps, marks, max(sheet.shape))
     ):
+        return None
+    rectangle_area, shorter_side = minimum_area_rectangle(sheet)
+    if area < 0.85 * rectangle_area or shorter_side < 0.3 * min(sheet.shape):
         return None
     scale_y, scale_x = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
     inset_y, inset_x = 0.04 * height, 0.04 * width  # past the sheet's edge and its shadow
-    return (
-        int((rows[0] + inset_y) * scale_y),
-        int(np.ceil((rows[-1] + 1 - inset_y) * scale_y)),
-        int((cols[0] + inset_x) * scale_x),
-        int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
+    top, bottom = int(rows[0] + inset_y), int(np.ceil(rows[-1] + 1 - inset_y))
+    left, right = int(cols[0] + inset_x), int(np.ceil(cols[-1] + 1 - inset_x))
+    if sheet[top:bottom, left:right].all():  # upright: the inset box holds only paper
+        return Sheet(
+            (
+                int((rows[0] + inset_y) * scale_y),
+                int(np.ceil((rows[-1] + 1 - inset_y) * scale_y)),
+                int((cols[0] + inset_x) * scale_x),
+                int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
+            )
+        )
+    inner = ndimage.distance_transform_edt(np.pad(sheet, 1))[1:-1, 1:-1] > 0.04 * shorter_side
+    if not inner.any():
+        return None
+    rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
+    box = (
+        int(rows[0] * scale_y),
+        int(np.ceil((rows[-1] + 1) * scale_y)),
+        int(cols[0] * scale_x),
+        int(np.ceil((cols[-1] + 1) * scale_x)),
     )
+    # Each pixel of the box takes the small mask's value at its centre.
+    at_rows = np.minimum(((np.arange(box[0], box[1]) + 0.5) / scale_y).astype(int), sheet.shape[0] - 1)
+    at_cols = np.minimum(((np.arange(box[2], box[3]) + 0.5) / scale_x).astype(int), sheet.shape[1] - 1)
+    desk = ~inner[np.ix_(at_rows, at_cols)]
+    return Sheet(box, desk if desk.any() else None)
+
+
+def desk_beside(gaps: tuple[int, ...], marks: np.ndarray, longest: int) -> bool:
+    """Whether the dark margins beside a bright region are a desk: ``gaps`` (top, bottom, left, right),
+    pixels between the region and the frame's edges, at least 2% of the ``longest`` side on two sides
+    (a bold digit touching the frame's edge is not a desk); on one side only, when the region holds
+    ``marks`` (boolean, a digit written on the sheet) and that margin is wider than their strokes
+    (twice the 90th percentile of their distance transform): a 1 cropped tightly along the frame's
+    edge, the only mark, is no desk. (A 1 so cropped beside another digit, "10" cut along the 1, is
+    taken for one.)"""
+    from scipy import ndimage
+
+    sides = [gap for gap in gaps if gap >= 0.02 * longest]
+    if len(sides) >= 2:
+        return True
+    if len(sides) == 0 or not marks.any():
+        return False
+    distance = ndimage.distance_transform_edt(np.pad(marks, 1))[1:-1, 1:-1]
+    stroke = 2 * float(np.percentile(distance[marks], 90))
+    return sides[0] > stroke
+
+
+def minimum_area_rectangle(mask: np.ndarray) -> tuple[float, float]:
+    """(area, shorter side) in pixels of the smallest rectangle, at any angle, holding every True
+    pixel of a boolean ``mask`` (h, w) with at least one: one side lies along an edge of the pixels'
+    convex hull (Freeman and Shapira 1975), so each edge's direction is tried (``scipy.spatial``'s
+    hull). A pixel counts as a unit square: an upright rectangle of h x w pixels gives (h * w, min(h, w))."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    rows, cols = np.nonzero(mask)
+    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)]).astype(
+        np.float64
+    )
+    try:
+        hull = corners[ConvexHull(corners).vertices]
+    except QhullError:  # all on one line
+        return float(len(rows)), 1.0
+    edges = np.roll(hull, -1, axis=0) - hull
+    angles = np.arctan2(edges[:, 0], edges[:, 1])
+    cos, sin = np.cos(angles), np.sin(angles)
+    along = hull[:, 1, None] * cos + hull[:, 0, None] * sin  # (points, directions)
+    across = -hull[:, 1, None] * sin + hull[:, 0, None] * cos
+    lengths, widths = np.ptp(along, axis=0), np.ptp(across, axis=0)
+    best = int(np.argmin(lengths * widths))
+    return float(lengths[best] * widths[best]), float(min(lengths[best], widths[best]))
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -111,11 +205,8 @@ def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
     pixels on a side (an enlarged scan, a thumbnail) are taken as the paper itself."""
     if min(gray.shape) < 128:
         return gray
-    box = find_sheet(gray)
-    if box is None:
-        return gray
-    top, bottom, left, right = box
-    return gray[top:bottom, left:right]
+    sheet = find_sheet(gray)
+    return gray if sheet is None else sheet.cut(gray)
 
 
 def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, float]:
@@ -344,28 +435,175 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     pen's (a printed margin line). A digit cropped tightly (a 1, the bar of a 7) spans its image
     once, in the pen's full ink; images under 48 pixels are left alone. On a line, pixels clearly
     stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
-    and where the digit continues on both sides of the line, the gap is bridged. Folds, creases and
-    a sheet's edge, straight lines from edge to edge at any small tilt, go too (``remove_folds``).
+    and where the digit continues on both sides of the line, the gap is bridged. Paper photographed
+    a little turned has its lines tilted: when no row holds a line but ink reaches nearly every
+    column, the tilt is measured (``line_slope``) and the lines are found and erased in the image
+    sheared level by it. What erasing lines leaves, crossings and ends, goes, and so does the texture
+    of the paper itself, a dot grid (``without_leftovers``).
+    Folds, creases and a sheet's edge, straight lines from edge to edge at any
+    small tilt, go too (``remove_folds``).
     """
     if min(ink.shape) < 48:
         return ink
     cleaned = ink.copy()
+    erased = False
     for axis in (0, 1):
         view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
-        coverage = count_along(view > 0, axis=1) / view.shape[1]  # (view > 0).mean(axis=1)'s values
-        limit = max(4, int(0.04 * view.shape[0]))
-        lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
-        for start, stop in lines:
-            band = view[start:stop]
-            level = float(np.median(band[band > 0]))
-            if len(lines) == 1 and (coverage[start:stop].max() < 0.95 or level > 0.6):
-                continue  # one dark bar across the image is a stroke of the digit; a margin line is fainter
-            keep = band > min(1.0, 1.5 * level + 0.15)
-            above = view[start - 1] if start > 0 else np.zeros(view.shape[1], np.float32)
-            below = view[stop] if stop < view.shape[0] else np.zeros(view.shape[1], np.float32)
-            bridge = np.minimum(above, below)
-            view[start:stop] = np.where(keep, band, np.broadcast_to(bridge, band.shape))
-    return remove_folds(cleaned)
+        slope = line_slope(view, min_coverage)
+        if slope == 0.0:
+            erased |= erase_lines(view, min_coverage, view.shape[0])
+        else:
+            shifts, padding = shear_shifts(view.shape[1], slope)
+            level = sheared(view, shifts, padding)
+            inside = in_frame(view.shape[0], shifts, padding)
+            erased |= erase_lines(level, min_coverage, view.shape[0], spread=True, inside=inside)
+            view[...] = unsheared(level, shifts, padding)
+    return remove_folds(without_leftovers(cleaned, erased))
+
+
+LEFTOVER = 0.05  # of the largest mark's pixels: smaller marks left after erasing lines are their crossings and ends
+TEXTURE_MARKS = (
+    30  # this many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid
+)
+TEXTURE_SHARE = 0.1  # a digit's mark holds at least this share of all the marked pixels among such dots
+TEXTURE_SPAN = 0.5  # marks spread over this share of the frame each way may be a texture; a digit's pieces are not
+
+
+def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
+    """``ink`` less what is left of the paper: after lines were erased (``erased``), or among marks
+    spread over the page, the marks (8-connected) under LEFTOVER of the largest one's pixels (a
+    squared page's crossings, a line's end, a dash of a faint one, the dots of dot-grid paper), which
+    would otherwise stretch the digit's box over the page; and all of them when they are many
+    (TEXTURE_MARKS) with none holding TEXTURE_SHARE of the marked pixels: paper with nothing written."""
+    from scipy import ndimage
+
+    marks = ink > 0
+    if not erased:
+        box = bounding_box(marks)
+        if box is None or any((span.stop - span.start) < TEXTURE_SPAN * length for span, length in zip(box, ink.shape)):
+            return ink
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if count <= 1:
+        return ink
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    if count >= TEXTURE_MARKS and sizes.max() < TEXTURE_SHARE * sizes.sum():
+        return np.zeros_like(ink)
+    small = sizes < LEFTOVER * sizes.max()
+    return np.where(small[labels], np.float32(0), ink) if small[1:].any() else ink
+
+
+LINE_MAX_TILT = 7.0  # degrees: ruled lines turned this far (a page photographed a little askew) are found
+
+
+def erase_lines(
+    view: np.ndarray, min_coverage: float, height: int, spread: bool = False, inside: np.ndarray | None = None
+) -> bool:
+    """``remove_ruled_lines``' work along one axis, in place: the rows of ``view`` that are lines
+    erased. ``height``: the image's extent across the lines (the 4% limit). ``spread``: a line may lie
+    across two neighbouring rows (a sheared image), so a row's coverage counts its neighbours' ink
+    too, and gaps under 2% of the width along it (a faint line comes out dashed in a photo). Returns
+    whether a line was erased. ``inside``: how many of each row's pixels lie in the photo (a sheared
+    image's rows near its top and bottom run off it); coverage is of those, for rows inside over a tenth
+    of the width (a tilted line near the edge leaves the photo part of the way across)."""
+    marks = view > 0
+    if spread:  # and a faint line photographed comes out dashed: its dashes are joined along it
+        marks = neighbourhood_max(marks, 3)
+        from scipy import ndimage
+
+        marks = ndimage.maximum_filter1d(marks, size=max(3, view.shape[1] // 50), axis=1)
+    coverage = count_along(marks, axis=1) / view.shape[1]  # (view > 0).mean(axis=1)'s values
+    if inside is not None:
+        coverage = np.where(inside >= 0.1 * view.shape[1], count_along(marks, axis=1) / np.maximum(inside, 1), 0.0)
+    limit = max(4, int(0.04 * height))
+    lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
+    erased = False
+    for start, stop in lines:
+        band = view[start:stop]
+        if not (band > 0).any():
+            continue
+        level = float(np.median(band[band > 0]))
+        if len(lines) == 1 and (coverage[start:stop].max() < 0.95 or level > 0.6):
+            continue  # one dark bar across the image is a stroke of the digit; a margin line is fainter
+        keep = band > min(1.0, 1.5 * level + 0.15)
+        above = view[start - 1] if start > 0 else np.zeros(view.shape[1], np.float32)
+        below = view[stop] if stop < view.shape[0] else np.zeros(view.shape[1], np.float32)
+        bridge = np.minimum(above, below)
+        view[start:stop] = np.where(keep, band, np.broadcast_to(bridge, band.shape))
+        erased = True
+    return erased
+
+
+def line_slope(view: np.ndarray, min_coverage: float) -> float:
+    """The slope (rows per column) of tilted lines running along the rows of ``view``, 0.0 when no
+    row needs it: some row is already a line, or ink is missing from over a tenth of the columns
+    (nothing runs across), or no tilt within LINE_MAX_TILT degrees lines up ``min_coverage`` of the
+    columns. The tilt is the one whose projection profile (the ink counted along lines of that
+    slope; Postl 1986) has the fullest line: searched in half degrees on the image max-pooled by 4,
+    then refined to a step of one row across the whole width."""
+    from mnist_cnn.preprocessing.resize import max_pool
+
+    marks = view > 0
+    width = view.shape[1]
+    if count_along(marks, axis=0).astype(bool).mean() < 0.9:
+        return 0.0
+    if (count_along(marks, axis=1) / width >= min_coverage).any():
+        return 0.0
+    pooled = max_pool(marks.astype(np.float32), max(1, max(view.shape) // 4)) > 0
+    coarse = np.tan(np.deg2rad(np.arange(-LINE_MAX_TILT, LINE_MAX_TILT + 0.25, 0.5)))
+    slope, _ = fullest_line(pooled, coarse)
+    fine = slope + np.arange(-np.tan(np.deg2rad(0.5)), np.tan(np.deg2rad(0.5)), 0.5 / width)
+    slope, fullest = fullest_line(marks, fine)
+    return slope if fullest >= min_coverage * width and slope != 0.0 else 0.0
+
+
+def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, int]:
+    """(slope, count): of ``slopes``, the one along which some line (pixels at one rounded row offset,
+    spread over two neighbouring rows) holds the most columns with ink, and that count."""
+    rows, cols = np.nonzero(marks)
+    best, best_slope = -1, 0.0
+    for slope in slopes:
+        offsets = rows - np.round(cols * slope).astype(np.intp)
+        offsets -= offsets.min()
+        key = np.unique(offsets * marks.shape[1] + cols)  # each column once per line
+        counts = np.bincount(key // marks.shape[1])
+        counts = counts + np.concatenate([counts[1:], [0]])  # a line split across two rows
+        if counts.max() > best:
+            best, best_slope = int(counts.max()), float(slope)
+    return best_slope, best
+
+
+def shear_shifts(width: int, slope: float) -> tuple[np.ndarray, int]:
+    """(shifts, padding): each column's whole-row shift that makes lines of ``slope`` level, and the
+    rows of padding the sheared image needs above and below."""
+    shifts = np.round(np.arange(width) * slope).astype(np.intp)
+    shifts -= shifts.min()
+    return shifts, int(shifts.max())
+
+
+def in_frame(height: int, shifts: np.ndarray, padding: int) -> np.ndarray:
+    """int (height + padding,): how many columns of each row of a ``sheared`` image lie in the photo."""
+    edges = np.zeros(height + padding + 1, dtype=np.intp)
+    np.add.at(edges, padding - shifts, 1)
+    np.add.at(edges, padding - shifts + height, -1)
+    return np.cumsum(edges)[:-1]
+
+
+def sheared(view: np.ndarray, shifts: np.ndarray, padding: int) -> np.ndarray:
+    """``view`` (h, w) with column c moved up by shifts[c] rows, in a frame padding rows taller: lines
+    of the slope level. Undone exactly by ``unsheared``."""
+    height, width = view.shape
+    level = np.zeros((height + padding, width), dtype=view.dtype)
+    rows = np.arange(height)[:, None] + (padding - shifts)[None, :]
+    level[rows, np.arange(width)[None, :]] = view
+    return level
+
+
+def unsheared(level: np.ndarray, shifts: np.ndarray, padding: int) -> np.ndarray:
+    """The inverse of ``sheared``: the (h, w) image back from its sheared frame."""
+    height = level.shape[0] - padding
+    rows = np.arange(height)[:, None] + (padding - shifts)[None, :]
+    return level[rows, np.arange(level.shape[1])[None, :]]
 
 
 def remove_folds(ink: np.ndarray) -> np.ndarray:
