@@ -168,6 +168,25 @@ def build_sets(dataset, count: int, digits: str = "test") -> tuple[dict, np.ndar
     return sets, multiples
 
 
+def read_digits(images: list, model) -> list[int]:
+    """Each image's digit as ``mnist_cnn.predict`` reads it, -1 for a number of several digits or an
+    image it finds blank (``ImageError``): wrong answers, not the end of the run. One batch, or
+    image by image when some image is found blank."""
+    import mnist_cnn
+    from mnist_cnn.errors import ImageError
+
+    try:
+        return [getattr(p, "digit", -1) for p in mnist_cnn.predict(images, model=model)]
+    except ImageError:
+        digits = []
+        for image in images:
+            try:
+                digits.append(getattr(mnist_cnn.predict([image], model=model)[0], "digit", -1))
+            except ImageError:
+                digits.append(-1)
+        return digits
+
+
 def by_marker_width(multiples: np.ndarray, predicted: list[int], labels: list[int]) -> list[dict]:
     """Accuracy on bold-marker digits binned by stroke width, in multiples of MNIST's."""
     right = np.asarray(predicted) == np.asarray(labels)
@@ -224,7 +243,7 @@ def main() -> None:
         results["accuracy"][name] = {}
         for set_name, (images, labels) in sets.items():
             # As `mnist-cnn predict` reads them: a digit cut in two is read as a number, which is wrong.
-            predicted = [getattr(p, "digit", -1) for p in mnist_cnn.predict(images, model=model)]
+            predicted = read_digits(images, model)
             accuracy = float(np.mean(np.asarray(predicted) == np.asarray(labels)))
             results["accuracy"][name][set_name] = accuracy
             print(f"{name:14} {set_name:15} {accuracy:.1%} of {len(labels)}", flush=True)

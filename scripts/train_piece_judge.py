@@ -224,11 +224,12 @@ and asks it about a number's tight pairs; the digit detector is left to rejectio
 runtime (`model.keras`, `model.onnx`, `model.tflite`).
 
 ## How it was trained
-`scripts/train_piece_judge.py --out {out} --numbers {numbers}`: {numbers:,} numbers of 2-4 digits composed
-from MNIST training-split digits as `benchmarks/number_reading.py` composes test digits ({TOUCHING:.0%}
-touching), drawn with pens of {", ".join(map(str, PENS))} pixels, photographed, or white on black at
-MNIST's scale; every merged component and every piece between two candidate cuts, labelled by the
-digits' own layers: one digit when it holds at least {COVERED:.0%} of a digit's ink and at most
+`scripts/train_piece_judge.py --out {out} --numbers {numbers} --epochs {len(history["val_loss"])}`:
+{numbers:,} numbers of 2-4 digits composed from MNIST training-split digits as
+`benchmarks/number_reading.py` composes test digits ({TOUCHING:.0%} touching), drawn with pens
+of {", ".join(map(str, PENS))} pixels, photographed, or white on black at MNIST's scale; every
+merged component and every piece between two candidate cuts, labelled by the digits' own layers:
+one digit when it holds at least {COVERED:.0%} of a digit's ink and at most
 {STRAY:.0%} of any other's, not one when under {PART:.0%} of every digit or over {EXTRA:.0%} of a second.
 {len(sets["y_train"]):,} training pieces ({float(sets["y_train"].mean()):.1%} one digit), classes weighted
 equally; RandomAffine; Adam with warm-up and cosine decay, batch 256, {len(history["val_loss"])} epochs,
@@ -263,8 +264,8 @@ def measured() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--numbers", type=int, default=6000, help="training numbers to cut into pieces")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--numbers", type=int, default=4000, help="training numbers to cut into pieces")
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--ship", action="store_true", help="copy the judge, exports and card into the package")
     parser.add_argument("--card", action="store_true", help="only rewrite the shipped judge's card")

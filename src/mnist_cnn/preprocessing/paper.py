@@ -474,7 +474,9 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
     spread over the page, the marks (8-connected) under LEFTOVER of the largest one's pixels (a
     squared page's crossings, a line's end, a dash of a faint one, the dots of dot-grid paper), which
     would otherwise stretch the digit's box over the page; and all of them when they are many
-    (TEXTURE_MARKS) with none holding TEXTURE_SHARE of the marked pixels: paper with nothing written."""
+    (TEXTURE_MARKS) with none holding TEXTURE_SHARE of the marked pixels: paper with nothing written.
+    On plain paper (not ``erased``) fewer than TEXTURE_MARKS marks are a digit's or a number's pieces
+    and stay, however small."""
     from scipy import ndimage
 
     marks = ink > 0
@@ -483,8 +485,8 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
         if box is None or any((span.stop - span.start) < TEXTURE_SPAN * length for span, length in zip(box, ink.shape)):
             return ink
     labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
-    if count <= 1:
-        return ink
+    if count <= 1 or (not erased and count < TEXTURE_MARKS):
+        return ink  # a digit's or a number's few pieces, on plain paper: all kept
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     if count >= TEXTURE_MARKS and sizes.max() < TEXTURE_SHARE * sizes.sum():
@@ -538,9 +540,10 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
     """The slope (rows per column) of tilted lines running along the rows of ``view``, 0.0 when no
     row needs it: some row is already a line, or ink is missing from over a tenth of the columns
     (nothing runs across), or no tilt within LINE_MAX_TILT degrees lines up ``min_coverage`` of the
-    columns. The tilt is the one whose projection profile (the ink counted along lines of that
-    slope; Postl 1986) has the fullest line: searched in half degrees on the image max-pooled by 4,
-    then refined to a step of one row across the whole width."""
+    columns along two lines at least (one is a stroke: touching digits' bars). The tilt is the one
+    whose projection profile (the ink counted along lines of that slope; Postl 1986) has the fullest
+    line: searched in half degrees on the image max-pooled by 4, then refined to a step of one row
+    across the whole width."""
     from mnist_cnn.preprocessing.resize import max_pool
 
     marks = view > 0
@@ -553,15 +556,18 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
     coarse = np.tan(np.deg2rad(np.arange(-LINE_MAX_TILT, LINE_MAX_TILT + 0.25, 0.5)))
     slope, _ = fullest_line(pooled, coarse)
     fine = slope + np.arange(-np.tan(np.deg2rad(0.5)), np.tan(np.deg2rad(0.5)), 0.5 / width)
-    slope, fullest = fullest_line(marks, fine)
-    return slope if fullest >= min_coverage * width and slope != 0.0 else 0.0
+    slope, counts = fullest_line(marks, fine)
+    lines = runs(counts >= min_coverage * width)
+    # Ruled paper has many lines; one full line along a slope is a stroke (touching digits' bars).
+    return slope if len(lines) >= 2 and slope != 0.0 else 0.0
 
 
-def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, int]:
-    """(slope, count): of ``slopes``, the one along which some line (pixels at one rounded row offset,
-    spread over two neighbouring rows) holds the most columns with ink, and that count."""
+def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, np.ndarray]:
+    """(slope, counts): of ``slopes``, the one along which some line (pixels at one rounded row
+    offset, spread over two neighbouring rows) holds the most columns with ink, and every line's count
+    of such columns along it (int, one per row offset)."""
     rows, cols = np.nonzero(marks)
-    best, best_slope = -1, 0.0
+    best, best_slope, best_counts = -1, 0.0, np.zeros(1, dtype=np.intp)
     for slope in slopes:
         offsets = rows - np.round(cols * slope).astype(np.intp)
         offsets -= offsets.min()
@@ -569,8 +575,8 @@ def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, int]:
         counts = np.bincount(key // marks.shape[1])
         counts = counts + np.concatenate([counts[1:], [0]])  # a line split across two rows
         if counts.max() > best:
-            best, best_slope = int(counts.max()), float(slope)
-    return best_slope, best
+            best, best_slope, best_counts = int(counts.max()), float(slope), counts
+    return best_slope, best_counts
 
 
 def shear_shifts(width: int, slope: float) -> tuple[np.ndarray, int]:
