@@ -198,6 +198,13 @@ def test_lines_of_a_turned_page_are_erased_and_the_digit_kept(squared, angle, da
     assert preprocessing.ink_to_mnist(cleaned)[4:24, 4:24].mean() > 40  # the ring fills the 20x20 box
 
 
+def test_the_slanted_stems_of_a_tightly_cropped_number_are_not_taken_for_turned_lines():
+    number = np.zeros((256, 1024), dtype=np.float32)  # "1111" cropped tightly, at the work size
+    for left in (60, 310, 560, 810):  # each 1 leaning 8 degrees, its stem from the crop's top to its bottom
+        number = draw(number, "line", (left + 36, 0, left, 255), 1.0, 20)
+    assert paper.line_slope(number.T, 0.85) == 0.0  # stems as wide as the pen are no ruled lines
+
+
 def test_shearing_is_undone_exactly_and_counts_the_pixels_inside():
     view = np.random.default_rng(0).random((40, 70)).astype(np.float32)
     shifts, padding = paper.shear_shifts(70, -0.08)

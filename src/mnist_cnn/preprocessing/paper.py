@@ -462,9 +462,8 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
 
 
 LEFTOVER = 0.05  # of the largest mark's pixels: smaller marks left after erasing lines are their crossings and ends
-TEXTURE_MARKS = (
-    30  # this many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid
-)
+# This many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid.
+TEXTURE_MARKS = 30
 TEXTURE_SHARE = 0.1  # a digit's mark holds at least this share of all the marked pixels among such dots
 TEXTURE_SPAN = 0.5  # marks spread over this share of the frame each way may be a texture; a digit's pieces are not
 
@@ -496,6 +495,7 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
 
 
 LINE_MAX_TILT = 7.0  # degrees: ruled lines turned this far (a page photographed a little askew) are found
+LINE_THICKNESS = 0.01  # of the image across them: tilted lines thicker than this are strokes, not printed lines
 
 
 def erase_lines(
@@ -514,9 +514,11 @@ def erase_lines(
         from scipy import ndimage
 
         marks = ndimage.maximum_filter1d(marks, size=max(3, view.shape[1] // 50), axis=1)
-    coverage = count_along(marks, axis=1) / view.shape[1]  # (view > 0).mean(axis=1)'s values
-    if inside is not None:
-        coverage = np.where(inside >= 0.1 * view.shape[1], count_along(marks, axis=1) / np.maximum(inside, 1), 0.0)
+    counts = count_along(marks, axis=1)
+    if inside is None:
+        coverage = counts / view.shape[1]  # (view > 0).mean(axis=1)'s values
+    else:
+        coverage = np.where(inside >= 0.1 * view.shape[1], counts / np.maximum(inside, 1), 0.0)
     limit = max(4, int(0.04 * height))
     lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
     erased = False
@@ -540,7 +542,8 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
     """The slope (rows per column) of tilted lines running along the rows of ``view``, 0.0 when no
     row needs it: some row is already a line, or ink is missing from over a tenth of the columns
     (nothing runs across), or no tilt within LINE_MAX_TILT degrees lines up ``min_coverage`` of the
-    columns along two lines at least (one is a stroke: touching digits' bars). The tilt is the one
+    columns along two lines at least, none thicker than LINE_THICKNESS of the image (one line, or
+    thick ones, are strokes: touching digits' bars, a tightly cropped number's stems). The tilt is the one
     whose projection profile (the ink counted along lines of that slope; Postl 1986) has the fullest
     line: searched in half degrees on the image max-pooled by 4, then refined to a step of one row
     across the whole width."""
@@ -554,12 +557,23 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
         return 0.0
     pooled = max_pool(marks.astype(np.float32), max(1, max(view.shape) // 4)) > 0
     coarse = np.tan(np.deg2rad(np.arange(-LINE_MAX_TILT, LINE_MAX_TILT + 0.25, 0.5)))
-    slope, _ = fullest_line(pooled, coarse)
+    slope, counts = fullest_line(pooled, coarse)
+    if not ruled(counts, pooled.shape, min_coverage, 4):
+        return 0.0  # nothing like ruled paper at any tilt: spared the fine search (a number cropped tightly)
     fine = slope + np.arange(-np.tan(np.deg2rad(0.5)), np.tan(np.deg2rad(0.5)), 0.5 / width)
     slope, counts = fullest_line(marks, fine)
-    lines = runs(counts >= min_coverage * width)
-    # Ruled paper has many lines; one full line along a slope is a stroke (touching digits' bars).
-    return slope if len(lines) >= 2 and slope != 0.0 else 0.0
+    return slope if slope != 0.0 and ruled(counts, view.shape, min_coverage, 6) else 0.0
+
+
+def ruled(counts: np.ndarray, shape: tuple[int, int], min_coverage: float, least: int) -> bool:
+    """Whether ``fullest_line``'s counts, of an image ``shape`` (h, w), are ruled paper's: two lines
+    at least with ``min_coverage`` of the columns, none thicker than LINE_THICKNESS of the height or
+    ``least`` pixels, whichever is more. One full line along a slope is a stroke (touching digits' bars), and
+    so are thick ones: the slanted stems of a number cropped tightly ("11", "47") run from edge to
+    edge too, as wide as the pen."""
+    lines = runs(counts >= min_coverage * shape[1])
+    thin = max(least, int(LINE_THICKNESS * shape[0]))
+    return len(lines) >= 2 and all(stop - start <= thin for start, stop in lines)
 
 
 def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, np.ndarray]:
