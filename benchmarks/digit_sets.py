@@ -81,6 +81,17 @@ def dim_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return as_jpeg(photo, int(rng.integers(60, 95)))
 
 
+def write_on_sheet(digit: np.ndarray, sheet: np.ndarray, smallest: float, rng: np.random.Generator) -> None:
+    """Write the MNIST ``digit`` on ``sheet`` (grey levels, in place): from ``smallest`` to 60% of the
+    sheet's shorter side high, ink 10-50, anywhere at least a tenth of that side from its edges."""
+    scale = max(3, int(min(sheet.shape) * rng.uniform(smallest, 0.6) / 28))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    margin = int(0.1 * min(sheet.shape))
+    inner = sheet[margin:-margin, margin:-margin]
+    if inner.shape[0] > alpha.shape[0] and inner.shape[1] > alpha.shape[1]:
+        on_paper(alpha, inner, float(rng.uniform(10, 50)), rng)
+
+
 def sheet_on_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A sheet of paper on a darker table, 50-85% of the frame each way, with the digit written on it."""
     height, width = int(rng.integers(600, 1200)), int(rng.integers(600, 1200))
@@ -88,12 +99,7 @@ def sheet_on_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     sheet_h, sheet_w = int(height * rng.uniform(0.5, 0.85)), int(width * rng.uniform(0.5, 0.85))
     top, left = int(rng.integers(0, height - sheet_h)), int(rng.integers(0, width - sheet_w))
     sheet = np.full((sheet_h, sheet_w), float(rng.uniform(190, 245)))
-    scale = max(3, int(min(sheet_h, sheet_w) * rng.uniform(0.25, 0.6) / 28))
-    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
-    margin = int(0.1 * min(sheet_h, sheet_w))
-    inner = sheet[margin:-margin, margin:-margin]
-    if inner.shape[0] > alpha.shape[0] and inner.shape[1] > alpha.shape[1]:
-        on_paper(alpha, inner, float(rng.uniform(10, 50)), rng)
+    write_on_sheet(digit, sheet, 0.25, rng)
     desk[top : top + sheet_h, left : left + sheet_w] = sheet
     photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
     return as_jpeg(photo, int(rng.integers(70, 95)))
@@ -107,12 +113,7 @@ def tilted_sheet(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     sheet_h, sheet_w = int(height * rng.uniform(0.3, 0.8)), int(width * rng.uniform(0.3, 0.8))
     ramp = float(rng.uniform(-30, 30)) * np.linspace(-1, 1, sheet_w)[None, :]
     sheet = np.clip(float(rng.uniform(190, 240)) + ramp, 150, 250) * np.ones((sheet_h, 1))
-    scale = max(3, int(min(sheet_h, sheet_w) * rng.uniform(0.3, 0.6) / 28))
-    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
-    margin = int(0.1 * min(sheet_h, sheet_w))
-    inner = sheet[margin:-margin, margin:-margin]
-    if inner.shape[0] > alpha.shape[0] and inner.shape[1] > alpha.shape[1]:
-        on_paper(alpha, inner, float(rng.uniform(10, 50)), rng)
+    write_on_sheet(digit, sheet, 0.3, rng)
     angle = float(rng.uniform(2, 15) * rng.choice([-1, 1]))
     turned = np.asarray(
         Image.fromarray(sheet.astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
