@@ -256,6 +256,37 @@ def test_a_faint_margin_line_alone_is_erased():
     assert cleaned[:, 30:50].max() == 0 and cleaned.sum() == pytest.approx(ink[:, 60:].sum())
 
 
+def margined_ruled_ink(margin: int, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, ring): ruled paper with a red margin line (2 pixels, at column ``margin`` of the page's
+    crop) as strong as the pen, as a photo's normalisation may leave it, turned ``angle`` degrees, a
+    ring written on it after the turn with a pen 10 pixels wide, and where the ring is."""
+    page = np.zeros((500, 500), dtype=np.float32)
+    for position in range(10, 500, 30):
+        page[position : position + 2] = 0.35
+    page[:, 100 + margin : 102 + margin] = 0.9
+    turned = np.asarray(Image.fromarray(page, mode="F").rotate(angle, Image.Resampling.BILINEAR))
+    ink = np.where(turned > 0.1, turned, 0)[100:400, 100:400].astype(np.float32).copy()
+    ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
+    return np.maximum(ink, ring), ring > 0.5
+
+
+@pytest.mark.parametrize(
+    "margin, angle",
+    [(40, 3.0), (40, -5.0), (5, 5.0), (115, 4.0)],  # beside the digit; near the edge, out by a side; across the digit
+)
+def test_a_turned_margin_line_as_strong_as_the_pen_is_erased_and_the_digit_kept(margin, angle):
+    ink, ring = margined_ruled_ink(margin, angle)
+    cleaned = paper.remove_ruled_lines(ink)
+    assert cleaned[~ring].sum() < 0.01 * ink[~ring].sum()  # the margin line and the ruled lines gone
+    assert cleaned[ring].mean() > 0.9  # the ring, where the margin line crossed it too
+
+
+def test_a_stroke_leaving_a_tight_crop_by_its_side_is_kept():
+    one = draw(np.zeros((300, 200), np.float32), "line", (40, 0, -10, 240), 1.0, 8)  # a leaning 1's stem
+    one = draw(one, "line", (0, 292, 120, 292), 1.0, 8)  # its foot, cropped along the stem
+    np.testing.assert_array_equal(paper.remove_folds(one), one)
+
+
 def test_a_digit_cropped_tightly_is_not_taken_for_lines():
     for size in (40, 200):
         seven = np.zeros((size, size), dtype=np.float32)

@@ -23,6 +23,8 @@ FOLD_MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a
 FOLD_MAX_TILT = 12.0  # degrees: a fold or a sheet's edge lies within this of the photo's axes
 FOLD_MAX_WIDTH = 0.05  # of the image across the line: a broad soft fold still; a cropped 1's stroke is wider
 FOLD_SPAN = 0.97  # of the image along the line: a fold runs from edge to edge, a written stroke stops short
+FOLD_MIN_LENGTH = 0.4  # of the image along the line: a turned page's margin line out by a side runs this far
+FOLD_THIN = 0.6  # of the pen's stroke width: a line thinner than this beside the digit is printed, however dark
 
 
 def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
@@ -627,62 +629,124 @@ def unsheared(level: np.ndarray, shifts: np.ndarray, padding: int) -> np.ndarray
 
 
 def remove_folds(ink: np.ndarray) -> np.ndarray:
-    """Erase folds, creases, a sheet's edge and shadow lines: lone straight lines across a photo.
+    """Erase folds, creases, a sheet's edge, shadow lines and a turned page's margin line: lone straight
+    lines across a photo.
 
     A fold is found by ``fold_lines``. When the folds are all the ink there is (a blank sheet that was
     folded), they are all erased. When other ink is left (a digit), a fold is erased only if it is
     faint beside the pen (its median ink at most 0.6, as for a margin line), and only its pixels no
-    stronger than itself, so the digit's strokes where they cross it stay; a line as strong as the
-    pen is then the digit's own stroke (the bar of a 7 cropped tightly) and is kept. Ink under 1% of
-    the folds' beside them (a speck) is no digit. Images under 128 pixels on a side are left alone.
+    stronger than itself, so the digit's strokes where they cross it stay; or if it is thin beside the
+    pen (at most FOLD_THIN of the digit's stroke width, ``pen_width``: a printed line, red or black, on
+    a turned page, whose ink the photo's normalisation may have left as strong as the pen's), and then
+    only its pixels no part of a stroke of the pen's width (``pen_strokes``). A line as strong and as
+    wide as the pen is the digit's own stroke (the bar of a 7 cropped tightly) and is kept. What
+    erasing leaves of a fold, its dashes beyond the mask, goes (``without_leftovers``). Ink under
+    1% of the folds' beside them (a speck) is no digit. Images under 128 pixels on a side are left alone.
     """
     if min(ink.shape) < FOLD_MIN_SIZE:
         return ink
     marks = ink > 0
-    folds = fold_lines(marks) + [fold.T for fold in fold_lines(marks.T)]
+    folds = [(fold, fold_thickness(fold)) for fold in fold_lines(marks)]
+    folds += [(fold.T, fold_thickness(fold)) for fold in fold_lines(marks.T)]
     if not folds:
         return ink
-    on_folds = np.logical_or.reduce(folds)
+    on_folds = np.logical_or.reduce([fold for fold, _ in folds])
     if ink[~on_folds].sum() <= 0.01 * ink[on_folds].sum():  # specks beside a fold are no digit
         return np.zeros_like(ink)
+    pen = pen_width(marks & ~on_folds)
     cleaned = ink.copy()
-    for fold in folds:
+    erased = False
+    for fold, thickness in folds:
         level = float(np.median(ink[fold]))
         if level <= 0.6:
             cleaned[fold & (ink <= min(1.0, 1.5 * level + 0.15))] = 0
-    return cleaned
+        elif thickness <= FOLD_THIN * pen:
+            cleaned[fold & ~pen_strokes(marks, fold, (thickness + pen) / 2)] = 0
+        else:
+            continue
+        erased = True
+    return without_leftovers(cleaned) if erased else cleaned
+
+
+def fold_thickness(fold: np.ndarray) -> float:
+    """The median count of a fold's pixels (boolean (h, w), a line running down the rows) in the rows
+    it has any: its width across, in pixels."""
+    per_row = count_along(fold, axis=1)
+    return float(median(per_row[per_row > 0]))
+
+
+def pen_width(marks: np.ndarray) -> float:
+    """The stroke width in pixels (``digit.stroke_width``) of the largest mark (8-connected) of boolean
+    ``marks`` (h, w): the digit's body, not the thin leftovers of lines beside it; 0 for no marks."""
+    from scipy import ndimage
+
+    from mnist_cnn.preprocessing.digit import stroke_width
+
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if count == 0:
+        return 0.0
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return stroke_width(labels == np.argmax(sizes))
+
+
+def pen_strokes(marks: np.ndarray, fold: np.ndarray, width: float) -> np.ndarray:
+    """Boolean (h, w): the pixels of ``marks`` near a ``fold`` (within ``width``) that belong to a stroke
+    at least ``width`` pixels wide: within width / 2 of a pixel that far from the background (an
+    opening by a disk, by two Euclidean distance transforms, ``scipy.ndimage``), worked out on the
+    fold's box only. A thinner line there is left out."""
+    from scipy import ndimage
+
+    box = bounding_box(fold, margin=int(np.ceil(width)) + 1)
+    near = np.pad(marks[box], 1)
+    radius = width / 2
+    cores = ndimage.distance_transform_edt(near) >= radius + 0.5  # a disk of that width fits around them
+    strokes = np.zeros_like(marks)
+    if cores.any():
+        strokes[box] = (near & (ndimage.distance_transform_edt(~cores) <= radius + 1))[1:-1, 1:-1]
+    return strokes
 
 
 def fold_lines(marks: np.ndarray) -> list[np.ndarray]:
-    """Boolean masks (h, w) of the straight lines in ``marks`` that run from its top edge to its bottom
-    edge, tilted at most 12 degrees, with ink in 97% of the rows, at most 5% of the width thick.
+    """Boolean masks (h, w) of the straight lines in ``marks`` that run across it from edge to edge,
+    tilted at most 12 degrees from its columns: from its top edge to its bottom edge, or, near a side,
+    from one of them out by that side (a turned page's margin line) over FOLD_MIN_LENGTH of the rows
+    at least; with ink in 97% of the rows they cross, at most 5% of the width thick.
 
     Candidates are the peaks of a straight-line Hough transform (Duda and Hart 1972, scikit-image)
-    over those tilts, in quarter degrees; each is checked along its length: the ink within 5% of the
-    width of the line must be there in 97% of the rows and, in the median row, no thicker than 5% of
-    the width (a shadow over half the page is). Its mask is that ink.
+    over those tilts, in quarter degrees; each is checked along its length in the image: the ink within
+    5% of the width of the line must be there in 97% of those rows and, in the median row, no thicker
+    than 5% of the width (a shadow over half the page is). Its mask is that ink.
     """
     from skimage.transform import hough_line, hough_line_peaks
 
     height, width = marks.shape
-    if marks.any(axis=1).mean() < FOLD_SPAN:
-        return []  # no ink in some rows: nothing runs from top to bottom
+    inked = marks.any(axis=1)
+    edge = max(1, int(0.03 * height))
+    if inked.mean() < FOLD_SPAN * FOLD_MIN_LENGTH or not (inked[:edge].any() or inked[-edge:].any()):
+        return []  # too few rows with ink, or none at the top or bottom: nothing runs in from an edge
     limit = FOLD_MAX_WIDTH * width
     tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
     accumulator, tilts, offsets = hough_line(marks, theta=tilts)
     peaks = hough_line_peaks(
-        accumulator, tilts, offsets, min_distance=int(2 * limit) + 1, min_angle=len(tilts), threshold=0.6 * height
+        accumulator,
+        tilts,
+        offsets,
+        min_distance=int(2 * limit) + 1,
+        min_angle=len(tilts),
+        threshold=0.6 * FOLD_MIN_LENGTH * height,
     )
     rows, cols = np.nonzero(marks)
     folds = []
     for _, tilt, offset in zip(*peaks):
         cos, sin = np.cos(tilt), np.sin(tilt)
-        ends = (offset - np.array([0, height - 1]) * sin) / cos  # the line's columns at the top and bottom
-        if ends.min() < 0 or ends.max() > width - 1:
-            continue  # it leaves by a side: not from edge to edge
+        along = (offset - np.arange(height) * sin) / cos  # the line's column in each row
+        crossed = np.flatnonzero((along >= 0) & (along <= width - 1))  # its rows in the image: one run
+        if len(crossed) < FOLD_MIN_LENGTH * height or (crossed[0] > 0 and crossed[-1] < height - 1):
+            continue  # too short, or in and out by the sides: not from edge to edge
         distance = cols * cos + rows * sin - offset  # signed, perpendicular to the line, in pixels
         near = np.abs(distance) <= limit
-        per_row = np.bincount(rows[near], minlength=height)
+        per_row = np.bincount(rows[near], minlength=height)[crossed[0] : crossed[-1] + 1]
         if (per_row > 0).mean() < FOLD_SPAN or np.median(per_row[per_row > 0]) > limit:
             continue
         fold = np.zeros_like(marks)
