@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-from scipy import ndimage
+from scipy import ndimage, special
 
 
 def ink_mask(digit: np.ndarray, scale: int) -> np.ndarray:
@@ -245,3 +245,38 @@ def lined_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
         buffer, "JPEG", quality=int(rng.integers(70, 95))
     )
     return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def lamp_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A phone photo in a dim room under a desk lamp: paper 40-110 grey with a bright spot of light
+    40-110 brighter, anywhere in or near the frame, falling off over a fifth to over half of the frame's
+    diagonal. Light multiplies the page (ink 15-40% of the paper's reflectance). Noise, blur, JPEG."""
+    return lit_photo(digit, rng, spot=True, shadow=False)
+
+
+def shadow_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A phone photo with the hard shadow of a hand or phone across part of the page: straight, 30-60%
+    darker, its edge 1-10 pixels soft, paper 40-110 grey, under an even light or a lamp's spot."""
+    return lit_photo(digit, rng, spot=bool(rng.random() < 0.5), shadow=True)
+
+
+def lit_photo(digit: np.ndarray, rng: np.random.Generator, spot: bool, shadow: bool) -> Image.Image:
+    """``lamp_photo`` and ``shadow_photo``: the digit on a page lit by a spot of light, a shadow or both."""
+    scale = int(rng.integers(5, 14))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    height, width = (int(rng.integers(alpha.shape[0] + 40, alpha.shape[0] + 600)) for _ in range(2))
+    page = on_paper(alpha, np.ones((height, width)), float(rng.uniform(0.15, 0.4)), rng)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    light = np.full((height, width), float(rng.uniform(40, 110)))
+    if spot:
+        centre_y, centre_x = rng.uniform(-0.2, 1.2) * height, rng.uniform(-0.2, 1.2) * width
+        spread = rng.uniform(0.2, 0.6) * np.hypot(height, width)
+        light += rng.uniform(40, 110) * np.exp(-((y - centre_y) ** 2 + (x - centre_x) ** 2) / (2 * spread**2))
+    if shadow:
+        angle = rng.uniform(0, 2 * np.pi)
+        across = (x - rng.uniform(0.2, 0.8) * width) * np.cos(angle) + (y - rng.uniform(0.2, 0.8) * height) * np.sin(
+            angle
+        )
+        light *= 1 - rng.uniform(0.3, 0.6) * special.expit(across / rng.uniform(0.5, 5))
+    photo = ndimage.gaussian_filter(page * light + rng.normal(0, 3, (height, width)), float(rng.uniform(0.5, 1.5)))
+    return as_jpeg(photo, int(rng.integers(60, 95)))

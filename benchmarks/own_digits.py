@@ -164,6 +164,8 @@ def build_sets(dataset, count: int, digits: str = "test") -> tuple[dict, np.ndar
         # Added after the others, so the random draws of the sets above stay as they were.
         "tilted_sheet": made(digit_sets.tilted_sheet),
         "lined_photo": made(digit_sets.lined_photo),
+        "lamp_photo": made(digit_sets.lamp_photo),
+        "shadow_photo": made(digit_sets.shadow_photo),
     }
     return sets, multiples
 

@@ -127,6 +127,40 @@ def test_illumination_fits_a_gradient_and_never_follows_a_bold_stroke():
     assert np.abs(surface - gradient).max() < 2 and noise < 1
 
 
+def lamp_lit(size=(300, 400), centre=(40, 300), spread=110.0) -> np.ndarray:
+    """A dim page (50 grey) under a desk lamp: a spot of light 100 brighter at ``centre``, falling off
+    as a Gaussian ``spread`` pixels wide, over most of the frame; a quadratic cannot follow it."""
+    rows, cols = np.mgrid[0 : size[0], 0 : size[1]].astype(np.float32)
+    return 50 + 100 * np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / (2 * spread**2))
+
+
+@pytest.mark.parametrize("centre", [(40, 300), (150, 200), (-30, 60)])
+def test_a_lamps_spot_of_light_is_lighting_and_the_digit_under_it_is_ink(centre):
+    light = lamp_lit(centre=centre)
+    on_ring = draw(page(level=0.0, size=(300, 400)), "ring", (230, 150, 330, 280), 1.0, 10) > 0.5
+    photo = light * np.where(on_ring, 0.25, 1.0)  # ink reflects a quarter of the light the paper does
+    ink = paper.ink_intensity(photo)
+    assert ink[on_ring].mean() > 0.7 and ink[~on_ring].mean() < 0.02  # dark ink, not the spot
+
+
+def test_a_quadratic_page_takes_no_quartic():
+    gradient = np.tile(np.linspace(90, 200, 300, dtype=np.float32), (300, 1))
+    ys, xs, samples, rim = paper.sampling_grid(300, 300)
+    values = gradient[np.ix_(ys, xs)].ravel().astype(np.float64)
+    assert paper.lamp_light(300, 300, values, np.ones(len(values), bool), 2.0, 2.0) is None
+
+
+@pytest.mark.parametrize("degree", [2, 4])
+def test_polynomial_surface_is_the_basis_at_every_pixel(degree):
+    terms = paper.polynomial_basis(np.zeros(1), np.zeros(1), degree).shape[1]
+    coefficients = np.random.default_rng(0).normal(size=terms)
+    row, col = paper.surface_coordinates(7, 9)
+    y, x = np.broadcast_arrays(row, col)
+    expected = paper.polynomial_basis(y.ravel(), x.ravel(), degree) @ coefficients
+    surface = paper.polynomial_surface(coefficients, 7, 9, degree)
+    np.testing.assert_allclose(surface.ravel(), expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("paper_level, ink_level", [(240, 20), (110, 30), (85, 20), (20, 230), (60, 110)])
 def test_ink_is_the_minority_side_whatever_the_paper_grey(paper_level, ink_level):
     image = draw(page(level=paper_level), "ring", (90, 60, 210, 240), ink_level, 14)

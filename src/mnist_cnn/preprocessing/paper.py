@@ -18,6 +18,9 @@ from mnist_cnn.preprocessing.resize import shrink
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
+REFINE_ITERATIONS = 4  # reweightings of the lighting fits
+LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a quadratic cannot
+LAMP_GAIN = 0.02  # of the samples, in the frame and on its rim: what a quartic must explain beyond a quadratic
 SURFACE_BAND = 64  # rows of the lighting surface computed at once: two float64 buffers that fit in cache
 FOLD_MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 has no folds, only strokes
 FOLD_MAX_TILT = 12.0  # degrees: a fold or a sheet's edge lies within this of the photo's axes
@@ -211,7 +214,7 @@ def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
     return gray if sheet is None else sheet.cut(gray)
 
 
-def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, float]:
+def illumination(gray: np.ndarray, iterations: int = REFINE_ITERATIONS) -> tuple[np.ndarray, float]:
     """(surface, noise): the paper's brightness (h, w) under the photo's lighting, a quadratic surface
     fitted robustly, and the paper's noise (a robust standard deviation, in grey levels).
 
@@ -222,7 +225,8 @@ def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, flo
     explains, within a common tolerance, the larger share of the samples plus the larger share of the
     rim's is the paper. Ink, dark or light, drops out as
     outliers whatever its stroke width; gradients, vignettes and dim light are smooth and are fitted.
-    A quadratic cannot follow a digit.
+    A quadratic cannot follow a digit. A desk lamp's spot of light is fitted by a quartic
+    (``lamp_light``) when that explains clearly more of the paper.
     """
     height, width = gray.shape
     ys, xs, samples, rim = sampling_grid(height, width)
@@ -235,8 +239,56 @@ def illumination(gray: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, flo
     # The paper is what one surface explains most of, in the whole frame and along its rim alike: a
     # marker digit filling most of the frame still leaves the rim to the paper.
     support = [fit.mean() + fit[rim].mean() for fit in explained]
-    coefficients, spread = fits[int(np.argmax(support))]
+    best = int(np.argmax(support))
+    coefficients, spread = fits[best]
+    lamp = lamp_light(height, width, values, explained[best], support[best], tolerance)
+    if lamp is not None:
+        return lamp
     return quadratic_surface(coefficients, height, width), spread
+
+
+def lamp_light(
+    height: int, width: int, values: np.ndarray, inliers: np.ndarray, support: float, tolerance: float
+) -> tuple[np.ndarray, float] | None:
+    """(surface, noise) of a desk lamp's light, or None when a quadratic already fits the paper.
+
+    A lamp close to the page lights a spot that falls off over part of the frame: a bump a quadratic
+    cannot follow, so its residual leaves the spot as light ink, or the dim paper beside it as dark
+    ink. A quartic (degree ``LAMP_DEGREE``) is fitted by ``refine`` from the quadratic's inliers
+    (``values`` at ``sampling_grid``'s samples); it is the paper only if it explains ``LAMP_GAIN``
+    more of the samples, in the frame and on its rim, within the quadratic's ``tolerance`` (grey levels)
+    than the quadratic's ``support`` (a share of the frame's samples plus a share of the rim's, 0-2),
+    from its ``inliers`` (boolean, one per sample). Ink stays an outlier:
+    the fit starts without it, and a quartic still cannot follow a stroke.
+    """
+    ys, xs, samples, rim = sampling_grid(height, width)
+    basis = polynomial_basis(samples[:, 2], samples[:, 1], LAMP_DEGREE)
+    coefficients, noise = refine(basis, values, inliers, 2 * REFINE_ITERATIONS)
+    explained = np.abs(values - basis @ coefficients) <= tolerance
+    if explained.mean() + explained[rim].mean() < support + LAMP_GAIN:
+        return None
+    return polynomial_surface(coefficients, height, width, LAMP_DEGREE), noise
+
+
+def polynomial_basis(y: np.ndarray, x: np.ndarray, degree: int) -> np.ndarray:
+    """(n, terms): 1, x, y, x^2, xy, y^2, x^3, ... up to ``degree``, at n points (``y``, ``x``)."""
+    return np.stack([x ** (total - power) * y**power for total in range(degree + 1) for power in range(total + 1)], 1)
+
+
+def polynomial_surface(coefficients: np.ndarray, height: int, width: int, degree: int) -> np.ndarray:
+    """float32 (height, width): the polynomial of ``polynomial_basis``' terms with ``coefficients`` at
+    every pixel, on ``surface_coordinates``' scale; one row polynomial per power of y, added as outer
+    products."""
+    row, col = surface_coordinates(height, width)
+    surface = np.zeros((height, width))
+    index = {}
+    for total in range(degree + 1):
+        for power in range(total + 1):
+            index[(total - power, power)] = len(index)
+    for power in range(degree + 1):
+        in_x = sum(coefficients[index[(p, power)]] * col**p for p in range(degree + 1 - power))
+        surface += row**power * in_x
+    return surface.astype(np.float32)
 
 
 def quadratic_surface(coefficients: np.ndarray, height: int, width: int) -> np.ndarray:
