@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, filters, paper, resize
+from mnist_cnn.preprocessing import digit, filters, paper, resize, shadows
 
 
 def page(size=(300, 300), level=240.0):
@@ -141,6 +141,37 @@ def test_a_lamps_spot_of_light_is_lighting_and_the_digit_under_it_is_ink(centre)
     photo = light * np.where(on_ring, 0.25, 1.0)  # ink reflects a quarter of the light the paper does
     ink = paper.ink_intensity(photo)
     assert ink[on_ring].mean() > 0.7 and ink[~on_ring].mean() < 0.02  # dark ink, not the spot
+
+
+def shadowed(size=(400, 500), angle=30.0, depth=0.5, softness=2.0, light=100.0) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, ring): a dim page (``light`` grey) with a ring of ink (a quarter of the paper's
+    reflectance) and the hard shadow of a straight edge at ``angle`` degrees across it, through the
+    frame's centre, taking ``depth`` of the light, its edge ``softness`` pixels soft."""
+    on_ring = draw(page(level=0.0, size=size), "ring", (150, 220, 250, 350), 1.0, 12) > 0.5
+    rows, cols = np.mgrid[0 : size[0], 0 : size[1]].astype(np.float32)
+    across = (rows - size[0] / 2) * np.cos(np.deg2rad(angle)) + (cols - size[1] / 2) * np.sin(np.deg2rad(angle))
+    lit = light * (1 - depth / (1 + np.exp(-across / softness)))
+    return (lit * np.where(on_ring, 0.25, 1.0)).astype(np.float32), on_ring
+
+
+@pytest.mark.parametrize(
+    "angle, depth, softness",
+    [(30.0, 0.5, 2.0), (-70.0, 0.35, 4.0), (95.0, 0.6, 0.7), (0.0, 0.4, 1.0), (20.0, 0.4, 8.0)],
+)
+def test_a_hard_shadow_across_the_page_is_divided_out_and_the_digit_kept(angle, depth, softness):
+    photo, on_ring = shadowed(angle=angle, depth=depth, softness=softness)
+    edge = shadows.find_shadow_edge(photo)
+    assert edge is not None and abs(edge.depth - depth) < 0.08
+    ink = paper.ink_intensity(photo)
+    assert ink[on_ring].mean() > 0.6 and ink[~on_ring].mean() < 0.01  # the ring, not the shadow or its edge
+
+
+def test_a_stroke_or_a_blob_is_no_shadow():
+    tight_one = draw(page(size=(300, 120)), "line", (30, 0, 90, 300), 20.0, 45)  # a bold 1 cropped tightly
+    blob = draw(page(size=(300, 300)), "ring", (60, 60, 240, 240), 20.0, 90)  # a marker 0 filled in
+    drawing = draw(page(level=0.0, size=(300, 300)), "line", (50, 20, 250, 280), 255.0, 40)  # white on black
+    for image in (tight_one, blob, drawing, page()):
+        assert shadows.find_shadow_edge(image) is None
 
 
 def test_a_quadratic_page_takes_no_quartic():

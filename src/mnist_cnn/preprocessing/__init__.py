@@ -7,8 +7,10 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64;
 2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
    turned, the desk left in its box covered with paper;
-3. ``paper.ink_intensity``: the lighting fitted and removed, the ink found on whichever side of the
-   paper is the minority (dark on light or light on dark, any paper grey), noise and specks dropped;
+3. ``paper.ink_intensity``: the lighting fitted and removed (a quadratic; a quartic under a desk
+   lamp's spot; a hard shadow's straight edge divided out first, ``shadows``), the ink found on
+   whichever side of the paper is the minority (dark on light or light on dark, any paper grey),
+   noise and specks dropped;
 4. ``paper.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
    degrees), what they leave and a dot grid too, and folds and creases;
 5. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;

@@ -12,14 +12,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_cnn.errors import ImageError
+from mnist_cnn.preprocessing import shadows
 from mnist_cnn.preprocessing.filters import neighbourhood_count, neighbourhood_max
 from mnist_cnn.preprocessing.resize import shrink
 
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
+SHADOW_SHARE = 0.1  # of the frame marked as ink: more may be a hard shadow's edge (``shadows``)
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
 REFINE_ITERATIONS = 4  # reweightings of the lighting fits
 LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a quadratic cannot
+LAMP_MIN_SIZE = 128  # pixels: no lamp lights a scan or a thumbnail this small
 LAMP_GAIN = 0.02  # of the samples, in the frame and on its rim: what a quartic must explain beyond a quadratic
 SURFACE_BAND = 64  # rows of the lighting surface computed at once: two float64 buffers that fit in cache
 FOLD_MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 has no folds, only strokes
@@ -259,8 +262,11 @@ def lamp_light(
     more of the samples, in the frame and on its rim, within the quadratic's ``tolerance`` (grey levels)
     than the quadratic's ``support`` (a share of the frame's samples plus a share of the rim's, 0-2),
     from its ``inliers`` (boolean, one per sample). Ink stays an outlier:
-    the fit starts without it, and a quartic still cannot follow a stroke.
+    the fit starts without it, and a quartic still cannot follow a stroke. Images under
+    ``LAMP_MIN_SIZE`` on a side (an 8x8 scan enlarged to 64) take the quadratic.
     """
+    if min(height, width) < LAMP_MIN_SIZE:
+        return None  # an enlarged scan's few pixels: a quartic would follow its digit
     ys, xs, samples, rim = sampling_grid(height, width)
     basis = polynomial_basis(samples[:, 2], samples[:, 1], LAMP_DEGREE)
     coefficients, noise = refine(basis, values, inliers, 2 * REFINE_ITERATIONS)
@@ -389,7 +395,7 @@ def median(values: np.ndarray) -> float:
     return (float(lower) + float(upper)) / 2
 
 
-def ink_intensity(gray: np.ndarray) -> np.ndarray:
+def ink_intensity(gray: np.ndarray, relight: bool = True) -> np.ndarray:
     """A grayscale photo or drawing (h, w), values 0-255, to its ink (h, w), values 0-1, light on dark.
 
     The paper is what the lighting surface fits (``illumination``); the ink is the side of it, darker
@@ -397,7 +403,9 @@ def ink_intensity(gray: np.ndarray) -> np.ndarray:
     grey level. Noise is 4 robust standard deviations of the residual (at least 10 grey levels);
     isolated marks under 3 pixels are dropped; the ink scale is the 90th percentile of the marks off
     rows and columns that are 85% ink (the pen's, not ruled lines'), so a digit of a handful of
-    pixels keeps its full intensity.
+    pixels keeps its full intensity. When over ``SHADOW_SHARE`` of the frame stands out of the paper
+    and ``relight`` is set, a hard shadow's edge is looked for (``shadows.find_shadow_edge``); if one
+    is found, the shadow is divided out and the ink found again on the relit image.
 
     Raises:
         ImageError: "no digit found" when nothing stands out of the paper.
@@ -413,7 +421,12 @@ def ink_intensity(gray: np.ndarray) -> np.ndarray:
     # Everything after this looks only at the marks and the 2 pixels around them (the anti-aliased
     # edges): it runs on their bounding box, the same values as on the whole frame at a fraction of
     # the cost; the rest of the frame is no ink.
-    box = bounding_box(ink > threshold, margin=2)
+    marked = ink > threshold
+    if relight and np.count_nonzero(marked) > SHADOW_SHARE * marked.size:
+        edge = shadows.find_shadow_edge(gray)
+        if edge is not None:
+            return ink_intensity(gray / edge.light(gray.shape), relight=False)
+    box = bounding_box(marked, margin=2)
     if box is None:
         raise ImageError("no digit found: the image is blank")
     near = ink[box]
