@@ -166,6 +166,16 @@ def test_a_hard_shadow_across_the_page_is_divided_out_and_the_digit_kept(angle, 
     assert ink[on_ring].mean() > 0.6 and ink[~on_ring].mean() < 0.01  # the ring, not the shadow or its edge
 
 
+def test_a_blank_page_in_shadow_is_blank_and_a_shadows_corner_is_not_relit():
+    rows, cols = np.mgrid[0:400, 0:500]
+    across = (rows - 200) * np.cos(np.deg2rad(-35.0)) + (cols - 250) * np.sin(np.deg2rad(-35.0))
+    blank = np.where(across > 0, 50.0, 100.0).astype(np.float32)  # paper under a straight shadow, nothing on it
+    with pytest.raises(ImageError):
+        paper.ink_intensity(blank)
+    corner = np.where((rows > 120) & (cols > 150), 50.0, 100.0).astype(np.float32)  # a shadow with a corner
+    assert shadows.find_shadow_edge(corner) is None
+
+
 def test_a_stroke_or_a_blob_is_no_shadow():
     tight_one = draw(page(size=(300, 120)), "line", (30, 0, 90, 300), 20.0, 45)  # a bold 1 cropped tightly
     blob = draw(page(size=(300, 300)), "ring", (60, 60, 240, 240), 20.0, 90)  # a marker 0 filled in

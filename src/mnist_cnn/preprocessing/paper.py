@@ -19,6 +19,7 @@ from mnist_cnn.preprocessing.resize import shrink
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
 SHADOW_SHARE = 0.1  # of the frame marked as ink: more may be a hard shadow's edge (``shadows``)
+SHADOW_LEFT = 0.5  # of the marks: a shadow divided out takes away more, or it was not the shadow's edge
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
 REFINE_ITERATIONS = 4  # reweightings of the lighting fits
 LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a quadratic cannot
@@ -423,9 +424,9 @@ def ink_intensity(gray: np.ndarray, relight: bool = True) -> np.ndarray:
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
     if relight and np.count_nonzero(marked) > SHADOW_SHARE * marked.size:
-        edge = shadows.find_shadow_edge(gray)
-        if edge is not None:
-            return ink_intensity(gray / edge.light(gray.shape), relight=False)
+        relit = without_shadow(gray, np.count_nonzero(marked))
+        if relit is not None:
+            return relit
     box = bounding_box(marked, margin=2)
     if box is None:
         raise ImageError("no digit found: the image is blank")
@@ -444,6 +445,27 @@ def ink_intensity(gray: np.ndarray, relight: bool = True) -> np.ndarray:
     result = np.zeros(gray.shape, dtype=np.float32)
     result[box] = np.clip((np.where(near_marks, near, 0) - floor) / max(scale - floor, 1e-6), 0, 1)
     return result
+
+
+def without_shadow(gray: np.ndarray, marked: int) -> np.ndarray | None:
+    """The ink (h, w), 0-1, of ``gray`` with a hard shadow's edge divided out (``shadows``), or None
+    when there is no such edge or dividing it out leaves more than ``SHADOW_LEFT`` of the ``marked``
+    pixels (the shadow was not one straight edge: a corner of a phone's shadow). What the edge itself
+    leaves (``shadows.without_edge``) is no ink.
+
+    Raises:
+        ImageError: "no digit found" when the shadow was all that stood out of the paper.
+    """
+    edge = shadows.find_shadow_edge(gray)
+    if edge is None:
+        return None
+    ink = shadows.without_edge(ink_intensity(gray / edge.light(gray.shape), relight=False), edge)
+    left = np.count_nonzero(ink)
+    if left > SHADOW_LEFT * marked:
+        return None
+    if not left:
+        raise ImageError("no digit found: the image is blank")
+    return ink
 
 
 def total_positive(excess: np.ndarray) -> float:

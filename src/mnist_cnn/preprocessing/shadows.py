@@ -3,7 +3,8 @@
 A shadow multiplies the light on the page beyond its edge by a constant factor, so it darkens the paper
 and the ink alike; its edge is one straight step across the frame, soft over a few pixels. A lighting
 surface (``paper.illumination``) cannot follow a step, and what it leaves is a region of "ink" as large
-as the shadow. ``relit`` finds the edge and divides the shadow out before the lighting is fitted.
+as the shadow. ``find_shadow_edge`` finds the edge, ``ShadowEdge.light`` divides the shadow out
+(``paper.without_shadow``), and ``without_edge`` drops what a ragged edge leaves.
 
 Float32 grayscale arrays (h, w), values 0-255, as in ``paper``.
 """
@@ -24,6 +25,9 @@ MAX_RATIO = 0.85  # shadow paper at most this bright against lit paper: a weaker
 MIN_STEP = 10.0  # grey levels the shadow takes off the paper at least, as paper.MIN_CONTRAST for ink
 REACH = 0.06  # of the image's longer side: the profile across the edge a penumbra is fitted on
 SOFTNESS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 18.0, 27.0, 40.0)  # pixels: the edge's logistic widths tried
+EDGE_BAND = 0.015  # of the image's longer side: how far a ragged edge's leftovers reach from the fitted line
+EDGE_SHARE = 0.8  # of a mark's pixels along the edge: it is the edge's leftover, not ink
+RIM_SHADED = 75  # percent of the frame's rim beyond a shadow's edge that must be in its shadow
 CANDIDATES = 10  # straight-line peaks tried, strongest first
 
 
@@ -45,10 +49,22 @@ class ShadowEdge:
         return (1 - self.depth * special.expit(across / self.softness)).astype(np.float32)
 
 
-def relit(gray: np.ndarray) -> np.ndarray:
-    """``gray`` with a hard shadow's edge divided out (``find_shadow_edge``), or unchanged."""
-    edge = find_shadow_edge(gray)
-    return gray if edge is None else gray / edge.light(gray.shape)
+def without_edge(ink: np.ndarray, edge: ShadowEdge) -> np.ndarray:
+    """``ink`` (h, w), 0-1, without the marks a divided-out shadow edge leaves along itself: connected
+    components of the ink (scipy.ndimage.label) with ``EDGE_SHARE`` of their pixels within twice the
+    edge's softness plus ``EDGE_BAND`` of the image of it (a torn or ragged edge, a slightly misfitted
+    one). A digit crossing the edge is mostly off it and stays whole."""
+    marks = ink > 0
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if not count:
+        return ink
+    rows, cols = np.ogrid[0 : ink.shape[0], 0 : ink.shape[1]]
+    across = np.abs(rows * edge.normal[0] + cols * edge.normal[1] - edge.offset)
+    along = across <= 2 * edge.softness + EDGE_BAND * max(ink.shape) + 2
+    on_edge = ndimage.sum_labels(along & marks, labels, index=np.arange(1, count + 1))
+    sizes = ndimage.sum_labels(marks, labels, index=np.arange(1, count + 1))
+    drop = np.concatenate([[False], on_edge >= EDGE_SHARE * sizes])
+    return np.where(drop[labels], 0, ink).astype(ink.dtype)
 
 
 def find_shadow_edge(gray: np.ndarray) -> ShadowEdge | None:
@@ -125,13 +141,14 @@ def step_side(small: np.ndarray, normal: tuple[float, float], offset: float) -> 
 
 def shadow_reaches_rim(small: np.ndarray, across: np.ndarray) -> bool:
     """Whether the frame's rim beyond a line (``across`` > 0: signed distances (h, w) from it) is paper
-    in shadow beside the rim before it: a shadow runs on to the frame's edge, a digit's stroke or blob,
-    inside the frame, leaves lit paper around it."""
+    in shadow (``RIM_SHADED`` percent of it) beside the rim before it: a shadow runs on to the frame's
+    edge, a digit's stroke or blob, inside the frame, leaves lit paper around it."""
     rim = np.zeros(small.shape, dtype=bool)
     rim[[0, 1, -2, -1]] = True
     rim[:, [0, 1, -2, -1]] = True
     shade, lit = small[rim & (across > 2)], small[rim & (across < -2)]
-    return shade.size >= 10 and lit.size >= 10 and in_shadow(np.median(shade), np.median(lit))
+    # Nearly all of it: a shadow with a corner (two edges) leaves lit paper beyond one of its edges.
+    return shade.size >= 10 and lit.size >= 10 and in_shadow(np.percentile(shade, RIM_SHADED), np.median(lit))
 
 
 def in_shadow(level: float, lit: float) -> bool:
