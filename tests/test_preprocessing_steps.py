@@ -506,7 +506,7 @@ def test_median_matches_numpy_median():
     rng = np.random.default_rng(4)
     for size in (1, 2, 7, 8, 1001):
         values = rng.random(size) * 10
-        assert paper.median(values) == float(np.median(values))
+        assert filters.median(values) == float(np.median(values))
 
 
 def test_neighbourhood_count_matches_scipy_correlate_with_a_3x3_square():

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from mnist_cnn.preprocessing.filters import neighbourhood_max
-from mnist_cnn.preprocessing.paper import median
+from mnist_cnn.preprocessing.filters import median, neighbourhood_max
 
 FIELD = 28
 BOX = 20

@@ -13,7 +13,7 @@ import numpy as np
 
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import shadows
-from mnist_cnn.preprocessing.filters import neighbourhood_count, neighbourhood_max
+from mnist_cnn.preprocessing.filters import median, neighbourhood_count, neighbourhood_max
 from mnist_cnn.preprocessing.resize import shrink
 
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
@@ -383,17 +383,6 @@ def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterati
             break
         inliers = updated
     return coefficients, spread
-
-
-def median(values: np.ndarray) -> float:
-    """np.median of a non-empty, NaN-free array, without the checks and dispatch that cost more than
-    the partition itself on the small arrays preprocessing works on (it runs per request in a server)."""
-    flat = values.ravel()
-    middle = flat.size // 2
-    if flat.size % 2:
-        return float(np.partition(flat, middle)[middle])
-    lower, upper = np.partition(flat, (middle - 1, middle))[middle - 1 : middle + 1]
-    return (float(lower) + float(upper)) / 2
 
 
 def ink_intensity(gray: np.ndarray, relight: bool = True) -> np.ndarray:
