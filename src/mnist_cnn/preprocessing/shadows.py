@@ -70,13 +70,15 @@ def without_edge(ink: np.ndarray, edge: ShadowEdge) -> np.ndarray:
 def find_shadow_edge(gray: np.ndarray) -> ShadowEdge | None:
     """The straight edge of a shadow across ``gray`` (h, w), or None.
 
-    Candidates are the strongest straight lines through Canny edges (Canny 1986; Hough transform, Duda
-    and Hart 1972; both scikit-image) of a copy at most ``SEARCH_SIZE`` pixels long. A candidate is a
-    shadow edge when, in each of ``SEGMENTS`` pieces along it, the paper on one side (the median of a
-    band ``BAND`` wide: ink is the minority) is at most ``MAX_RATIO`` as bright as on the other, the
-    same side darker throughout: a step across the whole frame, which a pen's stroke, ending inside
-    it, never makes. Its position, depth and softness are then fitted on the full image
-    (``fit_edge``).
+    Nothing is looked for when the frame's rim is evenly lit (its 10th percentile not ``in_shadow``
+    beside its 90th). Candidates are the strongest straight lines through Canny edges (Canny 1986;
+    Hough transform, Duda and Hart 1972; both scikit-image) of a copy at most ``SEARCH_SIZE`` pixels
+    long. The first candidate that ``step_side`` takes is the shadow's edge: in each of ``SEGMENTS``
+    pieces along it, the paper on one side (the median of a band three times ``BAND`` wide: ink is
+    the minority) is ``in_shadow`` beside the other, the same side throughout, and so is the paper
+    past the first ``BAND`` (a pen's stroke, ending inside the frame, has lit paper past it); and
+    ``RIM_SHADED`` percent of the rim beyond it is in shadow (``shadow_reaches_rim``). Its position,
+    depth and softness are then fitted on the full image (``fit_edge``).
     """
     small = shrink(np.asarray(gray, dtype=np.float32), SEARCH_SIZE)
     rim = np.concatenate([small[[0, -1]].ravel(), small[:, [0, -1]].ravel()])
