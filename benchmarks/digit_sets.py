@@ -68,6 +68,13 @@ def low_resolution(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return as_jpeg(np.asarray(large, dtype=np.float32), int(rng.integers(50, 90)))
 
 
+def tiny_scan(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A tiny scan kept at its size: the digit, dark on white, box-filtered to 8-12 pixels, as PNG
+    (the shared cases' ``tiny/`` 8x8 scans are made this way, at 8)."""
+    size = int(rng.integers(8, 13))
+    return Image.fromarray(255 - np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BOX)))
+
+
 def dim_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A phone photo in a dim room: paper 80-140 grey with a lighting gradient, ink 15-45, noise, blur."""
     scale = int(rng.integers(6, 16))

@@ -166,6 +166,7 @@ def build_sets(dataset, count: int, digits: str = "test") -> tuple[dict, np.ndar
         "lined_photo": made(digit_sets.lined_photo),
         "lamp_photo": made(digit_sets.lamp_photo),
         "shadow_photo": made(digit_sets.shadow_photo),
+        "tiny_scan": made(digit_sets.tiny_scan),
     }
     return sets, multiples
 

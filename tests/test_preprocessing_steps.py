@@ -546,3 +546,44 @@ def test_the_cached_illumination_grid_and_bincount_mode_match_the_direct_computa
     for values in [rng.uniform(0, 256, 1000), rng.integers(0, 256, 1024).astype(np.float64), np.full(9, 256.0)]:
         counts, edges = np.histogram(values, bins=32, range=(0, 256))
         assert paper.most_common_level(values) == float(edges[np.argmax(counts)] + 4)
+
+
+# An 8x8 RGB JPEG of a 0 (blue ballpoint, quality 60) whose ring touches every side, as grey levels:
+# a quadratic lighting fit took the ring round its light middle for the paper and found it blank.
+FRAME_FILLING_ZERO = np.array(
+    [
+        [242, 252, 232, 158, 110, 226, 253, 233],
+        [242, 247, 139, 233, 195, 130, 243, 253],
+        [252, 203, 107, 241, 253, 165, 199, 236],
+        [230, 136, 210, 242, 253, 231, 129, 253],
+        [185, 126, 245, 253, 253, 233, 133, 254],
+        [121, 213, 245, 250, 225, 159, 215, 230],
+        [97, 212, 238, 208, 160, 131, 252, 249],
+        [212, 70, 105, 110, 198, 253, 243, 254],
+    ],
+    dtype=np.float32,
+)
+
+
+def test_a_tiny_scan_keeps_its_faint_grey_levels_and_others_drop_a_halo():
+    scan = np.full((8, 8), 240.0, dtype=np.float32)
+    scan[1:7, 3] = 60.0  # the pen's stroke, 180 levels deep
+    scan[1:7, 5] = 220.0  # a stroke box-filtered to 20 levels: 11% of the scale, over the noise floor
+    work = preprocessing.fit_work_size(scan)
+    assert preprocessing.enlarged(scan) and not preprocessing.enlarged(work)
+    kept = paper.ink_intensity(work, faint=True)
+    dropped = paper.ink_intensity(work)
+    faint_column = slice(5 * 8 + 2, 5 * 8 + 6)
+    assert kept[12:52, faint_column].max() > 0.05
+    assert dropped[12:52, faint_column].max() == 0
+    assert kept[12:52, 3 * 8 + 4].min() > 0.9 and dropped[12:52, 3 * 8 + 4].min() > 0.9
+
+
+def test_a_tiny_scans_paper_is_a_plane_so_a_zero_filling_its_frame_is_ink():
+    work = preprocessing.fit_work_size(FRAME_FILLING_ZERO)
+    with pytest.raises(ImageError, match="blank"):
+        paper.ink_intensity(work)  # a quadratic follows the ring
+    ink = paper.ink_intensity(work, faint=True)
+    ring = FRAME_FILLING_ZERO < 170
+    assert ink.reshape(8, 8, 8, 8).max(axis=(1, 3))[ring].mean() > 0.5
+    assert preprocessing.to_mnist(FRAME_FILLING_ZERO).max() == 255

@@ -52,6 +52,12 @@ def fit_work_size(gray: np.ndarray) -> np.ndarray:
     return resize.enlarge(resize.shrink(gray, WORK_SIZE), SMALLEST_WORK_SIZE)
 
 
+def enlarged(gray: np.ndarray) -> bool:
+    """Whether ``fit_work_size`` enlarges this image (h, w): a tiny scan, whose faint grey levels are
+    the shape of its strokes, not a halo (``paper.ink_intensity``'s ``faint``)."""
+    return min(gray.shape) < SMALLEST_WORK_SIZE
+
+
 def to_mnist(gray: np.ndarray) -> np.ndarray:
     """Turn a grayscale image (h, w), values 0-255, of one digit into uint8 (28, 28) MNIST style.
 
@@ -62,7 +68,7 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
     work = paper.crop_to_sheet(fit_work_size(gray))
-    return ink_to_mnist(paper.remove_ruled_lines(paper.ink_intensity(work)))
+    return ink_to_mnist(paper.remove_ruled_lines(paper.ink_intensity(work, faint=enlarged(gray))))
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
