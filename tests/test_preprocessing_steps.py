@@ -587,3 +587,22 @@ def test_a_tiny_scans_paper_is_a_plane_so_a_zero_filling_its_frame_is_ink():
     ring = FRAME_FILLING_ZERO < 170
     assert ink.reshape(8, 8, 8, 8).max(axis=(1, 3))[ring].mean() > 0.5
     assert preprocessing.to_mnist(FRAME_FILLING_ZERO).max() == 255
+
+
+@pytest.mark.parametrize("margin", [0.18, 0.3])
+def test_ruled_lines_that_start_at_a_margin_are_erased_and_the_digit_kept(margin):
+    ink = np.zeros((300, 300), dtype=np.float32)
+    for position in range(15, 300, 30):
+        ink[position : position + 2, int(margin * 300) :] = 0.35  # 70-82% of the width: under 0.85
+    ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
+    cleaned = paper.remove_ruled_lines(np.maximum(ink, ring))
+    assert cleaned[ring <= 0.5].max() < 0.05
+    assert cleaned[ring > 0.5].mean() > 0.97
+
+
+def test_three_bars_of_a_tightly_cropped_digit_are_no_margin_ruling():
+    digit = np.zeros((300, 200), dtype=np.float32)  # a printed 3 as three bars and a stem, cropped tightly
+    for top in (0, 140, 288):
+        digit[top : top + 12, 50:] = 1.0  # 75% of the width: over MARGIN_COVERAGE
+    digit[:, 188:] = 1.0
+    assert np.array_equal(paper.remove_ruled_lines(digit), digit)

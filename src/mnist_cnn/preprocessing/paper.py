@@ -520,8 +520,10 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
 
     A line is a run of rows (or columns) at most 4% of the image thick (and 4 pixels at least) in
     which ``min_coverage`` of the pixels are ink, with at least one more such line parallel to it
-    (ruled paper has many), or, alone, spanning 95% of the image in ink at most 60% as strong as the
-    pen's (a printed margin line). A digit cropped tightly (a 1, the bar of a 7) spans its image
+    (ruled paper has many), or ``MARGIN_COVERAGE`` with ``MARGIN_LINES`` - 1 more (lines that start
+    at a margin: on the first helper's 6 such pages, 3 -> 5 read right), or, alone, spanning 95% of
+    the image in ink at most 60% as strong as the pen's (a printed margin line). A digit cropped
+    tightly (a 1, the bar of a 7) spans its image
     once, in the pen's full ink; images under 48 pixels are left alone. On a line, pixels clearly
     stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
     and where the digit continues on both sides of the line, the gap is bridged. Paper photographed
@@ -540,7 +542,10 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
         view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
         slope = line_slope(view, min_coverage)
         if slope == 0.0:
-            erased |= erase_lines(view, min_coverage, view.shape[0])
+            # Lines that stop at a margin cover less of the image; many of them are ruled paper still.
+            erased |= erase_lines(view, min_coverage, view.shape[0]) or erase_lines(
+                view, MARGIN_COVERAGE, view.shape[0], least=MARGIN_LINES
+            )
         else:
             shifts, padding = shear_shifts(view.shape[1], slope)
             level = sheared(view, shifts, padding)
@@ -550,6 +555,8 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     return remove_folds(without_leftovers(cleaned, erased))
 
 
+MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
+MARGIN_LINES = 4  # lines at least, parallel, to be ruled paper beside a margin; a digit has fewer thin bars
 LEFTOVER = 0.05  # of the largest mark's pixels: smaller marks left after erasing lines are their crossings and ends
 # This many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid.
 TEXTURE_MARKS = 30
@@ -588,15 +595,21 @@ LINE_THICKNESS = 0.01  # of the image across them: tilted lines thicker than thi
 
 
 def erase_lines(
-    view: np.ndarray, min_coverage: float, height: int, spread: bool = False, inside: np.ndarray | None = None
+    view: np.ndarray,
+    min_coverage: float,
+    height: int,
+    spread: bool = False,
+    inside: np.ndarray | None = None,
+    least: int = 1,
 ) -> bool:
     """``remove_ruled_lines``' work along one axis, in place: the rows of ``view`` that are lines
-    erased. ``height``: the image's extent across the lines (the 4% limit). ``spread``: a line may lie
-    across two neighbouring rows (a sheared image), so a row's coverage counts its neighbours' ink
-    too, and gaps under 2% of the width along it (a faint line comes out dashed in a photo). Returns
-    whether a line was erased. ``inside``: how many of each row's pixels lie in the photo (a sheared
-    image's rows near its top and bottom run off it); coverage is of those, for rows inside over a tenth
-    of the width (a tilted line near the edge leaves the photo part of the way across)."""
+    erased, none unless there are ``least`` lines. ``height``: the image's extent across the lines
+    (the 4% limit). ``spread``: a line may lie across two neighbouring rows (a sheared image), so a
+    row's coverage counts its neighbours' ink too, and gaps under 2% of the width along it (a faint
+    line comes out dashed in a photo). Returns whether a line was erased. ``inside``: how many of
+    each row's pixels lie in the photo (a sheared image's rows near its top and bottom run off it);
+    coverage is of those, for rows inside over a tenth of the width (a tilted line near the edge
+    leaves the photo part of the way across)."""
     marks = view > 0
     if spread:  # and a faint line photographed comes out dashed: its dashes are joined along it
         marks = neighbourhood_max(marks, 3)
@@ -610,6 +623,8 @@ def erase_lines(
         coverage = np.where(inside >= 0.1 * view.shape[1], counts / np.maximum(inside, 1), 0.0)
     limit = max(4, int(0.04 * height))
     lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
+    if len(lines) < least:
+        return False
     erased = False
     for start, stop in lines:
         band = view[start:stop]
