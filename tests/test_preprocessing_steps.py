@@ -1,4 +1,7 @@
-"""Each named step of the preprocessing pipeline on its own, on small synthetic images."""
+"""Each named step of the preprocessing pipeline on its own, on small synthetic images (and bold markers made
+from one real validation digit)."""
+
+import sys
 
 import numpy as np
 import pytest
@@ -6,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, filters, paper, resize, shadows
+from mnist_cnn.preprocessing import digit, filters, paper, resize, shading, shadows
 
 
 def page(size=(300, 300), level=240.0):
@@ -606,3 +609,133 @@ def test_three_bars_of_a_tightly_cropped_digit_are_no_margin_ruling():
         digit[top : top + 12, 50:] = 1.0  # 75% of the width: over MARGIN_COVERAGE
     digit[:, 188:] = 1.0
     assert np.array_equal(paper.remove_ruled_lines(digit), digit)
+
+
+def hand_shadow(with_digit: bool = True, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, ring): a 600x800 noisy photo of paper with a hand's soft shadow (a palm and four
+    fingers, half as bright) at the right and, when ``with_digit``, a 0 written at the left; where
+    the ring is."""
+    from scipy import ndimage
+
+    shade = Image.new("F", (800, 600), 0.0)
+    pen = ImageDraw.Draw(shade)
+    pen.ellipse((470, 260, 760, 520), fill=1.0)  # the palm
+    for index, top in enumerate((120, 190, 260, 330)):
+        pen.line((470, 390, 330 + 25 * index, top), fill=1.0, width=55)  # fingers
+    shade = ndimage.gaussian_filter(np.asarray(shade, dtype=np.float32), 6)
+    noise = np.random.default_rng(seed).normal(0, 2.5, (600, 800)).astype(np.float32)
+    photo = 215.0 * (1 - 0.5 * shade) + noise
+    ring = draw(np.zeros((600, 800), np.float32), "ring", (120, 200, 230, 400), 1.0, 12) > 0.5
+    if with_digit:
+        photo = np.where(ring, 45.0 + noise, photo).astype(np.float32)
+    return photo.astype(np.float32), ring
+
+
+def test_closing_is_scipys_grey_closing():
+    from scipy import ndimage
+
+    image = np.random.default_rng(1).random((40, 50)).astype(np.float32)
+    np.testing.assert_array_equal(shading.closing(image, 7), ndimage.grey_closing(image, size=(7, 7)))
+
+
+def test_the_closing_square_takes_in_the_pen_and_not_the_hand():
+    photo, _ = hand_shadow()
+    square = shading.pen_square(photo)
+    assert square is not None and 12 < square < 55  # wider than the pen's 12 pixels, narrower than a finger
+
+
+def test_a_hands_shadow_is_divided_out_and_the_digit_kept(monkeypatch):
+    photo, ring = hand_shadow()
+    ink = paper.ink_intensity(photo)
+    assert ink[ring].mean() > 0.8
+    assert ink[~ring].mean() < 0.005  # the shadow is no ink
+    monkeypatch.setattr(shading, "pen_square", lambda gray: None)
+    assert paper.ink_intensity(photo)[~ring].mean() > 0.05  # without the closing the shadow is ink
+
+
+def test_a_markers_inside_is_no_shade():
+    image = draw(page(size=(300, 300), level=230.0), "ring", (40, 30, 260, 270), 20.0, 60)  # a 0, 60-pixel marker
+    image += np.random.default_rng(2).normal(0, 2.5, image.shape).astype(np.float32)
+    assert (image < 128).mean() > 0.1  # enough ink to look for a shadow
+    ink = paper.ink_intensity(image)
+    on_ring = draw(page(level=0.0), "ring", (40, 30, 260, 270), 1.0, 60) > 0.5
+    assert ink[on_ring].mean() > 0.9  # the stroke's inside stays ink
+
+
+def test_a_tiny_scan_is_not_shaded(monkeypatch):
+    calls = []
+    original = shading.pen_square
+    monkeypatch.setattr(shading, "pen_square", lambda gray: calls.append(gray.shape) or original(gray))
+    preprocessing.to_mnist(FRAME_FILLING_ZERO)
+    assert not calls
+    monkeypatch.setattr(paper, "SHADE_MIN_SIZE", 0)
+    preprocessing.to_mnist(FRAME_FILLING_ZERO)
+    assert calls == [(64, 64)]  # it reaches the shadow lookup: only its size keeps it out
+
+
+@pytest.fixture(scope="module")
+def marker_nines(mnist_dir):
+    """Three bold-marker 9s (3.5x MNIST's stroke width, ``benchmarks/digit_sets.bold_marker``) made
+    from one real validation digit, whose loop the marker fills: blobs with a few notches."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    saved = sys.path[:]
+    sys.path[:0] = [str(root / "benchmarks")]
+    try:
+        import digit_sets
+        import own_digits
+        from mnist_cnn.data import load_dataset
+
+        images, labels = own_digits.source_digits(load_dataset("mnist", mnist_dir), "validation")
+        assert labels[3549] == 9
+        return [
+            np.asarray(digit_sets.bold_marker(images[3549], np.random.default_rng(seed), 3.5), np.float32)
+            for seed in (2, 3, 5)
+        ]
+    finally:
+        sys.path[:] = saved
+
+
+def test_a_markers_blob_is_not_hollowed_by_a_shading_closing(marker_nines, monkeypatch):
+    for image in marker_nines:
+        whole = paper.ink_intensity(image)
+        assert np.count_nonzero(whole) > 0.1 * whole.size and (whole > 0.9).mean() > 0.1
+    monkeypatch.setattr(paper, "SHADE_DEPTH", 10.0)
+    assert all(
+        np.count_nonzero(paper.ink_intensity(image)) < 100 for image in marker_nines
+    )  # what SHADE_DEPTH prevents
+
+
+def test_a_tight_lamp_spot_is_divided_out_and_the_digit_kept(monkeypatch):
+    rows, cols = np.mgrid[0:600, 0:800].astype(np.float32)
+    spot = np.exp(-((rows - 420) ** 2 + (cols - 560) ** 2) / (2 * 60.0**2))  # on a dim page
+    photo = 70 + 170 * spot + np.random.default_rng(0).normal(0, 2.5, (600, 800))
+    ring = draw(np.zeros((600, 800), np.float32), "ring", (150, 120, 260, 320), 1.0, 12) > 0.5
+    photo = np.where(ring, 20.0, photo).astype(np.float32)
+    ink = paper.ink_intensity(photo)
+    assert ink[ring].mean() > 0.9 and ink[~ring].mean() < 0.005
+    monkeypatch.setattr(shading, "pen_square", lambda gray: None)
+    assert paper.ink_intensity(photo)[ring].mean() < 0.1  # a quartic takes the spot for light ink
+
+
+def streaky_chalk(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, strokes): a 6 in chalk ``width`` pixels wide on a dark board, 30% streaks in the chalk."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    board = np.full((320, 320), 55.0, np.float32) + rng.normal(0, 4, (320, 320)).astype(np.float32)
+    strokes = draw(np.zeros((320, 320), np.float32), "ring", (80, 40, 240, 280), 1.0, width)
+    strokes = draw(strokes, "line", (80, 160, 30, 300), 1.0, width)
+    alpha = ndimage.gaussian_filter(strokes, 1.0) * (1 - 0.3 * rng.random((320, 320)))
+    return (board + 170 * alpha).astype(np.float32), strokes > 0.5
+
+
+@pytest.mark.parametrize("width", [16, 34])
+def test_chalk_strokes_are_no_lamp_spot(width, monkeypatch):
+    photo, strokes = streaky_chalk(width)
+    assert shading.pen_square(photo) is not None  # a closing would be tried
+    assert paper.ink_intensity(photo)[strokes].mean() > 0.7
+    if width == 34:  # a bold chalk 6: without the spot test the closing takes the strokes for paper
+        monkeypatch.setattr(paper, "SPOT_SHARE", 0.0)
+        assert paper.ink_intensity(photo)[strokes].mean() < 0.1

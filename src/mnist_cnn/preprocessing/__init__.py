@@ -8,11 +8,12 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
    turned, the desk left in its box covered with paper;
 3. ``paper.ink_intensity``: the lighting fitted and removed (a quadratic; a quartic under a desk
-   lamp's spot; a hard shadow's straight edge divided out first, ``shadows``), the ink found on
-   whichever side of the paper is the minority (dark on light or light on dark, any paper grey),
-   noise and specks dropped;
+   lamp's spot; a hard shadow's straight edge divided out first, ``shadows``; a hand's or a phone's
+   shadow or a tight lamp spot by a grey closing wider than the pen, ``shading``; a plane for a tiny
+   scan, whose faint grey levels are kept), the ink found on whichever side of the paper is the
+   minority (dark on light or light on dark, any paper grey), noise and specks dropped;
 4. ``paper.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
-   degrees), what they leave and a dot grid too, and folds and creases;
+   degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
 5. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
 6. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
 7. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import shadows
+from mnist_cnn.preprocessing import shading, shadows
 from mnist_cnn.preprocessing.filters import median, neighbourhood_count, neighbourhood_max
 from mnist_cnn.preprocessing.resize import shrink
 
@@ -20,6 +20,10 @@ MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is n
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
 SHADOW_SHARE = 0.1  # of the frame marked as ink: more may be a hard shadow's edge (``shadows``)
 FLOOR_SHARE = 0.2  # of the ink scale: fainter ink is a pen's halo, except in an enlarged tiny scan
+SHADE_MIN_SIZE = 128  # pixels: no hand shades a scan this small; its blurred strokes' halo is no shade
+SPOT_WIDTH = 0.15  # of the image's shorter side: light marks this wide are a lamp's spot, not chalk strokes
+SPOT_SHARE = 0.5  # of the light marks: that many as wide as SPOT_WIDTH make a lamp's spot
+SHADE_DEPTH = 0.9  # of the kept ink's depth (90th percentile): the shade a closing takes away is paler
 SHADOW_LEFT = 0.5  # of the marks: a shadow divided out takes away more, or it was not the shadow's edge
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
 REFINE_ITERATIONS = 4  # reweightings of the lighting fits
@@ -405,8 +409,9 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     in those grey levels, and its paper is fitted by a plane (``illumination``'s ``flat``). 1,000
     8x8 box-filtered validation digits read 93.6% with the floor, 94.5% so (docs/BENCHMARKS.md).
     When over ``SHADOW_SHARE`` of the frame stands out of the paper
-    and ``relight`` is set, a hard shadow's edge is looked for (``shadows.find_shadow_edge``); if one
-    is found, the shadow is divided out and the ink found again on the relit image.
+    and ``relight`` is set, a shadow is looked for (``without_shadow``: a hard shadow's straight
+    edge, ``shadows.find_shadow_edge``, or compact light and shade, ``shading.local_paper``); if one
+    is found, it is divided out and the ink found again on the relit image.
 
     Raises:
         ImageError: "no digit found" when nothing stands out of the paper.
@@ -424,7 +429,7 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
     if relight and np.count_nonzero(marked) > SHADOW_SHARE * marked.size:
-        relit = without_shadow(gray, np.count_nonzero(marked))
+        relit = without_shadow(gray, ink, marked, dark=dark > light)
         if relit is not None:
             return relit
     box = bounding_box(marked, margin=2)
@@ -447,19 +452,62 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     return result
 
 
-def without_shadow(gray: np.ndarray, marked: int) -> np.ndarray | None:
-    """The ink (h, w), 0-1, of ``gray`` with a hard shadow's edge divided out (``shadows``), or None
-    when there is no such edge or dividing it out leaves more than ``SHADOW_LEFT`` of the ``marked``
-    pixels (the shadow was not one straight edge: a corner of a phone's shadow). What the edge itself
-    leaves (``shadows.without_edge``) is no ink.
+def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: bool) -> np.ndarray | None:
+    """The ink (h, w), 0-1, of ``gray`` with a shadow divided out, or None when there is none that
+    leaves at most ``SHADOW_LEFT`` of the ``marked`` pixels (boolean (h, w): where the lighting fit's
+    ``ink``, grey levels beyond the paper, stands out) as ink. First a hard shadow's straight edge
+    (``shadows``; what the edge itself leaves is no ink, ``shadows.without_edge``); failing that,
+    compact light and shade, a hand's or a phone's shadow or a tight lamp spot, by a grey closing
+    wider than the pen (``shading.local_paper``). A shadow that is not one straight edge, a corner of
+    a phone's shadow, leaves more than ``SHADOW_LEFT`` after the first. For ``dark`` ink, what the
+    closing takes away must be shade, paler than the ink it keeps (its median under ``SHADE_DEPTH``
+    of the kept ink's 90th percentile): a closing narrower than a marker's strokes takes their
+    inside, as dark as what it leaves (on 24 bold-marker validation digits that reach it, 1.0-1.16;
+    on the third helper's hand and phone shadows, 0.38-0.88). If the fit found
+    light ink, its marks must be a lamp's spot, ``SPOT_SHARE`` of them wider than ``SPOT_WIDTH`` of
+    the image (``shading.wider_than``), not chalk strokes on a board; and a closing that leaves
+    nothing was a board's: None.
 
     Raises:
         ImageError: "no digit found" when the shadow was all that stood out of the paper.
     """
+    count = int(np.count_nonzero(marked))
     edge = shadows.find_shadow_edge(gray)
-    if edge is None:
-        return None
-    ink = shadows.without_edge(ink_intensity(gray / edge.light(gray.shape), relight=False), edge)
+    if edge is not None:
+        relit = relit_ink(gray / edge.light(gray.shape), count, edge)
+        if relit is not None:
+            return relit
+    square = shading.pen_square(gray) if min(gray.shape) >= SHADE_MIN_SIZE else None
+    spot = int(SPOT_WIDTH * min(gray.shape)) | 1
+    if square is None or (not dark and not shading.wider_than(ink, marked, spot, SPOT_SHARE)):
+        return None  # light marks as narrow as the pen are its strokes (chalk), not a lamp's spot
+    local = shading.local_paper(gray, square)
+    try:
+        relit = relit_ink(gray / local * float(np.percentile(local, 90)), count)
+    except ImageError:
+        if dark:
+            raise
+        return None  # light strokes are wider than no closing square: the board, not a shadow
+    if relit is None or not dark:
+        return relit
+    kept = marked & (relit > 0)
+    taken = marked & ~kept
+    if kept.any() and taken.any() and median(ink[taken]) < SHADE_DEPTH * np.percentile(ink[kept], 90):
+        return relit
+    return None
+
+
+def relit_ink(relit: np.ndarray, marked: int, edge: shadows.ShadowEdge | None = None) -> np.ndarray | None:
+    """The ink (h, w), 0-1, of an image ``relit`` with its shadow divided out (``without_shadow``),
+    less what ``edge`` leaves along itself; None when it keeps over ``SHADOW_LEFT`` of the ``marked``
+    pixels (the shadow was not what stood out).
+
+    Raises:
+        ImageError: "no digit found" when nothing is left.
+    """
+    ink = ink_intensity(relit, relight=False)
+    if edge is not None:
+        ink = shadows.without_edge(ink, edge)
     left = np.count_nonzero(ink)
     if left > SHADOW_LEFT * marked:
         return None

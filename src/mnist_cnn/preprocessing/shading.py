@@ -1,0 +1,84 @@
+"""Shading correction by a grey closing: the paper under a hand's or a phone's shadow, or a small lamp spot.
+
+A quadratic or quartic lighting surface (``paper.illumination``) cannot follow light or shade that
+is compact: the shadow of a hand or a phone held over the page, a tight lamp spot. A grey closing (a
+maximum filter, then a minimum filter, by a square) removes every dark shape narrower than the square
+and keeps everything wider, whatever its form: with a square wider than the pen's strokes but narrower
+than the shade, it is the paper (Sternberg 1983, "Biomedical image processing", the rolling-ball
+background; scipy.ndimage). The pen's width is not known beforehand, so the square is the one at which
+the ink stops growing: the ink a closing finds grows quickly while the square widens to take in the
+strokes, then slowly (``pen_square``).
+
+Grayscale images are float32 (h, w), values 0-255, dark ink on lighter paper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_cnn.preprocessing.filters import median
+from mnist_cnn.preprocessing.resize import shrink
+
+SQUARES = (3, 5, 7, 9, 13, 17, 23, 31, 41)  # closing squares tried, pixels on a copy 256 pixels long
+SEARCH_SIZE = 256  # longest side of the copy the square is chosen on
+PLATEAU = 1.25  # the ink a closing finds grows by at most this factor to the next square: strokes all in
+NOISE_SIGMAS = 4.0  # ink stands this many robust standard deviations above the closing's residual
+MIN_CONTRAST = 10.0  # grey levels
+MIN_MARK = 8  # pixels on the search copy: smaller marks are dots, specks or noise, not strokes
+
+
+def closing(gray: np.ndarray, square: int) -> np.ndarray:
+    """The grey closing of ``gray`` (h, w) by a ``square`` x ``square`` square: float32 (h, w), at least
+    ``gray`` everywhere. A separable maximum then minimum filter (scipy.ndimage), which costs the same
+    for any square."""
+    from scipy import ndimage
+
+    return ndimage.minimum_filter(ndimage.maximum_filter(gray, size=square), size=square)
+
+
+def ink_area(gray: np.ndarray, paper: np.ndarray) -> int:
+    """How many pixels of ``gray`` lie darker than its ``paper`` (both (h, w)) by over ``NOISE_SIGMAS``
+    robust standard deviations of that difference (and ``MIN_CONTRAST`` grey levels), in marks of
+    ``MIN_MARK`` pixels or more (8-connected): a dot grid's dots, all found by the narrowest square,
+    would make the ink stop growing before the pen's strokes are in."""
+    from scipy import ndimage
+
+    residual = paper - gray
+    centre = median(residual.ravel())
+    spread = 1.4826 * median(np.abs(residual - centre).ravel())
+    marks = residual > max(centre + NOISE_SIGMAS * spread, MIN_CONTRAST)
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes[0] = 0
+    return int(sizes[sizes >= MIN_MARK].sum())
+
+
+def pen_square(gray: np.ndarray) -> int | None:
+    """The closing square, in pixels of ``gray`` (h, w), that takes in the pen's strokes and as little
+    else as possible: on a copy ``SEARCH_SIZE`` long, the first of ``SQUARES`` whose ink grows by at
+    most ``PLATEAU`` to the next. None when the ink keeps growing (no pen narrower than the shade).
+    A marker's blob (a 9 with its loop filled) has a few notches that narrow squares find and that
+    stop growing too: its inside is not shade, and ``paper.without_shadow`` tells it by its depth."""
+    small = shrink(np.asarray(gray, dtype=np.float32), SEARCH_SIZE)
+    areas = [ink_area(small, closing(small, square)) for square in SQUARES]
+    for square, area, wider in zip(SQUARES, areas, areas[1:]):
+        if area > 0 and wider <= PLATEAU * area:
+            return int(round(square * max(gray.shape) / max(small.shape))) | 1
+    return None
+
+
+def local_paper(gray: np.ndarray, square: int) -> np.ndarray:
+    """The paper's brightness (h, w), float32, at least 1, under compact light and shade: ``gray``'s
+    closing by a ``square`` (``pen_square``)."""
+    return np.maximum(closing(np.asarray(gray, dtype=np.float32), square), 1.0)
+
+
+def wider_than(ink: np.ndarray, marked: np.ndarray, square: int, share: float) -> bool:
+    """Whether over ``share`` of the ``marked`` pixels (boolean (h, w)) stay marked after a grey
+    opening of ``ink`` (float (h, w), larger is more ink) by a ``square``: marks wider than the square
+    (a lamp's spot), not strokes as narrow as the pen (chalk on a board)."""
+    from scipy import ndimage
+
+    floor = float(ink[marked].min()) if marked.any() else 0.0
+    opened = ndimage.maximum_filter(ndimage.minimum_filter(ink, size=square), size=square)
+    return np.count_nonzero(marked & (opened >= floor)) > share * np.count_nonzero(marked)
