@@ -287,3 +287,51 @@ def lit_photo(digit: np.ndarray, rng: np.random.Generator, spot: bool, shadow: b
         light *= 1 - rng.uniform(0.3, 0.6) * special.expit(across / rng.uniform(0.5, 5))
     photo = ndimage.gaussian_filter(page * light + rng.normal(0, 3, (height, width)), float(rng.uniform(0.5, 1.5)))
     return as_jpeg(photo, int(rng.integers(60, 95)))
+
+
+def shade_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A phone photo with a compact shadow on the page beside the digit: a hand's (a palm and four
+    fingers) or a phone's (a rectangle, a corner or a side in the frame), 25-60% darker, its edge 1-12
+    pixels soft, turned any way; paper 60-140 grey, under an even light or a lamp's spot half the
+    time. The shadow may touch the digit but not cover its middle. Noise, blur, JPEG."""
+    scale = int(rng.integers(5, 12))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    height, width = (int(rng.integers(alpha.shape[0] + 250, alpha.shape[0] + 700)) for _ in range(2))
+    page = on_paper(alpha, np.ones((height, width)), float(rng.uniform(0.15, 0.4)), rng)
+    rows, cols = np.nonzero(page < 0.9)
+    middle = np.array([rows.mean(), cols.mean()]) if len(rows) else np.array([height / 2, width / 2])
+    size = 28 * scale
+    for _ in range(50):  # the shadow's anchor: in the frame, at least a digit's size from its middle
+        anchor = rng.uniform([0, 0], [height, width])
+        if np.hypot(*(anchor - middle)) > 1.1 * size:
+            break
+    shade = Image.new("F", (width, height), 0.0)
+    pen = ImageDraw.Draw(shade)
+    angle = rng.uniform(0, 2 * np.pi)
+    along, across = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+    if rng.random() < 0.5:  # a hand: a palm, fingers reaching out along ``along``
+        palm = rng.uniform(0.5, 0.9) * size
+        y, x = anchor
+        pen.ellipse((x - palm, y - palm, x + palm, y + palm), fill=1.0)
+        for finger in range(4):
+            spread = (finger - 1.5) * 0.45 * palm
+            base = anchor + across * spread
+            tip = base + along * rng.uniform(1.2, 2.0) * palm
+            pen.line((base[1], base[0], tip[1], tip[0]), fill=1.0, width=max(3, int(rng.uniform(0.25, 0.4) * palm)))
+    else:  # a phone: a rectangle from the anchor out past the frame's edge
+        long, short = rng.uniform(2.0, 4.0) * size, rng.uniform(0.8, 1.5) * size
+        corners = [
+            anchor + along * a + across * b
+            for a, b in ((0, -short / 2), (long, -short / 2), (long, short / 2), (0, short / 2))
+        ]
+        pen.polygon([(c[1], c[0]) for c in corners], fill=1.0)
+    shadow = ndimage.gaussian_filter(np.asarray(shade, dtype=np.float64), float(rng.uniform(1, 12)))
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    light = np.full((height, width), float(rng.uniform(60, 140)))
+    if rng.random() < 0.5:
+        centre_y, centre_x = rng.uniform(-0.2, 1.2) * height, rng.uniform(-0.2, 1.2) * width
+        spread = rng.uniform(0.2, 0.6) * np.hypot(height, width)
+        light += rng.uniform(30, 90) * np.exp(-((y - centre_y) ** 2 + (x - centre_x) ** 2) / (2 * spread**2))
+    light *= 1 - rng.uniform(0.25, 0.6) * shadow
+    photo = ndimage.gaussian_filter(page * light + rng.normal(0, 3, (height, width)), float(rng.uniform(0.5, 1.5)))
+    return as_jpeg(photo, int(rng.integers(60, 95)))

@@ -4,7 +4,8 @@ Usage: .venv/bin/python scripts/preprocessing_figure.py [--data-dir DIR]
 
 The inputs are MNIST test digits made into the kinds of image users report (benchmarks/digit_sets.py):
 a bold marker, a dim photo, a sheet of paper on a desk, lined paper, a tiny scan, a small drawing,
-a photo under a desk lamp's spot, a photo with a hard shadow across the page.
+a photo under a desk lamp's spot, a photo with a hard shadow across the page, a photo with a hand's
+or a phone's shadow beside the digit.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def main() -> None:
     rng = np.random.default_rng(3)
     picks = {"bold marker": 8, "dim photo": 2, "sheet on a desk": 4, "lined paper": 6, "tiny scan": 0}
     picks["small drawing"] = 9
-    picks.update({"lamp photo": 5, "shadow photo": 3})
+    picks.update({"lamp photo": 5, "shadow photo": 3, "shade photo": 2})
     digits = {kind: dataset.test_images[np.flatnonzero(dataset.test_labels == d)[1]] for kind, d in picks.items()}
     inputs = {
         "bold marker": digit_sets.bold_marker(digits["bold marker"], rng, 2.5),
@@ -72,6 +73,7 @@ def main() -> None:
         "small drawing": digit_sets.small_drawing(digits["small drawing"], rng),
         "lamp photo": digit_sets.lamp_photo(digits["lamp photo"], rng),
         "shadow photo": digit_sets.shadow_photo(digits["shadow photo"], rng),
+        "shade photo": digit_sets.shade_photo(digits["shade photo"], rng),
     }
     figure, axes = plt.subplots(len(inputs), 7, figsize=(14, 2.1 * len(inputs)))
     for row, (kind, image) in enumerate(inputs.items()):
