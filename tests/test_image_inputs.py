@@ -100,7 +100,7 @@ def test_csv_has_one_row_per_image_with_status_digit(photos, tmp_path, capfd):
     assert code == 0
     with target.open(newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["path", "digit", "confidence", "status"]
+    assert list(rows[0]) == ["path", "digit", "confidence", "status", "error"]
     assert [(row["path"], row["digit"], row["status"]) for row in rows] == [
         (str(photos / "a-one.jpg"), "1", "digit"),
         (str(photos / "b-seven.png"), "7", "digit"),
@@ -125,6 +125,43 @@ def test_a_broken_image_in_a_folder_is_reported_and_the_others_are_predicted(pho
     assert code == 2 and len(out.splitlines()) == 2
     errors = [line for line in err if line.startswith("error")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {photos / 'broken.png'}: ")
+
+
+def test_csv_keeps_a_row_for_each_image_that_failed_in_the_order_given(photos, tmp_path, capfd):
+    (photos / "0-blank.png").write_bytes(_png(Image.new("L", (120, 120), 250)))
+    (photos / "c-broken.png").write_bytes(b"\x89PNG broken")
+    target = tmp_path / "digits.csv"
+    code, out, err = run(capfd, ["predict", str(photos), "--csv", str(target)])
+    assert code == 2 and len(out.splitlines()) == 2
+    with target.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(row["path"], row["digit"], row["confidence"], row["status"]) for row in rows] == [
+        (str(photos / "0-blank.png"), "", "", "error"),
+        (str(photos / "a-one.jpg"), "1", rows[1]["confidence"], "digit"),
+        (str(photos / "b-seven.png"), "7", rows[2]["confidence"], "digit"),
+        (str(photos / "c-broken.png"), "", "", "error"),
+    ]
+    assert "blank" in rows[0]["error"] and rows[3]["error"] and not rows[1]["error"]
+    assert [f"error: {row['path']}: {row['error']}" for row in (rows[0], rows[3])] == [
+        line for line in err if line.startswith("error")
+    ]
+
+
+def test_csv_is_written_when_every_image_failed(tmp_path, capfd):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG broken")
+    target = tmp_path / "digits.csv"
+    code, out, err = run(capfd, ["predict", str(broken), "--csv", str(target)])
+    assert code == 2 and out == "" and len(err) == 1
+    with target.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(row["path"], row["status"]) for row in rows] == [(str(broken), "error")]
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @pytest.fixture

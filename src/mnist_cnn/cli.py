@@ -241,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv",
         type=Path,
         metavar="FILE",
-        help="also write one row per image to FILE: path, digit, confidence, status (default: none)",
+        help="also write one row per image to FILE: path, digit, confidence, status, error (an image that "
+        "cannot be read gets status error and the reason; default: none)",
     )
     predict.add_argument("--force", action="store_true", help="replace an existing --csv FILE (default: off)")
     predict.add_argument(
@@ -740,12 +741,14 @@ def run_predict(args) -> int:
     print_lines(images.notes, "note")
     mode = "single" if args.single else "number" if args.number else "auto"
     detector = load_rejector(classifier)  # its piece judge checks the cuts between touching digits, rejection on or off
-    readings, names, errors = read_many(
+    readings, names, failures = read_many(
         images.sources, images.names, mode, classifier.probabilities, detector.one_digit_probabilities
     )
-    errors = images.errors + errors
+    errors = images.errors + failures
     print_lines(errors, "error")
     if not readings:
+        if args.csv and failures:
+            write_csv([], args.csv, failures)
         return EXIT_USAGE
     rejector = None if args.accept_all else detector
     predictions = classify_readings(classifier, readings, names, rejector)
@@ -765,7 +768,7 @@ def run_predict(args) -> int:
             top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
             print(f"{prediction.path}: {prediction.describe()}  top 3: {top}")
     if args.csv:
-        write_csv(predictions, args.csv)
+        write_csv(predictions, args.csv, failures, order=images.names)
     return EXIT_USAGE if errors else 0
 
 

@@ -440,13 +440,28 @@ def classify(
     ]
 
 
-CSV_COLUMNS = ("path", "digit", "confidence", "status")
+CSV_COLUMNS = ("path", "digit", "confidence", "status", "error")
 
 
-def write_csv(predictions: list[Prediction], target: Path) -> Path:
-    """One row per prediction (path, digit or the number read, confidence 0-1, status), written atomically.
+@dataclass
+class Failure:
+    """An image that could not be read: its ``path`` (as named on the command line) and why."""
 
-    ``status``: "digit", "unsure" or "not_a_digit" (see ``Prediction``).
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def write_csv(
+    predictions: list[Prediction], target: Path, failures: list[Failure] = (), order: list[str] | None = None
+) -> Path:
+    """One row per image, written atomically: path, digit (or the number read), confidence 0-1, status
+    and error. ``status``: "digit", "unsure" or "not_a_digit" (see ``Prediction``), or "error" for each
+    of ``failures``, whose digit and confidence are empty and whose error says why. ``order``: the
+    paths as given, for rows in that order (default: predictions, then failures).
+
     Raises:
         OutputError: ``target`` cannot be written.
     """
@@ -454,12 +469,18 @@ def write_csv(predictions: list[Prediction], target: Path) -> Path:
 
     from mnist_cnn.files import atomic_path
 
+    rows = [
+        [prediction.path, prediction.number if isinstance(prediction, NumberPrediction) else prediction.digit,
+         f"{prediction.confidence:.6f}", prediction.status, ""]
+        for prediction in predictions
+    ] + [[failure.path, "", "", "error", failure.message] for failure in failures]
+    if order is not None:
+        position = {path: index for index, path in reversed(list(enumerate(order)))}
+        rows.sort(key=lambda row: position.get(row[0], len(order)))
     with atomic_path(target) as partial, partial.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
-        for prediction in predictions:
-            answer = prediction.number if isinstance(prediction, NumberPrediction) else prediction.digit
-            writer.writerow([prediction.path, answer, f"{prediction.confidence:.6f}", prediction.status])
+        writer.writerows(rows)
     return Path(target)
 
 
@@ -502,16 +523,17 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
 
 
 def read_many(sources: list, names: list[str], mode: str = "auto", classify=None, digit_probability=None):
-    """``read`` for each source; return (readings, their names, one error line per failure)."""
-    readings, read_names, errors = [], [], []
+    """``read`` for each source; return (readings, their names, a Failure per source that could not be
+    read, whose ``str`` is its error line)."""
+    readings, read_names, failures = [], [], []
     for source, name in zip(sources, names):
         try:
             readings.append(read(source, mode, classify, digit_probability))
             read_names.append(name)
         except ImageError as error:
             message = str(error).removeprefix("image: ")  # bytes are called "image" by the decoder
-            errors.append(message if message.startswith(name) else f"{name}: {message}")
-    return readings, read_names, errors
+            failures.append(Failure(name, message.removeprefix(f"{name}: ")))
+    return readings, read_names, failures
 
 
 def classify_readings(
@@ -551,5 +573,5 @@ def prepare_many(sources: list, names: list[str] | None = None) -> tuple[list[np
     """Preprocess what can be read, one digit each; return (images, their names, one error line per
     failure). ``names``: what each source is called in messages (default: the source itself, a path).
     """
-    readings, read_names, errors = read_many(sources, names or [str(source) for source in sources], "single")
-    return [reading.images[0] for reading in readings], read_names, errors
+    readings, read_names, failures = read_many(sources, names or [str(source) for source in sources], "single")
+    return [reading.images[0] for reading in readings], read_names, [str(failure) for failure in failures]
