@@ -23,13 +23,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 def steps(image) -> list[tuple[str, np.ndarray]]:
     """(name, array) after each named step, as to_mnist runs them."""
     from mnist_cnn import preprocessing
-    from mnist_cnn.preprocessing import digit, paper, resize
+    from mnist_cnn.preprocessing import digit, lines, paper, resize
 
     gray = preprocessing.open_image(image)
     work = preprocessing.fit_work_size(gray)
     sheet = paper.crop_to_sheet(work)
     ink = paper.ink_intensity(sheet)
-    lines_removed = paper.remove_ruled_lines(ink)
+    lines_removed = lines.remove_ruled_lines(ink)
     top, bottom, left, right = digit.ink_bounding_box(lines_removed)
     cropped = resize.max_pool(lines_removed[top:bottom, left:right], preprocessing.DIGIT_SIZE)
     normalised = digit.normalise_stroke_width(cropped)

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, filters, paper, resize, shading, shadows
+from mnist_cnn.preprocessing import digit, filters, lines, paper, resize, shading, shadows
 
 
 def page(size=(300, 300), level=240.0):
@@ -242,7 +242,7 @@ def ruled_ink(squared: bool):
 
 @pytest.mark.parametrize("squared", [False, True])
 def test_ruled_and_squared_lines_are_erased_and_the_digit_kept(squared):
-    cleaned = paper.remove_ruled_lines(ruled_ink(squared))
+    cleaned = lines.remove_ruled_lines(ruled_ink(squared))
     ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10) > 0.5
     assert cleaned[~ring].max() < 0.05  # no line left outside the digit
     assert cleaned[ring].mean() > 0.97  # the ring, where lines crossed it too
@@ -270,7 +270,7 @@ def turned_ruled_ink(squared: bool, angle: float, dashed: bool = False) -> tuple
 @pytest.mark.parametrize("squared, angle, dashed", [(False, 3.0, False), (True, -5.0, False), (False, 6.0, True)])
 def test_lines_of_a_turned_page_are_erased_and_the_digit_kept(squared, angle, dashed):
     ink, ring = turned_ruled_ink(squared, angle, dashed)
-    cleaned = paper.remove_ruled_lines(ink)
+    cleaned = lines.remove_ruled_lines(ink)
     assert cleaned[~ring].sum() < 0.01 * ink[~ring].sum()  # the lines, their crossings and ends gone
     assert cleaned[ring].mean() > 0.9  # the ring, where lines crossed it too
     assert preprocessing.ink_to_mnist(cleaned)[4:24, 4:24].mean() > 40  # the ring fills the 20x20 box
@@ -280,21 +280,21 @@ def test_the_slanted_stems_of_a_tightly_cropped_number_are_not_taken_for_turned_
     number = np.zeros((256, 1024), dtype=np.float32)  # "1111" cropped tightly, at the work size
     for left in (60, 310, 560, 810):  # each 1 leaning 8 degrees, its stem from the crop's top to its bottom
         number = draw(number, "line", (left + 36, 0, left, 255), 1.0, 20)
-    assert paper.line_slope(number.T, 0.85) == 0.0  # stems as wide as the pen are no ruled lines
+    assert lines.line_slope(number.T, 0.85) == 0.0  # stems as wide as the pen are no ruled lines
 
 
 def test_shearing_is_undone_exactly_and_counts_the_pixels_inside():
     view = np.random.default_rng(0).random((40, 70)).astype(np.float32)
-    shifts, padding = paper.shear_shifts(70, -0.08)
-    level = paper.sheared(view, shifts, padding)
-    np.testing.assert_array_equal(paper.unsheared(level, shifts, padding), view)
-    assert paper.in_frame(40, shifts, padding).sum() == view.size and level.sum() == pytest.approx(view.sum())
+    shifts, padding = lines.shear_shifts(70, -0.08)
+    level = lines.sheared(view, shifts, padding)
+    np.testing.assert_array_equal(lines.unsheared(level, shifts, padding), view)
+    assert lines.in_frame(40, shifts, padding).sum() == view.size and level.sum() == pytest.approx(view.sum())
 
 
 def test_leftovers_under_a_twentieth_of_the_largest_mark_go():
     ink = draw(np.zeros((200, 200), np.float32), "ring", (60, 40, 140, 160), 1.0, 8)
     ink[[5, 5, 190], [5, 6, 150]] = 0.5  # a crossing's dot and a dash
-    cleaned = paper.without_leftovers(ink)
+    cleaned = lines.without_leftovers(ink)
     assert cleaned[[5, 190], [5, 150]].max() == 0 and cleaned.sum() == pytest.approx(ink.sum() - 1.5)
 
 
@@ -312,9 +312,9 @@ def test_paper_texture_alone_is_blank_and_a_digit_on_it_loses_the_dots():
     squared = np.zeros((300, 300), dtype=np.float32)
     squared[10::30] = squared[:, 10::30] = 0.35  # a squared page, nothing written on it
     squared[25::30, ::3] = squared[::3, 25::30] = 0.15  # its fainter minor grid, which the ink threshold broke up
-    assert paper.remove_ruled_lines(squared).max() == 0
+    assert lines.remove_ruled_lines(squared).max() == 0
     ring = draw(dot_grid(), "ring", (100, 120, 200, 280), 20.0, 10)
-    ink = paper.remove_ruled_lines(paper.ink_intensity(ring))
+    ink = lines.remove_ruled_lines(paper.ink_intensity(ring))
     rows, cols = np.nonzero(ink)
     assert rows.min() > 110 and cols.min() > 90 and cols.max() < 210  # only the ring is left
 
@@ -323,14 +323,14 @@ def test_lines_as_dark_as_the_pen_are_bridged_where_the_digit_crosses():
     ink = np.zeros((200, 200), dtype=np.float32)
     ink[[40, 41, 100, 101, 160, 161]] = 1.0  # three ruled lines
     ink[50:150, 95:101] = 1.0  # a 1 crossing the middle one
-    cleaned = paper.remove_ruled_lines(ink)
+    cleaned = lines.remove_ruled_lines(ink)
     assert cleaned[100:102, 95:101].min() == 1 and cleaned[100:102, :90].max() == 0
 
 
 def test_a_faint_margin_line_alone_is_erased():
     ink = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
     ink[:, 40:42] = 0.45  # a red margin line, lighter than the pen in grayscale
-    cleaned = paper.remove_ruled_lines(ink)
+    cleaned = lines.remove_ruled_lines(ink)
     assert cleaned[:, 30:50].max() == 0 and cleaned.sum() == pytest.approx(ink[:, 60:].sum())
 
 
@@ -354,7 +354,7 @@ def margined_ruled_ink(margin: int, angle: float) -> tuple[np.ndarray, np.ndarra
 )
 def test_a_turned_margin_line_as_strong_as_the_pen_is_erased_and_the_digit_kept(margin, angle):
     ink, ring = margined_ruled_ink(margin, angle)
-    cleaned = paper.remove_ruled_lines(ink)
+    cleaned = lines.remove_ruled_lines(ink)
     assert cleaned[~ring].sum() < 0.01 * ink[~ring].sum()  # the margin line and the ruled lines gone
     assert cleaned[ring].mean() > 0.9  # the ring, where the margin line crossed it too
 
@@ -362,7 +362,7 @@ def test_a_turned_margin_line_as_strong_as_the_pen_is_erased_and_the_digit_kept(
 def test_a_stroke_leaving_a_tight_crop_by_its_side_is_kept():
     one = draw(np.zeros((300, 200), np.float32), "line", (40, 0, -10, 240), 1.0, 8)  # a leaning 1's stem
     one = draw(one, "line", (0, 292, 120, 292), 1.0, 8)  # its foot, cropped along the stem
-    np.testing.assert_array_equal(paper.remove_folds(one), one)
+    np.testing.assert_array_equal(lines.remove_folds(one), one)
 
 
 def test_a_digit_cropped_tightly_is_not_taken_for_lines():
@@ -370,7 +370,7 @@ def test_a_digit_cropped_tightly_is_not_taken_for_lines():
         seven = np.zeros((size, size), dtype=np.float32)
         seven[0 : size // 10, :] = 1.0  # the bar of a 7 spans the whole crop
         seven[:, size // 2 : size // 2 + size // 10] = 1.0  # and so does a 1's stem
-        np.testing.assert_array_equal(paper.remove_ruled_lines(seven), seven)
+        np.testing.assert_array_equal(lines.remove_ruled_lines(seven), seven)
 
 
 @pytest.mark.parametrize("width", [1, 3, 7, 15])
@@ -426,7 +426,7 @@ def creased_photo(tilt_degrees: float, horizontal: bool = False) -> np.ndarray:
 def test_a_crease_across_a_blank_photo_is_no_digit(tilt, horizontal):
     ink = paper.ink_intensity(creased_photo(tilt, horizontal))
     assert ink.max() > 0  # the crease stands out of the paper ...
-    assert not paper.remove_ruled_lines(ink).any()  # ... and is erased as a fold
+    assert not lines.remove_ruled_lines(ink).any()  # ... and is erased as a fold
     with pytest.raises(ImageError, match="no digit found: the image is blank"):
         preprocessing.to_mnist(creased_photo(tilt, horizontal))
 
@@ -435,16 +435,16 @@ def test_a_one_cropped_to_touch_the_top_and_bottom_is_kept():
     for size in ((100, 60), (64, 64), (400, 120)):
         one = np.zeros(size, dtype=np.float32)
         one[:, size[1] // 2 - size[1] // 12 : size[1] // 2 + size[1] // 12] = 1.0
-        np.testing.assert_array_equal(paper.remove_folds(one), one)
+        np.testing.assert_array_equal(lines.remove_folds(one), one)
     seven = np.zeros((300, 400), dtype=np.float32)
     seven[:6] = 1.0  # the bar of a thin pen's 7 spans the crop, as thin as a fold
     seven = draw(seven, "line", (390, 0, 200, 299), 1.0, 6)
-    np.testing.assert_array_equal(paper.remove_folds(seven), seven)
+    np.testing.assert_array_equal(lines.remove_folds(seven), seven)
 
 
 def test_a_digit_written_across_a_crease_keeps_its_strokes():
     photo = draw(creased_photo(5), "ring", (320, 170, 480, 430), 40.0, 14)  # a 0 over the crease
-    ink = paper.remove_ruled_lines(paper.ink_intensity(photo))
+    ink = lines.remove_ruled_lines(paper.ink_intensity(photo))
     ring = draw(np.zeros((600, 800), np.float32), "ring", (320, 170, 480, 430), 1.0, 14) > 0.5
     assert ink[ring].mean() > 0.9  # the 0, where the crease crosses it too
     assert ink[:150].max() == 0 and ink[450:].max() == 0  # no crease left above or below it
@@ -598,7 +598,7 @@ def test_ruled_lines_that_start_at_a_margin_are_erased_and_the_digit_kept(margin
     for position in range(15, 300, 30):
         ink[position : position + 2, int(margin * 300) :] = 0.35  # 70-82% of the width: under 0.85
     ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
-    cleaned = paper.remove_ruled_lines(np.maximum(ink, ring))
+    cleaned = lines.remove_ruled_lines(np.maximum(ink, ring))
     assert cleaned[ring <= 0.5].max() < 0.05
     assert cleaned[ring > 0.5].mean() > 0.97
 
@@ -608,7 +608,7 @@ def test_three_bars_of_a_tightly_cropped_digit_are_no_margin_ruling():
     for top in (0, 140, 288):
         digit[top : top + 12, 50:] = 1.0  # 75% of the width: over MARGIN_COVERAGE
     digit[:, 188:] = 1.0
-    assert np.array_equal(paper.remove_ruled_lines(digit), digit)
+    assert np.array_equal(lines.remove_ruled_lines(digit), digit)
 
 
 def hand_shadow(with_digit: bool = True, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -470,8 +470,13 @@ def write_csv(
     from mnist_cnn.files import atomic_path
 
     rows = [
-        [prediction.path, prediction.number if isinstance(prediction, NumberPrediction) else prediction.digit,
-         f"{prediction.confidence:.6f}", prediction.status, ""]
+        [
+            prediction.path,
+            prediction.number if isinstance(prediction, NumberPrediction) else prediction.digit,
+            f"{prediction.confidence:.6f}",
+            prediction.status,
+            "",
+        ]
         for prediction in predictions
     ] + [[failure.path, "", "", "error", failure.message] for failure in failures]
     if order is not None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, enlarged, fit_work_size, ink_to_mnist, paper
+from mnist_cnn.preprocessing import digit, enlarged, fit_work_size, ink_to_mnist, lines, paper
 
 SPECK = 0.03  # of the largest component's ink: smaller marks far from any digit are dust, not digits
 STROKE = 0.3  # ink level: fainter pixels (blurred edges, JPEG halos) do not join two digits into one
@@ -169,7 +169,7 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
         work = sheet.cut(work)
         placement = Placement(top, left, placement.scale_y, placement.scale_x)
     ink = paper.ink_intensity(work, faint=enlarged(gray))
-    return crop_to_ink(paper.remove_ruled_lines(ink), placement)
+    return crop_to_ink(lines.remove_ruled_lines(ink), placement)
 
 
 def crop_to_ink(ink: np.ndarray, placement: Placement) -> tuple[np.ndarray, Placement]:

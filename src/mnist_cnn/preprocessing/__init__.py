@@ -12,7 +12,7 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    shadow or a tight lamp spot by a grey closing wider than the pen, ``shading``; a plane for a tiny
    scan, whose faint grey levels are kept), the ink found on whichever side of the paper is the
    minority (dark on light or light on dark, any paper grey), noise and specks dropped;
-4. ``paper.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
+4. ``lines.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
    degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
 5. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
 6. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, paper, resize
+from mnist_cnn.preprocessing import digit, lines, paper, resize
 from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
@@ -69,7 +69,7 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
     work = paper.crop_to_sheet(fit_work_size(gray))
-    return ink_to_mnist(paper.remove_ruled_lines(paper.ink_intensity(work, faint=enlarged(gray))))
+    return ink_to_mnist(lines.remove_ruled_lines(paper.ink_intensity(work, faint=enlarged(gray))))
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:

@@ -1,0 +1,371 @@
+"""Printed lines on the paper, found in an ink map and erased: ruled and squared paper (level or turned
+a few degrees, from edge to edge or from a margin), a page's folds and margin lines, and what
+erasing leaves (crossings, ends, a texture of dots).
+
+Every step takes and returns float32 ink maps (h, w), values 0-1, light ink on dark, as
+``paper.ink_intensity`` makes them. Image processing comes from ``scipy.ndimage``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_cnn.preprocessing.filters import median, neighbourhood_max
+from mnist_cnn.preprocessing.paper import bounding_box, count_along
+
+FOLD_MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 has no folds, only strokes
+FOLD_MAX_TILT = 12.0  # degrees: a fold or a sheet's edge lies within this of the photo's axes
+FOLD_MAX_WIDTH = 0.05  # of the image across the line: a broad soft fold still; a cropped 1's stroke is wider
+FOLD_SPAN = 0.97  # of the image along the line: a fold runs from edge to edge, a written stroke stops short
+FOLD_MIN_LENGTH = 0.4  # of the image along the line: a turned page's margin line out by a side runs this far
+FOLD_THIN = 0.6  # of the pen's stroke width: a line thinner than this beside the digit is printed, however dark
+
+
+def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarray:
+    """Erase straight horizontal and vertical lines that run across the whole image (ruled and squared
+    paper, a margin line), keeping the digit's strokes where they cross or lie on a line.
+
+    A line is a run of rows (or columns) at most 4% of the image thick (and 4 pixels at least) in
+    which ``min_coverage`` of the pixels are ink, with at least one more such line parallel to it
+    (ruled paper has many), or ``MARGIN_COVERAGE`` with ``MARGIN_LINES`` - 1 more (lines that start
+    at a margin: on the first helper's 6 such pages, 3 -> 5 read right), or, alone, spanning 95% of
+    the image in ink at most 60% as strong as the pen's (a printed margin line). A digit cropped
+    tightly (a 1, the bar of a 7) spans its image
+    once, in the pen's full ink; images under 48 pixels are left alone. On a line, pixels clearly
+    stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
+    and where the digit continues on both sides of the line, the gap is bridged. Paper photographed
+    a little turned has its lines tilted: when no row holds a line but ink reaches nearly every
+    column, the tilt is measured (``line_slope``) and the lines are found and erased in the image
+    sheared level by it. What erasing lines leaves, crossings and ends, goes, and so does the texture
+    of the paper itself, a dot grid (``without_leftovers``).
+    Folds, creases and a sheet's edge, straight lines from edge to edge at any
+    small tilt, go too (``remove_folds``).
+    """
+    if min(ink.shape) < 48:
+        return ink
+    cleaned = ink.copy()
+    erased = False
+    for axis in (0, 1):
+        view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
+        slope = line_slope(view, min_coverage)
+        if slope == 0.0:
+            # Lines that stop at a margin cover less of the image; many of them are ruled paper still.
+            erased |= erase_lines(view, min_coverage, view.shape[0]) or erase_lines(
+                view, MARGIN_COVERAGE, view.shape[0], least=MARGIN_LINES
+            )
+        else:
+            shifts, padding = shear_shifts(view.shape[1], slope)
+            level = sheared(view, shifts, padding)
+            inside = in_frame(view.shape[0], shifts, padding)
+            erased |= erase_lines(level, min_coverage, view.shape[0], spread=True, inside=inside)
+            view[...] = unsheared(level, shifts, padding)
+    return remove_folds(without_leftovers(cleaned, erased))
+
+
+MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
+MARGIN_LINES = 4  # lines at least, parallel, to be ruled paper beside a margin; a digit has fewer thin bars
+LEFTOVER = 0.05  # of the largest mark's pixels: smaller marks left after erasing lines are their crossings and ends
+# This many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid.
+TEXTURE_MARKS = 30
+TEXTURE_SHARE = 0.1  # a digit's mark holds at least this share of all the marked pixels among such dots
+TEXTURE_SPAN = 0.5  # marks spread over this share of the frame each way may be a texture; a digit's pieces are not
+
+
+def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
+    """``ink`` less what is left of the paper: after lines were erased (``erased``), or among marks
+    spread over the page, the marks (8-connected) under LEFTOVER of the largest one's pixels (a
+    squared page's crossings, a line's end, a dash of a faint one, the dots of dot-grid paper), which
+    would otherwise stretch the digit's box over the page; and all of them when they are many
+    (TEXTURE_MARKS) with none holding TEXTURE_SHARE of the marked pixels: paper with nothing written.
+    On plain paper (not ``erased``) fewer than TEXTURE_MARKS marks are a digit's or a number's pieces
+    and stay, however small."""
+    from scipy import ndimage
+
+    marks = ink > 0
+    if not erased:
+        box = bounding_box(marks)
+        if box is None or any((span.stop - span.start) < TEXTURE_SPAN * length for span, length in zip(box, ink.shape)):
+            return ink
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if count <= 1 or (not erased and count < TEXTURE_MARKS):
+        return ink  # a digit's or a number's few pieces, on plain paper: all kept
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    if count >= TEXTURE_MARKS and sizes.max() < TEXTURE_SHARE * sizes.sum():
+        return np.zeros_like(ink)
+    small = sizes < LEFTOVER * sizes.max()
+    return np.where(small[labels], np.float32(0), ink) if small[1:].any() else ink
+
+
+LINE_MAX_TILT = 7.0  # degrees: ruled lines turned this far (a page photographed a little askew) are found
+LINE_THICKNESS = 0.01  # of the image across them: tilted lines thicker than this are strokes, not printed lines
+
+
+def erase_lines(
+    view: np.ndarray,
+    min_coverage: float,
+    height: int,
+    spread: bool = False,
+    inside: np.ndarray | None = None,
+    least: int = 1,
+) -> bool:
+    """``remove_ruled_lines``' work along one axis, in place: the rows of ``view`` that are lines
+    erased, none unless there are ``least`` lines. ``height``: the image's extent across the lines
+    (the 4% limit). ``spread``: a line may lie across two neighbouring rows (a sheared image), so a
+    row's coverage counts its neighbours' ink too, and gaps under 2% of the width along it (a faint
+    line comes out dashed in a photo). Returns whether a line was erased. ``inside``: how many of
+    each row's pixels lie in the photo (a sheared image's rows near its top and bottom run off it);
+    coverage is of those, for rows inside over a tenth of the width (a tilted line near the edge
+    leaves the photo part of the way across)."""
+    marks = view > 0
+    if spread:  # and a faint line photographed comes out dashed: its dashes are joined along it
+        marks = neighbourhood_max(marks, 3)
+        from scipy import ndimage
+
+        marks = ndimage.maximum_filter1d(marks, size=max(3, view.shape[1] // 50), axis=1)
+    counts = count_along(marks, axis=1)
+    if inside is None:
+        coverage = counts / view.shape[1]  # (view > 0).mean(axis=1)'s values
+    else:
+        coverage = np.where(inside >= 0.1 * view.shape[1], counts / np.maximum(inside, 1), 0.0)
+    limit = max(4, int(0.04 * height))
+    lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
+    if len(lines) < least:
+        return False
+    erased = False
+    for start, stop in lines:
+        band = view[start:stop]
+        if not (band > 0).any():
+            continue
+        level = float(np.median(band[band > 0]))
+        if len(lines) == 1 and (coverage[start:stop].max() < 0.95 or level > 0.6):
+            continue  # one dark bar across the image is a stroke of the digit; a margin line is fainter
+        keep = band > min(1.0, 1.5 * level + 0.15)
+        above = view[start - 1] if start > 0 else np.zeros(view.shape[1], np.float32)
+        below = view[stop] if stop < view.shape[0] else np.zeros(view.shape[1], np.float32)
+        bridge = np.minimum(above, below)
+        view[start:stop] = np.where(keep, band, np.broadcast_to(bridge, band.shape))
+        erased = True
+    return erased
+
+
+def line_slope(view: np.ndarray, min_coverage: float) -> float:
+    """The slope (rows per column) of tilted lines running along the rows of ``view``, 0.0 when no
+    row needs it: some row is already a line, or ink is missing from over a tenth of the columns
+    (nothing runs across), or no tilt within LINE_MAX_TILT degrees lines up ``min_coverage`` of the
+    columns along two lines at least, none thicker than LINE_THICKNESS of the image (one line, or
+    thick ones, are strokes: touching digits' bars, a tightly cropped number's stems). The tilt is the one
+    whose projection profile (the ink counted along lines of that slope; Postl 1986) has the fullest
+    line: searched in half degrees on the image max-pooled by 4, then refined to a step of one row
+    across the whole width."""
+    from mnist_cnn.preprocessing.resize import max_pool
+
+    marks = view > 0
+    width = view.shape[1]
+    if count_along(marks, axis=0).astype(bool).mean() < 0.9:
+        return 0.0
+    if (count_along(marks, axis=1) / width >= min_coverage).any():
+        return 0.0
+    pooled = max_pool(marks.astype(np.float32), max(1, max(view.shape) // 4)) > 0
+    coarse = np.tan(np.deg2rad(np.arange(-LINE_MAX_TILT, LINE_MAX_TILT + 0.25, 0.5)))
+    slope, counts = fullest_line(pooled, coarse)
+    if not ruled(counts, pooled.shape, min_coverage, 4):
+        return 0.0  # nothing like ruled paper at any tilt: spared the fine search (a number cropped tightly)
+    fine = slope + np.arange(-np.tan(np.deg2rad(0.5)), np.tan(np.deg2rad(0.5)), 0.5 / width)
+    slope, counts = fullest_line(marks, fine)
+    return slope if slope != 0.0 and ruled(counts, view.shape, min_coverage, 6) else 0.0
+
+
+def ruled(counts: np.ndarray, shape: tuple[int, int], min_coverage: float, least: int) -> bool:
+    """Whether ``fullest_line``'s counts, of an image ``shape`` (h, w), are ruled paper's: two lines
+    at least with ``min_coverage`` of the columns, none thicker than LINE_THICKNESS of the height or
+    ``least`` pixels, whichever is more. One full line along a slope is a stroke (touching digits' bars), and
+    so are thick ones: the slanted stems of a number cropped tightly ("11", "47") run from edge to
+    edge too, as wide as the pen."""
+    lines = runs(counts >= min_coverage * shape[1])
+    thin = max(least, int(LINE_THICKNESS * shape[0]))
+    return len(lines) >= 2 and all(stop - start <= thin for start, stop in lines)
+
+
+def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, np.ndarray]:
+    """(slope, counts): of ``slopes``, the one along which some line (pixels at one rounded row
+    offset, spread over two neighbouring rows) holds the most columns with ink, and every line's count
+    of such columns along it (int, one per row offset)."""
+    rows, cols = np.nonzero(marks)
+    best, best_slope, best_counts = -1, 0.0, np.zeros(1, dtype=np.intp)
+    for slope in slopes:
+        offsets = rows - np.round(cols * slope).astype(np.intp)
+        offsets -= offsets.min()
+        key = np.unique(offsets * marks.shape[1] + cols)  # each column once per line
+        counts = np.bincount(key // marks.shape[1])
+        counts = counts + np.concatenate([counts[1:], [0]])  # a line split across two rows
+        if counts.max() > best:
+            best, best_slope, best_counts = int(counts.max()), float(slope), counts
+    return best_slope, best_counts
+
+
+def shear_shifts(width: int, slope: float) -> tuple[np.ndarray, int]:
+    """(shifts, padding): each column's whole-row shift that makes lines of ``slope`` level, and the
+    rows of padding the sheared image needs above and below."""
+    shifts = np.round(np.arange(width) * slope).astype(np.intp)
+    shifts -= shifts.min()
+    return shifts, int(shifts.max())
+
+
+def in_frame(height: int, shifts: np.ndarray, padding: int) -> np.ndarray:
+    """int (height + padding,): how many columns of each row of a ``sheared`` image lie in the photo."""
+    edges = np.zeros(height + padding + 1, dtype=np.intp)
+    np.add.at(edges, padding - shifts, 1)
+    np.add.at(edges, padding - shifts + height, -1)
+    return np.cumsum(edges)[:-1]
+
+
+def sheared(view: np.ndarray, shifts: np.ndarray, padding: int) -> np.ndarray:
+    """``view`` (h, w) with column c moved up by shifts[c] rows, in a frame padding rows taller: lines
+    of the slope level. Undone exactly by ``unsheared``."""
+    height, width = view.shape
+    level = np.zeros((height + padding, width), dtype=view.dtype)
+    rows = np.arange(height)[:, None] + (padding - shifts)[None, :]
+    level[rows, np.arange(width)[None, :]] = view
+    return level
+
+
+def unsheared(level: np.ndarray, shifts: np.ndarray, padding: int) -> np.ndarray:
+    """The inverse of ``sheared``: the (h, w) image back from its sheared frame."""
+    height = level.shape[0] - padding
+    rows = np.arange(height)[:, None] + (padding - shifts)[None, :]
+    return level[rows, np.arange(level.shape[1])[None, :]]
+
+
+def remove_folds(ink: np.ndarray) -> np.ndarray:
+    """Erase folds, creases, a sheet's edge, shadow lines and a turned page's margin line: lone straight
+    lines across a photo.
+
+    A fold is found by ``fold_lines``. When the folds are all the ink there is (a blank sheet that was
+    folded), they are all erased. When other ink is left (a digit), a fold is erased only if it is
+    faint beside the pen (its median ink at most 0.6, as for a margin line), and only its pixels no
+    stronger than itself, so the digit's strokes where they cross it stay; or if it is thin beside the
+    pen (at most FOLD_THIN of the digit's stroke width, ``pen_width``: a printed line, red or black, on
+    a turned page, whose ink the photo's normalisation may have left as strong as the pen's), and then
+    only its pixels no part of a stroke of the pen's width (``pen_strokes``). A line as strong and as
+    wide as the pen is the digit's own stroke (the bar of a 7 cropped tightly) and is kept. What
+    erasing leaves of a fold, its dashes beyond the mask, goes (``without_leftovers``). Ink under
+    1% of the folds' beside them (a speck) is no digit. Images under 128 pixels on a side are left alone.
+    """
+    if min(ink.shape) < FOLD_MIN_SIZE:
+        return ink
+    marks = ink > 0
+    folds = [(fold, fold_thickness(fold)) for fold in fold_lines(marks)]
+    folds += [(fold.T, fold_thickness(fold)) for fold in fold_lines(marks.T)]
+    if not folds:
+        return ink
+    on_folds = np.logical_or.reduce([fold for fold, _ in folds])
+    if ink[~on_folds].sum() <= 0.01 * ink[on_folds].sum():  # specks beside a fold are no digit
+        return np.zeros_like(ink)
+    pen = pen_width(marks & ~on_folds)
+    cleaned = ink.copy()
+    erased = False
+    for fold, thickness in folds:
+        level = float(np.median(ink[fold]))
+        if level <= 0.6:
+            cleaned[fold & (ink <= min(1.0, 1.5 * level + 0.15))] = 0
+        elif thickness <= FOLD_THIN * pen:
+            cleaned[fold & ~pen_strokes(marks, fold, (thickness + pen) / 2)] = 0
+        else:
+            continue
+        erased = True
+    return without_leftovers(cleaned) if erased else cleaned
+
+
+def fold_thickness(fold: np.ndarray) -> float:
+    """The median count of a fold's pixels (boolean (h, w), a line running down the rows) in the rows
+    it has any: its width across, in pixels."""
+    per_row = count_along(fold, axis=1)
+    return float(median(per_row[per_row > 0]))
+
+
+def pen_width(marks: np.ndarray) -> float:
+    """The stroke width in pixels (``digit.stroke_width``) of the largest mark (8-connected) of boolean
+    ``marks`` (h, w): the digit's body, not the thin leftovers of lines beside it; 0 for no marks."""
+    from scipy import ndimage
+
+    from mnist_cnn.preprocessing.digit import stroke_width
+
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if count == 0:
+        return 0.0
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return stroke_width(labels == np.argmax(sizes))
+
+
+def pen_strokes(marks: np.ndarray, fold: np.ndarray, width: float) -> np.ndarray:
+    """Boolean (h, w): the pixels of ``marks`` near a ``fold`` (within ``width``) that belong to a stroke
+    at least ``width`` pixels wide: within width / 2 of a pixel that far from the background (an
+    opening by a disk, by two Euclidean distance transforms, ``scipy.ndimage``), worked out on the
+    fold's box only. A thinner line there is left out."""
+    from scipy import ndimage
+
+    box = bounding_box(fold, margin=int(np.ceil(width)) + 1)
+    near = np.pad(marks[box], 1)
+    radius = width / 2
+    cores = ndimage.distance_transform_edt(near) >= radius + 0.5  # a disk of that width fits around them
+    strokes = np.zeros_like(marks)
+    if cores.any():
+        strokes[box] = (near & (ndimage.distance_transform_edt(~cores) <= radius + 1))[1:-1, 1:-1]
+    return strokes
+
+
+def fold_lines(marks: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks (h, w) of the straight lines in ``marks`` that run across it from edge to edge,
+    tilted at most 12 degrees from its columns: from its top edge to its bottom edge, or, near a side,
+    from one of them out by that side (a turned page's margin line) over FOLD_MIN_LENGTH of the rows
+    at least; with ink in 97% of the rows they cross, at most 5% of the width thick.
+
+    Candidates are the peaks of a straight-line Hough transform (Duda and Hart 1972, scikit-image)
+    over those tilts, in quarter degrees; each is checked along its length in the image: the ink within
+    5% of the width of the line must be there in 97% of those rows and, in the median row, no thicker
+    than 5% of the width (a shadow over half the page is). Its mask is that ink.
+    """
+    from skimage.transform import hough_line, hough_line_peaks
+
+    height, width = marks.shape
+    inked = marks.any(axis=1)
+    edge = max(1, int(0.03 * height))
+    if inked.mean() < FOLD_SPAN * FOLD_MIN_LENGTH or not (inked[:edge].any() or inked[-edge:].any()):
+        return []  # too few rows with ink, or none at the top or bottom: nothing runs in from an edge
+    limit = FOLD_MAX_WIDTH * width
+    tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
+    accumulator, tilts, offsets = hough_line(marks, theta=tilts)
+    peaks = hough_line_peaks(
+        accumulator,
+        tilts,
+        offsets,
+        min_distance=int(2 * limit) + 1,
+        min_angle=len(tilts),
+        threshold=0.6 * FOLD_MIN_LENGTH * height,
+    )
+    rows, cols = np.nonzero(marks)
+    folds = []
+    for _, tilt, offset in zip(*peaks):
+        cos, sin = np.cos(tilt), np.sin(tilt)
+        along = (offset - np.arange(height) * sin) / cos  # the line's column in each row
+        crossed = np.flatnonzero((along >= 0) & (along <= width - 1))  # its rows in the image: one run
+        if len(crossed) < FOLD_MIN_LENGTH * height or (crossed[0] > 0 and crossed[-1] < height - 1):
+            continue  # too short, or in and out by the sides: not from edge to edge
+        distance = cols * cos + rows * sin - offset  # signed, perpendicular to the line, in pixels
+        near = np.abs(distance) <= limit
+        per_row = np.bincount(rows[near], minlength=height)[crossed[0] : crossed[-1] + 1]
+        if (per_row > 0).mean() < FOLD_SPAN or np.median(per_row[per_row > 0]) > limit:
+            continue
+        fold = np.zeros_like(marks)
+        fold[rows[near], cols[near]] = True
+        folds.append(fold)
+    return folds
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in a 1-D boolean array."""
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
