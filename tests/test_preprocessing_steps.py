@@ -512,6 +512,20 @@ def test_median_matches_numpy_median():
         assert filters.median(values) == float(np.median(values))
 
 
+def test_robust_std_is_the_normal_scale_of_the_median_absolute_deviation_and_ignores_outliers():
+    rng = np.random.default_rng(5)
+    paper = rng.normal(200.0, 3.0, (60, 60))
+    assert filters.robust_std(paper) == pytest.approx(3.0, rel=0.05)
+    from scipy import stats
+
+    assert filters.robust_std(paper) == pytest.approx(
+        stats.median_abs_deviation(paper, axis=None, scale="normal"), rel=1e-3
+    )
+    paper[:20] = 20.0  # a third of the frame is ink: the plain standard deviation is 85, this one barely moves
+    assert filters.robust_std(paper) < 10.0 < 50.0 < np.std(paper)
+    assert filters.robust_std(paper, centre=20.0) == pytest.approx(1.4826 * np.median(np.abs(paper - 20.0)))
+
+
 def test_neighbourhood_count_matches_scipy_correlate_with_a_3x3_square():
     from scipy import ndimage
 

@@ -49,3 +49,11 @@ def median(values: np.ndarray) -> float:
         return float(np.partition(flat, middle)[middle])
     lower, upper = np.partition(flat, (middle - 1, middle))[middle - 1 : middle + 1]
     return (float(lower) + float(upper)) / 2
+
+
+def robust_std(values: np.ndarray, centre: float | None = None) -> float:
+    """A standard deviation that outliers (ink among paper) do not inflate: 1.4826 times the median
+    absolute deviation of ``values`` (any shape, non-empty) from ``centre`` (default: their median),
+    the normal distribution's standard deviation (Rousseeuw and Croux 1993)."""
+    centre = median(values) if centre is None else centre
+    return 1.4826 * median(np.abs(values - centre))

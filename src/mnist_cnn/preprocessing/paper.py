@@ -13,7 +13,7 @@ import numpy as np
 
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import shading, shadows
-from mnist_cnn.preprocessing.filters import median, neighbourhood_count, neighbourhood_max
+from mnist_cnn.preprocessing.filters import median, neighbourhood_count, neighbourhood_max, robust_std
 from mnist_cnn.preprocessing.resize import shrink
 
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
@@ -371,7 +371,7 @@ def level_counts(values: np.ndarray, bins: int) -> np.ndarray:
 
 def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterations: int):
     """(coefficients, spread) of a least-squares fit of ``values`` on the ``samples`` basis, refitted on
-    the values within 3 robust standard deviations (1.4826 median absolute deviations) of the last
+    the values within 3 robust standard deviations (``filters.robust_std``) of the last
     fit: iteratively reweighted least squares with hard weights. ``spread``: that standard deviation."""
     coefficients, spread = np.zeros(samples.shape[1]), 0.0
     for _ in range(iterations):
@@ -382,7 +382,7 @@ def refine(samples: np.ndarray, values: np.ndarray, inliers: np.ndarray, iterati
         coefficients = np.linalg.solve(normal, chosen.T @ values[inliers])
         residual = values - samples @ coefficients
         near = residual[inliers]
-        spread = 1.4826 * median(np.abs(near - median(near)))
+        spread = robust_std(near)
         updated = np.abs(residual) <= max(3 * spread, 2.0)
         if np.array_equal(updated, inliers):
             break

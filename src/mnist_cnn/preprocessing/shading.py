@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_cnn.preprocessing.filters import median
+from mnist_cnn.preprocessing.filters import median, robust_std
 from mnist_cnn.preprocessing.resize import shrink
 
 SQUARES = (3, 5, 7, 9, 13, 17, 23, 31, 41)  # closing squares tried, pixels on a copy 256 pixels long
@@ -45,7 +45,7 @@ def ink_area(gray: np.ndarray, paper: np.ndarray) -> int:
 
     residual = paper - gray
     centre = median(residual.ravel())
-    spread = 1.4826 * median(np.abs(residual - centre).ravel())
+    spread = robust_std(residual, centre)
     marks = residual > max(centre + NOISE_SIGMAS * spread, MIN_CONTRAST)
     labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
