@@ -60,10 +60,12 @@ def pen_square(gray: np.ndarray) -> int | None:
     A marker's blob (a 9 with its loop filled) has a few notches that narrow squares find and that
     stop growing too: its inside is not shade, and ``paper.without_shadow`` tells it by its depth."""
     small = shrink(np.asarray(gray, dtype=np.float32), SEARCH_SIZE)
-    areas = [ink_area(small, closing(small, square)) for square in SQUARES]
-    for square, area, wider in zip(SQUARES, areas, areas[1:]):
+    area = ink_area(small, closing(small, SQUARES[0]))
+    for square, wider_square in zip(SQUARES, SQUARES[1:]):  # closings computed only until the plateau
+        wider = ink_area(small, closing(small, wider_square))
         if area > 0 and wider <= PLATEAU * area:
             return int(round(square * max(gray.shape) / max(small.shape))) | 1
+        area = wider
     return None
 
 
