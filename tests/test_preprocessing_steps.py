@@ -667,6 +667,52 @@ def test_a_hands_shadow_is_divided_out_and_the_digit_kept(monkeypatch):
     assert paper.ink_intensity(photo)[~ring].mean() > 0.05  # without the closing the shadow is ink
 
 
+def phone_corner_shadow(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, ring): a 600x800 noisy photo of paper with a 0 written at the left and the soft shadow
+    of a phone's corner, 40% darker, in the bottom right: 2-10% of the frame, under ``SHADOW_SHARE``."""
+    from scipy import ndimage
+
+    shade = np.zeros((600, 800), dtype=np.float32)
+    shade[470:, 660:] = 1.0
+    shade = ndimage.gaussian_filter(shade, 4)
+    noise = np.random.default_rng(seed).normal(0, 2.5, (600, 800)).astype(np.float32)
+    ring = draw(np.zeros((600, 800), np.float32), "ring", (120, 200, 230, 400), 1.0, 12) > 0.5
+    photo = np.where(ring, 45.0, 215.0 * (1 - 0.4 * shade)) + noise
+    return photo.astype(np.float32), ring
+
+
+def test_a_wide_mark_among_narrow_strokes_is_told_apart():
+    photo, ring = phone_corner_shadow()
+    assert not shading.has_wide_mark(ring)  # a digit's strokes
+    marked = ring | (np.indices(ring.shape)[0] > 480) & (np.indices(ring.shape)[1] > 670)
+    assert shading.has_wide_mark(marked)  # and a shadow's corner beside them
+    thick = draw(np.zeros((600, 800), np.float32), "ring", (100, 150, 400, 500), 1.0, 70) > 0.5
+    assert not shading.has_wide_mark(thick)  # a marker's 0 is strokes however wide
+    assert not shading.has_wide_mark(np.zeros((60, 80), bool))
+    lined = draw(np.zeros((600, 800), np.float32), "ring", (120, 200, 330, 500), 1.0, 30) > 0.5
+    lined[::40] = True  # ruled lines of 1 pixel beside a 0 of 30: no shade
+    assert not shading.has_wide_mark(lined)
+
+
+def test_shade_under_a_tenth_of_the_frame_is_divided_out_when_wider_than_the_strokes(monkeypatch):
+    photo, ring = phone_corner_shadow()
+    ink = paper.ink_intensity(photo)
+    assert ink[ring].mean() > 0.8 and ink[~ring].mean() < 0.002
+    monkeypatch.setattr(paper, "WIDE_SHARE", 1.0)  # only SHADOW_SHARE's gate: the shadow stays ink
+    shaded = paper.ink_intensity(photo)
+    assert 0.02 < np.count_nonzero(shaded) / shaded.size < paper.SHADOW_SHARE
+
+
+def test_an_ordinary_photo_skips_the_shadow_lookup(monkeypatch):
+    calls = []
+    monkeypatch.setattr(paper, "without_shadow", lambda *args: calls.append(1))
+    noise = np.random.default_rng(3).normal(0, 2.5, (600, 800)).astype(np.float32)
+    zero = draw(np.full((600, 800), 215.0, np.float32), "ring", (150, 60, 650, 560), 45.0, 28) + noise
+    ink = paper.ink_intensity(zero)  # a big 0 in a photo, 5% of the frame, strokes only
+    assert 0.02 < np.count_nonzero(ink > 0.5) / ink.size < paper.SHADOW_SHARE
+    assert not calls
+
+
 def test_a_markers_inside_is_no_shade():
     image = draw(page(size=(300, 300), level=230.0), "ring", (40, 30, 260, 270), 20.0, 60)  # a 0, 60-pixel marker
     image += np.random.default_rng(2).normal(0, 2.5, image.shape).astype(np.float32)

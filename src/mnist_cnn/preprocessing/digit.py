@@ -36,17 +36,24 @@ def ink_bounding_box(ink: np.ndarray, trim: float = 0.003) -> tuple[int, int, in
     return top, bottom, left, right
 
 
-def stroke_width(mask: np.ndarray) -> float:
-    """The typical stroke width of a boolean image, in pixels: twice the median distance to the
-    background along the strokes' ridge (local maxima of the Euclidean distance transform), minus one
-    so a one-pixel line measures 1. 0 for an empty mask."""
+def ridge_distances(mask: np.ndarray) -> np.ndarray:
+    """float64 (n,): the Euclidean distance to the background (scipy.ndimage; the frame's edge counts
+    as background) at the n points of a boolean image's ridge, the local maxima of that distance (the
+    strokes' centre lines); empty for an empty mask."""
     from scipy import ndimage
 
     if not mask.any():
-        return 0.0
+        return np.zeros(0)
     distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     ridge = mask & (distance >= neighbourhood_max(distance, 3))  # maximum_filter's values, faster
-    return 2.0 * median(distance[ridge]) - 1.0
+    return distance[ridge]
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """The typical stroke width of a boolean image, in pixels: twice the median of its
+    ``ridge_distances``, minus one so a one-pixel line measures 1. 0 for an empty mask."""
+    distances = ridge_distances(mask)
+    return 2.0 * median(distances) - 1.0 if len(distances) else 0.0
 
 
 def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:

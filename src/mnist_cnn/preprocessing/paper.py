@@ -19,6 +19,7 @@ from mnist_cnn.preprocessing.resize import shrink
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
 SHADOW_SHARE = 0.1  # of the frame marked as ink: more may be a hard shadow's edge (``shadows``)
+WIDE_SHARE = 0.02  # of the frame marked: more, with one mark far wider than the strokes, may be shade
 FLOOR_SHARE = 0.2  # of the ink scale: fainter ink is a pen's halo, except in an enlarged tiny scan
 SHADE_MIN_SIZE = 128  # pixels: no hand shades a scan this small; its blurred strokes' halo is no shade
 SPOT_WIDTH = 0.15  # of the image's shorter side: light marks this wide are a lamp's spot, not chalk strokes
@@ -402,10 +403,11 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     faint halo), unless ``faint`` is set: a tiny scan enlarged to work size holds its strokes' shape
     in those grey levels, and its paper is fitted by a plane (``illumination``'s ``flat``). 1,000
     8x8 box-filtered validation digits read 93.6% with the floor, 94.5% so (docs/BENCHMARKS.md).
-    When over ``SHADOW_SHARE`` of the frame stands out of the paper
-    and ``relight`` is set, a shadow is looked for (``without_shadow``: a hard shadow's straight
-    edge, ``shadows.find_shadow_edge``, or compact light and shade, ``shading.local_paper``); if one
-    is found, it is divided out and the ink found again on the relit image.
+    When the marks may hold a shade (``may_be_shaded``: over ``SHADOW_SHARE`` of the frame, or a
+    mark far wider than the strokes) and ``relight`` is set, a shadow is looked for
+    (``without_shadow``: a hard shadow's straight edge, ``shadows.find_shadow_edge``, or compact
+    light and shade, ``shading.local_paper``); if one is found, it is divided out and the ink found
+    again on the relit image.
 
     Raises:
         ImageError: "no digit found" when nothing stands out of the paper.
@@ -422,7 +424,7 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     # edges): it runs on their bounding box, the same values as on the whole frame at a fraction of
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
-    if relight and np.count_nonzero(marked) > SHADOW_SHARE * marked.size:
+    if relight and may_be_shaded(marked):
         relit = without_shadow(gray, ink, marked, dark=dark > light)
         if relit is not None:
             return relit
@@ -444,6 +446,15 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     result = np.zeros(gray.shape, dtype=np.float32)
     result[box] = np.clip((np.where(near_marks, near, 0) - floor) / max(scale - floor, 1e-6), 0, 1)
     return result
+
+
+def may_be_shaded(marked: np.ndarray) -> bool:
+    """Whether the marks (boolean (h, w)) may hold a shadow worth looking for (``without_shadow``):
+    over ``SHADOW_SHARE`` of the frame, or over ``WIDE_SHARE`` with a mark far wider than the strokes
+    (``shading.has_wide_mark``: a hand's or a phone's shadow beside the digit). Ordinary photos, whose
+    marks are the digit's strokes, skip the look (30-60 ms)."""
+    count = np.count_nonzero(marked)
+    return count > SHADOW_SHARE * marked.size or (count > WIDE_SHARE * marked.size and shading.has_wide_mark(marked))
 
 
 def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: bool) -> np.ndarray | None:
