@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, enlarged, fit_work_size, ink_to_mnist, lines, paper
+from mnist_cnn.preprocessing import digit, find_ink, ink_to_mnist, paper
 
 SPECK = 0.03  # of the largest component's ink: smaller marks far from any digit are dust, not digits
 STROKE = 0.3  # ink level: fainter pixels (blurred edges, JPEG halos) do not join two digits into one
@@ -158,18 +158,9 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
     Raises:
         ImageError: the image is not 2-D, or holds no ink at all.
     """
-    gray = np.asarray(gray, dtype=np.float32)
-    if gray.ndim != 2 or min(gray.shape) < 1:
-        raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
-    work = fit_work_size(gray)
-    placement = Placement(0, 0, gray.shape[0] / work.shape[0], gray.shape[1] / work.shape[1])
-    sheet = None if min(work.shape) < 128 else paper.find_sheet(work)  # as paper.crop_to_sheet decides
-    if sheet is not None:
-        top, _, left, _ = sheet.box
-        work = sheet.cut(work)
-        placement = Placement(top, left, placement.scale_y, placement.scale_x)
-    ink = paper.ink_intensity(work, faint=enlarged(gray))
-    return crop_to_ink(lines.remove_ruled_lines(ink), placement)
+    ink, (rows, cols), (top, left) = find_ink(gray)
+    height, width = np.shape(gray)
+    return crop_to_ink(ink, Placement(top, left, height / rows, width / cols))
 
 
 def crop_to_ink(ink: np.ndarray, placement: Placement) -> tuple[np.ndarray, Placement]:

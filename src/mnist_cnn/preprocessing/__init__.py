@@ -65,11 +65,29 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     Raises:
         ImageError: the image is not 2-D, or holds no ink at all (a blank page).
     """
+    ink, _, _ = find_ink(gray)
+    return ink_to_mnist(ink)
+
+
+def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """The chain's first steps (1-4), shared by ``to_mnist`` and ``segmentation``: a grayscale image
+    (h, w), values 0-255, to (ink, work_shape, sheet_origin). ``ink``: float32, values 0-1, light on
+    dark, the size of the sheet cut from the image at work size; ``work_shape``: (rows, cols) of the
+    image at work size (``fit_work_size``); ``sheet_origin``: (top, left) of the sheet in it, (0, 0)
+    when there is none.
+
+    Raises:
+        ImageError: the image is not 2-D, or holds no ink at all (a blank page).
+    """
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
-    work = paper.crop_to_sheet(fit_work_size(gray))
-    return ink_to_mnist(lines.remove_ruled_lines(paper.ink_intensity(work, faint=enlarged(gray))))
+    work = fit_work_size(gray)
+    sheet = paper.sheet_in(work)
+    origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
+    paper_only = work if sheet is None else sheet.cut(work)
+    ink = lines.remove_ruled_lines(paper.ink_intensity(paper_only, faint=enlarged(gray)))
+    return ink, work.shape, origin
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:

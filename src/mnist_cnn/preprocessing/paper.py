@@ -209,12 +209,15 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return ~outside[background]
 
 
+def sheet_in(gray: np.ndarray) -> Sheet | None:
+    """The sheet of paper in a grayscale image (h, w) (see ``find_sheet``), or None. Images under 128
+    pixels on a side (an enlarged scan, a thumbnail) are taken as the paper itself: None."""
+    return None if min(gray.shape) < 128 else find_sheet(gray)
+
+
 def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
-    """``gray`` cut to the sheet of paper in it (see ``find_sheet``), or unchanged. Images under 128
-    pixels on a side (an enlarged scan, a thumbnail) are taken as the paper itself."""
-    if min(gray.shape) < 128:
-        return gray
-    sheet = find_sheet(gray)
+    """``gray`` cut to the sheet of paper in it (``sheet_in``), or unchanged."""
+    sheet = sheet_in(gray)
     return gray if sheet is None else sheet.cut(gray)
 
 
