@@ -158,6 +158,41 @@ def test_csv_is_written_when_every_image_failed(tmp_path, capfd):
     assert [(row["path"], row["status"]) for row in rows] == [(str(broken), "error")]
 
 
+def test_csv_rows_follow_the_arguments_with_a_path_given_twice(photos, tmp_path, capfd):
+    one, seven = str(photos / "a-one.jpg"), str(photos / "b-seven.png")
+    target = tmp_path / "digits.csv"
+    code, _, _ = run(capfd, ["predict", seven, one, seven, "--csv", str(target)])
+    assert code == 0
+    with target.open(newline="") as file:
+        assert [(row["path"], row["digit"]) for row in csv.DictReader(file)] == [(seven, "7"), (one, "1"), (seven, "7")]
+
+
+def test_empty_standard_input_gets_a_csv_row_in_its_place(photos, tmp_path, capfd):
+    target = tmp_path / "digits.csv"
+    code, out, err = run(capfd, ["predict", "-", str(photos / "a-one.jpg"), "--csv", str(target)], stdin=b"")
+    assert code == 2 and len(out.splitlines()) == 1
+    assert err == ["error: -: standard input is empty; pipe an image into it"]
+    with target.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(row["path"], row["status"], row["error"]) for row in rows] == [
+        ("-", "error", "standard input is empty; pipe an image into it"),
+        (str(photos / "a-one.jpg"), "digit", ""),
+    ]
+    code, _, _ = run(capfd, ["predict", "-", "--csv", str(target), "--force"], stdin=b"")
+    with target.open(newline="") as file:
+        assert code == 2 and [row["path"] for row in csv.DictReader(file)] == ["-"]  # written when all failed
+
+
+def test_an_unreadable_files_error_names_it_once(tmp_path, capfd, monkeypatch):
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d1" / "broken.png").write_bytes(b"\x89PNG broken")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capfd, ["predict", "./d1/broken.png", "--csv", "out.csv"])
+    assert code == 2 and err == ["error: ./d1/broken.png: not an image Pillow can read"]
+    with open("out.csv", newline="") as file:
+        assert next(csv.DictReader(file))["error"] == "not an image Pillow can read"
+
+
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -744,11 +744,12 @@ def run_predict(args) -> int:
     readings, names, failures = read_many(
         images.sources, images.names, mode, classifier.probabilities, detector.one_digit_probabilities
     )
+    failures = images.failures + failures
     errors = images.errors + failures
     print_lines(errors, "error")
     if not readings:
         if args.csv and failures:
-            write_csv([], args.csv, failures)
+            write_csv([], args.csv, failures, order=images.given)
         return EXIT_USAGE
     rejector = None if args.accept_all else detector
     predictions = classify_readings(classifier, readings, names, rejector)
@@ -768,7 +769,7 @@ def run_predict(args) -> int:
             top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
             print(f"{prediction.path}: {prediction.describe()}  top 3: {top}")
     if args.csv:
-        write_csv(predictions, args.csv, failures, order=images.names)
+        write_csv(predictions, args.csv, failures, order=images.given)
     return EXIT_USAGE if errors else 0
 
 
@@ -852,7 +853,7 @@ def run_explain(args) -> int:
     readings, names, errors = read_many(
         images.sources, images.names, "auto", classifier.probabilities, rejector.one_digit_probabilities
     )
-    errors = images.errors + errors
+    errors = images.errors + images.failures + errors
     print_lines(errors, "error")
     predictions = classify_readings(classifier, readings, names, rejector)
     for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):

@@ -1,5 +1,19 @@
 """Errors a user can cause. The CLI turns each into one line on stderr and exit code 2."""
 
+from dataclasses import dataclass
+
+
+@dataclass
+class Failure:
+    """An image given for prediction that could not be read: its ``path`` (as named on the command
+    line, ``-`` for standard input) and why (the ``ImageError``'s message without the path)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
 
 class MnistCnnError(Exception):
     """Base class for mistakes a user can make: bad files, bad options, missing data."""

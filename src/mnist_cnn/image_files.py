@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn.errors import ImageError, UsageError
+from mnist_cnn.errors import Failure, ImageError, UsageError
 from mnist_cnn.preprocessing import IMAGE_SUFFIXES
 
 STDIN = "-"
@@ -27,7 +27,9 @@ class ImageList:
     """Images to read, each with the name it is reported under, plus what was skipped or wrong.
 
     ``sources``: paths, or an image's bytes / array for standard input. ``notes``: skipped files.
-    ``errors``: one line per argument that gave no image at all (an empty folder).
+    ``errors``: one line per argument that gave no image at all (an empty folder). ``failures``: images
+    given that cannot be read at all (empty standard input). ``given``: every image's name in the
+    order given, the failed ones too.
     """
 
     names: list[str] = field(default_factory=list)
@@ -35,12 +37,19 @@ class ImageList:
     labels: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    given: list[str] = field(default_factory=list)
 
     def add(self, name: str, source, label: int | None = None) -> None:
         self.names.append(name)
         self.sources.append(source)
+        self.given.append(name)
         if label is not None:
             self.labels.append(label)
+
+    def fail(self, name: str, message: str) -> None:
+        self.failures.append(Failure(name, message))
+        self.given.append(name)
 
 
 def is_hidden(path: Path, folder: Path) -> bool:
@@ -113,7 +122,7 @@ def add_stdin(images: ImageList, read_stdin) -> None:
     try:
         images.add(STDIN, decode_stdin(read_stdin() if read_stdin else b""))
     except ImageError as error:
-        images.errors.append(str(error))
+        images.fail(STDIN, str(error).removeprefix(f"{STDIN}: "))
 
 
 def labelled_images(folder: Path) -> ImageList:

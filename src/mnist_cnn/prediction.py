@@ -6,13 +6,14 @@ import importlib.util
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mnist_cnn import preprocessing
-from mnist_cnn.errors import ImageError, MissingExtraError, ModelError
+from mnist_cnn.errors import Failure, ImageError, MissingExtraError, ModelError
 from mnist_cnn.quiet import native_stderr_closed
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
@@ -443,24 +444,17 @@ def classify(
 CSV_COLUMNS = ("path", "digit", "confidence", "status", "error")
 
 
-@dataclass
-class Failure:
-    """An image that could not be read: its ``path`` (as named on the command line) and why."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
 def write_csv(
-    predictions: list[Prediction], target: Path, failures: list[Failure] = (), order: list[str] | None = None
+    predictions: Sequence[Prediction | NumberPrediction],
+    target: Path,
+    failures: Sequence[Failure] = (),
+    order: Sequence[str] | None = None,
 ) -> Path:
     """One row per image, written atomically: path, digit (or the number read), confidence 0-1, status
     and error. ``status``: "digit", "unsure" or "not_a_digit" (see ``Prediction``), or "error" for each
     of ``failures``, whose digit and confidence are empty and whose error says why. ``order``: the
-    paths as given, for rows in that order (default: predictions, then failures).
+    paths as given, a path given twice listed twice, for rows in that order (default: predictions,
+    then failures); rows of paths not in it come last.
 
     Raises:
         OutputError: ``target`` cannot be written.
@@ -480,8 +474,12 @@ def write_csv(
         for prediction in predictions
     ] + [[failure.path, "", "", "error", failure.message] for failure in failures]
     if order is not None:
-        position = {path: index for index, path in reversed(list(enumerate(order)))}
-        rows.sort(key=lambda row: position.get(row[0], len(order)))
+        positions: dict[str, list[int]] = {}
+        for index, path in enumerate(order):
+            positions.setdefault(path, []).append(index)
+        # Each row takes its path's next position: predictions and failures each keep the input's order.
+        taken = [positions[row[0]].pop(0) if positions.get(row[0]) else len(order) for row in rows]
+        rows = [row for _, row in sorted(zip(taken, rows), key=lambda pair: pair[0])]
     with atomic_path(target) as partial, partial.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
@@ -537,7 +535,10 @@ def read_many(sources: list, names: list[str], mode: str = "auto", classify=None
             read_names.append(name)
         except ImageError as error:
             message = str(error).removeprefix("image: ")  # bytes are called "image" by the decoder
-            failures.append(Failure(name, message.removeprefix(f"{name}: ")))
+            message = message.removeprefix(f"{name}: ")
+            if isinstance(source, (str, Path)):  # the decoder names a path as Path prints it: ./a.png as a.png
+                message = message.removeprefix(f"{Path(source)}: ")
+            failures.append(Failure(name, message))
     return readings, read_names, failures
 
 
