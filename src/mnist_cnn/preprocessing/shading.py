@@ -92,14 +92,17 @@ def wider_than(ink: np.ndarray, marked: np.ndarray, square: int, share: float) -
 def has_wide_mark(marked: np.ndarray) -> bool:
     """Whether the marks (boolean (h, w)) hold one far wider than their strokes: on a copy at most
     ``SEARCH_SIZE`` long (block maxima), the largest distance to the paper is over ``WIDE_RATIO``
-    times the median along the marks' ridge (``digit.ridge_distances``; lines a pixel thin there,
-    printed rulings, left out) and at least ``WIDE_HALF`` of the copy's longer side. A hand's palm
+    times the median along the marks' ridge (``digit.ridge_distances``; points at distance 1 there,
+    lines 1-2 pixels thin such as printed rulings, left out) and at least ``WIDE_HALF`` of the copy's
+    longer side. A pen that thin on the copy (under about 8 pixels at work size: a ballpoint on a
+    large photo) leaves only the shade's own ridge, so shade beside it is not found wide: such
+    photos are looked at only over ``paper.SHADOW_SHARE``, as before. A hand's palm
     or a phone's shadow beside a digit is; a digit's strokes, even a marker's, are not. On 150
     validation digits of each kind whose marks cover 2-10% of the frame: 24 of 36 shade photos pass;
     no photo, dim photo, lamp photo, sheet on a desk, tilted sheet, drawing or bold marker (ratio
     at most 2.5); 3 of 127 lined-paper and 3 of 52 lined photos (where a digit's crossing with
     the lines is wide)."""
-    small = max_pool(marked.view(np.uint8), SEARCH_SIZE) > 0  # block maxima: 7x faster than averaging
+    small = max_pool(np.asarray(marked, dtype=bool).view(np.uint8), SEARCH_SIZE) > 0  # block maxima, 7x faster
     distances = ridge_distances(small)
     strokes = distances[distances > 1]  # printed lines, a pixel on the copy, are no strokes
     if not len(strokes):
