@@ -799,3 +799,50 @@ def test_chalk_strokes_are_no_lamp_spot(width, monkeypatch):
     if width == 34:  # a bold chalk 6: without the spot test the closing takes the strokes for paper
         monkeypatch.setattr(paper, "SPOT_SHARE", 0.0)
         assert paper.ink_intensity(photo)[strokes].mean() < 0.1
+
+
+@pytest.mark.parametrize("angle", [4.0, -3.0])
+def test_a_turned_squared_page_is_found_with_a_stroke_along_one_of_its_lines(angle):
+    """A 7 (pen 24 pixels) whose bar lies on a ruling makes that line as thick as the pen; the others
+    are still ruled paper."""
+    page = np.zeros((500, 500), dtype=np.float32)
+    for position in range(10, 500, 30):
+        page[position : position + 2] = 0.35
+        page[:, position : position + 2] = 0.35
+    seven = draw(np.zeros((500, 500), np.float32), "line", (180, 191, 300, 191), 1.0, 24)  # the bar, on a line
+    seven = draw(seven, "line", (300, 191, 230, 340), 1.0, 24)  # the stem
+
+    def turn(image):
+        return np.asarray(Image.fromarray(image, mode="F").rotate(angle, Image.Resampling.BILINEAR))[100:400, 100:400]
+
+    mark = turn(seven) > 0.5
+    ink = np.where(mark, np.float32(1.0), np.where(turn(page) > 0.1, turn(page), 0).astype(np.float32))
+    assert lines.line_slope(ink, 0.85) != 0.0 and lines.line_slope(ink.T, 0.85) != 0.0
+    cleaned = lines.remove_ruled_lines(ink)
+    assert cleaned[~mark].sum() < 0.02 * ink[~mark].sum()  # the grid gone
+    assert cleaned[mark].mean() > 0.9  # the 7, its bar on a line too
+
+
+@pytest.mark.parametrize("corner", ["top left", "bottom right"])
+def test_a_printed_line_cutting_a_corner_is_erased_and_the_digit_kept(corner):
+    """A turned page's margin line (2 pixels, as dark as the pen) in and out by two edges beside a 0
+    written with a 10-pixel pen; a 1 of that pen in the other corner stays."""
+    ring = draw(np.zeros((300, 300), np.float32), "ring", (110, 80, 190, 220), 1.0, 10)
+    margin = draw(np.zeros((300, 300), np.float32), "line", (-4, 70, 6, -2), 1.0, 2)
+    if corner == "bottom right":
+        margin = margin[::-1, ::-1].copy()
+    one = draw(np.zeros((300, 300), np.float32), "line", (-4, 300, 8, 228), 1.0, 10)[::-1].copy()
+    if corner == "top left":
+        one = one[:, ::-1].copy()  # top right
+    ink = np.maximum(np.maximum(ring, margin), one)
+    cleaned = lines.remove_ruled_lines(ink)
+    assert not cleaned[(margin > 0) & (ring == 0) & (one == 0)].any()  # the margin line gone
+    np.testing.assert_array_equal(cleaned[(ring > 0) | (one > 0)], ink[(ring > 0) | (one > 0)])
+
+
+def test_line_shape_tells_a_straight_line_from_an_arc():
+    line = draw(np.zeros((100, 100), np.float32), "line", (5, 5, 90, 60), 1.0, 3) > 0.5
+    width, straight = lines.line_shape(line)
+    assert straight and width == pytest.approx(3, abs=1)
+    arc = draw(np.zeros((100, 100), np.float32), "ring", (10, 10, 90, 90), 1.0, 3)[:60] > 0.5
+    assert not lines.line_shape(arc)[1]
