@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, filters, lines, paper, resize, shading, shadows
+from mnist_cnn.preprocessing import digit, filters, lines, paper, remnants, resize, shading, shadows
 
 
 def page(size=(300, 300), level=240.0):
@@ -846,3 +846,70 @@ def test_line_shape_tells_a_straight_line_from_an_arc():
     assert straight and width == pytest.approx(3, abs=1)
     arc = draw(np.zeros((100, 100), np.float32), "ring", (10, 10, 90, 90), 1.0, 3)[:60] > 0.5
     assert not lines.line_shape(arc)[1]
+
+
+def ring_with(extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, ring): a 0 written with a 10-pixel pen at full ink in a 400x400 ink map, beside ``extra``."""
+    ring = draw(np.zeros((400, 400), np.float32), "ring", (60, 60, 160, 220), 1.0, 10)
+    return np.maximum(ring, extra), ring > 0
+
+
+@pytest.mark.parametrize(
+    "what, shape, box, value, width, copies",
+    [
+        ("fingers: pale bars twice the pen's width", "line", (250, 40, 380, 120), 0.55, 22, 3),
+        ("a palm taken whole as ink", "ring", (230, 230, 390, 390), 1.0, 80, 1),
+        ("specks of noise", "line", (300, 300, 330, 300), 0.15, 3, 2),
+    ],
+)
+def test_what_relighting_left_of_a_shadow_is_erased_and_the_digit_kept(what, shape, box, value, width, copies):
+    mark = draw(np.zeros((400, 400), np.float32), shape, box, value, width)
+    extra = np.max([np.roll(mark, 40 * copy, axis=0) for copy in range(copies)], axis=0)
+    ink, ring = ring_with(extra)
+    cleaned = remnants.without_shade_remnants(ink)
+    assert not cleaned[~ring].any(), what
+    np.testing.assert_array_equal(cleaned[ring], ink[ring])
+
+
+@pytest.mark.parametrize(
+    "what, box, value, width",
+    [
+        ("a stroke written more lightly, as wide as the pen", (250, 60, 250, 220), 0.5, 10),
+        ("a second digit in the same pen", (250, 60, 250, 220), 1.0, 10),
+        ("a pale hairline", (250, 60, 250, 220), 0.4, 2),
+    ],
+)
+def test_the_pen_s_own_marks_are_never_taken_for_shade(what, box, value, width):
+    ink, _ = ring_with(draw(np.zeros((400, 400), np.float32), "line", box, value, width))
+    assert remnants.without_shade_remnants(ink) is ink, what
+
+
+def test_a_single_mark_or_marks_all_alike_are_left_alone():
+    palm = draw(np.zeros((300, 300), np.float32), "ring", (50, 50, 250, 250), 1.0, 90)
+    assert remnants.without_shade_remnants(palm) is palm  # one mark: a bold 0, never erased
+    pale = draw(np.zeros((300, 300), np.float32), "line", (30, 30, 30, 250), 0.5, 40)
+    pale = np.maximum(pale, np.roll(pale, 100, axis=1))
+    assert remnants.without_shade_remnants(pale) is pale  # nothing stronger to weigh them against
+
+
+def test_mark_strengths_are_each_mark_s_90th_percentile():
+    from scipy import ndimage
+
+    ink = np.zeros((20, 40), np.float32)
+    ink[2:12, 2:12] = np.linspace(0.1, 1.0, 100, dtype=np.float32).reshape(10, 10)
+    ink[5:8, 20:35] = 0.3
+    labels, count = ndimage.label(ink > 0, structure=np.ones((3, 3)))
+    strengths = remnants.mark_strengths(ink, labels, count)
+    assert strengths[0] == 0
+    assert strengths[labels[2, 2]] == pytest.approx(np.percentile(ink[2:12, 2:12], 90, method="lower"))
+    assert strengths[labels[5, 20]] == pytest.approx(0.3)
+
+
+def test_a_digit_cut_into_pieces_by_erased_lines_is_not_taken_for_a_whole_shadow():
+    """Pieces of a 0 (pen 13 pixels) between erased rulings, beside a line's 1-pixel leftover as
+    strong: the pen measures 1 pixel, yet no piece is 8% of the map wide, so none is a shadow."""
+    ink = draw(np.zeros((600, 600), np.float32), "ring", (200, 150, 400, 450), 1.0, 13)
+    for row in range(160, 450, 40):
+        ink[row : row + 6] = 0  # the rulings erased across the 0
+    ink[500, 40:260] = 1.0  # a ruling's leftover
+    assert remnants.without_shade_remnants(ink) is ink
