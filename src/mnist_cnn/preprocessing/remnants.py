@@ -53,43 +53,50 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     """
     from scipy import ndimage
 
-    labels, count = ndimage.label(ink > 0, structure=np.ones((3, 3)))
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows):
+        return ink
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)  # labelled on the ink's box only
+    labels, count = ndimage.label(ink[box] > 0, structure=np.ones((3, 3)))
     if count < 2:
         return ink
-    strength = mark_strengths(ink, labels, count)
+    strength = mark_strengths(ink[box], labels, count)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     sizes[0] = 0
     top = strength.max()
     erased = strength <= SPECK * top
     sizeable = np.flatnonzero(sizes >= max(SIZEABLE_PIXELS, SIZEABLE * sizes.max()))
     boxes = ndimage.find_objects(labels)
-    width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in sizeable}
     strong = [label for label in sizeable if strength[label] >= STRONG * top]
-    if not strong:
-        return ink  # the strongest ink is a speck: no pen to weigh the marks against
-    pen = min(width[label] for label in strong)
-    for label in sizeable:
-        if strength[label] <= PALE * top:
+    pale = [label for label in sizeable if strength[label] <= PALE * top]
+    whole = WHOLE_SHADOW * max(ink.shape)
+    # A mark is no wider than its box's shorter side: widths are measured only when one may matter.
+    broad = [label for label in strong if min(span.stop - span.start for span in boxes[label - 1]) >= whole]
+    if strong and (pale or broad):
+        width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
+        pen = min(width[label] for label in strong)
+        for label in pale:
             erased[label] |= width[label] >= AS_WIDE * pen
-        else:
-            far_wider = width[label] >= max(FAR_WIDER * pen, WHOLE_SHADOW * max(ink.shape))
-            erased[label] |= strength[label] >= STRONG * top and far_wider
+        for label in broad:
+            erased[label] |= width[label] >= max(FAR_WIDER * pen, whole)
     erased[0] = False
     if not erased.any() or erased[1:].all():
         return ink
-    return np.where(erased[labels], np.float32(0), ink)
+    cleaned = ink.copy()
+    cleaned[box] = np.where(erased[labels], np.float32(0), ink[box])
+    return cleaned
 
 
 def mark_strengths(ink: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     """float64 (count + 1,): the 90th percentile (lower) of each mark's ink, by label; 0 for label 0.
-    One sort of the marked pixels by (label, ink), not a percentile per mark."""
+    One sort of the marked pixels by label + ink / 2 (ink 0-1), not a percentile per mark."""
     marked = labels > 0
     values, owners = ink[marked], labels[marked]
-    order = np.lexsort((values, owners))
+    ordered = np.sort(owners + np.clip(values, 0, 1) * 0.5)  # by label, then by ink (label + ink / 2)
     counts = np.bincount(owners, minlength=count + 1)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     strengths = np.zeros(count + 1)
     present = counts > 0
     picks = starts[present] + ((counts[present] - 1) * STRENGTH_PERCENTILE) // 100
-    strengths[present] = values[order][picks]
+    strengths[present] = (ordered[picks] - np.flatnonzero(present)) * 2
     return strengths
