@@ -913,3 +913,17 @@ def test_a_digit_cut_into_pieces_by_erased_lines_is_not_taken_for_a_whole_shadow
         ink[row : row + 6] = 0  # the rulings erased across the 0
     ink[500, 40:260] = 1.0  # a ruling's leftover
     assert remnants.without_shade_remnants(ink) is ink
+
+
+def test_a_number_s_digits_are_left_alone_without_measuring_their_widths(monkeypatch):
+    """Four digits in one pen (strong, their boxes wider than 8% of the map but mostly empty): no
+    mark may go, so no stroke width is measured (a distance transform per digit on every number)."""
+    number = np.zeros((384, 1024), np.float32)
+    for left in (60, 300, 540, 780):
+        number = draw(number, "ring", (left, 90, left + 140, 290), 1.0, 20)
+
+    def measured(mask):
+        raise AssertionError("a stroke width was measured")
+
+    monkeypatch.setattr(remnants, "stroke_width", measured)
+    assert remnants.without_shade_remnants(number) is number

@@ -25,6 +25,7 @@ SIZEABLE = 0.02  # of the largest mark's pixels (and 30 pixels at least): smalle
 SIZEABLE_PIXELS = 30
 AS_WIDE = 1.5  # of the pen's stroke width: a pale mark this wide or wider is shade, not a faint stroke
 FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide is a shadow taken whole as ink ...
+SOLID = 0.45  # of its box: a shadow taken whole fills more of it than a digit's strokes do
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
 
 
@@ -70,8 +71,9 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     strong = [label for label in sizeable if strength[label] >= STRONG * top]
     pale = [label for label in sizeable if strength[label] <= PALE * top]
     whole = WHOLE_SHADOW * max(ink.shape)
-    # A mark is no wider than its box's shorter side: widths are measured only when one may matter.
-    broad = [label for label in strong if min(span.stop - span.start for span in boxes[label - 1]) >= whole]
+    # A mark is no wider than its box's shorter side, and a whole shadow is solid where a digit's
+    # strokes leave most of their box empty: widths are measured only when one may matter.
+    broad = [label for label in strong if is_broad(boxes[label - 1], sizes[label], whole)]
     if strong and (pale or broad):
         width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
         pen = min(width[label] for label in strong)
@@ -85,6 +87,14 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     cleaned = ink.copy()
     cleaned[box] = np.where(erased[labels], np.float32(0), ink[box])
     return cleaned
+
+
+def is_broad(box: tuple[slice, slice], size: int, whole: float) -> bool:
+    """Whether a mark of ``size`` pixels in ``box`` may be a shadow taken whole: both sides of its box
+    at least ``whole`` pixels (it is no wider than its box's shorter side) and over SOLID of the box
+    filled (a palm, a phone's shadow; a digit's strokes, even a number's, fill 0.2-0.4 of theirs)."""
+    height, width = (span.stop - span.start for span in box)
+    return min(height, width) >= whole and size > SOLID * height * width
 
 
 def mark_strengths(ink: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
