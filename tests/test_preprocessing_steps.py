@@ -859,7 +859,7 @@ def ring_with(extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     [
         ("fingers: pale bars twice the pen's width", "line", (250, 40, 380, 120), 0.55, 22, 3),
         ("a palm taken whole as ink", "ring", (230, 230, 390, 390), 1.0, 80, 1),
-        ("specks of noise", "line", (300, 300, 330, 300), 0.15, 3, 2),
+        ("specks of noise", "line", (300, 300, 310, 300), 0.15, 3, 2),
     ],
 )
 def test_what_relighting_left_of_a_shadow_is_erased_and_the_digit_kept(what, shape, box, value, width, copies):
@@ -927,3 +927,45 @@ def test_a_number_s_digits_are_left_alone_without_measuring_their_widths(monkeyp
 
     monkeypatch.setattr(remnants, "stroke_width", measured)
     assert remnants.without_shade_remnants(number) is number
+
+
+@pytest.mark.parametrize(
+    "what",
+    [
+        "a pale 0 beside a ruling's strong leftover",
+        "a marker's 1 beside a ruling's leftover",
+        "a bold 0 beside a thin 1",
+    ],
+)
+def test_a_digit_is_never_erased_for_a_thin_strong_mark_beside_it(what):
+    """A ruling's 1-pixel leftover as dark as ink is never the pen (it would make every wider mark
+    shade), and a bold digit with a loop is never a shadow taken whole."""
+    digit_ink = {
+        "a pale 0 beside a ruling's strong leftover": draw(
+            np.zeros((400, 400), np.float32), "ring", (60, 60, 160, 220), 0.75, 10
+        ),
+        "a marker's 1 beside a ruling's leftover": draw(
+            np.zeros((400, 400), np.float32), "line", (200, 80, 200, 320), 1.0, 40
+        ),
+        "a bold 0 beside a thin 1": draw(np.zeros((400, 400), np.float32), "ring", (170, 60, 380, 300), 1.0, 44),
+    }[what]
+    ink = digit_ink.copy()
+    if "thin 1" in what:
+        ink = draw(ink, "line", (80, 60, 80, 300), 1.0, 10)
+    else:
+        ink[380, 20:260] = 1.0
+    cleaned = remnants.without_shade_remnants(ink)
+    np.testing.assert_array_equal(cleaned[digit_ink > 0], ink[digit_ink > 0])
+
+
+@pytest.mark.parametrize("flag_at", ["top right", "top left"])
+def test_a_digit_s_lighter_stroke_at_the_crop_s_edge_is_no_corner_cut(flag_at):
+    """A 5 cropped tightly, its flag a separate, lighter stroke along the top edge to a side: it
+    reaches too far along the edge to be a printed line cutting a corner."""
+    body = draw(np.zeros((200, 150), np.float32), "line", (40, 20, 30, 90), 1.0, 12)
+    body = draw(body, "ring", (20, 70, 130, 190), 1.0, 12)
+    flag = draw(np.zeros((200, 150), np.float32), "line", (50, 4, 150, 4), 0.55, 10)
+    if flag_at == "top left":
+        body, flag = body[:, ::-1].copy(), flag[:, ::-1].copy()
+    ink = np.maximum(body, flag)
+    np.testing.assert_array_equal(lines.without_corner_cuts(ink), ink)

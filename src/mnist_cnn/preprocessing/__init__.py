@@ -15,7 +15,7 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 4. ``lines.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
    degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
-   (marks paler than the pen and as wide as its strokes, or far wider than them);
+   (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
 7. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
 8. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.

@@ -281,13 +281,21 @@ def remove_folds(ink: np.ndarray) -> np.ndarray:
     return without_leftovers(cleaned) if erased else cleaned
 
 
+CORNER_REACH = 0.4  # of the frame's side: a line cutting a corner stays within this of it both ways
+CORNER_FAINT = 0.6  # of the largest mark's median ink: a printed line this pale beside the pen's ink
+ELONGATED = 3.0  # a line's length over its width at least: a blob or a dot is no printed line
+
+
 def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
     """``ink`` less the printed lines that only cut a corner of the frame: a turned page's margin
     line or ruling that comes in by one edge and leaves by the next, too short for a fold. A mark
-    (8-connected) other than the largest goes when it touches two neighbouring edges of the frame, is
-    straight (``line_shape``) and is faint (median ink at most 0.6) or thin beside the pen (at most
-    FOLD_THIN of the largest mark's ``digit.stroke_width``). A digit's own stroke is as wide as the
-    pen and stays. Images under 128 pixels on a side are left alone."""
+    (8-connected) other than the largest goes when its box sits in a corner of the frame (it touches
+    one of the top and bottom edges and one of the sides, no two opposite edges, and stays within
+    CORNER_REACH of the frame's height and width), it is a straight line (``line_shape``) and it is
+    thin beside the pen (at most FOLD_THIN of the largest mark's ``digit.stroke_width``) or pale
+    beside it (its median ink at most CORNER_FAINT of the largest mark's). A digit's own stroke
+    reaches further in, or is as wide and as dark as the pen, and stays. Images under 128 pixels on
+    a side are left alone."""
     from scipy import ndimage
 
     from mnist_cnn.preprocessing.digit import stroke_width
@@ -305,30 +313,45 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
     largest = int(np.argmax(sizes))
     pen = None
     cut = np.zeros(count + 1, dtype=bool)
-    for label, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
-        at_corner = rows.start == 0 or rows.stop == ink.shape[0], cols.start == 0 or cols.stop == ink.shape[1]
-        if label == largest or not all(at_corner):
+    for label, box in enumerate(ndimage.find_objects(labels), start=1):
+        if label == largest or not in_corner(box, ink.shape):
             continue
-        piece = labels[rows, cols] == label
+        piece = labels[box] == label
         thickness, straight = line_shape(piece)
         if not straight:
             continue
-        pen = stroke_width(labels == largest) if pen is None else pen
-        cut[label] = thickness <= FOLD_THIN * pen or median(ink[rows, cols][piece]) <= 0.6
+        if pen is None:
+            body = labels == largest
+            pen = stroke_width(body), median(ink[body])
+        pen_width, pen_ink = pen
+        cut[label] = thickness <= FOLD_THIN * pen_width or median(ink[box][piece]) <= CORNER_FAINT * pen_ink
     return np.where(cut[labels], np.float32(0), ink) if cut.any() else ink
 
 
+def in_corner(box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    """Whether a mark's box (rows, cols) sits in a corner of a frame ``shape`` (h, w): on one of its
+    top and bottom edges and one of its sides, on no two opposite edges, and within CORNER_REACH of
+    its height and width."""
+    for span, length in zip(box, shape):
+        first, last = span.start == 0, span.stop == length
+        if first == last or span.stop - span.start > CORNER_REACH * length:
+            return False  # on neither edge or on both, or reaching too far in
+    return True
+
+
 def line_shape(piece: np.ndarray) -> tuple[float, bool]:
-    """(width in pixels, whether straight) of a boolean mark (h, w): its pixel count over its length
-    along its principal axis (the covariance's larger eigenvalue, as a uniform segment's sqrt(12 var)),
-    and whether its extent across that axis is at most 1.5 times that width plus a pixel."""
+    """(width in pixels, whether a straight line) of a boolean mark (h, w): its pixel count over its
+    length along its principal axis (the covariance's larger eigenvalue, as a uniform segment's
+    sqrt(12 var)); straight when its extent across that axis is at most 1.5 times that width plus a
+    pixel and its length is at least ELONGATED times its width (a blob is compact, not a line)."""
     rows, cols = np.nonzero(piece)
     if len(rows) < 3:
         return float(len(rows)), False
     across, along = np.linalg.eigvalsh(np.cov(np.stack([rows, cols]).astype(np.float64)))
     length = max(1.0, float(np.sqrt(12 * max(along, 0.0))))
     thickness = len(rows) / length
-    return thickness, float(np.sqrt(12 * max(across, 0.0))) <= 1.5 * thickness + 1
+    straight = float(np.sqrt(12 * max(across, 0.0))) <= 1.5 * thickness + 1 and length >= ELONGATED * thickness
+    return thickness, straight
 
 
 def fold_thickness(fold: np.ndarray) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_cnn.preprocessing.digit import stroke_width
+from mnist_cnn.preprocessing.paper import SHADE_MIN_SIZE
 
 STRENGTH_PERCENTILE = 90  # a mark's strength: this percentile of its ink (a pen's stroke reaches full ink)
 STRONG = 0.9  # of the strongest mark's strength: marks at least this strong are written in the pen's ink
@@ -23,29 +24,36 @@ PALE = 0.8  # of the strongest mark's strength: a shade's remnant is at most thi
 SPECK = 0.25  # of the strongest mark's strength: marks this pale are noise, whatever their size
 SIZEABLE = 0.02  # of the largest mark's pixels (and 30 pixels at least): smaller marks are not weighed for width
 SIZEABLE_PIXELS = 30
+MIN_PEN = 3.0  # pixels: the pen's body is written at least this wide; a ruling's leftover is thinner
 AS_WIDE = 1.5  # of the pen's stroke width: a pale mark this wide or wider is shade, not a faint stroke
 FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide is a shadow taken whole as ink ...
 SOLID = 0.45  # of its box: a shadow taken whole fills more of it than a digit's strokes do
+LOOP = 0.05  # of a mark's pixels: a hole this large is a digit's loop, not a pinhole in a shadow
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
 
 
 def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     """``ink`` less the marks that are shade, not the pen's, when there are two marks or more.
 
-    Each mark's strength is the 90th percentile of its ink. The pen's stroke width is the narrowest
-    ``digit.stroke_width`` among the sizeable marks (2% of the largest's pixels, 30 at least) that are
-    strong (within 90% of the strongest mark's strength). Erased:
-      - marks at most 25% as strong as the strongest: specks of noise the shade's edge left;
+    Each mark's strength is the 90th percentile of its ink. Sizeable marks hold 2% of the largest
+    mark's pixels (30 at least); strong ones are at least 90% as strong as the strongest mark. A
+    strong sizeable mark that fills over 45% of its box, both sides at least 8% of the map's longer
+    side, may be a shadow taken whole (``is_broad``); the other strong sizeable marks are written,
+    and the largest of them at least MIN_PEN (3 pixels) wide is the pen's body (else the largest):
+    its ``digit.stroke_width`` is the pen's width, and it is never erased. When no written mark is
+    that wide (only a ruling's thin leftovers are strong), no pen is known and only specks go. Erased:
+      - marks not sizeable and at most 25% as strong as the strongest: specks the shade's edge left;
       - sizeable marks at most 80% as strong and at least 1.5x the pen's width: fingers, a palm's
         rim, a phone's soft edge, paler than the ink and wider than its strokes;
-      - sizeable strong marks at least 3x the pen's width and 8% of the map's longer side: a palm or
-        a phone's shadow taken whole. (The floor keeps a digit that erasing ruled lines cut into
-        pieces: a line's 1-pixel leftover beside them would make the pen's width 1.)
-    A stroke written more lightly than the rest is no wider than the pen's, so it stays, and so does
-    a marker's digit beside thinner marks unless they are hairlines a third of its width. Nothing is
-    erased if every mark would be. On 200 validation shade photos, 80.0 -> 89.0%
-    read right with ``best``; photos, lamp, dim and shadow photos, drawings, small drawings, bold
-    markers, lined photos and tiny scans the same or better (docs/BENCHMARKS.md).
+      - marks that may be a shadow taken whole, at least 3x the pen's width and 8% of the map's
+        longer side, and enclosing no loop (``has_loop``): a palm or a phone's shadow (the floor keeps
+        the pieces of a digit that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1).
+    A stroke written more lightly than the rest is no wider than the pen's, so it stays; a number's
+    digits fill little of their boxes and are never taken for a shadow; a ruling's thin leftover is
+    never the pen's body. Maps under 128 pixels on a side (``paper.SHADE_MIN_SIZE``: no shade is
+    looked for in them) are left alone. On 200 validation shade photos, 80.0 -> 89.0% read right with
+    ``best``; photos, lamp, dim and shadow photos, drawings, small drawings, bold markers, lined
+    photos and tiny scans the same (docs/BENCHMARKS.md).
 
     Args:
         ink: float32 (h, w), values 0-1.
@@ -58,6 +66,8 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     if not len(rows):
         return ink
     box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)  # labelled on the ink's box only
+    if min(ink.shape) < SHADE_MIN_SIZE:
+        return ink  # no shade is looked for in a map this small (``paper``), so none is left
     labels, count = ndimage.label(ink[box] > 0, structure=np.ones((3, 3)))
     if count < 2:
         return ink
@@ -65,28 +75,45 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     sizes[0] = 0
     top = strength.max()
-    erased = strength <= SPECK * top
-    sizeable = np.flatnonzero(sizes >= max(SIZEABLE_PIXELS, SIZEABLE * sizes.max()))
+    sizeable = sizes >= max(SIZEABLE_PIXELS, SIZEABLE * sizes.max())
+    erased = ~sizeable & (strength <= SPECK * top)
     boxes = ndimage.find_objects(labels)
-    strong = [label for label in sizeable if strength[label] >= STRONG * top]
-    pale = [label for label in sizeable if strength[label] <= PALE * top]
     whole = WHOLE_SHADOW * max(ink.shape)
+    strong = [label for label in np.flatnonzero(sizeable) if strength[label] >= STRONG * top]
+    pale = [label for label in np.flatnonzero(sizeable) if strength[label] <= PALE * top]
     # A mark is no wider than its box's shorter side, and a whole shadow is solid where a digit's
     # strokes leave most of their box empty: widths are measured only when one may matter.
     broad = [label for label in strong if is_broad(boxes[label - 1], sizes[label], whole)]
-    if strong and (pale or broad):
-        width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
-        pen = min(width[label] for label in strong)
+    written = sorted((label for label in strong if label not in broad), key=lambda label: -sizes[label])
+    if written and (pale or broad):
+        width = {}
+
+        def width_of(label: int) -> float:
+            if label not in width:
+                width[label] = stroke_width(labels[boxes[label - 1]] == label)
+            return width[label]
+
+        body = next((label for label in written if width_of(label) >= MIN_PEN), None)
+        pen = width_of(body) if body is not None else np.inf  # only thin lines are written: no pen
         for label in pale:
-            erased[label] |= width[label] >= AS_WIDE * pen
+            erased[label] |= width_of(label) >= AS_WIDE * pen
         for label in broad:
-            erased[label] |= width[label] >= max(FAR_WIDER * pen, whole)
+            piece = labels[boxes[label - 1]] == label
+            erased[label] |= width_of(label) >= max(FAR_WIDER * pen, whole) and not has_loop(piece)
     erased[0] = False
-    if not erased.any() or erased[1:].all():
+    if not erased.any():
         return ink
     cleaned = ink.copy()
     cleaned[box] = np.where(erased[labels], np.float32(0), ink[box])
     return cleaned
+
+
+def has_loop(piece: np.ndarray) -> bool:
+    """Whether a boolean mark (h, w) encloses a hole of over LOOP of its own pixels (scipy.ndimage's
+    ``binary_fill_holes``): a bold 0, 6, 8 or 9; a hand's or a phone's shadow encloses none."""
+    from scipy import ndimage
+
+    return int(ndimage.binary_fill_holes(piece).sum()) - int(piece.sum()) > LOOP * piece.sum()
 
 
 def is_broad(box: tuple[slice, slice], size: int, whole: float) -> bool:
