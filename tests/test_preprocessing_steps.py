@@ -969,3 +969,16 @@ def test_a_digit_s_lighter_stroke_at_the_crop_s_edge_is_no_corner_cut(flag_at):
         body, flag = body[:, ::-1].copy(), flag[:, ::-1].copy()
     ink = np.maximum(body, flag)
     np.testing.assert_array_equal(lines.without_corner_cuts(ink), ink)
+
+
+def test_a_shadow_s_pale_corner_beside_the_digit_is_erased():
+    """What relighting leaves of a shadow's corner: a faint triangle in a corner of the frame, a fifth
+    as strong as the 0's ink; not a line, so only its paleness tells it."""
+    ring = draw(np.zeros((400, 600), np.float32), "ring", (250, 120, 350, 300), 0.8, 20)
+    corner = np.zeros((400, 600), np.float32)
+    rows, cols = np.mgrid[0:400, 0:600]
+    corner[(rows + cols < 70)] = 0.16
+    ink = np.maximum(ring, corner)
+    cleaned = lines.without_corner_cuts(ink)
+    assert not cleaned[corner > 0].any()
+    np.testing.assert_array_equal(cleaned[ring > 0], ink[ring > 0])

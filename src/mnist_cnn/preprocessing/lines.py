@@ -283,6 +283,7 @@ def remove_folds(ink: np.ndarray) -> np.ndarray:
 
 CORNER_REACH = 0.4  # of the frame's side: a line cutting a corner stays within this of it both ways
 CORNER_FAINT = 0.6  # of the largest mark's median ink: a printed line this pale beside the pen's ink
+CORNER_SMEAR = 0.4  # of the largest mark's median ink: a mark of any shape this pale is shade, no stroke
 ELONGATED = 3.0  # a line's length over its width at least: a blob or a dot is no printed line
 
 
@@ -291,10 +292,11 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
     line or ruling that comes in by one edge and leaves by the next, too short for a fold. A mark
     (8-connected) other than the largest goes when its box sits in a corner of the frame (it touches
     one of the top and bottom edges and one of the sides, no two opposite edges, and stays within
-    CORNER_REACH of the frame's height and width), it is a straight line (``line_shape``) and it is
+    CORNER_REACH of the frame's height and width), and it is either a straight line (``line_shape``)
     thin beside the pen (at most FOLD_THIN of the largest mark's ``digit.stroke_width``) or pale
-    beside it (its median ink at most CORNER_FAINT of the largest mark's). A digit's own stroke
-    reaches further in, or is as wide and as dark as the pen, and stays. Images under 128 pixels on
+    beside it (its median ink at most CORNER_FAINT of the largest mark's), or of any shape and
+    paler still (CORNER_SMEAR: the corner of a shadow, a faint triangle, left by relighting). A
+    digit's own stroke reaches further in, or is as wide and as dark as the pen, and stays. Images under 128 pixels on
     a side are left alone."""
     from scipy import ndimage
 
@@ -317,14 +319,15 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
         if label == largest or not in_corner(box, ink.shape):
             continue
         piece = labels[box] == label
-        thickness, straight = line_shape(piece)
-        if not straight:
-            continue
         if pen is None:
             body = labels == largest
             pen = stroke_width(body), median(ink[body])
         pen_width, pen_ink = pen
-        cut[label] = thickness <= FOLD_THIN * pen_width or median(ink[box][piece]) <= CORNER_FAINT * pen_ink
+        thickness, straight = line_shape(piece)
+        paleness = median(ink[box][piece]) / pen_ink
+        cut[label] = paleness <= CORNER_SMEAR or (
+            straight and (thickness <= FOLD_THIN * pen_width or paleness <= CORNER_FAINT)
+        )
     return np.where(cut[labels], np.float32(0), ink) if cut.any() else ink
 
 

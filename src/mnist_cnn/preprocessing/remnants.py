@@ -36,24 +36,24 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     """``ink`` less the marks that are shade, not the pen's, when there are two marks or more.
 
     Each mark's strength is the 90th percentile of its ink. Sizeable marks hold 2% of the largest
-    mark's pixels (30 at least); strong ones are at least 90% as strong as the strongest mark. A
-    strong sizeable mark that fills over 45% of its box, both sides at least 8% of the map's longer
-    side, may be a shadow taken whole (``is_broad``); the other strong sizeable marks are written,
-    and the largest of them at least MIN_PEN (3 pixels) wide is the pen's body (else the largest):
-    its ``digit.stroke_width`` is the pen's width, and it is never erased. When no written mark is
-    that wide (only a ruling's thin leftovers are strong), no pen is known and only specks go. Erased:
-      - marks not sizeable and at most 25% as strong as the strongest: specks the shade's edge left;
+    mark's pixels (30 at least); strong ones are at least 90% as strong as the strongest mark. The
+    pen's body is the narrowest strong sizeable mark at least MIN_PEN (3 pixels) wide (not a
+    ruling's thin leftover): its ``digit.stroke_width`` is the pen's width, and it is never erased.
+    When there is none, no pen is known and only specks go. Erased:
+      - marks at most 25% as strong as the strongest: specks and faint smears the shade's edge left;
       - sizeable marks at most 80% as strong and at least 1.5x the pen's width: fingers, a palm's
         rim, a phone's soft edge, paler than the ink and wider than its strokes;
-      - marks that may be a shadow taken whole, at least 3x the pen's width and 8% of the map's
-        longer side, and enclosing no loop (``has_loop``): a palm or a phone's shadow (the floor keeps
-        the pieces of a digit that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1).
-    A stroke written more lightly than the rest is no wider than the pen's, so it stays; a number's
-    digits fill little of their boxes and are never taken for a shadow; a ruling's thin leftover is
-    never the pen's body. Maps under 128 pixels on a side (``paper.SHADE_MIN_SIZE``: no shade is
-    looked for in them) are left alone. On 200 validation shade photos, 80.0 -> 89.0% read right with
-    ``best``; photos, lamp, dim and shadow photos, drawings, small drawings, bold markers, lined
-    photos and tiny scans the same (docs/BENCHMARKS.md).
+      - strong marks that fill over 45% of their box, both sides at least 8% of the map's longer
+        side (``is_broad``), at least 3x the pen's width and that wide, and enclosing no loop
+        (``has_loop``): a palm or a phone's shadow taken whole (the floor keeps the pieces of a digit
+        that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1).
+    A stroke written more lightly than the rest is no wider than the pen's, so it stays. A digit
+    written over 4x more faintly than a dark object beside it goes as a smear (a pencil digit beside
+    a black phone; not seen in the validation sets). Maps under 128 pixels on a side
+    (``paper.SHADE_MIN_SIZE``: no shade is looked for in them) are left alone. On 200 validation
+    shade photos, 80.0 -> 89.0% read right with ``best``; photos, lamp, dim and shadow photos,
+    drawings, small drawings, bold markers, lined photos and tiny scans the same
+    (docs/BENCHMARKS.md).
 
     Args:
         ink: float32 (h, w), values 0-1.
@@ -76,7 +76,7 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     sizes[0] = 0
     top = strength.max()
     sizeable = sizes >= max(SIZEABLE_PIXELS, SIZEABLE * sizes.max())
-    erased = ~sizeable & (strength <= SPECK * top)
+    erased = strength <= SPECK * top
     boxes = ndimage.find_objects(labels)
     whole = WHOLE_SHADOW * max(ink.shape)
     strong = [label for label in np.flatnonzero(sizeable) if strength[label] >= STRONG * top]
@@ -84,22 +84,18 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     # A mark is no wider than its box's shorter side, and a whole shadow is solid where a digit's
     # strokes leave most of their box empty: widths are measured only when one may matter.
     broad = [label for label in strong if is_broad(boxes[label - 1], sizes[label], whole)]
-    written = sorted((label for label in strong if label not in broad), key=lambda label: -sizes[label])
-    if written and (pale or broad):
-        width = {}
-
-        def width_of(label: int) -> float:
-            if label not in width:
-                width[label] = stroke_width(labels[boxes[label - 1]] == label)
-            return width[label]
-
-        body = next((label for label in written if width_of(label) >= MIN_PEN), None)
-        pen = width_of(body) if body is not None else np.inf  # only thin lines are written: no pen
+    if pale or broad:
+        width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
+        written = [label for label in strong if width[label] >= MIN_PEN]  # not a ruling's leftover
+        body = min(written, key=lambda label: width[label]) if written else None
+        pen = width[body] if body is not None else np.inf  # no pen known: only specks go
         for label in pale:
-            erased[label] |= width_of(label) >= AS_WIDE * pen
+            erased[label] |= width[label] >= AS_WIDE * pen
         for label in broad:
             piece = labels[boxes[label - 1]] == label
-            erased[label] |= width_of(label) >= max(FAR_WIDER * pen, whole) and not has_loop(piece)
+            erased[label] |= width[label] >= max(FAR_WIDER * pen, whole) and not has_loop(piece)
+        if body is not None:
+            erased[body] = False
     erased[0] = False
     if not erased.any():
         return ink
