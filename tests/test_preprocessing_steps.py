@@ -858,7 +858,7 @@ def ring_with(extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     "what, shape, box, value, width, copies",
     [
         ("fingers: pale bars twice the pen's width", "line", (250, 40, 380, 120), 0.55, 22, 3),
-        ("a palm taken whole as ink", "ring", (230, 230, 390, 390), 1.0, 80, 1),
+        ("a palm from outside the frame taken whole as ink", "ring", (250, 250, 450, 450), 1.0, 100, 1),
         ("specks of noise", "line", (300, 300, 310, 300), 0.15, 3, 2),
     ],
 )
@@ -982,3 +982,12 @@ def test_a_shadow_s_pale_corner_beside_the_digit_is_erased():
     cleaned = lines.without_corner_cuts(ink)
     assert not cleaned[corner > 0].any()
     np.testing.assert_array_equal(cleaned[ring > 0], ink[ring > 0])
+
+
+def test_a_filled_shape_drawn_beside_an_o_is_no_shadow():
+    """A solid hexagon-like blob drawn on the page, clear of the frame's edges, beside a thin O: a
+    shadow taken whole comes from outside the frame, so this stays and the image is not read as 0."""
+    ring = draw(np.zeros((400, 400), np.float32), "ring", (60, 60, 160, 220), 1.0, 10)
+    blob = draw(np.zeros((400, 400), np.float32), "ring", (220, 200, 360, 340), 1.0, 70)
+    ink = np.maximum(ring, blob)
+    assert remnants.without_shade_remnants(ink) is ink

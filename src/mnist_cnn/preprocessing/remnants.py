@@ -44,14 +44,15 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
       - sizeable marks at most 80% as strong and at least 1.5x the pen's width: fingers, a palm's
         rim, a phone's soft edge, paler than the ink and wider than its strokes;
       - strong marks that fill over 45% of their box, both sides at least 8% of the map's longer
-        side (``is_broad``), at least 3x the pen's width and that wide, and enclosing no loop
+        side, reaching the map's edge (``is_broad``), at least 3x the pen's width and that wide, and
+        enclosing no loop
         (``has_loop``): a palm or a phone's shadow taken whole (the floor keeps the pieces of a digit
         that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1).
     A stroke written more lightly than the rest is no wider than the pen's, so it stays. A digit
     written over 4x more faintly than a dark object beside it goes as a smear (a pencil digit beside
     a black phone; not seen in the validation sets). Maps under 128 pixels on a side
     (``paper.SHADE_MIN_SIZE``: no shade is looked for in them) are left alone. On 200 validation
-    shade photos, 80.0 -> 89.0% read right with ``best``; photos, lamp, dim and shadow photos,
+    shade photos, 80.0 -> 88.5% read right with ``best``; photos, lamp, dim and shadow photos,
     drawings, small drawings, bold markers, lined photos and tiny scans the same
     (docs/BENCHMARKS.md).
 
@@ -83,7 +84,7 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     pale = [label for label in np.flatnonzero(sizeable) if strength[label] <= PALE * top]
     # A mark is no wider than its box's shorter side, and a whole shadow is solid where a digit's
     # strokes leave most of their box empty: widths are measured only when one may matter.
-    broad = [label for label in strong if is_broad(boxes[label - 1], sizes[label], whole)]
+    broad = [label for label in strong if is_broad(in_map(box, boxes[label - 1]), sizes[label], ink.shape)]
     if pale or broad:
         width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
         written = [label for label in strong if width[label] >= MIN_PEN]  # not a ruling's leftover
@@ -112,12 +113,23 @@ def has_loop(piece: np.ndarray) -> bool:
     return int(ndimage.binary_fill_holes(piece).sum()) - int(piece.sum()) > LOOP * piece.sum()
 
 
-def is_broad(box: tuple[slice, slice], size: int, whole: float) -> bool:
-    """Whether a mark of ``size`` pixels in ``box`` may be a shadow taken whole: both sides of its box
-    at least ``whole`` pixels (it is no wider than its box's shorter side) and over SOLID of the box
-    filled (a palm, a phone's shadow; a digit's strokes, even a number's, fill 0.2-0.4 of theirs)."""
+def in_map(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> tuple[slice, slice]:
+    """A box ``inner`` given within the box ``outer``, as a box of the map ``outer`` lies in."""
+    return tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(outer, inner))  # type: ignore[return-value]
+
+
+def is_broad(box: tuple[slice, slice], size: int, shape: tuple[int, int]) -> bool:
+    """Whether a mark of ``size`` pixels in ``box`` (rows, cols) of a map ``shape`` (h, w) may be a
+    shadow taken whole: both sides of its box at least WHOLE_SHADOW of the map's longer side (a mark
+    is no wider than its box's shorter side), over SOLID of the box filled (a palm, a phone's shadow;
+    a digit's strokes, even a number's, mostly fill 0.2-0.45 of theirs), and reaching the map's edge
+    (the hand or the phone is held from outside the frame; a filled shape drawn beside an O is not,
+    and stays: on the rejection benchmark's 2,000 symbols and shapes, 8 more were read as digits
+    without this)."""
     height, width = (span.stop - span.start for span in box)
-    return min(height, width) >= whole and size > SOLID * height * width
+    whole = WHOLE_SHADOW * max(shape)
+    touches = any(span.start == 0 or span.stop == length for span, length in zip(box, shape))
+    return min(height, width) >= whole and size > SOLID * height * width and touches
 
 
 def mark_strengths(ink: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
