@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, filters, lines, paper, remnants, resize, shading, shadows
+from mnist_cnn.preprocessing import blank, digit, filters, lines, paper, remnants, resize, shading, shadows
 
 
 def page(size=(300, 300), level=240.0):
@@ -991,3 +991,75 @@ def test_a_filled_shape_drawn_beside_an_o_is_no_shadow():
     blob = draw(np.zeros((400, 400), np.float32), "ring", (220, 200, 360, 340), 1.0, 70)
     ink = np.maximum(ring, blob)
     assert remnants.without_shade_remnants(ink) is ink
+
+
+def creased_page(angle: float, dashed: bool = False, seed: int = 0) -> np.ndarray:
+    """A photo of a blank grey page (400x500) with a faint crease from edge to edge through a point
+    near the middle, ``angle`` degrees from the rows, blurred and noisy; ``dashed``: broken every 24 px."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    height, width = 400, 500
+    rows, cols = np.indices((height, width), dtype=np.float32)
+    theta = np.deg2rad(angle)
+    centre = (height / 2 + rng.uniform(-40, 40), width / 2 + rng.uniform(-40, 40))
+    across = (rows - centre[0]) * np.cos(theta) - (cols - centre[1]) * np.sin(theta)
+    along = (rows - centre[0]) * np.sin(theta) + (cols - centre[1]) * np.cos(theta)
+    crease = np.abs(across) <= 0.8
+    if dashed:
+        crease &= (along // 24) % 2 == 0
+    photo = np.full((height, width), 190.0, dtype=np.float32) - 30.0 * crease
+    photo = ndimage.gaussian_filter(photo, 0.7) + rng.normal(0, 1.5, (height, width))
+    return np.clip(photo, 0, 255).astype(np.float32)
+
+
+@pytest.mark.parametrize("angle, dashed", [(3, True), (35, False), (62, True), (88, True)])
+def test_a_blank_page_s_lone_crease_at_any_angle_is_no_digit(angle, dashed):
+    photo = creased_page(angle, dashed)
+    ink = lines.remove_ruled_lines(paper.ink_intensity(photo))
+    assert (ink > 0).sum() > 100  # the crease stands out of the paper as ink
+    assert not blank.without_page_marks(ink).any()
+    with pytest.raises(ImageError, match="no digit found"):
+        preprocessing.to_mnist(photo)
+
+
+@pytest.mark.parametrize("radius", [40, 75])
+def test_a_blank_page_s_shaded_corner_is_no_digit(radius):
+    rows, cols = np.indices((400, 500), dtype=np.float32)
+    distance = np.hypot(399 - rows, 499 - cols)  # from the bottom right corner
+    photo = 200.0 - 70.0 * (1 - 1 / (1 + np.exp(np.clip((radius - distance) / 3, -50, 50))))
+    photo = (photo + np.random.default_rng(0).normal(0, 1.5, photo.shape)).astype(np.float32)
+    ink = remnants.without_shade_remnants(lines.remove_ruled_lines(paper.ink_intensity(photo)))
+    assert (ink > 0).sum() > 1000  # the shade stands out of the paper as ink
+    assert not blank.without_page_marks(ink).any()
+    with pytest.raises(ImageError, match="no digit found"):
+        preprocessing.to_mnist(photo)
+
+
+def test_a_digit_s_strokes_are_no_crease_and_no_corner_shade():
+    ink = np.zeros((300, 300), dtype=np.float32)
+    one = draw(ink, "line", (150, 60, 162, 240), 1.0, 3)  # a thin straight 1, well inside the frame
+    np.testing.assert_array_equal(blank.without_page_marks(one), one)
+    crease_beside_a_ring = draw(draw(ink, "ring", (100, 100, 180, 200), 1.0, 8), "line", (0, 10, 299, 290), 1.0, 1)
+    np.testing.assert_array_equal(blank.without_page_marks(crease_beside_a_ring), crease_beside_a_ring)
+    seven_cut_by_a_corner = draw(draw(ink, "line", (180, 0, 299, 0), 1.0, 6), "line", (299, 0, 230, 90), 1.0, 6)
+    np.testing.assert_array_equal(blank.without_page_marks(seven_cut_by_a_corner), seven_cut_by_a_corner)
+
+
+def test_a_lone_crease_needs_to_cross_the_frame():
+    ink = np.zeros((300, 400), dtype=np.float32)
+    across = draw(ink, "line", (0, 40, 399, 260), 1.0, 1)
+    assert not blank.without_page_marks(across).any()
+    short = draw(ink, "line", (100, 100, 250, 180), 1.0, 1)  # half of its chord: a stroke, not a crease
+    np.testing.assert_array_equal(blank.without_page_marks(short), short)
+
+
+def test_chord_and_fitted_line():
+    assert blank.chord(np.array([50.0, 100.0]), np.array([0.0, 1.0]), (100, 200)) == pytest.approx(199)
+    diagonal = np.array([1.0, 1.0]) / np.sqrt(2)
+    assert blank.chord(np.array([50.0, 50.0]), diagonal, (101, 101)) == pytest.approx(100 * np.sqrt(2))
+    assert blank.chord(np.array([150.0, 50.0]), np.array([0.0, 1.0]), (100, 200)) == 0.0
+    line = np.stack([np.arange(200.0), 0.5 * np.arange(200.0) + 10], axis=1)
+    points = np.concatenate([line, [[5.0, 190.0], [190.0, 2.0]]])  # two specks far off the line
+    _, direction = blank.fitted_line(points, 0.97)
+    assert abs(direction[1] / direction[0]) == pytest.approx(0.5, abs=0.01)

@@ -16,9 +16,11 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
-6. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
-7. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
-8. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.
+6. ``blank.without_page_marks``: a blank page's lone crease, at any angle, or its shaded corner
+   emptied: no digit;
+7. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
+8. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
+9. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.
 
 NumPy, Pillow, SciPy and scikit-image only: prediction never needs TensorFlow.
 """
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import digit, lines, paper, remnants, resize
+from mnist_cnn.preprocessing import blank, digit, lines, paper, remnants, resize
 from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
@@ -72,7 +74,7 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
 
 
 def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
-    """The chain's first steps (1-5), shared by ``to_mnist`` and ``segmentation``: a grayscale image
+    """The chain's first steps (1-6), shared by ``to_mnist`` and ``segmentation``: a grayscale image
     (h, w), values 0-255, to (ink, work_shape, sheet_origin). ``ink``: float32, values 0-1, light on
     dark, the size of the sheet cut from the image at work size; ``work_shape``: (rows, cols) of the
     image at work size (``fit_work_size``); ``sheet_origin``: (top, left) of the sheet in it, (0, 0)
@@ -89,7 +91,7 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
     ink = lines.remove_ruled_lines(paper.ink_intensity(paper_only, faint=enlarged(gray)))
-    return remnants.without_shade_remnants(ink), work.shape, origin
+    return blank.without_page_marks(remnants.without_shade_remnants(ink)), work.shape, origin
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:

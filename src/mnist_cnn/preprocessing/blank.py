@@ -1,0 +1,115 @@
+"""What a photo of a blank page shows that is no writing, found in an ink map: a crease at any angle
+and the shade wedged in a corner of the frame.
+
+After the lighting is fitted (``paper.ink_intensity``) and printed lines are erased (``lines``), a
+blank sheet can still leave marks: a fold or a crease, a thin straight line from edge to edge at
+whatever angle the sheet lay (``lines.remove_folds`` takes folds only within 12 degrees of the
+frame's axes, and only where they run unbroken), dashed where it is faint; or a vignette's or a
+hand's shade cut off by a corner of the frame. Read as a digit, the crease is a "1" and the
+corner's shade a "1" or a "7". When such a mark is all the ink there is, the page is blank and the
+ink map is emptied; beside any other ink nothing is touched.
+
+Every step takes and returns float32 ink maps (h, w), values 0-1, light ink on dark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 is all strokes, no page
+CREASE_WIDTH = 0.006  # of the frame's longer side, 3 pixels at least: half the band a crease lies in
+CREASE_SHARE = 0.97  # of the marked pixels: a lone crease holds this many; the rest are specks
+CREASE_REACH = 0.75  # of the line's chord across the frame: a crease runs from edge to edge, dashed where faint
+CREASE_CHORD = 0.3  # of the frame's shorter side: the shortest chord a crease cuts (a folded corner's)
+CORNER_SHADE = 0.2  # of the frame's height and width: the furthest a corner's shade reaches in
+
+
+def without_page_marks(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w), float32 0-1, emptied when all its marks (pixels above 0) are what a blank page
+    shows: one crease (``is_lone_crease``) or the shade in one corner (``is_corner_shade``);
+    otherwise unchanged. Maps under MIN_SIZE pixels on a side are left alone.
+
+    On 600 blank-paper photos (``outliers.blank_paper``, a seed of its own), 30 were read as a digit
+    before; 17 of them were creases and 3 shaded corners, which this empties (docs/BENCHMARKS.md).
+    """
+    if min(ink.shape) < MIN_SIZE:
+        return ink
+    marks = ink > 0
+    count = np.count_nonzero(marks)
+    if count == 0 or count > max(crease_capacity(ink.shape), CORNER_SHADE**2 * marks.size):
+        return ink  # more ink than a crease or a corner's shade can hold: a digit's (most photos stop here)
+    rows, cols = np.nonzero(marks)
+    if is_corner_shade(rows, cols, ink.shape) or is_lone_crease(rows, cols, ink.shape):
+        return np.zeros_like(ink)
+    return ink
+
+
+def is_lone_crease(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the marked pixels (``rows``, ``cols``: int arrays of equal length) of a frame ``shape``
+    (h, w) are one crease: CREASE_SHARE of them within CREASE_WIDTH of one straight line at any angle
+    (``fitted_line``), spread along it over CREASE_REACH of the line's chord across the frame
+    (``chord``), which is CREASE_CHORD of the frame's shorter side at least. A digit's stroke stops
+    well short of the frame's edges, or is broader than the band, or curves out of it."""
+    limit = crease_limit(shape)
+    if len(rows) < 3 or len(rows) > crease_capacity(shape):
+        return False  # more ink than one thin line across the frame can hold
+    points = np.stack([rows, cols], axis=1).astype(np.float64)
+    centre, direction = fitted_line(points, CREASE_SHARE)
+    offsets = points - centre
+    near = np.abs(offsets @ np.array([-direction[1], direction[0]])) <= limit
+    if near.mean() < CREASE_SHARE:
+        return False
+    along = offsets[near] @ direction
+    length = chord(centre, direction, shape)
+    return length >= CREASE_CHORD * min(shape) and float(np.ptp(along)) >= CREASE_REACH * length
+
+
+def crease_limit(shape: tuple[int, int]) -> float:
+    """The furthest, in pixels, a crease's pixels lie from its line in a frame ``shape`` (h, w)."""
+    return max(3.0, CREASE_WIDTH * max(shape))
+
+
+def crease_capacity(shape: tuple[int, int]) -> float:
+    """The most marked pixels a lone crease leaves in a frame ``shape``: its band along the diagonal."""
+    return (2 * crease_limit(shape) + 1) * float(np.hypot(*shape)) / CREASE_SHARE
+
+
+def fitted_line(points: np.ndarray, share: float, rounds: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(centre, direction) of the straight line through float (n, 2) ``points`` (row, col): the
+    principal axis of their covariance, refitted ``rounds`` times on the ``share`` of them nearest to
+    it (a trimmed total-least-squares fit), so that a few specks do not turn it. ``direction`` is a
+    unit vector (drow, dcol)."""
+    keep = np.ones(len(points), dtype=bool)
+    for _ in range(rounds):
+        centre = points[keep].mean(axis=0)
+        _, vectors = np.linalg.eigh(np.cov((points[keep] - centre).T))
+        direction = vectors[:, 1]
+        distance = np.abs((points - centre) @ vectors[:, 0])
+        keep = distance <= np.quantile(distance, share)
+    return centre, direction
+
+
+def chord(centre: np.ndarray, direction: np.ndarray, shape: tuple[int, int]) -> float:
+    """The length in pixels of the line through ``centre`` (row, col) along unit ``direction`` inside a
+    frame ``shape`` (h, w), between the frame's edges it crosses; 0 when it misses the frame."""
+    low, high = -np.inf, np.inf
+    for axis, size in enumerate(shape):
+        step = direction[axis]
+        if abs(step) < 1e-9:
+            if not 0 <= centre[axis] <= size - 1:
+                return 0.0
+            continue
+        ends = sorted(((0 - centre[axis]) / step, (size - 1 - centre[axis]) / step))
+        low, high = max(low, ends[0]), min(high, ends[1])
+    return float(max(high - low, 0.0))
+
+
+def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) all lie in one corner:
+    their box touches one of the top and bottom edges and one of the sides, no two opposite edges, and
+    reaches at most CORNER_SHADE of the frame's height and width in. A digit, even one cut by the
+    frame, reaches further in."""
+    for first, last, size in ((rows.min(), rows.max(), shape[0]), (cols.min(), cols.max(), shape[1])):
+        if (first == 0) == (last == size - 1) or last - first + 1 > CORNER_SHADE * size:
+            return False
+    return True
