@@ -1063,3 +1063,47 @@ def test_chord_and_fitted_line():
     points = np.concatenate([line, [[5.0, 190.0], [190.0, 2.0]]])  # two specks far off the line
     _, direction = blank.fitted_line(points, 0.97)
     assert abs(direction[1] / direction[0]) == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_printed_line_reaching_nearly_half_way_along_a_corner_is_cut():
+    """The bottom of a turned page's margin line, from the bottom edge up 45% of the frame by its
+    left side, thin beside the pen of the 7 written away from it."""
+    seven = draw(
+        draw(np.zeros((300, 300), np.float32), "line", (120, 100, 200, 100), 1.0, 9),
+        "line",
+        (200, 100, 150, 200),
+        1.0,
+        9,
+    )
+    margin = draw(np.zeros((300, 300), np.float32), "line", (8, 165, 0, 300), 1.0, 2)
+    ink = np.maximum(seven, margin)
+    cleaned = lines.without_corner_cuts(ink)
+    assert not cleaned[(margin > 0) & (seven == 0)].any()
+    np.testing.assert_array_equal(cleaned[seven > 0], ink[seven > 0])
+
+
+def test_a_small_crop_is_enlarged_by_an_integer_factor_and_a_large_one_kept():
+    small = np.zeros((10, 7), dtype=np.float32)
+    small[2:8, 3] = 1.0
+    enlarged = resize.enlarge_small(small, 40)
+    assert enlarged.shape == (12 * 4, 9 * 4)  # a pixel of background around it, then 4x
+    assert enlarged.dtype == np.float32 and 0.0 <= enlarged.min() and enlarged.max() <= 1.0
+    assert enlarged[:2].max() == 0.0 and enlarged[:, :2].max() == 0.0  # the padding keeps the edges dark
+    large = np.ones((40, 12), dtype=np.float32)
+    assert resize.enlarge_small(large, 40) is large
+
+
+def one_pixel_pen_ring() -> np.ndarray:
+    """A 0 drawn with a 1-pixel pen, 13 pixels tall, on a 400x400 white canvas."""
+    canvas = Image.new("L", (400, 400), 255)
+    ImageDraw.Draw(canvas).ellipse((200, 150, 209, 163), outline=0, width=1)
+    return np.asarray(canvas, dtype=np.float32)
+
+
+def test_a_one_pixel_pen_s_tiny_digit_gets_mnist_s_stroke_width():
+    """At 13 pixels tall a 1-pixel line is about MNIST's proportion already, and widening it by a
+    fraction of a pixel cannot be done on the crop: the 28x28 kept 1-pixel strokes. Enlarged first,
+    it gets MNIST's 2-3."""
+    seen = preprocessing.to_mnist(one_pixel_pen_ring())
+    assert 2.0 <= digit.stroke_width(seen > 128) <= 3.5
+    assert seen[14, 14] < 64  # the hole stays open

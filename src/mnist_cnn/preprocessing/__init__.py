@@ -18,7 +18,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``blank.without_page_marks``: a blank page's lone crease, at any angle, or its shaded corner
    emptied: no digit;
-7. ``digit.ink_bounding_box`` and ``resize.max_pool``: cropped to the ink, shrunk to 80 pixels;
+7. ``digit.ink_bounding_box``, ``resize.enlarge_small`` and ``resize.max_pool``: cropped to the ink,
+   enlarged to 40 pixels if smaller (a 1-pixel pen's tiny digit), shrunk to 80 if larger;
 8. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
 9. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.
 
@@ -41,6 +42,7 @@ FIELD = digit.FIELD
 WORK_SIZE = 1024  # longest side the cleaning steps work at: a digit in a corner of a photo keeps its detail
 SMALLEST_WORK_SIZE = 64  # shortest side: an 8x8 scan is enlarged to this before it is cleaned
 DIGIT_SIZE = 4 * 20  # a cropped digit is shrunk to this before strokes are measured: exact enough, and fast
+SMALLEST_DIGIT = 40  # a cropped digit smaller than this (a 1-pixel pen's on a large canvas) is enlarged to it
 
 
 def model_input(images: np.ndarray) -> np.ndarray:
@@ -96,7 +98,8 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     """One digit's ink (h, w), float 0-1, light on dark, to uint8 (28, 28) by the chain's last steps:
-    cropped to the ink, shrunk to 80 pixels, strokes made MNIST-wide, fitted in 20x20, centred by mass.
+    cropped to the ink, enlarged to 40 pixels or shrunk to 80, strokes made MNIST-wide, fitted in
+    20x20, centred by mass.
 
     Raises:
         ImageError: the ink is all zero (a blank page).
@@ -105,7 +108,7 @@ def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     if box is None:
         raise ImageError("no digit found: the image is blank")
     top, bottom, left, right = box
-    cropped = resize.max_pool(ink[top:bottom, left:right], DIGIT_SIZE)
+    cropped = resize.max_pool(resize.enlarge_small(ink[top:bottom, left:right], SMALLEST_DIGIT), DIGIT_SIZE)
     return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
 
 

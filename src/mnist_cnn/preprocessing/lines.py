@@ -281,7 +281,7 @@ def remove_folds(ink: np.ndarray) -> np.ndarray:
     return without_leftovers(cleaned) if erased else cleaned
 
 
-CORNER_REACH = 0.4  # of the frame's side: a line cutting a corner stays within this of it both ways
+CORNER_REACH = 0.5  # of the frame's side: a line cutting a corner stays within this of it both ways
 CORNER_FAINT = 0.6  # of the largest mark's median ink: a printed line this pale beside the pen's ink
 CORNER_SMEAR = 0.4  # of the largest mark's median ink: a mark of any shape this pale is shade, no stroke
 ELONGATED = 3.0  # a line's length over its width at least: a blob or a dot is no printed line
