@@ -1107,3 +1107,18 @@ def test_a_one_pixel_pen_s_tiny_digit_gets_mnist_s_stroke_width():
     seen = preprocessing.to_mnist(one_pixel_pen_ring())
     assert 2.0 <= digit.stroke_width(seen > 128) <= 3.5
     assert seen[14, 14] < 64  # the hole stays open
+
+
+def test_a_margin_line_in_pieces_beside_a_number_is_erased_and_a_one_kept():
+    """A margin line 2 pixels wide, broken where erased rulings crossed it, beside a 0 and a 1 written
+    with a 9-pixel pen: far thinner than the pen, it is the page's; the 1, as wide as the pen, and a
+    short thin dash stay."""
+    zero = draw(np.zeros((200, 260), np.float32), "ring", (110, 50, 160, 140), 1.0, 9)
+    one = draw(np.zeros((200, 260), np.float32), "line", (200, 50, 196, 140), 1.0, 9)
+    dash = draw(np.zeros((200, 260), np.float32), "line", (230, 170, 250, 170), 1.0, 2)
+    margin = draw(np.zeros((200, 260), np.float32), "line", (40, 20, 41, 90), 1.0, 2)
+    margin = draw(margin, "line", (41, 100, 42, 180), 1.0, 2)
+    writing = np.maximum(np.maximum(zero, one), dash)
+    cleaned = lines.without_hairlines(np.maximum(writing, margin))
+    assert not cleaned[margin > 0].any()
+    np.testing.assert_array_equal(cleaned[writing > 0], writing[writing > 0])

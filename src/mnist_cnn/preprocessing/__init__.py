@@ -16,8 +16,9 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
-6. ``blank.without_page_marks``: a blank page's lone crease, at any angle, or its shaded corner
-   emptied: no digit;
+6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
+   margin line or a sheet's edge in pieces) erased; ``blank.without_page_marks``: a blank page's
+   lone crease, at any angle, or its shaded corner emptied: no digit;
 7. ``digit.ink_bounding_box``, ``resize.enlarge_small`` and ``resize.max_pool``: cropped to the ink,
    enlarged to 40 pixels if smaller (a 1-pixel pen's tiny digit), shrunk to 80 if larger;
 8. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
@@ -93,7 +94,8 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
     ink = lines.remove_ruled_lines(paper.ink_intensity(paper_only, faint=enlarged(gray)))
-    return blank.without_page_marks(remnants.without_shade_remnants(ink)), work.shape, origin
+    ink = lines.without_hairlines(remnants.without_shade_remnants(ink))
+    return blank.without_page_marks(ink), work.shape, origin
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:

@@ -285,6 +285,8 @@ CORNER_REACH = 0.5  # of the frame's side: a line cutting a corner stays within 
 CORNER_FAINT = 0.6  # of the largest mark's median ink: a printed line this pale beside the pen's ink
 CORNER_SMEAR = 0.4  # of the largest mark's median ink: a mark of any shape this pale is shade, no stroke
 ELONGATED = 3.0  # a line's length over its width at least: a blob or a dot is no printed line
+HAIRLINE = 0.35  # of the pen's stroke width: a straight mark this thin beside the writing is the page's
+HAIRLINE_LONG = 0.5  # of the largest mark's height: the shortest such line (a shorter one is a dash or a speck)
 
 
 def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
@@ -328,6 +330,42 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
         cut[label] = paleness <= CORNER_SMEAR or (
             straight and (thickness <= FOLD_THIN * pen_width or paleness <= CORNER_FAINT)
         )
+    return np.where(cut[labels], np.float32(0), ink) if cut.any() else ink
+
+
+def without_hairlines(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w), float32 0-1, less the page's hairlines beside the writing: marks (8-connected)
+    other than the largest, at least HAIRLINE_LONG of its height long, that are straight lines
+    (``line_shape``) at most HAIRLINE of its stroke width (``digit.stroke_width``) thick. A margin
+    line or a sheet's edge beside a number, often in pieces where the rulings crossing it were
+    erased and so no fold, was read as a leading or trailing "1": pages' lines are printed or cut
+    far thinner than a pen writes. A digit's own strokes, a 1 among them, are the pen's width; a
+    shorter thin mark (a dash, a decimal point) stays. Run after the shade is gone (``remnants``),
+    so that the largest mark is the writing. Maps under 128 pixels on a side are left alone.
+    """
+    from scipy import ndimage
+
+    from mnist_cnn.preprocessing.digit import stroke_width
+
+    if min(ink.shape) < FOLD_MIN_SIZE:
+        return ink
+    labels, count = ndimage.label(ink > 0, structure=np.ones((3, 3)))
+    if count < 2:
+        return ink
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    largest = int(np.argmax(sizes))
+    boxes = ndimage.find_objects(labels)
+    shortest = HAIRLINE_LONG * (boxes[largest - 1][0].stop - boxes[largest - 1][0].start)
+    pen = None
+    cut = np.zeros(count + 1, dtype=bool)
+    for label, box in enumerate(boxes, start=1):
+        if label == largest or max(span.stop - span.start for span in box) < shortest:
+            continue
+        thickness, straight = line_shape(labels[box] == label)
+        if straight:
+            pen = stroke_width(labels == largest) if pen is None else pen
+            cut[label] = thickness <= HAIRLINE * pen
     return np.where(cut[labels], np.float32(0), ink) if cut.any() else ink
 
 
