@@ -1122,3 +1122,8 @@ def test_a_margin_line_in_pieces_beside_a_number_is_erased_and_a_one_kept():
     cleaned = lines.without_hairlines(np.maximum(writing, margin))
     assert not cleaned[margin > 0].any()
     np.testing.assert_array_equal(cleaned[writing > 0], writing[writing > 0])
+
+
+def test_a_speck_is_not_enlarged_into_a_stroke():
+    speck = np.ones((5, 3), dtype=np.float32)
+    assert resize.enlarge_small(speck, 40) is speck
