@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnist_cnn.preprocessing import lines
+
 MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 is all strokes, no page
 CREASE_WIDTH = 0.006  # of the frame's longer side, 3 pixels at least: half the band a crease lies in
 CREASE_SHARE = 0.97  # of the marked pixels: a lone crease holds this many; the rest are specks
@@ -108,8 +110,6 @@ def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) 
     """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) all lie in one corner:
     their box touches one of the top and bottom edges and one of the sides, no two opposite edges, and
     reaches at most CORNER_SHADE of the frame's height and width in. A digit, even one cut by the
-    frame, reaches further in."""
-    for first, last, size in ((rows.min(), rows.max(), shape[0]), (cols.min(), cols.max(), shape[1])):
-        if (first == 0) == (last == size - 1) or last - first + 1 > CORNER_SHADE * size:
-            return False
-    return True
+    frame, reaches further in. The test of ``lines.in_corner``, with a shorter reach."""
+    box = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
+    return lines.in_corner(box, shape, reach=CORNER_SHADE)

@@ -302,28 +302,24 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
     a side are left alone."""
     from scipy import ndimage
 
-    from mnist_cnn.preprocessing.digit import stroke_width
-
     marks = ink > 0
     if min(ink.shape) < FOLD_MIN_SIZE:
         return ink
     if not (marks[0].any() or marks[-1].any()) or not (marks[:, 0].any() or marks[:, -1].any()):
         return ink  # no mark reaches an edge on each axis: no corner is cut
-    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    labels, count, largest = labelled_marks(marks)
     if count < 2:
         return ink
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    largest = int(np.argmax(sizes))
+    boxes = ndimage.find_objects(labels)
     pen = None
     cut = np.zeros(count + 1, dtype=bool)
-    for label, box in enumerate(ndimage.find_objects(labels), start=1):
+    for label, box in enumerate(boxes, start=1):
         if label == largest or not in_corner(box, ink.shape):
             continue
         piece = labels[box] == label
         if pen is None:
-            body = labels == largest
-            pen = stroke_width(body), median(ink[body])
+            body = boxes[largest - 1]
+            pen = mark_width(labels, body, largest), median(ink[body][labels[body] == largest])
         pen_width, pen_ink = pen
         thickness, straight = line_shape(piece)
         paleness = median(ink[box][piece]) / pen_ink
@@ -345,19 +341,14 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     """
     from scipy import ndimage
 
-    from mnist_cnn.preprocessing.digit import stroke_width
-
     if min(ink.shape) < FOLD_MIN_SIZE:
         return ink
     frame = bounding_box(ink > 0)  # labelled on the ink's box alone: the same marks, far faster
     if frame is None:
         return ink
-    labels, count = ndimage.label(ink[frame] > 0, structure=np.ones((3, 3)))
+    labels, count, largest = labelled_marks(ink[frame] > 0)
     if count < 2:
         return ink
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    largest = int(np.argmax(sizes))
     boxes = ndimage.find_objects(labels)
     shortest = HAIRLINE_LONG * (boxes[largest - 1][0].stop - boxes[largest - 1][0].start)
     pen = None
@@ -367,8 +358,7 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
             continue
         thickness, straight = line_shape(labels[box] == label)
         if straight:
-            if pen is None:  # measured on the largest mark's box alone: a whole frame's distance transform is slow
-                pen = stroke_width(np.pad(labels[boxes[largest - 1]] == largest, 1))
+            pen = mark_width(labels, boxes[largest - 1], largest) if pen is None else pen
             cut[label] = thickness <= HAIRLINE * pen
     if not cut.any():
         return ink
@@ -377,13 +367,13 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-def in_corner(box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+def in_corner(box: tuple[slice, slice], shape: tuple[int, int], reach: float = CORNER_REACH) -> bool:
     """Whether a mark's box (rows, cols) sits in a corner of a frame ``shape`` (h, w): on one of its
-    top and bottom edges and one of its sides, on no two opposite edges, and within CORNER_REACH of
+    top and bottom edges and one of its sides, on no two opposite edges, and within ``reach`` of
     its height and width."""
     for span, length in zip(box, shape):
         first, last = span.start == 0, span.stop == length
-        if first == last or span.stop - span.start > CORNER_REACH * length:
+        if first == last or span.stop - span.start > reach * length:
             return False  # on neither edge or on both, or reaching too far in
     return True
 
@@ -415,14 +405,33 @@ def pen_width(marks: np.ndarray) -> float:
     ``marks`` (h, w): the digit's body, not the thin leftovers of lines beside it; 0 for no marks."""
     from scipy import ndimage
 
-    from mnist_cnn.preprocessing.digit import stroke_width
+    labels, count, largest = labelled_marks(marks)
+    if count == 0:
+        return 0.0
+    return mark_width(labels, ndimage.find_objects(labels, max_label=largest)[largest - 1], largest)
+
+
+def labelled_marks(marks: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(labels, count, largest): the marks (8-connected) of boolean ``marks`` (h, w) labelled 1 to
+    ``count`` (``scipy.ndimage.label``; int32 (h, w), 0 the background), and the label of the one
+    with the most pixels (0 when there are none)."""
+    from scipy import ndimage
 
     labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
     if count == 0:
-        return 0.0
+        return labels, 0, 0
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    return stroke_width(labels == np.argmax(sizes))
+    return labels, count, int(np.argmax(sizes))
+
+
+def mark_width(labels: np.ndarray, box: tuple[slice, slice], label: int) -> float:
+    """The stroke width in pixels (``digit.stroke_width``) of the mark ``label`` of ``labels`` (h, w),
+    whose box is ``box``: measured on the box with a pixel of background around it, the same value
+    as on the whole frame without a whole frame's distance transform."""
+    from mnist_cnn.preprocessing.digit import stroke_width
+
+    return stroke_width(np.pad(labels[box] == label, 1))
 
 
 def pen_strokes(marks: np.ndarray, fold: np.ndarray, width: float) -> np.ndarray:

@@ -22,10 +22,13 @@ def enlarge(gray: np.ndarray, shortest: int) -> np.ndarray:
     """Upscale (bilinear) by the smallest integer factor that makes the shortest side at least
     ``shortest``: an 8x8 scan gets enough pixels for the cleaning steps to tell ink from paper."""
     factor = -(-shortest // min(gray.shape))
-    if factor <= 1:
-        return gray
-    size = (gray.shape[1] * factor, gray.shape[0] * factor)
-    return np.asarray(Image.fromarray(gray, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+    return upscaled(gray, factor) if factor > 1 else gray
+
+
+def upscaled(image: np.ndarray, factor: int) -> np.ndarray:
+    """A float (h, w) image enlarged bilinearly (Pillow) by an integer ``factor``: float32 (h * factor, w * factor)."""
+    size = (image.shape[1] * factor, image.shape[0] * factor)
+    return np.asarray(Image.fromarray(image, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def max_pool(ink: np.ndarray, longest: int) -> np.ndarray:
@@ -53,6 +56,4 @@ def enlarge_small(ink: np.ndarray, longest: int, speck: int = 8) -> np.ndarray:
     factor = -(-longest // max(ink.shape))
     if factor <= 1 or max(ink.shape) < speck:
         return ink
-    padded = np.pad(ink, 1)
-    size = (padded.shape[1] * factor, padded.shape[0] * factor)
-    return np.asarray(Image.fromarray(padded, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+    return upscaled(np.pad(ink, 1), factor)
