@@ -62,6 +62,35 @@ def test_one_digit_is_a_plain_prediction_and_single_forces_it(tmp_path):
     assert isinstance(forced, NumberPrediction) and forced.number == "7"
 
 
+@pytest.mark.parametrize("digits", ["1111", "4141"])
+def test_a_number_of_straight_stems_is_read_not_erased_as_ruled_paper(tmp_path, digits):
+    path = draw_number(tmp_path / "n.png", [{"1": ONE, "4": FOUR}[digit] for digit in digits])
+    (answer,) = mnist_cnn.predict([path], model="best")  # "1111" was "no digit found", "4141" read 66
+    assert isinstance(answer, NumberPrediction) and answer.number == digits, answer.describe()
+
+
+FRAMES = {  # the number's ink spans x 63-477, y 63-277 on the 600x340 canvas
+    "a form field's box": lambda draw: draw.rectangle((30, 30, 560, 310), outline=0, width=4),
+    "a plaque's rounded border": lambda draw: draw.rounded_rectangle((25, 20, 570, 320), 50, outline=0, width=16),
+    "a meter's cells, a digit touching one": lambda draw: (
+        draw.rectangle((30, 30, 520, 310), outline=0, width=5),
+        [draw.line((x, 30, x, 310), fill=0, width=5) for x in (190, 346)],
+    ),
+    "the line it is written above": lambda draw: draw.line((20, 300, 580, 300), fill=0, width=14),
+}
+
+
+@pytest.mark.parametrize("frame", FRAMES)
+def test_a_number_in_a_frame_or_above_a_line_is_read_without_it(tmp_path, frame):
+    path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR])
+    canvas = Image.new("L", (600, 340), 255)
+    canvas.paste(Image.open(path), (40, 40))
+    FRAMES[frame](ImageDraw.Draw(canvas))
+    canvas.save(path)
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
+
+
 def test_cli_prints_the_number_and_its_digits_and_json_gives_boxes(tmp_path):
     path = draw_number(tmp_path / "n.png", [FOUR, SEVEN])
     result = run_cli("predict", str(path))

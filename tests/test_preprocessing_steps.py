@@ -1127,3 +1127,14 @@ def test_a_margin_line_in_pieces_beside_a_number_is_erased_and_a_one_kept():
 def test_a_speck_is_not_enlarged_into_a_stroke():
     speck = np.ones((5, 3), dtype=np.float32)
     assert resize.enlarge_small(speck, 40) is speck
+
+
+def test_a_number_s_straight_stems_are_no_ruled_lines_starting_at_a_margin():
+    stems = np.zeros((300, 400), np.float32)
+    for left in (60, 150, 240, 330):
+        stems[50:250, left : left + 10] = 1.0  # "1111": 67% of the height each, stopping short of the edges
+    assert np.array_equal(lines.remove_ruled_lines(stems), stems)
+    ruled = np.zeros((300, 400), np.float32)
+    for left in (60, 150, 240, 330):
+        ruled[90:300, left : left + 2] = 0.5  # lines from a margin at row 90 on to the page's edge
+    assert not lines.remove_ruled_lines(ruled).any()

@@ -14,6 +14,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    minority (dark on light or light on dark, any paper grey), noise and specks dropped;
 4. ``lines.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
    degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
+   ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
+   meter's cells) and a rule above or below it erased;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
@@ -34,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import blank, digit, lines, paper, remnants, resize
+from mnist_cnn.preprocessing import blank, digit, frames, lines, paper, remnants, resize
 from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
@@ -93,7 +95,7 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     sheet = paper.sheet_in(work)
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
-    ink = lines.remove_ruled_lines(paper.ink_intensity(paper_only, faint=enlarged(gray)))
+    ink = frames.without_frames(lines.remove_ruled_lines(paper.ink_intensity(paper_only, faint=enlarged(gray))))
     ink = lines.without_hairlines(remnants.without_shade_remnants(ink))
     return blank.without_page_marks(ink), work.shape, origin
 

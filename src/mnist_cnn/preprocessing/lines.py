@@ -65,6 +65,7 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
 
 MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
 MARGIN_LINES = 4  # lines at least, parallel, to be ruled paper beside a margin; a digit has fewer thin bars
+EDGE_REACH = 0.03  # of the image along them: lines that start at a margin run on to within this of the edge
 LEFTOVER = 0.05  # of the largest mark's pixels: smaller marks left after erasing lines are their crossings and ends
 # This many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid.
 TEXTURE_MARKS = 30
@@ -114,7 +115,10 @@ def erase_lines(
     erased, none unless there are ``least`` lines. ``height``: the image's extent across the lines
     (the 4% limit). ``spread``: a line may lie across two neighbouring rows (a sheared image), so a
     row's coverage counts its neighbours' ink too, and gaps under 2% of the width along it (a faint
-    line comes out dashed in a photo). Returns whether a line was erased. ``inside``: how many of
+    line comes out dashed in a photo). With ``least`` over 1 (lines that start at a margin), only
+    lines reaching an end of the view count (``reaches_edge``): the straight stems of a number's 1s
+    and 4s cover as much of a tight photo but stop short of its edges ("1111" was erased whole).
+    Returns whether a line was erased. ``inside``: how many of
     each row's pixels lie in the photo (a sheared image's rows near its top and bottom run off it);
     coverage is of those, for rows inside over a tenth of the width (a tilted line near the edge
     leaves the photo part of the way across)."""
@@ -131,6 +135,8 @@ def erase_lines(
         coverage = np.where(inside >= 0.1 * view.shape[1], counts / np.maximum(inside, 1), 0.0)
     limit = max(4, int(0.04 * height))
     lines = [(start, stop) for start, stop in runs(coverage >= min_coverage) if stop - start <= limit]
+    if least > 1:  # ruled lines that start at a margin run on to the page's edge; a number's stems stop short
+        lines = [(start, stop) for start, stop in lines if reaches_edge(view[start:stop] > 0)]
     if len(lines) < least:
         return False
     erased = False
@@ -148,6 +154,14 @@ def erase_lines(
         view[start:stop] = np.where(keep, band, np.broadcast_to(bridge, band.shape))
         erased = True
     return erased
+
+
+def reaches_edge(band: np.ndarray) -> bool:
+    """Whether the marks of a boolean ``band`` (rows, w) reach within EDGE_REACH of its width of
+    either end along it."""
+    cols = np.flatnonzero(band.any(axis=0))
+    reach = EDGE_REACH * band.shape[1]
+    return bool(len(cols)) and (cols[0] <= reach or cols[-1] >= band.shape[1] - 1 - reach)
 
 
 def line_slope(view: np.ndarray, min_coverage: float) -> float:

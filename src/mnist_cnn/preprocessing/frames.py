@@ -1,0 +1,168 @@
+"""A frame drawn or printed around the writing, found in an ink map and erased: a form field's box, a
+house-number plaque's border (rounded or double), a meter's or a comb field's cells.
+
+After the lighting is fitted and ruled lines are erased, a frame around a number is one mark that
+encloses all the others. Read as writing it becomes digits of its own (a box read "0", its sides
+"1"s) or swallows the number whole (a box with "59" in it was read "0"). A frame is told from a
+digit by what it encloses: its holes, filled (``scipy.ndimage.binary_fill_holes``), hold the other
+marks, and those are writing, not a speck. Only the frame's border band is erased (as wide as its
+own stroke, from its outer edge in), and the cells' dividers, which the band's removal leaves as
+straight pieces across the frame's inside: a digit written touching the frame keeps all but the
+pixels where it touches.
+
+Every step takes and returns float32 ink maps (h, w), values 0-1, light ink on dark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_cnn.preprocessing import lines
+from mnist_cnn.preprocessing.paper import bounding_box
+
+MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a digit holds no frame
+MAX_FRAMES = 2  # nested frames erased at most: a plaque's double border
+OUTLINE = 0.5  # of its filled area: a frame's own pixels at most (a ring, not a blob)
+# A frame's filled area over the area of the rectangle with its second moments (``rectangularity``):
+# 1 for a rectangle at any angle, up to 1.05 for a rounded one or an oval, 0.87 for a triangle.
+RECTANGULAR = (0.93, 1.06)
+ENCLOSED = 0.8  # of the other marks' pixels: a frame holds at least this much of them inside
+WRITING = 0.3  # of the frame's inside height: what it holds is at least this tall (writing, not a speck)
+WRITING_INK = 0.05  # of the frame's own pixels: what it holds has at least this many (not a stain's dots)
+BORDER = 0.5  # of the frame's pixels: its border band and dividers hold at least this many
+BAND = 1.5  # of the frame's stroke width, and 2 pixels more: the band erased from its outer edge in
+RULE_LONG = 1.5  # of the tallest other mark's height: a rule above or below the writing is at least this long
+RULE_THICK = 0.5  # of the tallest other mark's height: a rule is at most this thick (thicker is a blot)
+DIVIDER = 0.95  # of the inside's height at its columns: a piece reaching this far across is a cell's divider
+
+
+def without_frames(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w), float32 0-1, less up to MAX_FRAMES nested frames around the writing
+    (``frame_erased``); unchanged when there is none. Maps under MIN_SIZE pixels on a side are left
+    alone."""
+    if min(ink.shape) < MIN_SIZE:
+        return ink
+    for _ in range(MAX_FRAMES):
+        erased = frame_erased(ink)
+        if erased is None:
+            break
+        ink = erased
+    return without_rules(ink)
+
+
+def without_rules(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w), float32 0-1, less the rules above and below the writing: marks that are
+    straight lines (``lines.line_shape``), wider than tall, at least RULE_LONG of the tallest other
+    mark's height long, and wholly above or below every other mark. A frame's top and bottom whose
+    sides were cut off by the photo's edge or erased as ruled lines, the line a form field is written
+    above, a plaque's edge. A 5's detached bar or a 7's is far shorter; a dash between digits lies
+    beside them, not above or below."""
+    from scipy import ndimage
+
+    frame = bounding_box(ink > 0)
+    if frame is None:
+        return ink
+    labels, count, _ = lines.labelled_marks(ink[frame] > 0)
+    if count < 2:
+        return ink
+    boxes = ndimage.find_objects(labels)
+    heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+    rules = []
+    for label, (rows, cols) in enumerate(boxes, start=1):
+        tallest = np.delete(heights, label - 1).max()
+        if cols.stop - cols.start < max(RULE_LONG * tallest, rows.stop - rows.start):
+            continue
+        thickness, straight = lines.line_shape(labels[rows, cols] == label)
+        if not straight or thickness > RULE_THICK * tallest:
+            continue
+        rest = [box for index, box in enumerate(boxes) if index != label - 1]
+        if all(box[0].start >= rows.stop for box in rest) or all(box[0].stop <= rows.start for box in rest):
+            rules.append(label)
+    if not rules or len(rules) == count:
+        return ink
+    cleaned = ink.copy()
+    cleaned[frame][np.isin(labels, rules)] = 0
+    return cleaned
+
+
+def frame_erased(ink: np.ndarray) -> np.ndarray | None:
+    """``ink`` less its outermost frame, or None when it has none. The frame is the mark (8-connected
+    pixels above 0) with the largest box when: its pixels are at most OUTLINE of its filled area,
+    which is about as rectangular as a rectangle (``rectangularity`` within RECTANGULAR);
+    its border band and dividers (``frame_pixels``) are at least BORDER of it (digits written
+    touching it are the rest); and the writing, all the ink but those, lies ENCLOSED inside its
+    filled area, at least WRITING of the inside's height tall and WRITING_INK of the frame's pixels.
+    A lone 0, 6 or 8 is all band: nothing is left inside it, so it is no frame."""
+    from scipy import ndimage
+
+    frame = bounding_box(ink > 0)
+    if frame is None:
+        return None
+    labels, _, _ = lines.labelled_marks(ink[frame] > 0)
+    boxes = ndimage.find_objects(labels)
+    areas = [(rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes]
+    label = int(np.argmax(areas)) + 1
+    box = boxes[label - 1]
+    mark = labels[box] == label
+    filled = ndimage.binary_fill_holes(mark)
+    size = np.count_nonzero(mark)
+    if size > OUTLINE * np.count_nonzero(filled) or not RECTANGULAR[0] <= rectangularity(filled) <= RECTANGULAR[1]:
+        return None
+    band = int(np.ceil(BAND * lines.mark_width(labels, box, label))) + 2
+    inside = ndimage.minimum_filter(filled, size=2 * band + 1, mode="constant")
+    erased = frame_pixels(mark, inside, band)
+    if np.count_nonzero(erased) < BORDER * size:
+        return None
+    writing = (labels[box] > 0) & ~erased & filled
+    held = np.count_nonzero(writing)
+    if held < WRITING_INK * size or held < ENCLOSED * (np.count_nonzero(labels) - np.count_nonzero(erased)):
+        return None
+    inside_rows, held_rows = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(writing.any(axis=1))
+    if not len(inside_rows) or held_rows[-1] - held_rows[0] < WRITING * (inside_rows[-1] - inside_rows[0]):
+        return None
+    cleaned = ink.copy()
+    cleaned[frame][box][erased] = 0
+    return cleaned
+
+
+def rectangularity(region: np.ndarray) -> float:
+    """The area of a boolean ``region`` (h, w) over that of the rectangle with the same second moments
+    (sides sqrt(12) standard deviations along its principal axes): 1.0 for a rectangle at any angle,
+    pi/3 for a disc, 0.87 for an equilateral triangle (the moment-based rectangularity of Rosin 1999,
+    "Measuring rectangularity", Machine Vision and Applications 11)."""
+    rows, cols = np.nonzero(region)
+    if len(rows) < 3:
+        return 0.0
+    determinant = float(np.linalg.det(np.cov(np.stack([rows, cols]).astype(np.float64))))
+    return len(rows) / (12.0 * np.sqrt(determinant)) if determinant > 0 else 0.0
+
+
+def frame_pixels(mark: np.ndarray, inside: np.ndarray, band: int) -> np.ndarray:
+    """The pixels of a frame's ``mark`` (h, w, boolean) to erase: those outside its ``inside`` (its
+    filled area less a border ``band`` pixels wide), and its cells' dividers: pieces inside it that
+    reach across it (DIVIDER of the inside's height at their columns) and are straight lines
+    (``lines.line_shape``) or, where a digit touches one, the runs of columns across it at most a
+    band wide."""
+    from scipy import ndimage
+
+    erased = mark & ~inside
+    pieces, _ = ndimage.label(mark & inside, structure=np.ones((3, 3)))
+    for label, (rows, cols) in enumerate(ndimage.find_objects(pieces), start=1):
+        piece = pieces[rows, cols] == label
+        across = np.count_nonzero(inside[:, cols], axis=0)  # the inside's height at each column
+        if rows.stop - rows.start < DIVIDER * np.median(across):
+            continue
+        if lines.line_shape(piece)[1]:
+            erased[rows, cols] |= piece
+        else:  # a digit touches the divider: its columns across the inside, and their edges
+            full = narrow_runs(np.count_nonzero(piece, axis=0) >= DIVIDER * across, band)
+            erased[rows, cols] |= piece & ndimage.binary_dilation(full, iterations=2)[None, :]
+    return erased
+
+
+def narrow_runs(flags: np.ndarray, widest: float) -> np.ndarray:
+    """Boolean ``flags`` (n,) keeping only the runs of Trues at most ``widest`` long."""
+    kept = np.zeros_like(flags)
+    for start, stop in lines.runs(flags):
+        kept[start:stop] = stop - start <= widest
+    return kept

@@ -1,0 +1,123 @@
+"""preprocessing.frames on its own: frames around the writing (a box, a plaque's rounded or double
+border, a meter's cells) and rules above or below it are erased; digits, a 0 alone, a 0 with dust in
+it, a 5's detached bar and a dash are not. Synthetic ink maps, light ink on dark, values 0-1."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_cnn.preprocessing import frames
+
+SIZE = (300, 600)  # rows, cols
+DIGITS = [(140, 110, 200, 190), (260, 110, 320, 190), (380, 110, 440, 190)]  # three rings, "000"
+
+
+def ink_map(draw_on) -> np.ndarray:
+    canvas = Image.new("L", SIZE[::-1], 0)
+    draw_on(ImageDraw.Draw(canvas))
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+def rings(draw, boxes=DIGITS, width=10):
+    for box in boxes:
+        draw.ellipse(box, outline=255, width=width)
+
+
+def digits_only() -> np.ndarray:
+    return ink_map(rings) > 0
+
+
+def box(draw, width=6, rounded=0, inset=0):
+    left, top, right, bottom = 100 + inset, 80 + inset, 480 - inset, 220 - inset
+    if rounded:
+        draw.rounded_rectangle((left, top, right, bottom), radius=rounded, outline=255, width=width)
+    else:
+        draw.rectangle((left, top, right, bottom), outline=255, width=width)
+
+
+FRAMED = {
+    "a thin box": lambda draw: (box(draw, 3), rings(draw)),
+    "a pen-wide box": lambda draw: (box(draw, 10), rings(draw)),
+    "a thick plaque, rounded": lambda draw: (box(draw, 18, rounded=40), rings(draw)),
+    "a double border": lambda draw: (box(draw, 4), box(draw, 4, inset=14), rings(draw)),
+    "a box turned 4 degrees": lambda draw: (
+        draw.polygon([(100, 93), (479, 67), (489, 207), (110, 233)], outline=255, width=6),
+        rings(draw),
+    ),
+    "cells": lambda draw: (
+        box(draw, 5),
+        [draw.line((x, 80, x, 220), fill=255, width=5) for x in (230, 350)],
+        rings(draw),
+    ),  # noqa: E501
+}
+
+
+@pytest.mark.parametrize("what", FRAMED)
+def test_a_frame_around_the_writing_is_erased_and_the_digits_kept(what):
+    ink = ink_map(FRAMED[what])
+    cleaned = frames.without_frames(ink)
+    assert np.array_equal(cleaned > 0, digits_only())
+
+
+def test_a_digit_touching_a_cell_s_divider_keeps_its_ink_but_where_they_meet():
+    def meter(draw):
+        box(draw, 5)
+        draw.line((230, 80, 230, 220), fill=255, width=5)
+        rings(draw, [(150, 110, 228, 190), (260, 110, 320, 190)])
+
+    cleaned = frames.without_frames(ink_map(meter)) > 0
+    frame_only = ink_map(lambda draw: (box(draw, 5), draw.line((230, 80, 230, 220), fill=255, width=5))) > 0
+    assert not (cleaned & frame_only & ~(ink_map(lambda d: rings(d, [(150, 110, 228, 190)])) > 0)).any()
+    touching = ink_map(lambda draw: rings(draw, [(150, 110, 228, 190)])) > 0
+    assert np.count_nonzero(cleaned & touching) > 0.9 * np.count_nonzero(touching)
+
+
+NOT_FRAMES = {
+    "a 0 alone": lambda draw: rings(draw, [(200, 60, 330, 240)], 14),
+    "a 0 with dust in it": lambda draw: (
+        rings(draw, [(200, 60, 330, 240)], 14),
+        draw.ellipse((260, 145, 266, 151), fill=255),
+    ),
+    "a 6": lambda draw: (
+        rings(draw, [(200, 140, 300, 240)], 14),
+        draw.line((210, 180, 280, 40), fill=255, width=14),
+    ),
+    "three digits side by side": rings,
+    "a scribbled triangle with a stroke across it": lambda draw: draw.line(
+        [(150, 260), (210, 40), (350, 260), (150, 260), (200, 170), (400, 90)], fill=255, width=8
+    ),
+}
+
+
+@pytest.mark.parametrize("what", NOT_FRAMES)
+def test_digits_are_no_frame(what):
+    ink = ink_map(NOT_FRAMES[what])
+    assert np.array_equal(frames.without_frames(ink), ink)
+
+
+@pytest.mark.parametrize("where", [240, 60])
+def test_a_rule_below_or_above_the_writing_is_erased(where):
+    ink = ink_map(lambda draw: (rings(draw), draw.line((90, where, 500, where), fill=255, width=8)))
+    assert np.array_equal(frames.without_frames(ink) > 0, digits_only())
+
+
+NOT_RULES = {
+    "a 5's detached bar": lambda draw: (rings(draw), draw.line((140, 90, 200, 90), fill=255, width=8)),
+    "a dash between digits": lambda draw: (rings(draw), draw.line((205, 150, 255, 150), fill=255, width=8)),
+    "a long stroke through the digits": lambda draw: (rings(draw), draw.line((90, 150, 500, 150), fill=255, width=8)),
+}
+
+
+@pytest.mark.parametrize("what", NOT_RULES)
+def test_short_bars_and_strokes_beside_or_through_the_writing_are_no_rule(what):
+    ink = ink_map(NOT_RULES[what])
+    assert np.array_equal(frames.without_frames(ink), ink)
+
+
+def test_small_maps_and_empty_ones_are_left_alone():
+    small = np.zeros((100, 100), np.float32)
+    small[10:90, 10] = small[10:90, 89] = small[10, 10:90] = small[89, 10:90] = 1
+    small[40:60, 45:55] = 1
+    assert frames.without_frames(small) is small
+    empty = np.zeros(SIZE, np.float32)
+    assert np.array_equal(frames.without_frames(empty), empty)
