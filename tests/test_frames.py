@@ -48,7 +48,7 @@ FRAMED = {
         box(draw, 5),
         [draw.line((x, 80, x, 220), fill=255, width=5) for x in (230, 350)],
         rings(draw),
-    ),  # noqa: E501
+    ),
 }
 
 
