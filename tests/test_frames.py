@@ -95,9 +95,9 @@ def test_digits_are_no_frame(what):
     assert np.array_equal(frames.without_frames(ink), ink)
 
 
-@pytest.mark.parametrize("where", [240, 60])
-def test_a_rule_below_or_above_the_writing_is_erased(where):
-    ink = ink_map(lambda draw: (rings(draw), draw.line((90, where, 500, where), fill=255, width=8)))
+@pytest.mark.parametrize("ends", [(240, 240), (60, 60), (250, 200)])  # below, above, below and turned
+def test_a_rule_below_or_above_the_writing_is_erased(ends):
+    ink = ink_map(lambda draw: (rings(draw), draw.line((90, ends[0], 500, ends[1]), fill=255, width=8)))
     assert np.array_equal(frames.without_frames(ink) > 0, digits_only())
 
 
@@ -121,3 +121,22 @@ def test_small_maps_and_empty_ones_are_left_alone():
     assert frames.without_frames(small) is small
     empty = np.zeros(SIZE, np.float32)
     assert np.array_equal(frames.without_frames(empty), empty)
+
+
+def test_a_turned_meter_s_divider_touched_by_a_digit_is_erased():
+    turn = np.deg2rad(3.0)
+
+    def turned(x, y):  # (x, y) turned about the frame's centre
+        dx, dy = x - 290, y - 150
+        return (290 + dx * np.cos(turn) - dy * np.sin(turn), 150 + dx * np.sin(turn) + dy * np.cos(turn))
+
+    def meter(draw):
+        draw.polygon([turned(100, 80), turned(480, 80), turned(480, 220), turned(100, 220)], outline=255, width=5)
+        draw.line([turned(230, 80), turned(230, 220)], fill=255, width=5)
+        rings(draw, [(150, 110, 229, 190), (270, 110, 330, 190)])
+
+    cleaned = frames.without_frames(ink_map(meter)) > 0
+    divider = ink_map(lambda draw: draw.line([turned(230, 96), turned(230, 204)], fill=255, width=3)) > 0
+    touching = ink_map(lambda draw: rings(draw, [(150, 110, 229, 190)])) > 0
+    assert not (cleaned & divider & ~touching).any()
+    assert np.count_nonzero(cleaned & touching) > 0.85 * np.count_nonzero(touching)

@@ -22,7 +22,7 @@ from mnist_cnn.preprocessing.paper import bounding_box
 
 MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a digit holds no frame
 MAX_FRAMES = 2  # nested frames erased at most: a plaque's double border
-OUTLINE = 0.5  # of its filled area: a frame's own pixels at most (a ring, not a blob)
+OUTLINE = 0.75  # of its filled area: a frame's own pixels at most, digits touching it included (not a blob)
 # A frame's filled area over the area of the rectangle with its second moments (``rectangularity``):
 # 1 for a rectangle at any angle, up to 1.05 for a rounded one or an oval, 0.87 for a triangle.
 RECTANGULAR = (0.93, 1.06)
@@ -53,7 +53,8 @@ def without_frames(ink: np.ndarray) -> np.ndarray:
 def without_rules(ink: np.ndarray) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less the rules above and below the writing: marks that are
     straight lines (``lines.line_shape``), wider than tall, at least RULE_LONG of the tallest other
-    mark's height long, and wholly above or below every other mark. A frame's top and bottom whose
+    mark's height long, and wholly above or below every other mark (``to_one_side``, so a rule in a
+    photo turned a few degrees counts too). A frame's top and bottom whose
     sides were cut off by the photo's edge or erased as ruled lines, the line a form field is written
     above, a plaque's edge. A 5's detached bar or a 7's is far shorter; a dash between digits lies
     beside them, not above or below."""
@@ -75,14 +76,23 @@ def without_rules(ink: np.ndarray) -> np.ndarray:
         thickness, straight = lines.line_shape(labels[rows, cols] == label)
         if not straight or thickness > RULE_THICK * tallest:
             continue
-        rest = [box for index, box in enumerate(boxes) if index != label - 1]
-        if all(box[0].start >= rows.stop for box in rest) or all(box[0].stop <= rows.start for box in rest):
+        if to_one_side(labels, label):
             rules.append(label)
     if not rules or len(rules) == count:
         return ink
     cleaned = ink.copy()
     cleaned[frame][np.isin(labels, rules)] = 0
     return cleaned
+
+
+def to_one_side(labels: np.ndarray, label: int) -> bool:
+    """Whether every marked pixel of ``labels`` (h, w, int) but those of ``label`` lies on one side
+    of the straight line fitted (least squares, rows on columns) through ``label``'s pixels."""
+    rows, cols = np.nonzero(labels == label)
+    slope, offset = np.polyfit(cols, rows, 1) if np.ptp(cols) > 0 else (0.0, float(rows.mean()))
+    other_rows, other_cols = np.nonzero((labels > 0) & (labels != label))
+    offsets = other_rows - (slope * other_cols + offset)
+    return bool(len(offsets)) and (offsets.max() < 0 or offsets.min() > 0)
 
 
 def frame_erased(ink: np.ndarray) -> np.ndarray | None:
@@ -110,7 +120,7 @@ def frame_erased(ink: np.ndarray) -> np.ndarray | None:
         return None
     band = int(np.ceil(BAND * lines.mark_width(labels, box, label))) + 2
     inside = ndimage.minimum_filter(filled, size=2 * band + 1, mode="constant")
-    erased = frame_pixels(mark, inside, band)
+    erased = frame_pixels(mark, inside, band, tilt(filled))
     if np.count_nonzero(erased) < BORDER * size:
         return None
     writing = (labels[box] > 0) & ~erased & filled
@@ -137,27 +147,51 @@ def rectangularity(region: np.ndarray) -> float:
     return len(rows) / (12.0 * np.sqrt(determinant)) if determinant > 0 else 0.0
 
 
-def frame_pixels(mark: np.ndarray, inside: np.ndarray, band: int) -> np.ndarray:
+def frame_pixels(mark: np.ndarray, inside: np.ndarray, band: int, turn: float = 0.0) -> np.ndarray:
     """The pixels of a frame's ``mark`` (h, w, boolean) to erase: those outside its ``inside`` (its
     filled area less a border ``band`` pixels wide), and its cells' dividers: pieces inside it that
     reach across it (DIVIDER of the inside's height at their columns) and are straight lines
     (``lines.line_shape``) or, where a digit touches one, the runs of columns across it at most a
-    band wide."""
+    band wide. Columns run across the frame turned by ``turn`` (radians, its ``tilt``)."""
     from scipy import ndimage
 
     erased = mark & ~inside
     pieces, _ = ndimage.label(mark & inside, structure=np.ones((3, 3)))
-    for label, (rows, cols) in enumerate(ndimage.find_objects(pieces), start=1):
-        piece = pieces[rows, cols] == label
-        across = np.count_nonzero(inside[:, cols], axis=0)  # the inside's height at each column
-        if rows.stop - rows.start < DIVIDER * np.median(across):
+    shear = np.tan(turn)
+    start = int(np.floor(min(0.0, shear * mark.shape[0])))  # the first sheared column
+
+    def sheared(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.round(cols + shear * rows).astype(np.intp) - start
+
+    across = np.bincount(sheared(*np.nonzero(inside)))  # the inside's height along each sheared column
+    for label, box in enumerate(ndimage.find_objects(pieces), start=1):
+        piece_rows, piece_cols = np.nonzero(pieces[box] == label)
+        piece_rows, piece_cols = piece_rows + box[0].start, piece_cols + box[1].start
+        columns = sheared(piece_rows, piece_cols)
+        height = across[np.clip(columns, 0, len(across) - 1)]
+        if np.ptp(piece_rows) + 1 < DIVIDER * np.median(height):
             continue
-        if lines.line_shape(piece)[1]:
-            erased[rows, cols] |= piece
-        else:  # a digit touches the divider: its columns across the inside, and their edges
-            full = narrow_runs(np.count_nonzero(piece, axis=0) >= DIVIDER * across, band)
-            erased[rows, cols] |= piece & ndimage.binary_dilation(full, iterations=2)[None, :]
+        if lines.line_shape(pieces[box] == label)[1]:
+            erased[piece_rows, piece_cols] = True
+            continue
+        # a digit touches the divider: its columns across the inside, and their edges
+        counts = np.bincount(columns, minlength=len(across))[: len(across)]
+        full = narrow_runs((counts >= DIVIDER * across) & (counts > 0), band)
+        full = ndimage.binary_dilation(full, iterations=2)
+        hit = full[np.clip(columns, 0, len(full) - 1)]
+        erased[piece_rows[hit], piece_cols[hit]] = True
     return erased
+
+
+def tilt(region: np.ndarray) -> float:
+    """How far a boolean ``region`` (h, w), a frame's filled area, is turned from the axes: the angle
+    (radians, within +-pi/4) of its principal axis, folded onto the nearer axis."""
+    rows, cols = np.nonzero(region)
+    if len(rows) < 3:
+        return 0.0
+    covariance = np.cov(np.stack([rows, cols]).astype(np.float64))
+    angle = 0.5 * np.arctan2(2 * covariance[0, 1], covariance[1, 1] - covariance[0, 0])
+    return float((angle + np.pi / 4) % (np.pi / 2) - np.pi / 4)
 
 
 def narrow_runs(flags: np.ndarray, widest: float) -> np.ndarray:
