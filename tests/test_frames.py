@@ -140,3 +140,31 @@ def test_a_turned_meter_s_divider_touched_by_a_digit_is_erased():
     touching = ink_map(lambda draw: rings(draw, [(150, 110, 229, 190)])) > 0
     assert not (cleaned & divider & ~touching).any()
     assert np.count_nonzero(cleaned & touching) > 0.85 * np.count_nonzero(touching)
+
+
+def test_a_frame_s_sides_cut_thin_by_the_photo_s_edge_are_erased():
+    def tight(draw):
+        rings(draw)
+        for x in (4, 592):  # what a tightly cropped plaque keeps of its sides: thin, beyond the writing
+            draw.line((x, 40, x, 260), fill=255, width=4)
+
+    assert np.array_equal(frames.without_frames(ink_map(tight)) > 0, digits_only())
+
+
+KEPT_BESIDE = {
+    "a 1 ending a number": lambda draw: (rings(draw), draw.line((500, 100, 500, 200), fill=255, width=10)),
+    "a thin 1 beside a blot": lambda draw: (
+        draw.ellipse((300, 140, 312, 152), fill=255),
+        draw.line((200, 40, 200, 260), fill=255, width=3),
+    ),
+    "a crease beside specks": lambda draw: (
+        draw.line((0, 150, 599, 150), fill=255, width=3),
+        draw.ellipse((300, 40, 312, 52), fill=255),
+    ),
+}
+
+
+@pytest.mark.parametrize("what", KEPT_BESIDE)
+def test_a_pen_wide_1_a_lone_thin_1_and_a_crease_are_no_frame_s_side(what):
+    ink = ink_map(KEPT_BESIDE[what])
+    assert np.array_equal(frames.without_frames(ink), ink)

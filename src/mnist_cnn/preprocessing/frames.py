@@ -33,6 +33,10 @@ BORDER = 0.5  # of the frame's pixels: its border band and dividers hold at leas
 BAND = 1.5  # of the frame's stroke width, and 2 pixels more: the band erased from its outer edge in
 RULE_LONG = 1.5  # of the tallest other mark's height: a rule above or below the writing is at least this long
 RULE_THICK = 0.5  # of the tallest other mark's height: a rule is at most this thick (thicker is a blot)
+RULE_WRITING = 0.25  # of a rule's pixels: the writing beside it holds at least this many (not a crease's specks)
+SIDE_LONG = 1.3  # of the tallest other mark's height: a frame's side beside the writing is at least this tall
+SIDE_LONGEST = 3.0  # of the tallest other mark's height: a longer upright line beside specks is no frame's side
+SIDE_THIN = 0.6  # of the largest mark's stroke width: a frame's side cut by the photo's edge is this thin at most
 DIVIDER = 0.95  # of the inside's height at its columns: a piece reaching this far across is a cell's divider
 
 
@@ -51,13 +55,18 @@ def without_frames(ink: np.ndarray) -> np.ndarray:
 
 
 def without_rules(ink: np.ndarray) -> np.ndarray:
-    """``ink`` (h, w), float32 0-1, less the rules above and below the writing: marks that are
-    straight lines (``lines.line_shape``), wider than tall, at least RULE_LONG of the tallest other
-    mark's height long, and wholly above or below every other mark (``to_one_side``, so a rule in a
-    photo turned a few degrees counts too). A frame's top and bottom whose
-    sides were cut off by the photo's edge or erased as ruled lines, the line a form field is written
-    above, a plaque's edge. A 5's detached bar or a 7's is far shorter; a dash between digits lies
-    beside them, not above or below."""
+    """``ink`` (h, w), float32 0-1, less the rules around the writing: marks that are straight lines
+    (``lines.line_shape``) with every other mark to one side of them (``to_one_side``, so a rule in
+    a photo turned a few degrees counts too), either
+    - wider than tall, at least RULE_LONG of the tallest other mark's height long and at most
+      RULE_THICK of it thick, above or below the writing: a frame's top and bottom whose sides were
+      cut off by the photo's edge or erased as ruled lines, the line a form field is written above;
+    - or taller than wide, at least SIDE_LONG of the tallest other mark's height tall and at most
+      SIDE_THIN of the largest mark's stroke width thick, left or right of it: a frame's side cut
+      thin by the photo's edge, or a sheet's edge. A 1 ending a number is the pen's width.
+    A 5's detached bar or a 7's is far shorter; a dash between digits lies beside them, not above
+    or below. The other marks must hold RULE_WRITING of a rule's pixels: a crease beside specks is
+    left whole for ``blank``."""
     from scipy import ndimage
 
     frame = bounding_box(ink > 0)
@@ -68,15 +77,36 @@ def without_rules(ink: np.ndarray) -> np.ndarray:
         return ink
     boxes = ndimage.find_objects(labels)
     heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+    widths = np.array([cols.stop - cols.start for _, cols in boxes])
+    sizes = np.bincount(labels.ravel())
+    straight = {}  # straight marks, long for their thickness: the candidates, measured against the rest
+    for label, (height, width) in enumerate(zip(heights, widths), start=1):
+        if max(height, width) >= 3 * min(height, width):
+            thickness, is_line = lines.line_shape(labels[boxes[label - 1]] == label)
+            if is_line:
+                straight[label] = thickness
+    writing = [label for label in range(1, count + 1) if label not in straight]
+    if not writing:
+        return ink
+    tallest = heights[np.array(writing) - 1].max()
+    largest = max(writing, key=lambda label: sizes[label])
+    ink_written = sizes[writing].sum()
+    pen = None
     rules = []
-    for label, (rows, cols) in enumerate(boxes, start=1):
-        tallest = np.delete(heights, label - 1).max()
-        if cols.stop - cols.start < max(RULE_LONG * tallest, rows.stop - rows.start):
-            continue
-        thickness, straight = lines.line_shape(labels[rows, cols] == label)
-        if not straight or thickness > RULE_THICK * tallest:
-            continue
-        if to_one_side(labels, label):
+    for label, thickness in straight.items():
+        height, width = heights[label - 1], widths[label - 1]
+        if ink_written < RULE_WRITING * sizes[label]:
+            continue  # a crease beside specks: the blank page's step sees it whole
+        if width > height:
+            if width < RULE_LONG * tallest or thickness > RULE_THICK * tallest:
+                continue
+        else:
+            if not SIDE_LONG * tallest <= height <= SIDE_LONGEST * tallest:
+                continue
+            pen = lines.mark_width(labels, boxes[largest - 1], largest) if pen is None else pen
+            if thickness > SIDE_THIN * pen:
+                continue
+        if to_one_side(labels, label, along_rows=width > height):
             rules.append(label)
     if not rules or len(rules) == count:
         return ink
@@ -85,12 +115,15 @@ def without_rules(ink: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-def to_one_side(labels: np.ndarray, label: int) -> bool:
+def to_one_side(labels: np.ndarray, label: int, along_rows: bool = True) -> bool:
     """Whether every marked pixel of ``labels`` (h, w, int) but those of ``label`` lies on one side
-    of the straight line fitted (least squares, rows on columns) through ``label``'s pixels."""
+    of the straight line fitted (least squares) through ``label``'s pixels: rows on columns for a
+    line ``along_rows``, columns on rows for one down the columns."""
     rows, cols = np.nonzero(labels == label)
-    slope, offset = np.polyfit(cols, rows, 1) if np.ptp(cols) > 0 else (0.0, float(rows.mean()))
     other_rows, other_cols = np.nonzero((labels > 0) & (labels != label))
+    if not along_rows:
+        rows, cols, other_rows, other_cols = cols, rows, other_cols, other_rows
+    slope, offset = np.polyfit(cols, rows, 1) if np.ptp(cols) > 0 else (0.0, float(rows.mean()))
     offsets = other_rows - (slope * other_cols + offset)
     return bool(len(offsets)) and (offsets.max() < 0 or offsets.min() > 0)
 
@@ -128,7 +161,11 @@ def frame_erased(ink: np.ndarray) -> np.ndarray | None:
     if held < WRITING_INK * size or held < ENCLOSED * (np.count_nonzero(labels) - np.count_nonzero(erased)):
         return None
     inside_rows, held_rows = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(writing.any(axis=1))
-    if not len(inside_rows) or held_rows[-1] - held_rows[0] < WRITING * (inside_rows[-1] - inside_rows[0]):
+    if (
+        not len(inside_rows)
+        or not len(held_rows)
+        or held_rows[-1] - held_rows[0] < WRITING * (inside_rows[-1] - inside_rows[0])
+    ):
         return None
     cleaned = ink.copy()
     cleaned[frame][box][erased] = 0
