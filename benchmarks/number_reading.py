@@ -1,6 +1,7 @@
 """Reading whole numbers: how often `segmentation.segment` and a shipped model read a number exactly.
 
-Usage: .venv/bin/python benchmarks/number_reading.py [--count 200] [--singles 300] [--model best] [--data-dir DIR]
+Usage: .venv/bin/python benchmarks/number_reading.py [--count 200] [--singles 300] [--framed 60] [--model best]
+       [--data-dir DIR]
 
 Numbers of 2-6 digits composed from MNIST test digits (writers the models never saw) at MNIST's scale:
 each digit at a random height within 20%, its baseline drifting by up to 2 pixels, the whole number
@@ -15,6 +16,9 @@ accuracy by length and by spacing, and per-digit accuracy (1 - edit distance / l
 is the same digits rendered alone on the same canvas and read one by one (`to_mnist`): what perfect
 segmentation would give. Singles: single MNIST test digits as drawings and photos
 (own_digits.build_sets), how often `segment` finds exactly one digit and gives `to_mnist`'s image.
+Framed (``--framed``, 60 per kind): numbers of 2-5 separated digits in a frame, drawn or photographed
+(turned up to 3 degrees): a form field's box, a plaque's rounded border, a meter's cells, the frame cut
+by the image's edge, a line written above; read as `predict` reads them, exact-string accuracy per kind.
 Timing: a 4-digit drawn number read end to end (ink map, segmentation, classification; decoding
 excluded) on ONNX Runtime, median of 50 runs.
 Writes benchmarks/results/numbers.json.
@@ -184,6 +188,91 @@ def numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> list[d
     return rows
 
 
+FRAME_KINDS = ("box", "rounded", "cells", "tight", "underline")
+
+
+def in_frame(layers: list[np.ndarray], rng: np.random.Generator, kind: str, photo: bool) -> Image.Image:
+    """The number's layers drawn (white on black or black on white) or photographed (dark ink on
+    uneven paper, turned up to 3 degrees, soft, JPEG) inside a frame: a form field's ``box``, a
+    plaque's ``rounded`` border, a meter's ``cells`` (a divider midway between each two digits),
+    the frame cut by the image's edge (``tight``), or the ``underline`` it is written above; the
+    frame 0.3-1.5x the pen's width and 60-100% of its ink, 8-40% of the digits' height away."""
+    union = np.max(layers, axis=0)
+    height, width = union.shape
+    scale = int(rng.integers(6, 13)) if photo else DRAWN_SCALE
+    if photo:
+        alpha = np.asarray(Image.fromarray(union).resize((width * scale, height * scale), Image.Resampling.BICUBIC))
+        alpha, pen = alpha.astype(np.float32) / 255.0, 2.5 * scale
+    else:
+        alpha, pen = np.asarray(drawn(layers)[-1], dtype=np.float32) / 255.0, PEN
+    rows, cols = np.nonzero(alpha > 0.3)
+    tall = rows.max() - rows.min()
+    margin = rng.uniform(0.08, 0.4) * tall
+    thick = max(1, int(round(pen * rng.choice([0.3, 0.6, 1.0, 1.5]))))
+    pad = int(margin + thick + (0 if kind == "tight" else rng.uniform(0.1, 0.8) * tall))
+    top, bottom = rows.min() + pad - margin - thick, rows.max() + pad + margin + thick
+    left, right = cols.min() + pad - margin - thick, cols.max() + pad + margin + thick
+    image = Image.fromarray((np.pad(alpha, pad) * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    level = int(255 * rng.uniform(0.6, 1.0))
+    if kind == "underline":
+        y = rows.max() + pad + rng.uniform(0.05, 0.25) * tall
+        draw.line(
+            (left - rng.uniform(0, 0.5) * tall, y, right + rng.uniform(0, 0.5) * tall, y), fill=level, width=thick
+        )
+    elif kind == "rounded":
+        radius = int(rng.uniform(0.1, 0.4) * tall)
+        draw.rounded_rectangle((left, top, right, bottom), radius=radius, outline=level, width=thick)
+    else:
+        draw.rectangle((left, top, right, bottom), outline=level, width=thick)
+    if kind == "cells":
+        extents = [np.flatnonzero((layer > 80).any(axis=0)) for layer in layers]
+        for before, after in zip(extents[:-1], extents[1:]):
+            x = (before.max() + after.min()) / 2 * scale + pad
+            draw.line((x, top, x, bottom), fill=level, width=thick)
+    alpha = np.asarray(image, dtype=np.float32) / 255.0
+    if kind == "tight":
+        cut = int(rng.uniform(0, thick))
+        alpha = alpha[int(top) + cut : int(bottom) - cut + 1, int(left) + cut : int(right) - cut + 1]
+    if not photo:
+        return Image.fromarray((255 * (alpha if rng.random() < 0.5 else 1 - alpha)).astype(np.uint8))
+    turned = Image.fromarray(alpha).rotate(float(rng.uniform(-3, 3)), Image.Resampling.BILINEAR, expand=True)
+    alpha = np.asarray(turned, dtype=np.float32)
+    paper = np.linspace(170, 235, alpha.shape[1])[None, :] * np.ones((alpha.shape[0], 1))
+    paper = paper + rng.normal(0, 4, alpha.shape)
+    photo_ = Image.fromarray(np.clip(paper * (1 - alpha) + 35 * alpha, 0, 255).astype(np.uint8))
+    return digit_sets.as_jpeg(
+        np.asarray(photo_.filter(ImageFilter.GaussianBlur(1)), dtype=np.float32), 60 + int(rng.integers(0, 35))
+    )
+
+
+def framed_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> dict:
+    """``count`` numbers of 2-5 separated digits per frame kind (``in_frame``), half drawn and half
+    photographed: exact-string accuracy per kind, read as ``predict`` reads them (auto mode)."""
+    import mnist_cnn
+    from mnist_cnn.errors import ImageError
+
+    rng = np.random.default_rng(13)
+    result = {}
+    for kind in FRAME_KINDS:
+        right, mistakes = 0, []
+        for index in range(count):
+            chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
+            expected = "".join(str(int(label)) for label in labels[chosen])
+            image = in_frame(compose(digits[chosen], False, rng), rng, kind, photo=index % 2 == 1)
+            try:
+                (answer,) = mnist_cnn.predict([image], model=model)
+                got = answer.number if hasattr(answer, "number") else str(answer.digit)
+            except ImageError:
+                got = ""
+            right += got == expected
+            if got != expected:
+                mistakes.append({"expected": expected, "read": got, "photo": index % 2 == 1})
+        result[kind] = {"count": count, "exact": right / count, "mistakes": mistakes[:10]}
+        print(f"framed ({kind}): {right / count:.1%} exact", flush=True)
+    return result
+
+
 def singles(dataset, model, count: int) -> dict:
     """On single digits drawn and photographed: the share read as exactly one segment, and the share
     whose segment image is exactly to_mnist's."""
@@ -222,6 +311,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="numbers per length, each rendered twice (default: 200)")
     parser.add_argument("--singles", type=int, default=300, help="single digits per kind (default: 300)")
+    parser.add_argument("--framed", type=int, default=60, help="numbers per frame kind (default: 60; 0 skips)")
     parser.add_argument("--model", default="best", help="shipped model name or model file (default: best)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
     parser.add_argument("--out", default="numbers", help="result name in benchmarks/results (default: numbers)")
@@ -270,6 +360,8 @@ def main() -> None:
     }
     for name in ("overall", "by_spacing", "four_digits_by_spacing"):
         print(name, results[name])
+    if args.framed:
+        results["framed"] = framed_numbers(images, labels, model, args.framed)
     if args.digits == "test":
         results["singles"] = singles(dataset, model, args.singles)
         results["read_4_digits_ms_median"] = timing(dataset, model)
