@@ -83,6 +83,14 @@ NOT_FRAMES = {
         draw.line((210, 180, 280, 40), fill=255, width=14),
     ),
     "three digits side by side": rings,
+    "a hexagram": lambda draw: (
+        draw.polygon([(300, 30), (420, 238), (180, 238)], outline=255, width=6),
+        draw.polygon([(300, 280), (420, 72), (180, 72)], outline=255, width=6),
+    ),
+    "a house with a door": lambda draw: (
+        draw.line([(200, 270), (200, 130), (275, 40), (350, 130), (350, 270), (200, 270)], fill=255, width=10),
+        draw.line([(255, 270), (255, 200), (295, 200), (295, 270)], fill=255, width=10),
+    ),
     "a scribbled triangle with a stroke across it": lambda draw: draw.line(
         [(150, 260), (210, 40), (350, 260), (150, 260), (200, 170), (400, 90)], fill=255, width=8
     ),
@@ -90,7 +98,7 @@ NOT_FRAMES = {
 
 
 @pytest.mark.parametrize("what", NOT_FRAMES)
-def test_digits_are_no_frame(what):
+def test_digits_and_shapes_are_no_frame(what):
     ink = ink_map(NOT_FRAMES[what])
     assert np.array_equal(frames.without_frames(ink), ink)
 
