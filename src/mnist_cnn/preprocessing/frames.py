@@ -80,26 +80,20 @@ def without_rules(ink: np.ndarray) -> np.ndarray:
     if count < 2:
         return ink
     boxes = ndimage.find_objects(labels)
-    heights = np.array([rows.stop - rows.start for rows, _ in boxes])
-    widths = np.array([cols.stop - cols.start for _, cols in boxes])
-    sizes = np.bincount(labels.ravel())
-    straight = {}  # straight marks, long for their thickness: the candidates, measured against the rest
-    for label, (height, width) in enumerate(zip(heights, widths), start=1):
-        if max(height, width) >= 3 * min(height, width):
-            thickness, is_line = lines.line_shape(labels[boxes[label - 1]] == label)
-            if is_line:
-                straight[label] = thickness
+    straight = straight_marks(labels, boxes)
     writing = [label for label in range(1, count + 1) if label not in straight]
     if not writing:
         return ink
+    heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+    sizes = np.bincount(labels.ravel())
     tallest = heights[np.array(writing) - 1].max()
     largest = max(writing, key=lambda label: sizes[label])
-    ink_written = sizes[writing].sum()
     pen = None
     rules = []
     for label, thickness in straight.items():
-        height, width = heights[label - 1], widths[label - 1]
-        if ink_written < RULE_WRITING * sizes[label]:
+        rows, cols = boxes[label - 1]
+        height, width = rows.stop - rows.start, cols.stop - cols.start
+        if sizes[writing].sum() < RULE_WRITING * sizes[label]:
             continue  # a crease beside specks: the blank page's step sees it whole
         if width > height:
             if width < RULE_LONG * tallest or thickness > RULE_THICK * tallest:
@@ -117,6 +111,20 @@ def without_rules(ink: np.ndarray) -> np.ndarray:
     cleaned = ink.copy()
     cleaned[frame][np.isin(labels, rules)] = 0
     return cleaned
+
+
+def straight_marks(labels: np.ndarray, boxes: list[tuple[slice, slice]]) -> dict[int, float]:
+    """{label: thickness in pixels} of the marks of ``labels`` (h, w, int; their ``boxes`` from
+    ``scipy.ndimage.find_objects``) that are straight lines (``lines.line_shape``) whose box is at
+    least 3 times as long as it is wide: the rules' candidates."""
+    straight = {}
+    for label, (rows, cols) in enumerate(boxes, start=1):
+        height, width = rows.stop - rows.start, cols.stop - cols.start
+        if max(height, width) >= 3 * min(height, width):
+            thickness, is_line = lines.line_shape(labels[rows, cols] == label)
+            if is_line:
+                straight[label] = thickness
+    return straight
 
 
 def to_one_side(labels: np.ndarray, label: int, along_rows: bool = True) -> bool:
