@@ -50,15 +50,29 @@ def without_frames(ink: np.ndarray) -> np.ndarray:
     alone."""
     if min(ink.shape) < MIN_SIZE:
         return ink
+    marks = marks_of(ink)
     for _ in range(MAX_FRAMES):
-        erased = frame_erased(ink)
+        erased = frame_erased(ink, marks)
         if erased is None:
             break
-        ink = erased
-    return without_rules(ink)
+        ink, marks = erased, marks_of(erased)
+    return without_rules(ink, marks)
 
 
-def without_rules(ink: np.ndarray) -> np.ndarray:
+def marks_of(ink: np.ndarray) -> tuple | None:
+    """(frame, labels, count, boxes) of ``ink``'s marks (8-connected pixels above 0), labelled on the
+    ink's box ``frame`` alone (``lines.labelled_marks``, ``scipy.ndimage.find_objects``); None for
+    an empty map. Shared by the steps so the ink is labelled once when there is no frame."""
+    from scipy import ndimage
+
+    frame = bounding_box(ink > 0)
+    if frame is None:
+        return None
+    labels, count, _ = lines.labelled_marks(ink[frame] > 0)
+    return frame, labels, count, ndimage.find_objects(labels)
+
+
+def without_rules(ink: np.ndarray, marks: tuple | None = None) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less the rules around the writing: marks that are straight lines
     (``lines.line_shape``) with every other mark to one side of them (``to_one_side``, so a rule in
     a photo turned a few degrees counts too), either
@@ -70,16 +84,11 @@ def without_rules(ink: np.ndarray) -> np.ndarray:
       thin by the photo's edge, or a sheet's edge. A 1 ending a number is the pen's width.
     A 5's detached bar or a 7's is far shorter; a dash between digits lies beside them, not above
     or below. The other marks must hold RULE_WRITING of a rule's pixels: a crease beside specks is
-    left whole for ``blank``."""
-    from scipy import ndimage
-
-    frame = bounding_box(ink > 0)
-    if frame is None:
+    left whole for ``blank``. ``marks``: ``marks_of(ink)``, if already known."""
+    marks = marks_of(ink) if marks is None else marks
+    if marks is None or marks[2] < 2:
         return ink
-    labels, count, _ = lines.labelled_marks(ink[frame] > 0)
-    if count < 2:
-        return ink
-    boxes = ndimage.find_objects(labels)
+    frame, labels, count, boxes = marks
     straight = straight_marks(labels, boxes)
     writing = [label for label in range(1, count + 1) if label not in straight]
     if not writing:
@@ -140,7 +149,7 @@ def to_one_side(labels: np.ndarray, label: int, along_rows: bool = True) -> bool
     return bool(len(offsets)) and (offsets.max() < 0 or offsets.min() > 0)
 
 
-def frame_erased(ink: np.ndarray) -> np.ndarray | None:
+def frame_erased(ink: np.ndarray, marks: tuple | None = None) -> np.ndarray | None:
     """``ink`` less its outermost frame, or None when it has none. The frame is the mark (8-connected
     pixels above 0) with the largest box when: its pixels are at most OUTLINE of its filled area,
     which fills RECTANGULAR of its bounding rectangle (``rectangularity``: a box, a plaque, not a
@@ -148,17 +157,19 @@ def frame_erased(ink: np.ndarray) -> np.ndarray | None:
     its border band and dividers (``frame_pixels``) are at least BORDER of it (digits written
     touching it are the rest); and the writing, all the ink but those, lies ENCLOSED inside its
     filled area, at least WRITING of the inside's height tall and WRITING_INK of the frame's pixels.
-    A lone 0, 6 or 8 is all band: nothing is left inside it, so it is no frame."""
+    A lone 0, 6 or 8 is all band: nothing is left inside it, so it is no frame. ``marks``:
+    ``marks_of(ink)``, if already known."""
     from scipy import ndimage
 
-    frame = bounding_box(ink > 0)
-    if frame is None:
+    marks = marks_of(ink) if marks is None else marks
+    if marks is None:
         return None
-    labels, _, _ = lines.labelled_marks(ink[frame] > 0)
-    boxes = ndimage.find_objects(labels)
+    frame, labels, count, boxes = marks
     areas = [(rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes]
     label = int(np.argmax(areas)) + 1
     box = boxes[label - 1]
+    if count > 1 and not any(encloses(box, other) for other in boxes if other is not box):
+        return None  # a digit among digits: no other mark's centre lies in its box
     mark = labels[box] == label
     filled = ndimage.binary_fill_holes(mark)
     size = np.count_nonzero(mark)
@@ -183,6 +194,11 @@ def frame_erased(ink: np.ndarray) -> np.ndarray | None:
     cleaned = ink.copy()
     cleaned[frame][box][erased] = 0
     return cleaned
+
+
+def encloses(box: tuple[slice, slice], other: tuple[slice, slice]) -> bool:
+    """Whether the centre of the box ``other`` lies inside ``box`` (both (rows, cols) slices)."""
+    return all(outer.start <= (inner.start + inner.stop) / 2 < outer.stop for outer, inner in zip(box, other))
 
 
 def rectangularity(region: np.ndarray) -> float:
