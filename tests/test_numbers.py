@@ -91,6 +91,16 @@ def test_a_number_in_a_frame_or_above_a_line_is_read_without_it(tmp_path, frame)
     assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
 
 
+def test_a_small_crop_of_a_form_field_is_read_without_its_box(tmp_path):
+    path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR])
+    canvas = Image.new("L", (700, 400), 255)  # the box spans 76% of the crop's width
+    canvas.paste(Image.open(path), (90, 70))
+    ImageDraw.Draw(canvas).rectangle((80, 60, 610, 340), outline=0, width=4)
+    canvas.resize((210, 120), Image.Resampling.LANCZOS).save(path)  # under 128 pixels high
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
+
+
 def test_cli_prints_the_number_and_its_digits_and_json_gives_boxes(tmp_path):
     path = draw_number(tmp_path / "n.png", [FOUR, SEVEN])
     result = run_cli("predict", str(path))

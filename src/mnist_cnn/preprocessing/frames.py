@@ -26,7 +26,7 @@ import numpy as np
 from mnist_cnn.preprocessing import lines
 from mnist_cnn.preprocessing.paper import bounding_box
 
-MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a digit holds no frame
+MIN_SIZE = 48  # pixels: a form field's box cropped at 110x200 is a frame still (ruled lines' limit too)
 MAX_FRAMES = 2  # nested frames erased at most: a plaque's double border
 OUTLINE = 0.75  # of its filled area: a frame's own pixels at most, digits touching it included (not a blob)
 RECTANGULAR = 0.85  # of its bounding rectangle, turned with it: a frame fills at least this (``rectangularity``)
