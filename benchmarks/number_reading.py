@@ -18,7 +18,8 @@ segmentation would give. Singles: single MNIST test digits as drawings and photo
 (own_digits.build_sets), how often `segment` finds exactly one digit and gives `to_mnist`'s image.
 Framed (``--framed``, 60 per kind): numbers of 2-5 separated digits in a frame, drawn or photographed
 (turned up to 3 degrees): a form field's box, a plaque's rounded border, a meter's cells, the frame cut
-by the image's edge, a line written above; read as `predict` reads them, exact-string accuracy per kind.
+by the image's edge, a line written above, light digits on a dark plaque; read as `predict` reads them,
+exact-string accuracy per kind.
 Timing: a 4-digit drawn number read end to end (ink map, segmentation, classification; decoding
 excluded) on ONNX Runtime, median of 50 runs.
 Writes benchmarks/results/numbers.json.
@@ -188,7 +189,7 @@ def numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> list[d
     return rows
 
 
-FRAME_KINDS = ("box", "rounded", "cells", "tight", "underline")
+FRAME_KINDS = ("box", "rounded", "cells", "tight", "underline", "dark_plaque")
 
 
 def in_frame(layers: list[np.ndarray], rng: np.random.Generator, kind: str, photo: bool) -> Image.Image:
@@ -246,6 +247,43 @@ def in_frame(layers: list[np.ndarray], rng: np.random.Generator, kind: str, phot
     )
 
 
+def on_plaque(layers: list[np.ndarray], rng: np.random.Generator, photo: bool) -> Image.Image:
+    """The number's layers as light writing (grey 190-255) on a dark plaque (grey 15-110) with corners
+    rounded at 0-40% of the digits' height, half of them with a light border inside, on a lighter
+    wall (at least 60 grey levels lighter); drawn flat, or photographed (turned up to 3 degrees, the
+    wall lit unevenly, soft, JPEG). A house number or a dark meter's face."""
+    alpha = np.asarray(drawn(layers)[-1], dtype=np.float32) / 255.0
+    rows, cols = np.nonzero(alpha > 0.3)
+    tall = rows.max() - rows.min()
+    margin, wall = rng.uniform(0.15, 0.5) * tall, int(rng.uniform(0.15, 0.8) * tall)
+    left, top, right, bottom = cols.min() - margin, rows.min() - margin, cols.max() + margin, rows.max() + margin
+    box = (left + wall, top + wall, right + wall, bottom + wall)
+    alpha = np.pad(alpha, wall)
+    plaque = Image.new("L", alpha.shape[::-1], 0)
+    ImageDraw.Draw(plaque).rounded_rectangle(box, radius=int(rng.uniform(0, 0.4) * tall), fill=255)
+    border = Image.new("L", alpha.shape[::-1], 0)
+    if rng.random() < 0.5:
+        thick = max(2, int(rng.uniform(0.3, 1.0) * min(PEN, 0.3 * margin)))
+        inset = rng.uniform(0.15, 0.5) * margin
+        inner = (box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset)
+        ImageDraw.Draw(border).rounded_rectangle(inner, radius=int(0.2 * tall), outline=255, width=thick)
+    ground, light = rng.uniform(15, 110), rng.uniform(190, 255)
+    surround = np.full(alpha.shape, rng.uniform(ground + 60, 245), dtype=np.float32)
+    if photo:
+        surround = surround * np.linspace(0.85, 1.0, alpha.shape[1])[None, :]
+    writing = np.maximum(alpha, np.asarray(border, dtype=np.float32) / 255.0)
+    face = np.asarray(plaque, dtype=np.float32) / 255.0
+    image = surround * (1 - face) + (ground * (1 - writing) + light * writing) * face
+    if not photo:
+        return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+    turned = Image.fromarray(image.astype(np.float32), mode="F").rotate(
+        float(rng.uniform(-3, 3)), Image.Resampling.BILINEAR, expand=True, fillcolor=float(surround[0, -1])
+    )
+    noisy = np.asarray(turned, dtype=np.float32) + rng.normal(0, 4, (turned.height, turned.width))
+    soft = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+    return digit_sets.as_jpeg(np.asarray(soft, dtype=np.float32), 60 + int(rng.integers(0, 35)))
+
+
 def framed_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> dict:
     """``count`` numbers of 2-5 separated digits per frame kind (``in_frame``), half drawn and half
     photographed: exact-string accuracy per kind, read as ``predict`` reads them (auto mode)."""
@@ -259,7 +297,11 @@ def framed_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) ->
         for index in range(count):
             chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
             expected = "".join(str(int(label)) for label in labels[chosen])
-            image = in_frame(compose(digits[chosen], False, rng), rng, kind, photo=index % 2 == 1)
+            layers = compose(digits[chosen], False, rng)
+            if kind == "dark_plaque":
+                image = on_plaque(layers, rng, photo=index % 2 == 1)
+            else:
+                image = in_frame(layers, rng, kind, photo=index % 2 == 1)
             try:
                 (answer,) = mnist_cnn.predict([image], model=model)
                 got = answer.number if hasattr(answer, "number") else str(answer.digit)

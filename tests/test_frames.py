@@ -176,3 +176,29 @@ KEPT_BESIDE = {
 def test_a_pen_wide_1_a_lone_thin_1_and_a_crease_are_no_frame_s_side(what):
     ink = ink_map(KEPT_BESIDE[what])
     assert np.array_equal(frames.without_frames(ink), ink)
+
+
+def test_the_pass_before_ruled_lines_takes_a_frame_clear_of_the_edges_only():
+    def wide_box(draw):  # across 97% of the map: its top and bottom look like two ruled lines
+        draw.rectangle((8, 20, 590, 280), outline=255, width=4)
+        rings(draw)
+
+    assert np.array_equal(frames.without_frames(ink_map(wide_box), clear_of_edges=True) > 0, digits_only())
+
+    def at_the_edges(draw):  # a box drawn along the map's edges: left to the pass after ruled lines
+        draw.rectangle((0, 20, 599, 280), outline=255, width=4)
+        rings(draw)
+
+    ink = ink_map(at_the_edges)
+    assert np.array_equal(frames.without_frames(ink, clear_of_edges=True), ink)
+    assert np.array_equal(frames.without_frames(ink) > 0, digits_only())
+
+    def grid(draw):  # squared paper: its lines run to the edges, every cell a "frame"
+        [draw.line((x, 0, x, 299), fill=255, width=2) for x in range(20, 600, 60)]
+        [draw.line((0, y, 599, y), fill=255, width=2) for y in range(30, 300, 60)]
+        rings(draw)
+
+    ink = ink_map(grid)
+    assert np.array_equal(frames.without_frames(ink, clear_of_edges=True), ink)
+    ruled = ink_map(lambda draw: ([draw.line((0, y, 599, y), fill=255, width=2) for y in (60, 240)], rings(draw)))
+    assert np.array_equal(frames.without_frames(ruled, clear_of_edges=True), ruled)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 import mnist_cnn
 from conftest import run_cli
@@ -98,6 +98,42 @@ def test_a_small_crop_of_a_form_field_is_read_without_its_box(tmp_path):
     ImageDraw.Draw(canvas).rectangle((80, 60, 610, 340), outline=0, width=4)
     canvas.resize((210, 120), Image.Resampling.LANCZOS).save(path)  # under 128 pixels high
     (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
+
+
+def test_a_form_field_s_box_across_nearly_all_of_a_small_crop_is_no_pair_of_ruled_lines(tmp_path):
+    path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR])
+    canvas = Image.new("L", (600, 340), 255)  # the box spans 88% of the crop's width: its top and
+    canvas.paste(Image.open(path), (40, 40))  # bottom were erased as ruled lines, its sides read as 1s
+    FRAMES["a form field's box"](ImageDraw.Draw(canvas))
+    canvas.resize((212, 120), Image.Resampling.LANCZOS).save(path)
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
+
+
+def on_dark_plaque(path, border: bool, turn: float) -> None:
+    """The drawing of "714" in light ink on a dark rounded plaque (grey 45) on a lighter wall (190),
+    with a light border inside the plaque's edge or not, turned ``turn`` degrees, soft and noisy."""
+    number = 255 - np.asarray(Image.open(draw_number(path, [SEVEN, ONE, FOUR])), dtype=np.float32)
+    writing = np.zeros((420, 700), np.float32)
+    writing[80:340, 90:610] = number / 255
+    plaque, ring = Image.new("L", (700, 420), 0), Image.new("L", (700, 420), 0)
+    ImageDraw.Draw(plaque).rounded_rectangle((60, 55, 640, 365), 40, fill=255)
+    if border:
+        ImageDraw.Draw(ring).rounded_rectangle((72, 67, 628, 353), 32, outline=255, width=8)
+    face = np.asarray(plaque, np.float32) / 255
+    light = np.maximum(writing, np.asarray(ring, np.float32) / 255)
+    image = 190 * (1 - face) + (45 * (1 - light) + 235 * light) * face
+    turned = Image.fromarray(image.astype(np.float32), mode="F").rotate(turn, Image.Resampling.BILINEAR, fillcolor=190)
+    noisy = np.asarray(turned) + np.random.default_rng(0).normal(0, 3, image.shape)
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1)).save(path)
+
+
+@pytest.mark.parametrize("border, turn", [(False, 0.0), (True, 0.0), (True, 3.0), (False, -2.0)])
+def test_light_digits_on_a_dark_plaque_are_read(tmp_path, border, turn):
+    path = tmp_path / "plaque.png"
+    on_dark_plaque(path, border, turn)
+    (answer,) = mnist_cnn.predict([path], model="best")  # the plaque was the ink, its digits holes: "0"
     assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
 
 

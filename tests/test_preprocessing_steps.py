@@ -98,6 +98,48 @@ def test_a_small_sheet_is_found_and_a_light_disk_or_slanted_bar_on_black_is_not(
     assert paper.find_sheet(bar) is None
 
 
+def dark_plaque(turn: float = 0.0, border: bool = True) -> np.ndarray:
+    """A dark plaque (40) with a light ring (230) written on it and a light border near its edge, on a
+    lighter wall (185), turned ``turn`` degrees."""
+    photo = np.full((300, 480), 185.0, dtype=np.float32)
+    photo[60:240, 80:400] = 40.0
+    photo = draw(photo, "ring", (200, 95, 280, 205), 230.0, 8)
+    if border:
+        photo = draw(photo, "line", (88, 68, 392, 68, 392, 232, 88, 232, 88, 68), 230.0, 4)
+    return np.asarray(Image.fromarray(photo, mode="F").rotate(turn, Image.Resampling.BILINEAR, fillcolor=185.0))
+
+
+@pytest.mark.parametrize("turn", [0.0, 4.0])
+def test_find_plaque_cuts_a_dark_plaque_out_whole_its_wall_covered_with_its_ground(turn):
+    photo = dark_plaque(turn)
+    assert paper.find_sheet(photo) is None
+    plaque = paper.sheet_in(photo)
+    assert plaque is not None and plaque.ground
+    cut = plaque.cut(photo)
+    assert cut.shape[0] > 170 and cut.shape[1] > 310  # the whole plaque, its border inside
+    edges = np.concatenate([cut[[0, 1, -2, -1]].ravel(), cut[:, [0, 1, -2, -1]].ravel()])
+    assert np.percentile(edges, 99) < 110  # no wall left at the cut's edges, and no border
+    assert (cut > 150).mean() < 0.2  # light writing on dark ground
+    ink = paper.ink_intensity(cut)
+    assert ink[cut.shape[0] // 2, cut.shape[1] // 2] == 0 and ink.max() > 0.5  # the ring is the ink
+
+
+def test_find_plaque_refuses_a_bold_dark_digit_a_dark_block_a_shadow_and_a_light_canvas():
+    bold_square_zero = page()
+    bold_square_zero[50:250, 60:240] = 20.0
+    bold_square_zero[110:190, 120:180] = 240.0  # a square 0 drawn with a marker: one wide hole
+    assert paper.find_plaque(bold_square_zero) is None
+    block = page()
+    block[60:240, 50:250] = 30.0  # nothing written on it
+    assert paper.find_plaque(block) is None
+    shadow = page(size=(300, 400))
+    shadow[:, 100:260] = 110.0  # a band of shade with a dark digit in it
+    assert paper.find_plaque(draw(shadow, "ring", (140, 90, 220, 210), 20.0, 10)) is None
+    light_on_black = draw(page(level=20.0), "ring", (100, 80, 200, 220), 240.0, 10)
+    assert paper.find_plaque(light_on_black) is None
+    assert paper.find_plaque(sheet_on_desk()) is None
+
+
 @pytest.mark.parametrize("side", ["left", "bottom"])
 def test_a_sheet_with_the_desk_on_one_side_only_is_found_when_a_digit_is_on_it(side):
     photo = draw(page(size=(400, 500)), "ring", (220, 130, 300, 250), 20.0, 8)

@@ -6,16 +6,18 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 
 1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64;
 2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
-   turned, the desk left in its box covered with paper;
+   turned, the desk left in its box covered with paper; or else a dark plaque with light writing on a
+   lighter wall (a house number), the wall covered with the plaque's ground (``paper.find_plaque``);
 3. ``paper.ink_intensity``: the lighting fitted and removed (a quadratic; a quartic under a desk
    lamp's spot; a hard shadow's straight edge divided out first, ``shadows``; a hand's or a phone's
    shadow or a tight lamp spot by a grey closing wider than the pen, ``shading``; a plane for a tiny
    scan, whose faint grey levels are kept), the ink found on whichever side of the paper is the
    minority (dark on light or light on dark, any paper grey), noise and specks dropped;
-4. ``lines.remove_ruled_lines``: the lines of ruled and squared paper erased (level or turned a few
-   degrees, or starting at a margin), what they leave and a dot grid too, and folds and creases;
-   ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
-   meter's cells) and a rule above or below it erased;
+4. ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
+   meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
+   ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
+   squared paper (level or turned a few degrees, or starting at a margin), what they leave, a dot
+   grid, folds and creases; a frame cut by the edge and a rule above or below the writing go then;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
@@ -95,7 +97,8 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     sheet = paper.sheet_in(work)
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
-    ink = frames.without_frames(lines.remove_ruled_lines(paper.ink_intensity(paper_only, faint=enlarged(gray))))
+    ink = frames.without_frames(paper.ink_intensity(paper_only, faint=enlarged(gray)), clear_of_edges=True)
+    ink = frames.without_frames(lines.remove_ruled_lines(ink))
     ink = lines.without_hairlines(remnants.without_shade_remnants(ink))
     return blank.without_page_marks(ink), work.shape, origin
 

@@ -44,19 +44,25 @@ SIDE_THIN = 0.6  # of the largest mark's stroke width: a frame's side cut by the
 DIVIDER = 0.95  # of the inside's height at its columns: a piece reaching this far across is a cell's divider
 
 
-def without_frames(ink: np.ndarray) -> np.ndarray:
+def without_frames(ink: np.ndarray, clear_of_edges: bool = False) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less up to MAX_FRAMES nested frames around the writing
-    (``frame_erased``); unchanged when there is none. Maps under MIN_SIZE pixels on a side are left
-    alone."""
+    (``frame_erased``) and the rules beside it (``without_rules``); unchanged when there is none.
+    Maps under MIN_SIZE pixels on a side are left alone.
+
+    With ``clear_of_edges``, only frames whose box stays clear of the map's edges, and no rules: the
+    pass before ruled lines are erased. A frame spanning 85% of a tight crop's width (a form field's
+    box, the light border inside a dark plaque cut out by ``paper.find_plaque``) has a top and a
+    bottom that ``lines.remove_ruled_lines`` takes for two ruled lines, leaving its sides as 1s;
+    ruled paper's lines and a squared page's grid run on to the edges."""
     if min(ink.shape) < MIN_SIZE:
         return ink
     marks = marks_of(ink)
     for _ in range(MAX_FRAMES):
-        erased = frame_erased(ink, marks)
+        erased = frame_erased(ink, marks, clear_of_edges)
         if erased is None:
             break
         ink, marks = erased, marks_of(erased)
-    return without_rules(ink, marks)
+    return ink if clear_of_edges else without_rules(ink, marks)
 
 
 def marks_of(ink: np.ndarray) -> tuple | None:
@@ -149,7 +155,7 @@ def to_one_side(labels: np.ndarray, label: int, along_rows: bool = True) -> bool
     return bool(len(offsets)) and (offsets.max() < 0 or offsets.min() > 0)
 
 
-def frame_erased(ink: np.ndarray, marks: tuple | None = None) -> np.ndarray | None:
+def frame_erased(ink: np.ndarray, marks: tuple | None = None, clear_of_edges: bool = False) -> np.ndarray | None:
     """``ink`` less its outermost frame, or None when it has none. The frame is the mark (8-connected
     pixels above 0) with the largest box when: its pixels are at most OUTLINE of its filled area,
     which fills RECTANGULAR of its bounding rectangle (``rectangularity``: a box, a plaque, not a
@@ -158,7 +164,8 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None) -> np.ndarray | No
     touching it are the rest); and the writing, all the ink but those, lies ENCLOSED inside its
     filled area, at least WRITING of the inside's height tall and WRITING_INK of the frame's pixels.
     A lone 0, 6 or 8 is all band: nothing is left inside it, so it is no frame. ``marks``:
-    ``marks_of(ink)``, if already known."""
+    ``marks_of(ink)``, if already known; with ``clear_of_edges``, a mark whose box reaches the map's
+    edge is no frame."""
     from scipy import ndimage
 
     marks = marks_of(ink) if marks is None else marks
@@ -168,6 +175,8 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None) -> np.ndarray | No
     areas = [(rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes]
     label = int(np.argmax(areas)) + 1
     box = boxes[label - 1]
+    if clear_of_edges and reaches_edge(frame, box, ink.shape):
+        return None
     if count > 1 and not any(encloses(box, other) for other in boxes if other is not box):
         return None  # a digit among digits: no other mark's centre lies in its box
     mark = labels[box] == label
@@ -194,6 +203,15 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None) -> np.ndarray | No
     cleaned = ink.copy()
     cleaned[frame][box][erased] = 0
     return cleaned
+
+
+def reaches_edge(frame: tuple[slice, slice], box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    """Whether ``box`` (rows, cols slices inside the slices ``frame`` of a map of ``shape``) touches
+    the map's edge."""
+    rows, cols = frame[0].start + box[0].start, frame[1].start + box[1].start
+    return (
+        rows == 0 or cols == 0 or frame[0].start + box[0].stop == shape[0] or frame[1].start + box[1].stop == shape[1]
+    )
 
 
 def encloses(box: tuple[slice, slice], other: tuple[slice, slice]) -> bool:

@@ -31,6 +31,9 @@ REFINE_ITERATIONS = 4  # reweightings of the lighting fits
 LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a quadratic cannot
 LAMP_MIN_SIZE = 128  # pixels: no lamp lights a scan or a thumbnail this small
 LAMP_GAIN = 0.02  # of the samples, in the frame and on its rim: what a quartic must explain beyond a quadratic
+PLAQUE_RIM = 1.5  # pixels of the 128-pixel copy: a plaque's blurred rim, covered with its ground
+LIGHT_WRITING = 0.35  # of a dark plaque: light marks are the writing on it up to this share
+LIGHT_STROKE = 0.15  # of a dark plaque's shorter side: light writing's strokes are thinner than this
 SURFACE_BAND = 64  # rows of the lighting surface computed at once: two float64 buffers that fit in cache
 
 
@@ -62,16 +65,21 @@ class Sheet:
 
     box: tuple[int, int, int, int]
     desk: np.ndarray | None = None
+    ground: bool = False
 
     def cut(self, gray: np.ndarray) -> np.ndarray:
         """``gray`` (h, w) cut to the box, the desk in it covered by the nearest paper pixel's value
-        (``scipy.ndimage.distance_transform_edt``'s indices): only paper and the digit are left."""
+        (``scipy.ndimage.distance_transform_edt``'s indices), or with ``ground`` by the median of
+        the box's other pixels (a plaque's ground, where the nearest pixel may be its light border):
+        only paper and the digit are left."""
         from scipy import ndimage
 
         top, bottom, left, right = self.box
         cropped = gray[top:bottom, left:right]
         if self.desk is None:
             return cropped
+        if self.ground:
+            return np.where(self.desk, median(cropped[~self.desk]), cropped).astype(cropped.dtype)
         rows, cols = ndimage.distance_transform_edt(self.desk, return_distances=False, return_indices=True)
         return cropped[rows, cols]
 
@@ -92,9 +100,52 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     (the desk would show in that box) to the box of the sheet eroded by as much, the desk's corners
     in it marked (``Sheet.desk``).
     """
+    return sheet_of(shrink(gray, 128), gray.shape)
+
+
+def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
+    """``find_sheet``'s search on ``small``, a copy of an image of ``shape`` (rows, cols) shrunk to
+    128 pixels on its longest side; the Sheet's box in the image's pixels."""
     from scipy import ndimage
 
-    small = shrink(gray, 128)
+    sheet = sheet_region(small)
+    if sheet is None:
+        return None
+    rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    scale_y, scale_x = shape[0] / small.shape[0], shape[1] / small.shape[1]
+    inset_y, inset_x = 0.04 * height, 0.04 * width  # past the sheet's edge and its shadow
+    top, bottom = int(rows[0] + inset_y), int(np.ceil(rows[-1] + 1 - inset_y))
+    left, right = int(cols[0] + inset_x), int(np.ceil(cols[-1] + 1 - inset_x))
+    if sheet[top:bottom, left:right].all():  # upright: the inset box holds only paper
+        return Sheet(
+            (
+                int((rows[0] + inset_y) * scale_y),
+                int(np.ceil((rows[-1] + 1 - inset_y) * scale_y)),
+                int((cols[0] + inset_x) * scale_x),
+                int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
+            )
+        )
+    _, shorter_side = minimum_area_rectangle(sheet)
+    inner = ndimage.distance_transform_edt(np.pad(sheet, 1))[1:-1, 1:-1] > 0.04 * shorter_side
+    if not inner.any():
+        return None
+    rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
+    box = (
+        int(rows[0] * scale_y),
+        int(np.ceil((rows[-1] + 1) * scale_y)),
+        int(cols[0] * scale_x),
+        int(np.ceil((cols[-1] + 1) * scale_x)),
+    )
+    desk = ~mask_at(inner, box, (scale_y, scale_x))
+    return Sheet(box, desk if desk.any() else None)
+
+
+def sheet_region(small: np.ndarray) -> np.ndarray | None:
+    """The sheet's pixels, boolean like ``small`` (a 128-pixel copy, values 0-255), holes filled, when
+    ``find_sheet``'s tests pass; else None."""
+    from scipy import ndimage
+
     smooth = ndimage.uniform_filter(small, 3)
     threshold, effectiveness = otsu_threshold(smooth)
     if effectiveness < 0.8:
@@ -106,7 +157,6 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))  # the most pixels; sum_labels' choice
     sheet = fill_holes(labels == largest)
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
-    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     area = int(sheet.sum())
     gaps = (rows[0], sheet.shape[0] - 1 - rows[-1], cols[0], sheet.shape[1] - 1 - cols[-1])
     marks = sheet & ~bright  # the digit written on it
@@ -120,34 +170,16 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     rectangle_area, shorter_side = minimum_area_rectangle(sheet)
     if area < 0.85 * rectangle_area or shorter_side < 0.3 * min(sheet.shape):
         return None
-    scale_y, scale_x = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
-    inset_y, inset_x = 0.04 * height, 0.04 * width  # past the sheet's edge and its shadow
-    top, bottom = int(rows[0] + inset_y), int(np.ceil(rows[-1] + 1 - inset_y))
-    left, right = int(cols[0] + inset_x), int(np.ceil(cols[-1] + 1 - inset_x))
-    if sheet[top:bottom, left:right].all():  # upright: the inset box holds only paper
-        return Sheet(
-            (
-                int((rows[0] + inset_y) * scale_y),
-                int(np.ceil((rows[-1] + 1 - inset_y) * scale_y)),
-                int((cols[0] + inset_x) * scale_x),
-                int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
-            )
-        )
-    inner = ndimage.distance_transform_edt(np.pad(sheet, 1))[1:-1, 1:-1] > 0.04 * shorter_side
-    if not inner.any():
-        return None
-    rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
-    box = (
-        int(rows[0] * scale_y),
-        int(np.ceil((rows[-1] + 1) * scale_y)),
-        int(cols[0] * scale_x),
-        int(np.ceil((cols[-1] + 1) * scale_x)),
-    )
-    # Each pixel of the box takes the small mask's value at its centre.
-    at_rows = np.minimum(((np.arange(box[0], box[1]) + 0.5) / scale_y).astype(int), sheet.shape[0] - 1)
-    at_cols = np.minimum(((np.arange(box[2], box[3]) + 0.5) / scale_x).astype(int), sheet.shape[1] - 1)
-    desk = ~inner[np.ix_(at_rows, at_cols)]
-    return Sheet(box, desk if desk.any() else None)
+    return sheet
+
+
+def mask_at(mask: np.ndarray, box: tuple[int, int, int, int], scale: tuple[float, float]) -> np.ndarray:
+    """A boolean ``mask`` of a shrunken copy read at each pixel of ``box`` (top, bottom, left, right)
+    of the full image, ``scale`` (rows, cols) full pixels per copy pixel: each pixel takes the mask's
+    value at its centre."""
+    at_rows = np.minimum(((np.arange(box[0], box[1]) + 0.5) / scale[0]).astype(int), mask.shape[0] - 1)
+    at_cols = np.minimum(((np.arange(box[2], box[3]) + 0.5) / scale[1]).astype(int), mask.shape[1] - 1)
+    return mask[np.ix_(at_rows, at_cols)]
 
 
 def desk_beside(gaps: tuple[int, ...], marks: np.ndarray, longest: int) -> bool:
@@ -209,10 +241,63 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return ~outside[background]
 
 
+def find_plaque(gray: np.ndarray) -> Sheet | None:
+    """A dark plaque with light writing on a lighter wall (a house number, a dark meter's face), or
+    None: found as ``find_sheet`` finds a sheet, in the negative of a 128-pixel copy whose light marks
+    that do not reach the frame's edge (the writing, a light border on the plaque) are levelled to the
+    plaque's grey by morphological reconstruction (``skimage.morphology.reconstruction`` by dilation
+    from the frame's edge: grey hole filling, Soille 2003), and kept only when light writing is on it
+    (``light_writing``). A bold dark digit has no light writing inside it; a
+    shadow's dark part holds dark ink."""
+    from scipy import ndimage
+    from skimage.morphology import reconstruction
+
+    small = shrink(gray, 128)
+    seed = np.full_like(small, small.min())
+    seed[[0, -1]], seed[:, [0, -1]] = small[[0, -1]], small[:, [0, -1]]
+    face = reconstruction(seed, small, method="dilation")  # light marks that do not reach the edge levelled
+    region = sheet_region(255.0 - face.astype(np.float32))
+    if region is None:
+        return None
+    # The plaque's whole box, one copy pixel wider, its rim and the wall beside it covered with its
+    # ground: a light border near its edge stays whole and clear of the cut's edges.
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    scale = (gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1])
+    top, bottom = max(rows[0] - 1, 0), min(rows[-1] + 2, small.shape[0])
+    left, right = max(cols[0] - 1, 0), min(cols[-1] + 2, small.shape[1])
+    box = (
+        int(top * scale[0]),
+        min(int(np.ceil(bottom * scale[0])), gray.shape[0]),
+        int(left * scale[1]),
+        min(int(np.ceil(right * scale[1])), gray.shape[1]),
+    )
+    inner = ndimage.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1] > PLAQUE_RIM
+    plaque = Sheet(box, ~mask_at(inner, box, scale), ground=True)
+    return plaque if light_writing(plaque.cut(gray)) else None
+
+
+def light_writing(gray: np.ndarray) -> bool:
+    """Whether a grayscale image (h, w), values 0-255, holds light writing on dark ground: at a
+    128-pixel copy's Otsu threshold, the light pixels are 1-35% of it (the minority), their strokes
+    (twice the 90th percentile of their distance transform) at most 15% of its shorter side. A bold
+    0's hole cut out alone is one wide light blob; a shadow's paper is the majority."""
+    from scipy import ndimage
+
+    small = shrink(gray, 128)
+    light = small > otsu_threshold(small)[0]
+    if not 0.01 <= light.mean() <= LIGHT_WRITING:
+        return False
+    distance = ndimage.distance_transform_edt(light)
+    return 2 * float(np.percentile(distance[light], 90)) <= LIGHT_STROKE * min(small.shape)
+
+
 def sheet_in(gray: np.ndarray) -> Sheet | None:
-    """The sheet of paper in a grayscale image (h, w) (see ``find_sheet``), or None. Images under 128
-    pixels on a side (an enlarged scan, a thumbnail) are taken as the paper itself: None."""
-    return None if min(gray.shape) < 128 else find_sheet(gray)
+    """The sheet of paper (``find_sheet``), or else the dark plaque (``find_plaque``), in a grayscale
+    image (h, w), or None. Images under 128 pixels on a side (an enlarged scan, a thumbnail) are taken
+    as the paper itself: None."""
+    if min(gray.shape) < 128:
+        return None
+    return find_sheet(gray) or find_plaque(gray)
 
 
 def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
