@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
@@ -138,6 +139,21 @@ def test_find_plaque_refuses_a_bold_dark_digit_a_dark_block_a_shadow_and_a_light
     light_on_black = draw(page(level=20.0), "ring", (100, 80, 200, 220), 240.0, 10)
     assert paper.find_plaque(light_on_black) is None
     assert paper.find_plaque(sheet_on_desk()) is None
+    shade = page(size=(500, 820), level=140.0)
+    shade[10:495, 30:270] = 55.0  # a phone's shadow beside the digit: an even dark block, soft and noisy
+    shade = ndimage.gaussian_filter(shade, 4) + np.random.default_rng(0).normal(0, 2, shade.shape)
+    assert paper.find_plaque(draw(shade.astype(np.float32), "ring", (500, 200, 560, 300), 20.0, 6)) is None
+    cells = page(size=(300, 480), level=185.0)
+    for left in (60, 250):  # a meter's two dark cells apart: the larger alone would lose a digit
+        cells[70:230, left : left + 170 + left // 10] = 40.0
+        cells = draw(cells, "ring", (left + 50, 100, left + 120, 200), 230.0, 8)
+    assert paper.find_plaque(cells) is None
+    panel = page(size=(300, 480), level=185.0)
+    panel[40:260, 40:440] = 40.0
+    panel[90:210, 120:360] = 235.0  # a light panel in a wide dark frame, dark digits on the panel
+    for left in (135, 205, 275):
+        panel = draw(panel, "ring", (left, 105, left + 60, 195), 30.0, 8)
+    assert paper.find_plaque(panel) is None
 
 
 @pytest.mark.parametrize("side", ["left", "bottom"])

@@ -32,7 +32,9 @@ LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a
 LAMP_MIN_SIZE = 128  # pixels: no lamp lights a scan or a thumbnail this small
 LAMP_GAIN = 0.02  # of the samples, in the frame and on its rim: what a quartic must explain beyond a quadratic
 PLAQUE_RIM = 1.5  # pixels of the 128-pixel copy: a plaque's blurred rim, covered with its ground
+PLAQUE_ALONE = 0.1  # of a dark plaque's area: other dark regions beside it are smaller than this
 LIGHT_WRITING = 0.35  # of a dark plaque: light marks are the writing on it up to this share
+LIGHT_CONTRAST = 40.0  # grey levels: light writing stands this far above a plaque's ground, as a sheet above a desk
 LIGHT_STROKE = 0.15  # of a dark plaque's shorter side: light writing's strokes are thinner than this
 SURFACE_BAND = 64  # rows of the lighting surface computed at once: two float64 buffers that fit in cache
 
@@ -247,8 +249,12 @@ def find_plaque(gray: np.ndarray) -> Sheet | None:
     that do not reach the frame's edge (the writing, a light border on the plaque) are levelled to the
     plaque's grey by morphological reconstruction (``skimage.morphology.reconstruction`` by dilation
     from the frame's edge: grey hole filling, Soille 2003), and kept only when light writing is on it
-    (``light_writing``). A bold dark digit has no light writing inside it; a
-    shadow's dark part holds dark ink."""
+    (``light_writing``) and it is the one dark region (``alone``). A bold dark digit has no light
+    writing inside it; a shadow's dark part holds dark ink.
+
+    On a helper's 8 photographed house-number plaques (fonts, colours, borders), none was read
+    before and all 8 after; ``benchmarks/number_reading.py --framed`` draws such plaques from MNIST
+    test digits (docs/BENCHMARKS.md)."""
     from scipy import ndimage
     from skimage.morphology import reconstruction
 
@@ -257,7 +263,7 @@ def find_plaque(gray: np.ndarray) -> Sheet | None:
     seed[[0, -1]], seed[:, [0, -1]] = small[[0, -1]], small[:, [0, -1]]
     face = reconstruction(seed, small, method="dilation")  # light marks that do not reach the edge levelled
     region = sheet_region(255.0 - face.astype(np.float32))
-    if region is None:
+    if region is None or not alone(region, face):
         return None
     # The plaque's whole box, one copy pixel wider, its rim and the wall beside it covered with its
     # ground: a light border near its edge stays whole and clear of the cut's edges.
@@ -276,17 +282,34 @@ def find_plaque(gray: np.ndarray) -> Sheet | None:
     return plaque if light_writing(plaque.cut(gray)) else None
 
 
+def alone(region: np.ndarray, face: np.ndarray) -> bool:
+    """Whether a plaque's ``region`` (boolean, like ``face``, a grayscale copy with its writing
+    levelled) is the one dark region: the pixels beyond it, one pixel out, darker than halfway
+    between its ground and the wall are at most PLAQUE_ALONE of its area. A meter's dark cells on a
+    lighter housing are dark regions apart: one taken for the plaque would drop the others' digits."""
+    from scipy import ndimage
+
+    halfway = (median(face[region]) + median(face[~region])) / 2
+    beyond = ~ndimage.binary_dilation(region, iterations=1)
+    return np.count_nonzero(beyond & (face < halfway)) <= PLAQUE_ALONE * np.count_nonzero(region)
+
+
 def light_writing(gray: np.ndarray) -> bool:
     """Whether a grayscale image (h, w), values 0-255, holds light writing on dark ground: at a
-    128-pixel copy's Otsu threshold, the light pixels are 1-35% of it (the minority), their strokes
+    128-pixel copy's Otsu threshold, the light pixels are 1-35% of it (the minority), LIGHT_CONTRAST
+    grey levels lighter than the rest (their medians), their strokes
     (twice the 90th percentile of their distance transform) at most 15% of its shorter side. A bold
-    0's hole cut out alone is one wide light blob; a shadow's paper is the majority."""
+    0's hole cut out alone is one wide light blob; a shadow's paper is the majority. A light panel
+    in the plaque with dark digits on it (``sheet_region``: a sheet, the plaque its frame) is no
+    light writing either."""
     from scipy import ndimage
 
     small = shrink(gray, 128)
     light = small > otsu_threshold(small)[0]
-    if not 0.01 <= light.mean() <= LIGHT_WRITING:
-        return False
+    if not 0.01 <= light.mean() <= LIGHT_WRITING or sheet_region(small) is not None:
+        return False  # no light marks, a light ground, or a light panel with dark writing on it
+    if median(small[light]) - median(small[~light]) < LIGHT_CONTRAST:
+        return False  # the noise of a shadow's or a blank plaque's even grey
     distance = ndimage.distance_transform_edt(light)
     return 2 * float(np.percentile(distance[light], 90)) <= LIGHT_STROKE * min(small.shape)
 
