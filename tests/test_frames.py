@@ -200,5 +200,15 @@ def test_the_pass_before_ruled_lines_takes_a_frame_clear_of_the_edges_only():
 
     ink = ink_map(grid)
     assert np.array_equal(frames.without_frames(ink, clear_of_edges=True), ink)
+
+    for margin in (1, 8):  # a squared page's grid stopping short of the edges, a 4 across it
+        canvas = Image.new("L", (240, 200), 0)
+        draw = ImageDraw.Draw(canvas)
+        [draw.line((x, margin, x, 199 - margin), fill=120, width=2) for x in range(margin, 241 - margin, 20)]
+        [draw.line((margin, y, 239 - margin, y), fill=120, width=2) for y in range(margin, 201 - margin, 20)]
+        draw.line((100, 40, 70, 120, 150, 120), fill=255, width=7)
+        draw.line((130, 60, 130, 170), fill=255, width=7)
+        ink = np.asarray(canvas, dtype=np.float32) / 255
+        assert np.array_equal(frames.without_frames(ink, clear_of_edges=True), ink)
     ruled = ink_map(lambda draw: ([draw.line((0, y, 599, y), fill=255, width=2) for y in (60, 240)], rings(draw)))
     assert np.array_equal(frames.without_frames(ruled, clear_of_edges=True), ruled)

@@ -115,7 +115,7 @@ def test_find_plaque_cuts_a_dark_plaque_out_whole_its_wall_covered_with_its_grou
     photo = dark_plaque(turn)
     assert paper.find_sheet(photo) is None
     plaque = paper.sheet_in(photo)
-    assert plaque is not None and plaque.ground
+    assert isinstance(plaque, paper.Plaque)
     cut = plaque.cut(photo)
     assert cut.shape[0] > 170 and cut.shape[1] > 310  # the whole plaque, its border inside
     edges = np.concatenate([cut[[0, 1, -2, -1]].ravel(), cut[:, [0, 1, -2, -1]].ravel()])
@@ -143,6 +143,12 @@ def test_find_plaque_refuses_a_bold_dark_digit_a_dark_block_a_shadow_and_a_light
     shade[10:495, 30:270] = 55.0  # a phone's shadow beside the digit: an even dark block, soft and noisy
     shade = ndimage.gaussian_filter(shade, 4) + np.random.default_rng(0).normal(0, 2, shade.shape)
     assert paper.find_plaque(draw(shade.astype(np.float32), "ring", (500, 200, 560, 300), 20.0, 6)) is None
+    phone = Image.new("L", (480, 360), 215)  # a 7 on paper, a phone lying beside it with a light logo
+    pen = ImageDraw.Draw(phone)
+    pen.line([(60, 90), (170, 90), (110, 280)], fill=40, width=10)
+    pen.rounded_rectangle((270, 60, 420, 320), radius=20, fill=30)
+    pen.ellipse((325, 170, 365, 210), outline=200, width=6)
+    assert paper.find_plaque(np.asarray(phone, dtype=np.float32)) is None
     cells = page(size=(300, 480), level=185.0)
     for left in (60, 250):  # a meter's two dark cells apart: the larger alone would lose a digit
         cells[70:230, left : left + 170 + left // 10] = 40.0

@@ -41,24 +41,27 @@ RULE_WRITING = 0.25  # of a rule's pixels: the writing beside it holds at least 
 SIDE_LONG = 1.3  # of the tallest other mark's height: a frame's side beside the writing is at least this tall
 SIDE_LONGEST = 3.0  # of the tallest other mark's height: a longer upright line beside specks is no frame's side
 SIDE_THIN = 0.6  # of the largest mark's stroke width: a frame's side cut by the photo's edge is this thin at most
+PLAIN = 0.02  # of a frame's pixels: a plain frame has at most this many inside its border band
 DIVIDER = 0.95  # of the inside's height at its columns: a piece reaching this far across is a cell's divider
 
 
-def without_frames(ink: np.ndarray, clear_of_edges: bool = False) -> np.ndarray:
+def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less up to MAX_FRAMES nested frames around the writing
     (``frame_erased``) and the rules beside it (``without_rules``); unchanged when there is none.
     Maps under MIN_SIZE pixels on a side are left alone.
 
-    With ``clear_of_edges``, only frames whose box stays clear of the map's edges, and no rules: the
-    pass before ruled lines are erased. A frame spanning 85% of a tight crop's width (a form field's
-    box, the light border inside a dark plaque cut out by ``paper.find_plaque``) has a top and a
-    bottom that ``lines.remove_ruled_lines`` takes for two ruled lines, leaving its sides as 1s;
-    ruled paper's lines and a squared page's grid run on to the edges."""
+    With ``clear_of_edges``, only plain frames whose box stays clear of the map's edges, and no
+    rules: the pass before ruled lines are erased. A frame spanning 85% of a tight crop's width (a
+    form field's box, the light border inside a dark plaque cut out by ``paper.find_plaque``) has a
+    top and a bottom that ``lines.remove_ruled_lines`` takes for two ruled lines, leaving its sides
+    as 1s. Ruled paper's lines run on to the edges; a squared page's grid, even one stopping short
+    of them, and a meter's cells have pieces inside the frame, and so has a frame a digit touches:
+    those are left to the pass after ruled lines (``frame_erased``'s ``plain``)."""
     if min(ink.shape) < MIN_SIZE:
         return ink
     marks = marks_of(ink)
     for _ in range(MAX_FRAMES):
-        erased = frame_erased(ink, marks, clear_of_edges)
+        erased = frame_erased(ink, marks, plain=clear_of_edges)
         if erased is None:
             break
         ink, marks = erased, marks_of(erased)
@@ -155,7 +158,7 @@ def to_one_side(labels: np.ndarray, label: int, along_rows: bool = True) -> bool
     return bool(len(offsets)) and (offsets.max() < 0 or offsets.min() > 0)
 
 
-def frame_erased(ink: np.ndarray, marks: tuple | None = None, clear_of_edges: bool = False) -> np.ndarray | None:
+def frame_erased(ink: np.ndarray, marks: tuple | None = None, *, plain: bool = False) -> np.ndarray | None:
     """``ink`` less its outermost frame, or None when it has none. The frame is the mark (8-connected
     pixels above 0) with the largest box when: its pixels are at most OUTLINE of its filled area,
     which fills RECTANGULAR of its bounding rectangle (``rectangularity``: a box, a plaque, not a
@@ -164,8 +167,9 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None, clear_of_edges: bo
     touching it are the rest); and the writing, all the ink but those, lies ENCLOSED inside its
     filled area, at least WRITING of the inside's height tall and WRITING_INK of the frame's pixels.
     A lone 0, 6 or 8 is all band: nothing is left inside it, so it is no frame. ``marks``:
-    ``marks_of(ink)``, if already known; with ``clear_of_edges``, a mark whose box reaches the map's
-    edge is no frame."""
+    ``marks_of(ink)``, if already known. With ``plain``, only a plain frame: its box clear of the
+    map's edges, and at most PLAIN of its pixels inside its band (no dividers, no grid, no digit
+    touching it)."""
     from scipy import ndimage
 
     marks = marks_of(ink) if marks is None else marks
@@ -175,7 +179,7 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None, clear_of_edges: bo
     areas = [(rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes]
     label = int(np.argmax(areas)) + 1
     box = boxes[label - 1]
-    if clear_of_edges and reaches_edge(frame, box, ink.shape):
+    if plain and touches_edge(frame, box, ink.shape):
         return None
     if count > 1 and not any(encloses(box, other) for other in boxes if other is not box):
         return None  # a digit among digits: no other mark's centre lies in its box
@@ -186,6 +190,8 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None, clear_of_edges: bo
         return None
     band = int(np.ceil(BAND * lines.mark_width(labels, box, label))) + 2
     inside = ndimage.minimum_filter(filled, size=2 * band + 1, mode="constant")
+    if plain and np.count_nonzero(mark & inside) > PLAIN * size:
+        return None
     erased = frame_pixels(mark, inside, band, tilt(filled))
     if np.count_nonzero(erased) < BORDER * size:
         return None
@@ -205,7 +211,7 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None, clear_of_edges: bo
     return cleaned
 
 
-def reaches_edge(frame: tuple[slice, slice], box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+def touches_edge(frame: tuple[slice, slice], box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
     """Whether ``box`` (rows, cols slices inside the slices ``frame`` of a map of ``shape``) touches
     the map's edge."""
     rows, cols = frame[0].start + box[0].start, frame[1].start + box[1].start

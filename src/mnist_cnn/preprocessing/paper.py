@@ -32,7 +32,8 @@ LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a
 LAMP_MIN_SIZE = 128  # pixels: no lamp lights a scan or a thumbnail this small
 LAMP_GAIN = 0.02  # of the samples, in the frame and on its rim: what a quartic must explain beyond a quadratic
 PLAQUE_RIM = 1.5  # pixels of the 128-pixel copy: a plaque's blurred rim, covered with its ground
-PLAQUE_ALONE = 0.1  # of a dark plaque's area: other dark regions beside it are smaller than this
+PLAQUE_REACH = 6  # pixels of the 128-pixel copy: a plaque's own dark rim beyond a light border, at most
+PLAQUE_ALONE = 0.01  # of a dark plaque's area: the dark pixels beside it, all together, at most (no writing)
 LIGHT_WRITING = 0.35  # of a dark plaque: light marks are the writing on it up to this share
 LIGHT_CONTRAST = 40.0  # grey levels: light writing stands this far above a plaque's ground, as a sheet above a desk
 LIGHT_STROKE = 0.15  # of a dark plaque's shorter side: light writing's strokes are thinner than this
@@ -67,23 +68,34 @@ class Sheet:
 
     box: tuple[int, int, int, int]
     desk: np.ndarray | None = None
-    ground: bool = False
 
     def cut(self, gray: np.ndarray) -> np.ndarray:
-        """``gray`` (h, w) cut to the box, the desk in it covered by the nearest paper pixel's value
-        (``scipy.ndimage.distance_transform_edt``'s indices), or with ``ground`` by the median of
-        the box's other pixels (a plaque's ground, where the nearest pixel may be its light border):
-        only paper and the digit are left."""
+        """``gray`` (h, w), float32 0-255, cut to the box: float32 (bottom - top, right - left), the
+        desk in it covered by the nearest paper pixel's value
+        (``scipy.ndimage.distance_transform_edt``'s indices): only paper and the digit are left."""
         from scipy import ndimage
 
         top, bottom, left, right = self.box
         cropped = gray[top:bottom, left:right]
         if self.desk is None:
             return cropped
-        if self.ground:
-            return np.where(self.desk, median(cropped[~self.desk]), cropped).astype(cropped.dtype)
         rows, cols = ndimage.distance_transform_edt(self.desk, return_distances=False, return_indices=True)
         return cropped[rows, cols]
+
+
+@dataclass(frozen=True)
+class Plaque(Sheet):
+    """A dark plaque found in a photo (``find_plaque``): ``box`` its bounding box, a pixel of the
+    128-pixel copy wider, and ``desk`` the box's pixels that show the wall or the plaque's blurred
+    rim (boolean, some False)."""
+
+    def cut(self, gray: np.ndarray) -> np.ndarray:
+        """``gray`` (h, w), float32 0-255, cut to the box: float32 (bottom - top, right - left), the
+        wall and the rim covered by the median of the plaque's other pixels, its ground (the nearest
+        pixel may be a light border on it)."""
+        top, bottom, left, right = self.box
+        cropped = gray[top:bottom, left:right]
+        return np.where(self.desk, median(cropped[~self.desk]), cropped).astype(np.float32)
 
 
 def find_sheet(gray: np.ndarray) -> Sheet | None:
@@ -135,9 +147,9 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
     box = (
         int(rows[0] * scale_y),
-        int(np.ceil((rows[-1] + 1) * scale_y)),
+        min(int(np.ceil((rows[-1] + 1) * scale_y)), shape[0]),
         int(cols[0] * scale_x),
-        int(np.ceil((cols[-1] + 1) * scale_x)),
+        min(int(np.ceil((cols[-1] + 1) * scale_x)), shape[1]),
     )
     desk = ~mask_at(inner, box, (scale_y, scale_x))
     return Sheet(box, desk if desk.any() else None)
@@ -177,8 +189,8 @@ def sheet_region(small: np.ndarray) -> np.ndarray | None:
 
 def mask_at(mask: np.ndarray, box: tuple[int, int, int, int], scale: tuple[float, float]) -> np.ndarray:
     """A boolean ``mask`` of a shrunken copy read at each pixel of ``box`` (top, bottom, left, right)
-    of the full image, ``scale`` (rows, cols) full pixels per copy pixel: each pixel takes the mask's
-    value at its centre."""
+    of the full image, ``scale`` (rows, cols) full pixels per copy pixel: boolean (bottom - top,
+    right - left), each pixel the mask's value at its centre (clipped to the mask)."""
     at_rows = np.minimum(((np.arange(box[0], box[1]) + 0.5) / scale[0]).astype(int), mask.shape[0] - 1)
     at_cols = np.minimum(((np.arange(box[2], box[3]) + 0.5) / scale[1]).astype(int), mask.shape[1] - 1)
     return mask[np.ix_(at_rows, at_cols)]
@@ -243,30 +255,37 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return ~outside[background]
 
 
-def find_plaque(gray: np.ndarray) -> Sheet | None:
-    """A dark plaque with light writing on a lighter wall (a house number, a dark meter's face), or
-    None: found as ``find_sheet`` finds a sheet, in the negative of a 128-pixel copy whose light marks
-    that do not reach the frame's edge (the writing, a light border on the plaque) are levelled to the
-    plaque's grey by morphological reconstruction (``skimage.morphology.reconstruction`` by dilation
-    from the frame's edge: grey hole filling, Soille 2003), and kept only when light writing is on it
-    (``light_writing``) and it is the one dark region (``alone``). A bold dark digit has no light
-    writing inside it; a shadow's dark part holds dark ink.
+def find_plaque(gray: np.ndarray) -> Plaque | None:
+    """A dark plaque with light writing on a lighter wall (a house number, a dark meter's face) in a
+    grayscale image (h, w), float32 0-255, or None.
 
-    On a helper's 8 photographed house-number plaques (fonts, colours, borders), none was read
+    The plaque is a sheet (``sheet_region``: the largest region, holes filled, nearly a rectangle,
+    clear of the frame's edges, sharply two-toned) in the negative of a 128-pixel copy whose light
+    marks that do not reach the frame's edge (the writing, a light border on the plaque) are first
+    levelled to the plaque's grey by morphological reconstruction (``skimage.morphology.reconstruction``
+    by dilation from the frame's edge: grey hole filling, Soille 2003). It counts only when it is the
+    one dark region (``alone``) and light writing is on it (``light_writing``): a bold dark digit
+    has no light writing inside it, a shadow or a phone lying on the page holds none and has the
+    digit beside it. Unlike a sheet, which is cut inside its edges, the plaque is cut whole, a pixel
+    of the copy wider, its blurred rim (PLAQUE_RIM) and the wall covered with its ground
+    (``Plaque.cut``): a light border near its edge stays whole, clear of the cut's edges, for
+    ``frames``.
+
+    On a helper's 8 photographed house-number plaques (fonts, colours, light borders), none was read
     before and all 8 after; ``benchmarks/number_reading.py --framed`` draws such plaques from MNIST
-    test digits (docs/BENCHMARKS.md)."""
+    test digits (docs/BENCHMARKS.md, "Numbers in frames").
+    """
     from scipy import ndimage
     from skimage.morphology import reconstruction
 
     small = shrink(gray, 128)
     seed = np.full_like(small, small.min())
-    seed[[0, -1]], seed[:, [0, -1]] = small[[0, -1]], small[:, [0, -1]]
+    seed[[0, -1]] = small[[0, -1]]
+    seed[:, [0, -1]] = small[:, [0, -1]]
     face = reconstruction(seed, small, method="dilation")  # light marks that do not reach the edge levelled
     region = sheet_region(255.0 - face.astype(np.float32))
     if region is None or not alone(region, face):
         return None
-    # The plaque's whole box, one copy pixel wider, its rim and the wall beside it covered with its
-    # ground: a light border near its edge stays whole and clear of the cut's edges.
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     scale = (gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1])
     top, bottom = max(rows[0] - 1, 0), min(rows[-1] + 2, small.shape[0])
@@ -278,19 +297,24 @@ def find_plaque(gray: np.ndarray) -> Sheet | None:
         min(int(np.ceil(right * scale[1])), gray.shape[1]),
     )
     inner = ndimage.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1] > PLAQUE_RIM
-    plaque = Sheet(box, ~mask_at(inner, box, scale), ground=True)
+    desk = ~mask_at(inner, box, scale)
+    if desk.all():
+        return None
+    plaque = Plaque(box, desk)
     return plaque if light_writing(plaque.cut(gray)) else None
 
 
 def alone(region: np.ndarray, face: np.ndarray) -> bool:
     """Whether a plaque's ``region`` (boolean, like ``face``, a grayscale copy with its writing
-    levelled) is the one dark region: the pixels beyond it, one pixel out, darker than halfway
-    between its ground and the wall are at most PLAQUE_ALONE of its area. A meter's dark cells on a
-    lighter housing are dark regions apart: one taken for the plaque would drop the others' digits."""
+    levelled, values 0-255) is the one dark region: all pixels beyond it, PLAQUE_REACH pixels out
+    (past its own rim outside a light border on its edge, which the levelling may have cut off), darker
+    than halfway between its ground and the wall, are at most PLAQUE_ALONE of its area together. A
+    meter's dark cells on a lighter housing are dark regions apart (one taken for the plaque would
+    drop the others' digits); a phone lying on a page has the digit beside it."""
     from scipy import ndimage
 
     halfway = (median(face[region]) + median(face[~region])) / 2
-    beyond = ~ndimage.binary_dilation(region, iterations=1)
+    beyond = ~ndimage.binary_dilation(region, iterations=PLAQUE_REACH)
     return np.count_nonzero(beyond & (face < halfway)) <= PLAQUE_ALONE * np.count_nonzero(region)
 
 
@@ -324,7 +348,7 @@ def sheet_in(gray: np.ndarray) -> Sheet | None:
 
 
 def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
-    """``gray`` cut to the sheet of paper in it (``sheet_in``), or unchanged."""
+    """``gray`` cut to the sheet of paper or the dark plaque in it (``sheet_in``), or unchanged."""
     sheet = sheet_in(gray)
     return gray if sheet is None else sheet.cut(gray)
 
