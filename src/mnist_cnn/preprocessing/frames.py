@@ -1,9 +1,12 @@
 """A frame drawn or printed around the writing, found in an ink map and erased: a form field's box, a
 house-number plaque's border (rounded or double), a meter's or a comb field's cells.
 
-After the lighting is fitted and ruled lines are erased, a frame around a number is one mark that
-encloses all the others. Read as writing it becomes digits of its own (a box read "0", its sides
-"1"s) or swallows the number whole (a box with "59" in it was read "0"). A frame is told from a
+Once the lighting is fitted, a frame around a number is one mark that encloses all the others. Read
+as writing it becomes digits of its own (a box read "0", its sides "1"s) or swallows the number
+whole (a box with "59" in it was read "0"). A plain frame clear of the image's edges is erased
+before ruled lines are (else a box across nearly all of a crop loses its top and bottom as two
+ruled lines and its sides read as 1s); the others, a meter's cells, a frame a digit touches or the
+photo's edge cuts, after. A frame is told from a
 digit by what it encloses: its holes, filled (``scipy.ndimage.binary_fill_holes``), hold the other
 marks, and those are writing, not a speck. Only the frame's border band is erased (as wide as its
 own stroke, from its outer edge in), and the cells' dividers, which the band's removal leaves as
