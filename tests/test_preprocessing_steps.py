@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import blank, digit, filters, lines, paper, remnants, resize, shading, shadows
+from mnist_cnn.preprocessing import blank, digit, filters, lines, paper, plaques, remnants, resize, shading, shadows
 
 
 def page(size=(300, 300), level=240.0):
@@ -114,8 +114,8 @@ def dark_plaque(turn: float = 0.0, border: bool = True) -> np.ndarray:
 def test_find_plaque_cuts_a_dark_plaque_out_whole_its_wall_covered_with_its_ground(turn):
     photo = dark_plaque(turn)
     assert paper.find_sheet(photo) is None
-    plaque = paper.sheet_in(photo)
-    assert isinstance(plaque, paper.Plaque)
+    plaque = plaques.find_plaque(photo)
+    assert isinstance(plaque, plaques.Plaque)
     cut = plaque.cut(photo)
     assert cut.shape[0] > 170 and cut.shape[1] > 310  # the whole plaque, its border inside
     edges = np.concatenate([cut[[0, 1, -2, -1]].ravel(), cut[:, [0, 1, -2, -1]].ravel()])
@@ -129,37 +129,37 @@ def test_find_plaque_refuses_a_bold_dark_digit_a_dark_block_a_shadow_and_a_light
     bold_square_zero = page()
     bold_square_zero[50:250, 60:240] = 20.0
     bold_square_zero[110:190, 120:180] = 240.0  # a square 0 drawn with a marker: one wide hole
-    assert paper.find_plaque(bold_square_zero) is None
+    assert plaques.find_plaque(bold_square_zero) is None
     block = page()
     block[60:240, 50:250] = 30.0  # nothing written on it
-    assert paper.find_plaque(block) is None
+    assert plaques.find_plaque(block) is None
     shadow = page(size=(300, 400))
     shadow[:, 100:260] = 110.0  # a band of shade with a dark digit in it
-    assert paper.find_plaque(draw(shadow, "ring", (140, 90, 220, 210), 20.0, 10)) is None
+    assert plaques.find_plaque(draw(shadow, "ring", (140, 90, 220, 210), 20.0, 10)) is None
     light_on_black = draw(page(level=20.0), "ring", (100, 80, 200, 220), 240.0, 10)
-    assert paper.find_plaque(light_on_black) is None
-    assert paper.find_plaque(sheet_on_desk()) is None
+    assert plaques.find_plaque(light_on_black) is None
+    assert plaques.find_plaque(sheet_on_desk()) is None
     shade = page(size=(500, 820), level=140.0)
     shade[10:495, 30:270] = 55.0  # a phone's shadow beside the digit: an even dark block, soft and noisy
     shade = ndimage.gaussian_filter(shade, 4) + np.random.default_rng(0).normal(0, 2, shade.shape)
-    assert paper.find_plaque(draw(shade.astype(np.float32), "ring", (500, 200, 560, 300), 20.0, 6)) is None
+    assert plaques.find_plaque(draw(shade.astype(np.float32), "ring", (500, 200, 560, 300), 20.0, 6)) is None
     phone = Image.new("L", (480, 360), 215)  # a 7 on paper, a phone lying beside it with a light logo
     pen = ImageDraw.Draw(phone)
     pen.line([(60, 90), (170, 90), (110, 280)], fill=40, width=10)
     pen.rounded_rectangle((270, 60, 420, 320), radius=20, fill=30)
     pen.ellipse((325, 170, 365, 210), outline=200, width=6)
-    assert paper.find_plaque(np.asarray(phone, dtype=np.float32)) is None
+    assert plaques.find_plaque(np.asarray(phone, dtype=np.float32)) is None
     cells = page(size=(300, 480), level=185.0)
     for left in (60, 250):  # a meter's two dark cells apart: the larger alone would lose a digit
         cells[70:230, left : left + 170 + left // 10] = 40.0
         cells = draw(cells, "ring", (left + 50, 100, left + 120, 200), 230.0, 8)
-    assert paper.find_plaque(cells) is None
+    assert plaques.find_plaque(cells) is None
     panel = page(size=(300, 480), level=185.0)
     panel[40:260, 40:440] = 40.0
     panel[90:210, 120:360] = 235.0  # a light panel in a wide dark frame, dark digits on the panel
     for left in (135, 205, 275):
         panel = draw(panel, "ring", (left, 105, left + 60, 195), 30.0, 8)
-    assert paper.find_plaque(panel) is None
+    assert plaques.find_plaque(panel) is None
 
 
 @pytest.mark.parametrize("side", ["left", "bottom"])

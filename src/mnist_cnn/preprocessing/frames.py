@@ -55,7 +55,7 @@ def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarr
 
     With ``clear_of_edges``, only plain frames whose box stays clear of the map's edges, and no
     rules: the pass before ruled lines are erased. A frame spanning 85% of a tight crop's width (a
-    form field's box, the light border inside a dark plaque cut out by ``paper.find_plaque``) has a
+    form field's box, the light border inside a dark plaque cut out by ``plaques.find_plaque``) has a
     top and a bottom that ``lines.remove_ruled_lines`` takes for two ruled lines, leaving its sides
     as 1s. Ruled paper's lines run on to the edges; a squared page's grid, even one stopping short
     of them, and a meter's cells have pieces inside the frame, and so has a frame a digit touches:
