@@ -56,7 +56,9 @@ def find_plaque(gray: np.ndarray) -> Plaque | None:
     by dilation from the frame's edge: grey hole filling, Soille 2003). It counts only when it is the
     one dark region (``alone``) and light writing is on it (``light_writing``): a bold dark digit
     has no light writing inside it, a shadow or a phone lying on the page holds none and has the
-    digit beside it. Unlike a sheet, which is cut inside its edges, the plaque is cut whole, a pixel
+    digit beside it. The frame's rim must be mostly on the light side of the copy's Otsu threshold
+    (the wall; a light-on-dark drawing's canvas is dark there, and is let go after a shrink). Unlike
+    a sheet, which is cut inside its edges, the plaque is cut whole, a pixel
     of the copy wider, its blurred rim (PLAQUE_RIM) and the wall covered with its ground
     (``Plaque.cut``): a light border near its edge stays whole, clear of the cut's edges, for
     ``frames``.
@@ -71,6 +73,9 @@ def find_plaque(gray: np.ndarray) -> Plaque | None:
     if min(gray.shape) < 128:
         return None
     small = shrink(gray, 128)
+    rim = np.concatenate([small[[0, -1]].ravel(), small[1:-1, [0, -1]].ravel()])
+    if median(rim) <= otsu_threshold(small)[0]:
+        return None  # a dark rim: a light-on-dark drawing or page, no plaque on a lighter wall
     seed = np.full_like(small, small.min())
     seed[[0, -1]] = small[[0, -1]]
     seed[:, [0, -1]] = small[:, [0, -1]]
