@@ -21,6 +21,7 @@ from mnist_cnn.preprocessing.filters import median
 from mnist_cnn.preprocessing.paper import Sheet, mask_at, otsu_threshold, sheet_region
 from mnist_cnn.preprocessing.resize import shrink
 
+WALL_CONTRAST = 40.0  # grey levels: the wall's median stands this far above the darkest pixels (a sheet's desk too)
 PLAQUE_RIM = 1.5  # pixels of the 128-pixel copy: a plaque's blurred rim, covered with its ground
 PLAQUE_REACH = 6  # pixels of the 128-pixel copy: a plaque's own dark rim beyond a light border, at most
 PLAQUE_ALONE = 0.01  # of a dark plaque's area: the dark pixels beside it, all together, at most (no writing)
@@ -56,8 +57,9 @@ def find_plaque(gray: np.ndarray) -> Plaque | None:
     by dilation from the frame's edge: grey hole filling, Soille 2003). It counts only when it is the
     one dark region (``alone``) and light writing is on it (``light_writing``): a bold dark digit
     has no light writing inside it, a shadow or a phone lying on the page holds none and has the
-    digit beside it. The frame's rim must be mostly on the light side of the copy's Otsu threshold
-    (the wall; a light-on-dark drawing's canvas is dark there, and is let go after a shrink). Unlike
+    digit beside it. The frame's rim (the wall) must stand WALL_CONTRAST grey levels above the
+    copy's darkest pixels (5th percentile): a light-on-dark drawing's canvas is as dark as they are,
+    and is let go after a shrink. Unlike
     a sheet, which is cut inside its edges, the plaque is cut whole, a pixel
     of the copy wider, its blurred rim (PLAQUE_RIM) and the wall covered with its ground
     (``Plaque.cut``): a light border near its edge stays whole, clear of the cut's edges, for
@@ -74,8 +76,8 @@ def find_plaque(gray: np.ndarray) -> Plaque | None:
         return None
     small = shrink(gray, 128)
     rim = np.concatenate([small[[0, -1]].ravel(), small[1:-1, [0, -1]].ravel()])
-    if median(rim) <= otsu_threshold(small)[0]:
-        return None  # a dark rim: a light-on-dark drawing or page, no plaque on a lighter wall
+    if median(rim) < np.percentile(small, 5) + WALL_CONTRAST:
+        return None  # a rim as dark as the darkest pixels: a light-on-dark drawing, no lighter wall
     seed = np.full_like(small, small.min())
     seed[[0, -1]] = small[[0, -1]]
     seed[:, [0, -1]] = small[:, [0, -1]]
