@@ -6,14 +6,13 @@ as writing it becomes digits of its own (a box read "0", its sides "1"s) or swal
 whole (a box with "59" in it was read "0"). A plain frame clear of the image's edges is erased
 before ruled lines are (else a box across nearly all of a crop loses its top and bottom as two
 ruled lines and its sides read as 1s); the others, a meter's cells, a frame a digit touches or the
-photo's edge cuts, after. A frame is told from a
-digit by what it encloses: its holes, filled (``scipy.ndimage.binary_fill_holes``), hold the other
-marks, and those are writing, not a speck. Only the frame's border band is erased (as wide as its
-own stroke, from its outer edge in), and the cells' dividers, which the band's removal leaves as
-straight pieces across the frame's inside: a digit written touching the frame keeps all but the
-pixels where it touches. What a frame leaves when it is cut by the photo's edge or its sides were
-erased as ruled lines, and the line a form field is written above, are rules beside the writing
-(``without_rules``).
+photo's edge cuts, after. A frame is told from a digit by what it encloses: its holes, filled
+(``scipy.ndimage.binary_fill_holes``), hold the other marks, and those are writing, not a speck.
+Only the frame's border band is erased (as wide as its own stroke, from its outer edge in), and the
+cells' dividers, which the band's removal leaves as straight pieces across the frame's inside: a
+digit written touching the frame keeps all but the pixels where it touches. What a frame leaves
+when it is cut by the photo's edge or its sides were erased as ruled lines, and the line a form
+field is written above, are rules beside the writing (``without_rules``).
 
 On 360 numbers of 2-5 validation digits in such frames (drawn, and photographed turned up to 3
 degrees), 118 were read exactly before this step and 325 with it; the same numbers without a frame

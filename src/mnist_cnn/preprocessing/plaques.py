@@ -59,10 +59,9 @@ def find_plaque(gray: np.ndarray) -> Plaque | None:
     has no light writing inside it, a shadow or a phone lying on the page holds none and has the
     digit beside it. The frame's rim (the wall) must stand WALL_CONTRAST grey levels above the
     copy's darkest pixels (5th percentile): a light-on-dark drawing's canvas is as dark as they are,
-    and is let go after a shrink. Unlike
-    a sheet, which is cut inside its edges, the plaque is cut whole, a pixel
-    of the copy wider, its blurred rim (PLAQUE_RIM) and the wall covered with its ground
-    (``Plaque.cut``): a light border near its edge stays whole, clear of the cut's edges, for
+    and is let go after a shrink. Unlike a sheet, which is cut inside its edges, the plaque is cut
+    whole, a pixel of the copy wider, its blurred rim (PLAQUE_RIM) and the wall covered with its
+    ground (``Plaque.cut``): a light border near its edge stays whole, clear of the cut's edges, for
     ``frames``.
 
     On a helper's 8 photographed house-number plaques (fonts, colours, light borders), none was read
@@ -120,11 +119,10 @@ def alone(region: np.ndarray, face: np.ndarray) -> bool:
 def light_writing(gray: np.ndarray) -> bool:
     """Whether a grayscale image (h, w), values 0-255, holds light writing on dark ground: at a
     128-pixel copy's Otsu threshold, the light pixels are 1-35% of it (the minority), LIGHT_CONTRAST
-    grey levels lighter than the rest (their medians), their strokes
-    (twice the 90th percentile of their distance transform) at most 15% of its shorter side. A bold
-    0's hole cut out alone is one wide light blob; a shadow's paper is the majority. A light panel
-    in the plaque with dark digits on it (``paper.sheet_region``: a sheet, the plaque its frame) is no
-    light writing either."""
+    grey levels lighter than the rest (their medians), their strokes (twice the 90th percentile of
+    their distance transform) at most 15% of its shorter side. A bold 0's hole cut out alone is one
+    wide light blob; a shadow's paper is the majority. A light panel in the plaque with dark digits
+    on it (``paper.sheet_region``: a sheet, the plaque its frame) is no light writing either."""
     from scipy import ndimage
 
     small = shrink(gray, 128)
