@@ -51,6 +51,19 @@ def test_auto_mode_makes_a_numbers_whole_image_exactly_as_a_single_digit_would_b
     assert read(path, "number").whole is None
 
 
+def test_a_percent_sign_is_no_number_but_one_thing_refused(tmp_path):
+    image = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([36, 30, 120, 131], outline=0, width=10)
+    draw.line([(240, 24), (66, 276)], fill=0, width=10)
+    draw.ellipse([180, 174, 264, 275], outline=0, width=10)
+    image.save(tmp_path / "percent.png")
+    (answer,) = mnist_cnn.predict([tmp_path / "percent.png"], model="best")
+    assert isinstance(answer, Prediction) and answer.status == "not_a_digit", answer.describe()  # was "0110"
+    (forced,) = mnist_cnn.predict([tmp_path / "percent.png"], model="best", mode="number")
+    assert isinstance(forced, NumberPrediction)
+
+
 def test_one_digit_is_a_plain_prediction_and_single_forces_it(tmp_path):
     path = draw_number(tmp_path / "seven.png", [SEVEN])
     (answer,) = mnist_cnn.predict([path], model="best")

@@ -294,6 +294,25 @@ def test_boxes_are_in_the_original_images_pixels_on_a_sheet_on_a_desk():
     assert 100 <= segments[0].box[1] < segments[0].box[3] <= 360
 
 
+def test_a_line_of_writing_may_climb_a_little_and_hold_digits_of_any_height():
+    level = [(0, 0, 60, 100), (80, 5, 140, 103), (160, -3, 220, 98)]
+    assert segmentation.on_one_line(level) and segmentation.on_one_line(level[:1]) and segmentation.on_one_line([])
+    climbing = [(90 * i, -int(90 * i * 0.3), 90 * i + 60, 100 - int(90 * i * 0.3)) for i in range(6)]
+    assert segmentation.on_one_line(climbing)  # 17 degrees: the first and last digits share no height
+    assert segmentation.on_one_line([(0, 0, 40, 100), (50, 40, 110, 140)])  # a "17" whose 7 descends
+    assert segmentation.on_one_line([(0, 0, 60, 100), (70, 50, 110, 100)])  # a small digit beside a tall one
+
+
+def test_rings_beside_a_slash_one_above_the_other_are_no_line_of_writing():
+    percent = [(134, 136, 244, 272), (164, 136, 386, 410), (304, 275, 414, 411)]  # a helper's "%"
+    assert not segmentation.on_one_line(percent)
+    assert not segmentation.on_one_line([(11, 35, 74, 109), (70, 22, 140, 186), (133, 99, 197, 174)])
+    assert not segmentation.on_one_line([(0, 0, 50, 60), (0, 100, 50, 160)])  # a column
+    assert not segmentation.on_one_line([(0, 0, 50, 60), (60, 100, 110, 160)])  # a fraction's 1 over 2
+    cut_slash = [(36, 30, 121, 131), (64, 130, 166, 277), (165, 22, 244, 137), (180, 174, 265, 275)]
+    assert not segmentation.on_one_line(cut_slash)  # a drawn "%" whose slash was cut in two: "0110"
+
+
 def test_a_blank_image_raises_image_error():
     with pytest.raises(ImageError, match="no digit found"):
         segmentation.segment(np.full((200, 400), 255, dtype=np.float32))

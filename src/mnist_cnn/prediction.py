@@ -520,8 +520,9 @@ READING_MODES = ("auto", "single", "number")
 
 def read(source, mode: str = "auto", classify=None, digit_probability=None) -> Reading:
     """One source to a Reading. ``mode``: "single" treats it as one digit (``preprocessing.prepare``);
-    "number" always reads a number; "auto" reads a number when segmentation finds several digits,
-    and one digit exactly as "single" otherwise. Arrays and ``.npy`` files are one MNIST-format digit.
+    "number" always reads a number; "auto" reads a number when segmentation finds several digits on
+    one line of writing (``segmentation.on_one_line``), and one digit exactly as "single" otherwise.
+    Arrays and ``.npy`` files are one MNIST-format digit.
     ``classify``: uint8 (n, 28, 28) -> (n, 10) probabilities, for cutting touching digits;
     ``digit_probability``: uint8 (n, 28, 28) -> (n,) probabilities of being one whole digit (or None),
     the digit detector's, to check the cuts (``segmentation.segment``).
@@ -538,6 +539,8 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
         return Reading([segments[0].image])  # the same array prepare() makes
+    if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
+        return Reading([preprocessing.ink_to_mnist(ink)])  # no line of writing ("%"): one thing, to_mnist's
     whole = preprocessing.ink_to_mnist(ink) if mode == "auto" else None  # to_mnist's, from the same ink map
     return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments], whole)
 

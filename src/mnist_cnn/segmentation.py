@@ -70,6 +70,12 @@ ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to 
 # traced): within FAINT_BOX line heights of its box, never within FAINT_REACH of another digit's strokes.
 FAINT_BOX = 0.3
 FAINT_REACH = 0.05
+# A number's digits stand on one line of writing (``on_one_line``): neighbours share at least LINE_SHARE
+# of the shorter's height, and when their centres climb more steeply than LINE_RISE (tan 20 degrees),
+# every two digits do. A "%" (a ring, a slash, a ring, one above the other) read "010" or, its slash
+# cut, "0110" is no number, nor is a fraction or a column.
+LINE_RISE = 0.364
+LINE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -516,6 +522,30 @@ def split_evenly(blob: Blob, cuts: list[tuple[float, float]], digits: int) -> li
     ends = [None, *chosen, None]
     pieces = [between(blob, ends[i], ends[i + 1]) for i in range(len(ends) - 1)]
     return [piece for piece in pieces if piece is not None]
+
+
+def on_one_line(boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether digits' boxes, (left, top, right, bottom) in pixels, stand on one line of writing, as a
+    number's digits do: taken left to right by their centres, each two neighbours share at least
+    LINE_SHARE of the shorter's height, and if the centres' least-squares line climbs more than
+    LINE_RISE per pixel across, every two boxes do. A line turned a little (a photo, a house number
+    on a slope), a descending 7 and a small digit beside tall ones pass. One or no box is one line."""
+    boxes = sorted(boxes, key=lambda box: box[0] + box[2])
+    if any(not share_height(a, b) for a, b in zip(boxes, boxes[1:])):
+        return False
+    if len(boxes) < 3:
+        return True
+    lefts, tops, rights, bottoms = (np.asarray(side, dtype=np.float64) for side in zip(*boxes))
+    across, down = (lefts + rights) / 2, (tops + bottoms) / 2
+    spread = across - across.mean()
+    rise = abs(float(spread @ (down - down.mean()))) / max(float(spread @ spread), 1e-9)
+    return rise <= LINE_RISE or all(share_height(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def share_height(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes (left, top, right, bottom) share at least LINE_SHARE of the shorter's height."""
+    shared = min(a[3], b[3]) - max(a[1], b[1])
+    return shared >= LINE_SHARE * min(a[3] - a[1], b[3] - b[1])
 
 
 def segment(
