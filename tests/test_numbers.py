@@ -64,6 +64,42 @@ def test_a_percent_sign_is_no_number_but_one_thing_refused(tmp_path):
     assert isinstance(forced, NumberPrediction)
 
 
+class CodedScores:
+    """A rejector whose detector gives each 28x28 the score coded in its first pixel (percent) and
+    a classifier sure of every image: what ``one_digit_if_accepted`` weighs, without models."""
+
+    def digit_probabilities(self, images):
+        return images[:, 0, 0].astype(np.float64) / 100
+
+    def statuses(self, images, probabilities):
+        scores = self.digit_probabilities(images)
+        return ["digit" if score >= 0.14 else "not_a_digit" for score in scores], scores
+
+    def probabilities(self, images):
+        return np.tile(np.eye(10, dtype=np.float32)[3], (len(images), 1))
+
+
+@pytest.mark.parametrize(
+    "whole, pieces, one_digit",
+    [
+        (49, (99, 98), False),  # "31" written close: the whole accepted, but its digits are likelier digits
+        (99, (60, 0), True),  # a 5 whose bar came apart: the bar is no digit, the whole is
+        (10, (99, 99), False),  # the whole refused: a number, as before
+        (50, (50, 99), True),  # as likely as its least likely digit: the whole, as before
+    ],
+)
+def test_auto_mode_reads_the_whole_as_one_digit_only_when_it_is_as_likely_a_digit_as_its_pieces(
+    whole, pieces, one_digit
+):
+    from mnist_cnn.prediction import Reading, one_digit_if_accepted
+
+    coded = CodedScores()
+    images = [np.full((28, 28), code, dtype=np.uint8) for code in pieces]
+    reading = Reading(images, [[0, 0, 10, 10], [12, 0, 22, 10]], np.full((28, 28), whole, dtype=np.uint8))
+    chosen = one_digit_if_accepted(coded, reading, coded)
+    assert (chosen.boxes is None and chosen.images[0][0, 0] == whole) if one_digit else chosen is reading
+
+
 def test_one_digit_is_a_plain_prediction_and_single_forces_it(tmp_path):
     path = draw_number(tmp_path / "seven.png", [SEVEN])
     (answer,) = mnist_cnn.predict([path], model="best")
