@@ -51,6 +51,14 @@ def test_auto_mode_makes_a_numbers_whole_image_exactly_as_a_single_digit_would_b
     assert read(path, "number").whole is None
 
 
+@pytest.mark.parametrize("angle", [-25, 30])
+def test_a_number_photographed_turned_steeply_is_still_a_number(tmp_path, angle):
+    path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR, ONE, SEVEN])
+    Image.open(path).rotate(angle, expand=True, fillcolor=255, resample=Image.BICUBIC).save(path)
+    (answer,) = mnist_cnn.predict([path], model="best")  # its first and last digits share no height
+    assert isinstance(answer, NumberPrediction) and answer.number == "71417", answer.describe()
+
+
 def test_a_percent_sign_is_no_number_but_one_thing_refused(tmp_path):
     image = Image.new("L", (300, 300), 255)
     draw = ImageDraw.Draw(image)

@@ -301,6 +301,10 @@ def test_a_line_of_writing_may_climb_a_little_and_hold_digits_of_any_height():
     assert segmentation.on_one_line(climbing)  # 17 degrees: the first and last digits share no height
     assert segmentation.on_one_line([(0, 0, 40, 100), (50, 40, 110, 140)])  # a "17" whose 7 descends
     assert segmentation.on_one_line([(0, 0, 60, 100), (70, 50, 110, 100)])  # a small digit beside a tall one
+    turned = [(90 * i, -int(90 * i * 0.58), 90 * i + 60, 100 - int(90 * i * 0.58)) for i in range(6)]
+    assert segmentation.on_one_line(turned)  # photographed turned 30 degrees: digits of one height
+    steep = [(90 * i, -int(90 * i * 1.2), 90 * i + 60, 100 - int(90 * i * 1.2)) for i in range(6)]
+    assert not segmentation.on_one_line(steep)  # 50 degrees: no line of writing
 
 
 def test_rings_beside_a_slash_one_above_the_other_are_no_line_of_writing():

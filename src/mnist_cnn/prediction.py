@@ -565,7 +565,8 @@ def read_many(sources: list, names: list[str], mode: str = "auto", classify=None
 def classify_readings(
     classifier: Classifier, readings: list[Reading], paths: list[str | None], rejector=None
 ) -> list[Prediction | NumberPrediction]:
-    """A Prediction per one-digit reading, a NumberPrediction per number; one model call for all.
+    """A Prediction per one-digit reading, a NumberPrediction per number; one classifier call for all
+    their digits, after the auto mode's wholes are judged (one call each).
 
     A number found by the "auto" mode whose whole image the rejector accepts as one digit, and finds
     at least as likely a digit as the least likely of its digits (``one_digit_if_accepted``), is read
@@ -592,14 +593,15 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     """``reading``, or its whole image as one digit when the rejector gives that the status "digit"
     and its detector finds the whole at least as likely a digit as the least likely of the number's
     digits: a 5 whose bar came apart (the bar is no digit) stays a 5, while "31" written close, whose
-    whole the detector accepts at 0.49 against 0.99 for its 3 and its 1, stays "31"."""
+    whole the detector accepts at 0.49 against 0.99 for its 3 and its 1, stays "31". Without a
+    detector (a model trained on another dataset) an accepted whole is taken, as before."""
     if reading.whole is None:
         return reading
     (whole,) = classify(classifier, [reading.whole], [None], rejector)
     if whole.status != "digit":
         return reading
-    scores = rejector.digit_probabilities(np.stack([reading.whole, *reading.images]))
-    if scores is not None and scores[0] < scores[1:].min():
+    pieces = rejector.digit_probabilities(np.stack(reading.images))
+    if pieces is not None and whole.digit_probability < round(float(pieces.min()), 6):  # as classify rounds
         return reading
     return Reading([reading.whole])
 

@@ -70,12 +70,16 @@ ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to 
 # traced): within FAINT_BOX line heights of its box, never within FAINT_REACH of another digit's strokes.
 FAINT_BOX = 0.3
 FAINT_REACH = 0.05
-# A number's digits stand on one line of writing (``on_one_line``): neighbours share at least LINE_SHARE
-# of the shorter's height, and when their centres climb more steeply than LINE_RISE (tan 20 degrees),
-# every two digits do. A "%" (a ring, a slash, a ring, one above the other) read "010" or, its slash
-# cut, "0110" is no number, nor is a fraction or a column.
-LINE_RISE = 0.364
+# A number's digits stand on one line of writing (``on_one_line``): neighbours share at least
+# LINE_SHARE of the shorter's height. A line whose centres climb more steeply than LINE_RISE (tan 20
+# degrees), a number photographed turned, must have every two boxes share that, or climb at most
+# STEEPEST (tan 45 degrees) with no box over TALLEST times the shortest's height. A "%" (a ring, a
+# slash twice its height, a ring, one above the other) read "010" or, its slash cut, "0110" is no
+# number, nor is a fraction or a column.
 LINE_SHARE = 0.25
+LINE_RISE = 0.364
+STEEPEST = 1.0
+TALLEST = 1.6
 
 
 @dataclass(frozen=True)
@@ -527,19 +531,25 @@ def split_evenly(blob: Blob, cuts: list[tuple[float, float]], digits: int) -> li
 def on_one_line(boxes: list[tuple[int, int, int, int]]) -> bool:
     """Whether digits' boxes, (left, top, right, bottom) in pixels, stand on one line of writing, as a
     number's digits do: taken left to right by their centres, each two neighbours share at least
-    LINE_SHARE of the shorter's height, and if the centres' least-squares line climbs more than
-    LINE_RISE per pixel across, every two boxes do. A line turned a little (a photo, a house number
-    on a slope), a descending 7 and a small digit beside tall ones pass. One or no box is one line."""
+    LINE_SHARE of the shorter's height; and if the centres' least-squares line climbs more than
+    LINE_RISE per pixel across (20 degrees), every two boxes do, or the line climbs at most STEEPEST
+    (45 degrees) with no box over TALLEST times as tall as the shortest (a number photographed
+    turned, whose first and last digits share no height). A level line, a descending 7, a small
+    digit beside tall ones and a number turned up to 45 degrees pass; a "%" (rings one above the
+    other, a slash twice their height), a fraction and a column do not. One or no box is one line."""
     boxes = sorted(boxes, key=lambda box: box[0] + box[2])
     if any(not share_height(a, b) for a, b in zip(boxes, boxes[1:])):
         return False
-    if len(boxes) < 3:
+    if len(boxes) < 2:
         return True
     lefts, tops, rights, bottoms = (np.asarray(side, dtype=np.float64) for side in zip(*boxes))
     across, down = (lefts + rights) / 2, (tops + bottoms) / 2
     spread = across - across.mean()
     rise = abs(float(spread @ (down - down.mean()))) / max(float(spread @ spread), 1e-9)
-    return rise <= LINE_RISE or all(share_height(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    if rise <= LINE_RISE or all(share_height(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]):
+        return True
+    heights = bottoms - tops
+    return rise <= STEEPEST and heights.max() <= TALLEST * heights.min()
 
 
 def share_height(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
