@@ -729,7 +729,7 @@ def print_lines(lines: list[str], kind: str) -> None:
 
 def run_predict(args) -> int:
     from mnist_cnn.image_files import gather_images
-    from mnist_cnn.prediction import classify_readings, json_answers, load_model, read_many, write_csv
+    from mnist_cnn.prediction import NumberPrediction, classify_readings, load_model, read_many, write_csv
     from mnist_cnn.rejection import load_rejector
 
     if args.method and not args.explain:
@@ -747,9 +747,13 @@ def run_predict(args) -> int:
     failures = images.failures + failures
     errors = images.errors + failures
     print_lines(errors, "error")
+    if not readings:
+        if args.csv and failures:
+            write_csv([], args.csv, failures, order=images.given)
+        return EXIT_USAGE
     rejector = None if args.accept_all else detector
-    predictions = classify_readings(classifier, readings, names, rejector) if readings else []
-    if args.explain and predictions:
+    predictions = classify_readings(classifier, readings, names, rejector)
+    if args.explain:
         from mnist_cnn.explain import explain_predictions
 
         for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):
@@ -757,25 +761,16 @@ def run_predict(args) -> int:
     for prediction in predictions:
         if args.save_preprocessed:
             save_preprocessed(prediction, args.save_preprocessed)
-    if args.json:  # an image that could not be read gets its line too: {"status": "error", "error": ...}
-        for answer in json_answers(predictions, failures, images.given):
-            print(json.dumps(answer))
-    else:
-        for prediction in predictions:
-            print(describe_answer(prediction))
-    if args.csv and (predictions or failures):
+        if args.json:
+            print(json.dumps(prediction.to_json()))
+        elif isinstance(prediction, NumberPrediction):
+            print(f"{prediction.path}: {prediction.describe()}")
+        else:
+            top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
+            print(f"{prediction.path}: {prediction.describe()}  top 3: {top}")
+    if args.csv:
         write_csv(predictions, args.csv, failures, order=images.given)
-    return EXIT_USAGE if errors or not readings else 0
-
-
-def describe_answer(prediction) -> str:
-    """``predict``'s line for one image: the number read, or the digit and the top three."""
-    from mnist_cnn.prediction import NumberPrediction
-
-    if isinstance(prediction, NumberPrediction):
-        return f"{prediction.path}: {prediction.describe()}"
-    top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
-    return f"{prediction.path}: {prediction.describe()}  top 3: {top}"
+    return EXIT_USAGE if errors else 0
 
 
 def check_predict_outputs(args) -> None:

@@ -14,10 +14,6 @@ class Failure:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
 
-    def to_json(self) -> dict:
-        """``predict --json``'s line for it: path, status "error" and the error."""
-        return {"path": self.path, "status": "error", "error": self.message}
-
 
 class MnistCnnError(Exception):
     """Base class for mistakes a user can make: bad files, bad options, missing data."""

@@ -474,34 +474,17 @@ def write_csv(
         for prediction in predictions
     ] + [[failure.path, "", "", "error", failure.message] for failure in failures]
     if order is not None:
-        rows = in_given_order(rows, [row[0] for row in rows], order)
+        positions: dict[str, list[int]] = {}
+        for index, path in enumerate(order):
+            positions.setdefault(path, []).append(index)
+        # Each row takes its path's next position: predictions and failures each keep the input's order.
+        taken = [positions[row[0]].pop(0) if positions.get(row[0]) else len(order) for row in rows]
+        rows = [row for _, row in sorted(zip(taken, rows), key=lambda pair: pair[0])]
     with atomic_path(target) as partial, partial.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
     return Path(target)
-
-
-def in_given_order(items: list, paths: list[str], order: Sequence[str]) -> list:
-    """``items`` (answers, then failures, each in the input's order), whose paths are ``paths``, in the
-    order of ``order``: the paths as given, a path given twice listed twice. Items whose path is not
-    in it come last, as they were."""
-    positions: dict[str, list[int]] = {}
-    for index, path in enumerate(order):
-        positions.setdefault(path, []).append(index)
-    # Each item takes its path's next position: answers and failures each keep the input's order.
-    taken = [positions[path].pop(0) if positions.get(path) else len(order) for path in paths]
-    return [item for _, item in sorted(zip(taken, items), key=lambda pair: pair[0])]
-
-
-def json_answers(
-    predictions: Sequence[Prediction | NumberPrediction], failures: Sequence[Failure], order: Sequence[str]
-) -> list[dict]:
-    """``predict --json``'s objects, one per image in the order given (``order``, see
-    ``in_given_order``): each prediction's ``to_json()``, and for an image that could not be read
-    ``{"path", "status": "error", "error"}``."""
-    items = [prediction.to_json() for prediction in predictions] + [failure.to_json() for failure in failures]
-    return in_given_order(items, [item["path"] for item in items], order)
 
 
 @dataclass
