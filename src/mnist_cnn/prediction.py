@@ -522,9 +522,9 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
         return Reading([segments[0].image])  # the same array prepare() makes
-    if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
-        return Reading([preprocessing.ink_to_mnist(ink)])  # no line of writing ("%"): one thing, to_mnist's
     whole = preprocessing.ink_to_mnist(ink) if mode == "auto" else None  # to_mnist's, from the same ink map
+    if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
+        return Reading([whole])  # no line of writing (a "%"): one thing
     return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments], whole)
 
 
