@@ -295,6 +295,44 @@ def test_a_few_ink_pixels_are_a_digit_and_only_an_empty_image_is_blank():
         paper.ink_intensity(noise)
 
 
+def test_a_faint_speck_of_paper_grain_alone_is_blank_and_a_pen_s_speck_is_not():
+    rng = np.random.default_rng(0)
+    grain = page(size=(300, 400), level=200.0) + rng.normal(0, 1, (300, 400)).astype(np.float32)
+    rows, cols = np.mgrid[0:300, 0:400]
+    speck = (13 * np.exp(-((rows - 100) ** 2 + (cols - 150) ** 2) / 8.0)).astype(np.float32)
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(grain - speck)  # 13 grey levels deep, 1.3x the 10-level threshold: grain
+    assert np.count_nonzero(paper.ink_intensity(grain - 3 * speck)) > 0  # 39 levels deep: a dot of ink
+    line = grain.copy()
+    line[100:112, 150] -= 120  # a one-pixel pen's 12-pixel stroke, fewer pixels than the speck
+    assert np.count_nonzero(paper.ink_intensity(line)) == 12
+    marks = np.zeros((20, 20), dtype=bool)
+    marks[5:10, 5:8] = True
+    ink = np.where(marks, 14.0, 0.0).astype(np.float32)
+    assert paper.only_grain(ink, marks, threshold=10.0)
+    assert not paper.only_grain(ink * 2, marks, threshold=10.0)  # stands out twice the threshold
+    many = np.zeros((20, 20), dtype=bool)
+    many[2:18, 2:8] = True  # 96 pixels: more than a speck of grain, whatever its contrast
+    assert not paper.only_grain(np.where(many, 14.0, 0.0).astype(np.float32), many, threshold=10.0)
+
+
+def test_a_blank_page_s_soft_shadow_along_the_frame_is_looked_for_and_blank():
+    rows, cols = np.mgrid[0:300, 0:400].astype(np.float32)
+    across = np.cos(1.0) * (cols / 400 - 0.5) + np.sin(1.0) * (rows / 300 - 0.5) - 0.2
+    noise = np.random.default_rng(0).normal(0, 1.5, (300, 400))
+    shaded = (200 * (1 - 0.2 / (1 + np.exp(-across / 0.05))) + noise).astype(np.float32)  # a soft edge cut by two sides
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(shaded)
+    wedge = np.zeros((300, 400), dtype=bool)
+    wedge[200:, 390:] = True  # marks along the right edge, a third of its length
+    assert paper.runs_along_border(wedge)
+    one = np.zeros((300, 400), dtype=bool)
+    one[0:300, 190:200] = True  # a 1 cropped tightly touches the top and bottom over its width only
+    assert not paper.runs_along_border(one)
+    assert paper.longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], dtype=bool)) == 3
+    assert paper.longest_run(np.zeros(5, dtype=bool)) == 0
+
+
 def ruled_ink(squared: bool):
     ink = np.zeros((300, 300), dtype=np.float32)
     for position in range(15, 300, 30):
@@ -763,6 +801,7 @@ def test_shade_under_a_tenth_of_the_frame_is_divided_out_when_wider_than_the_str
     ink = paper.ink_intensity(photo)
     assert ink[ring].mean() > 0.8 and ink[~ring].mean() < 0.002
     monkeypatch.setattr(paper, "WIDE_SHARE", 1.0)  # only SHADOW_SHARE's gate: the shadow stays ink
+    monkeypatch.setattr(paper, "BORDER_RUN", 1.0)  # (its run along the frame's edge would open the look too)
     shaded = paper.ink_intensity(photo)
     assert 0.02 < np.count_nonzero(shaded) / shaded.size < paper.SHADOW_SHARE
 
@@ -1085,6 +1124,23 @@ def test_a_blank_page_s_lone_crease_at_any_angle_is_no_digit(angle, dashed):
     assert not blank.without_page_marks(ink).any()
     with pytest.raises(ImageError, match="no digit found"):
         preprocessing.to_mnist(photo)
+
+
+def test_a_crease_on_grainy_paper_is_no_digit_but_a_crease_beside_a_mark_is_kept():
+    ink = np.zeros((400, 500), dtype=np.float32)
+    ink[:, 240:242] = 1.0  # a crease from edge to edge: 800 pixels
+    rng = np.random.default_rng(0)
+    for row, col in zip(rng.integers(5, 390, 40), rng.integers(5, 490, 40)):
+        ink[row : row + 3, col : col + 3] = 0.6  # 40 specks of grain, 9 pixels each: 30% of the marks
+    assert blank.only_specks(*np.nonzero(ink[:, :230]), (400, 500))
+    assert not blank.without_page_marks(ink).any()
+    beside = ink.copy()
+    beside[150:170, 300:310] = 1.0  # a mark of 200 pixels beside the crease: maybe writing
+    np.testing.assert_array_equal(blank.without_page_marks(beside), beside)
+    one = np.zeros((400, 500), dtype=np.float32)
+    one[:, 230:262] = 1.0  # a bold 1 cropped tightly, with the same grain: wider than a crease
+    one = np.maximum(one, ink * (ink < 1))
+    np.testing.assert_array_equal(blank.without_page_marks(one), one)
 
 
 @pytest.mark.parametrize("radius", [40, 75])

@@ -21,6 +21,8 @@ from mnist_cnn.preprocessing import lines
 MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 is all strokes, no page
 CREASE_WIDTH = 0.006  # of the frame's longer side, 3 pixels at least: half the band a crease lies in
 CREASE_SHARE = 0.97  # of the marked pixels: a lone crease holds this many; the rest are specks
+SPECKLED_SHARE = 0.6  # of the marked pixels: a crease on grainy paper holds this many, the rest all specks
+SPECK = 64  # pixels: a mark off a crease smaller than this is a speck of the paper's grain
 CREASE_REACH = 0.75  # of the line's chord across the frame: a crease runs from edge to edge, dashed where faint
 CREASE_CHORD = 0.3  # of the frame's shorter side: the shortest chord a crease cuts (a folded corner's)
 CORNER_SHADE = 0.2  # of the frame's height and width: the furthest a corner's shade reaches in
@@ -49,21 +51,36 @@ def without_page_marks(ink: np.ndarray) -> np.ndarray:
 def is_lone_crease(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
     """Whether the marked pixels (``rows``, ``cols``: int arrays of equal length) of a frame ``shape``
     (h, w) are one crease: CREASE_SHARE of them within CREASE_WIDTH of one straight line at any angle
-    (``fitted_line``), spread along it over CREASE_REACH of the line's chord across the frame
+    (``fitted_line``), or SPECKLED_SHARE of them with the rest all specks (``only_specks``: a crease
+    on grainy paper), spread along it over CREASE_REACH of the line's chord across the frame
     (``chord``), which is CREASE_CHORD of the frame's shorter side at least. A digit's stroke stops
     well short of the frame's edges, or is broader than the band, or curves out of it."""
     limit = crease_limit(shape)
     if len(rows) < 3 or len(rows) > crease_capacity(shape):
         return False  # more ink than one thin line across the frame can hold
     points = np.stack([rows, cols], axis=1).astype(np.float64)
-    centre, direction = fitted_line(points, CREASE_SHARE)
-    offsets = points - centre
-    near = np.abs(offsets @ np.array([-direction[1], direction[0]])) <= limit
-    if near.mean() < CREASE_SHARE:
-        return False
-    along = offsets[near] @ direction
-    length = chord(centre, direction, shape)
-    return length >= CREASE_CHORD * min(shape) and float(np.ptp(along)) >= CREASE_REACH * length
+    for share in (CREASE_SHARE, SPECKLED_SHARE):
+        centre, direction = fitted_line(points, share)
+        offsets = points - centre
+        near = np.abs(offsets @ np.array([-direction[1], direction[0]])) <= limit
+        if near.mean() >= CREASE_SHARE or (
+            near.mean() >= SPECKLED_SHARE and only_specks(rows[~near], cols[~near], shape)
+        ):
+            along = offsets[near] @ direction
+            length = chord(centre, direction, shape)
+            return length >= CREASE_CHORD * min(shape) and float(np.ptp(along)) >= CREASE_REACH * length
+    return False
+
+
+def only_specks(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) are all specks: marks
+    (8-connected) of fewer than ``SPECK`` pixels each, as grainy paper scatters beside a crease."""
+    from scipy import ndimage
+
+    marks = np.zeros(shape, dtype=bool)
+    marks[rows, cols] = True
+    labels, _ = ndimage.label(marks, structure=np.ones((3, 3)))
+    return int(np.bincount(labels.ravel())[1:].max(initial=0)) < SPECK
 
 
 def crease_limit(shape: tuple[int, int]) -> float:

@@ -20,6 +20,7 @@ MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is n
 NOISE_SIGMAS = 4.0  # ink must stand this many noise standard deviations above the paper
 SHADOW_SHARE = 0.1  # of the frame marked as ink: more may be a hard shadow's edge (``shadows``)
 WIDE_SHARE = 0.02  # of the frame marked: more, with one mark far wider than the strokes, may be shade
+BORDER_RUN = 0.1  # of a side: marks running unbroken along the frame's edge this far may be a soft shadow's
 FLOOR_SHARE = 0.2  # of the ink scale: fainter ink is a pen's halo, except in an enlarged tiny scan
 SHADE_MIN_SIZE = 128  # pixels: no hand shades a scan this small; its blurred strokes' halo is no shade
 SPOT_WIDTH = 0.15  # of the image's shorter side: light marks this wide are a lamp's spot, not chalk strokes
@@ -27,6 +28,8 @@ SPOT_SHARE = 0.5  # of the light marks: that many as wide as SPOT_WIDTH make a l
 SHADE_DEPTH = 0.9  # of the kept ink's depth (90th percentile): the shade a closing takes away is paler
 SHADOW_LEFT = 0.5  # of the marks: a shadow divided out takes away more, or it was not the shadow's edge
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
+FEW_MARKS = 64  # pixels at work size: all the ink of a 1-pixel pen's tiny digit, or of a speck of paper texture
+NOISE_PEAK = 1.5  # of the noise threshold: so few marks must stand out this far, or they are the paper's own grain
 REFINE_ITERATIONS = 4  # reweightings of the lighting fits
 LAMP_DEGREE = 4  # a desk lamp's spot of light is a bump a quartic follows and a quadratic cannot
 LAMP_MIN_SIZE = 128  # pixels: no lamp lights a scan or a thumbnail this small
@@ -461,7 +464,7 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
         raise ImageError("no digit found: the image is blank")
     near = ink[box]
     marks = without_specks(near > threshold)
-    if not marks.any():
+    if not marks.any() or only_grain(near, marks, threshold):
         raise ImageError("no digit found: the image is blank")
     # Marks outside the box are none, so counts over the box's rows and columns are the frame's.
     across = (count_along(marks, axis=1) / gray.shape[1] >= 0.85)[:, None] | (
@@ -476,13 +479,43 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False) -
     return result
 
 
+def only_grain(ink: np.ndarray, marks: np.ndarray, threshold: float) -> bool:
+    """Whether ``marks`` (boolean (h, w): where ``ink``, grey levels beyond the paper, passes the noise
+    ``threshold``) are only the paper's own grain, not a pen: fewer than ``FEW_MARKS`` pixels in all,
+    none standing ``NOISE_PEAK`` times the threshold out of the paper. A blank photo's textured paper
+    leaves a speck or two of 6-47 pixels just over the threshold (1.04-1.16 times it on six such
+    photos), which a tiny digit's enlargement made a 1; a 1-pixel pen's stroke of 10-15 pixels
+    stands far out (25 times, the shared tiny cases). Grain beside other marks is left: dropped
+    there, it made a stain or a crease's dashes a digit more often than it saved one."""
+    return np.count_nonzero(marks) < FEW_MARKS and float(ink[marks].max()) < NOISE_PEAK * threshold
+
+
 def may_be_shaded(marked: np.ndarray) -> bool:
     """Whether the marks (boolean (h, w)) may hold a shadow worth looking for (``without_shadow``):
     over ``SHADOW_SHARE`` of the frame, or over ``WIDE_SHARE`` with a mark far wider than the strokes
     (``shading.has_wide_mark``: a hand's or a phone's shadow beside the digit). Ordinary photos, whose
     marks are the digit's strokes, skip the look (30-60 ms)."""
     count = np.count_nonzero(marked)
-    return count > SHADOW_SHARE * marked.size or (count > WIDE_SHARE * marked.size and shading.has_wide_mark(marked))
+    return (
+        count > SHADOW_SHARE * marked.size
+        or (count > WIDE_SHARE * marked.size and shading.has_wide_mark(marked))
+        or runs_along_border(marked)
+    )
+
+
+def runs_along_border(marked: np.ndarray) -> bool:
+    """Whether the marks (boolean (h, w)) run unbroken along one of the frame's four edges over
+    ``BORDER_RUN`` of its length: a soft shadow's edge cut by the frame, which the lighting fit
+    leaves as a wedge along it."""
+    edges = (marked[0], marked[-1], marked[:, 0], marked[:, -1])
+    return any(longest_run(edge) > BORDER_RUN * len(edge) for edge in edges)
+
+
+def longest_run(values: np.ndarray) -> int:
+    """The most consecutive True in a boolean 1-D array."""
+    padded = np.concatenate(([0], np.asarray(values, dtype=np.int8), [0]))
+    changes = np.flatnonzero(np.diff(padded))
+    return int((changes[1::2] - changes[::2]).max()) if len(changes) else 0
 
 
 def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: bool) -> np.ndarray | None:
