@@ -99,6 +99,38 @@ def test_a_small_sheet_is_found_and_a_light_disk_or_slanted_bar_on_black_is_not(
     assert paper.find_sheet(bar) is None
 
 
+def sheet_photo(angle: float, size, frame, desk: float, written: bool = True) -> np.ndarray:
+    """A sheet (240) of ``size`` with a dark ring (20) in its middle third (or nothing), turned
+    ``angle`` degrees, on a desk at grey ``desk`` with a little texture, in a photo of ``frame``."""
+    height, width = size
+    sheet = np.full(size, 240.0, dtype=np.float32)
+    if written:
+        sheet = draw(sheet, "ring", (width / 3, height / 3, 2 * width / 3, 2 * height / 3), 20.0, max(2, width // 40))
+    turned = Image.fromarray(sheet, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    cover = Image.fromarray(np.ones(size, np.float32), mode="F").rotate(angle, Image.Resampling.BILINEAR, expand=True)
+    texture = ndimage.gaussian_filter(np.random.default_rng(0).normal(0, 4, frame), 1.5).astype(np.float32)
+    photo = np.full(frame, desk, dtype=np.float32) + texture
+    top, left = (frame[0] - turned.height) // 2, (frame[1] - turned.width) // 3
+    region = photo[top : top + turned.height, left : left + turned.width]
+    region[...] = region * (1 - np.asarray(cover)) + np.asarray(turned) * np.asarray(cover)
+    return photo
+
+
+@pytest.mark.parametrize("angle", [0.0, -8.0, 12.0])
+def test_a_note_far_from_the_camera_is_a_sheet_cut_clear_of_its_edges(angle):
+    note = sheet_photo(angle, (150, 130), (800, 1000), desk=80.0)  # 2.4% of the frame, 16% of its height
+    assert paper.find_sheet(note) is not None
+    ink, _, _ = preprocessing.find_ink(note)
+    rows, cols = np.nonzero(ink > 0)
+    assert rows.min() > 0.15 * ink.shape[0] and cols.min() > 0.15 * ink.shape[1]  # the ring only: no desk
+    assert rows.max() < 0.85 * ink.shape[0] and cols.max() < 0.85 * ink.shape[1]
+    assert paper.find_sheet(sheet_photo(angle, (150, 130), (800, 1000), desk=80.0, written=False)) is None
+
+
+def test_white_paper_on_a_light_desk_is_a_sheet():
+    assert paper.find_sheet(sheet_photo(6.0, (400, 300), (600, 800), desk=212.0)) is not None  # 28 levels darker
+
+
 def dark_plaque(turn: float = 0.0, border: bool = True) -> np.ndarray:
     """A dark plaque (40) with a light ring (230) written on it and a light border near its edge, on a
     lighter wall (185), turned ``turn`` degrees."""
