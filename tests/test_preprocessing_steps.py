@@ -275,6 +275,16 @@ def test_a_blank_page_in_shadow_is_blank_and_a_shadows_corner_is_not_relit():
     assert shadows.find_shadow_edge(corner) is None
 
 
+def test_a_shadow_over_most_of_the_page_leaves_its_dark_writing_not_the_lit_corner():
+    rows, cols = np.mgrid[0:400, 0:500].astype(np.float32)
+    lit = (rows / 400 + cols / 500) < 0.55  # a lit corner, 15% of the page; the rest in shadow
+    page = draw(np.full((400, 500), 220.0, np.float32), "ring", (230, 130, 450, 380), 110.0, 44)  # a bold 0
+    photo = page * np.where(lit, 1.0, 0.35) + np.random.default_rng(0).normal(0, 2, (400, 500))
+    ring = draw(np.zeros((400, 500), np.float32), "ring", (230, 130, 450, 380), 1.0, 44) > 0.5
+    ink = paper.ink_intensity(photo.astype(np.float32))  # the lit corner stands out most: light "ink" at first
+    assert ink[ring].mean() > 0.8 and not ink[lit].any()
+
+
 def test_a_stroke_or_a_blob_is_no_shadow():
     tight_one = draw(page(size=(300, 120)), "line", (30, 0, 90, 300), 20.0, 45)  # a bold 1 cropped tightly
     blob = draw(page(size=(300, 300)), "ring", (60, 60, 240, 240), 20.0, 90)  # a marker 0 filled in

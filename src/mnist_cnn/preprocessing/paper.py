@@ -574,7 +574,7 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
     count = int(np.count_nonzero(marked))
     edge = shadows.find_shadow_edge(gray)
     if edge is not None:
-        relit = relit_ink(gray / edge.light(gray.shape), count, edge)
+        relit = relit_ink(gray / edge.light(gray.shape), count, edge, lit=None if dark else marked)
         if relit is not None:
             return relit
     square = shading.pen_square(gray) if min(gray.shape) >= SHADE_MIN_SIZE else None
@@ -597,10 +597,14 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
     return None
 
 
-def relit_ink(relit: np.ndarray, marked: int, edge: shadows.ShadowEdge | None = None) -> np.ndarray | None:
+def relit_ink(
+    relit: np.ndarray, marked: int, edge: shadows.ShadowEdge | None = None, lit: np.ndarray | None = None
+) -> np.ndarray | None:
     """The ink (h, w), 0-1, of an image ``relit`` with its shadow divided out (``without_shadow``),
     less what ``edge`` leaves along itself; None when it keeps over ``SHADOW_LEFT`` of the ``marked``
-    pixels (the shadow was not what stood out).
+    pixels (the shadow was not what stood out). ``lit``: boolean (h, w), the marks when they were
+    light: the lit side of a shadow covering most of the page. If the ink found now is dark, only
+    what is left on that side counts: the dark writing in the shadow never was among those marks.
 
     Raises:
         ImageError: "no digit found" when nothing is left.
@@ -608,10 +612,12 @@ def relit_ink(relit: np.ndarray, marked: int, edge: shadows.ShadowEdge | None = 
     ink = ink_intensity(relit, relight=False)
     if edge is not None:
         ink = shadows.without_edge(ink, edge)
-    left = np.count_nonzero(ink)
+    writing = ink > 0
+    turned_dark = lit is not None and writing.any() and median(relit[writing]) < median(relit)
+    left = np.count_nonzero(ink[lit] if turned_dark else ink)
     if left > SHADOW_LEFT * marked:
         return None
-    if not left:
+    if not ink.any():
         raise ImageError("no digit found: the image is blank")
     return ink
 
