@@ -285,6 +285,17 @@ def test_a_shadow_over_most_of_the_page_leaves_its_dark_writing_not_the_lit_corn
     assert ink[ring].mean() > 0.8 and not ink[lit].any()
 
 
+def test_a_shadow_reaches_the_rim_though_a_lamp_lights_part_of_it():
+    small = np.full((100, 120), 100.0, dtype=np.float32)  # lit paper, left of column 30
+    small[:, 30:] = 60.0  # in shadow
+    small[:40, 30:] = 92.0  # the shadow's rim near a lamp: 0.92 of the lit paper's grey
+    across = np.broadcast_to(np.arange(120, dtype=np.float32) - 30.0, small.shape)
+    assert shadows.shadow_reaches_rim(small, across)
+    stroke = np.full((100, 120), 100.0, dtype=np.float32)
+    stroke[:, 30:45] = 60.0  # a dark bar: lit paper past it
+    assert not shadows.shadow_reaches_rim(stroke, across)
+
+
 def test_a_stroke_or_a_blob_is_no_shadow():
     tight_one = draw(page(size=(300, 120)), "line", (30, 0, 90, 300), 20.0, 45)  # a bold 1 cropped tightly
     blob = draw(page(size=(300, 300)), "ring", (60, 60, 240, 240), 20.0, 90)  # a marker 0 filled in

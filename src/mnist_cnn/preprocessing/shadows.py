@@ -27,7 +27,7 @@ REACH = 0.06  # of the image's longer side: the profile across the edge a penumb
 SOFTNESS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 18.0, 27.0, 40.0)  # pixels: the edge's logistic widths tried
 EDGE_BAND = 0.015  # of the image's longer side: how far a ragged edge's leftovers reach from the fitted line
 EDGE_SHARE = 0.8  # of a mark's pixels along the edge: it is the edge's leftover, not ink
-RIM_SHADED = 75  # percent of the frame's rim beyond a shadow's edge that must be in its shadow
+RIM_SHADED = 50  # percent of the frame's rim beyond a shadow's edge that must be in its shadow (median)
 CANDIDATES = 10  # straight-line peaks tried, strongest first
 
 
@@ -149,7 +149,10 @@ def shadow_reaches_rim(small: np.ndarray, across: np.ndarray) -> bool:
     rim[[0, 1, -2, -1]] = True
     rim[:, [0, 1, -2, -1]] = True
     shade, lit = small[rim & (across > 2)], small[rim & (across < -2)]
-    # Nearly all of it: a shadow with a corner (two edges) leaves lit paper beyond one of its edges.
+    # Half of it at least: a shadow with a corner (two edges) leaves lit paper beyond one of its edges
+    # (whose division is then refused, ``paper.relit_ink``); a lamp's spot near the edge lights the
+    # rest of the shadow's rim nearly as bright as the lit paper (75% failed 2 of 200 validation
+    # shadow photos, which read right at 50%).
     return shade.size >= 10 and lit.size >= 10 and in_shadow(np.percentile(shade, RIM_SHADED), np.median(lit))
 
 
