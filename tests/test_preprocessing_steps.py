@@ -127,6 +127,16 @@ def test_a_note_far_from_the_camera_is_a_sheet_cut_clear_of_its_edges(angle):
     assert paper.find_sheet(sheet_photo(angle, (150, 130), (800, 1000), desk=80.0, written=False)) is None
 
 
+def test_the_lit_strip_of_a_page_in_shadow_is_no_sheet_but_a_blank_sheet_on_a_desk_is():
+    page = draw(np.full((400, 500), 220.0, np.float32), "ring", (300, 120, 400, 280), 40.0, 10)  # a 0
+    light = np.full((400, 500), 0.45, np.float32)
+    light[:, 40:250] = 1.0  # a shadow over the page but a lit strip, between two fingers' shadows
+    photo = page * light + np.random.default_rng(0).normal(0, 2, (400, 500)).astype(np.float32)
+    assert paper.find_sheet(photo) is None  # the writing is in the shadow: no sheet to cut it away
+    blank_sheet = sheet_photo(4.0, (400, 300), (600, 800), desk=80.0, written=False)
+    assert paper.find_sheet(blank_sheet) is not None
+
+
 def test_white_paper_on_a_light_desk_is_a_sheet():
     assert paper.find_sheet(sheet_photo(6.0, (400, 300), (600, 800), desk=212.0)) is not None  # 28 levels darker
 

@@ -102,20 +102,29 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     at most a quarter dark marks, sharply two-toned against a surface at least ``SHEET_CONTRAST``
     (20) grey levels darker (white paper on a light desk). A sheet under ``WIDE_SHEET`` (30%) of
     the frame's shorter side, a note far from the camera, must have writing on it (``has_writing``,
-    at full size: on the copy a small digit's strokes vanish). A light digit on a dark canvas fails
-    these (too thin, a ring, too much hole, a bar with nothing written on it), as does a lighting
-    gradient (not two-toned). An upright sheet is cut to its box inset by 4% of its size each way
-    (``SHEET_EDGE`` copy pixels at least); a tilted one (the desk would show in that box) to the box
-    of the sheet eroded by as much, the desk's corners in it marked (``Sheet.desk``).
+    at full size: on the copy a small digit's strokes vanish); a wider one with none on it is no
+    sheet when there is writing beside it (the lit part of a page, the rest in a hand's shadow). A
+    light digit on a dark canvas fails these (too thin, a ring, too much hole, a bar with nothing
+    written on it), as does a lighting gradient (not two-toned). An upright sheet is cut to its box
+    inset by 4% of its size each way (``SHEET_EDGE`` copy pixels at least); a tilted one (the desk
+    would show in that box) to the box of the sheet eroded by as much, the desk's corners in it
+    marked (``Sheet.desk``).
 
     On 150 validation digits written on notes 15-30% of the frame each way on a darker desk (a
     ``/work`` script), 15% were read right when 8% of the frame, 30% of its shorter side and 40 grey
     levels were required, 91% now; on sheets 15-45 grey levels over a light textured desk, 87% and 94%.
     """
     sheet = sheet_of(shrink(gray, 128), gray.shape)
-    if sheet is None or not sheet.narrow or has_writing(sheet.cut(gray)):
+    if sheet is None or has_writing(sheet.cut(gray)):
         return sheet
-    return None  # a narrow light region with nothing written on it: a light bar on a dark canvas (a 1)
+    if sheet.narrow:
+        return None  # a narrow light region with nothing written on it: a light bar on a dark canvas (a 1)
+    top, bottom, left, right = sheet.box
+    beside = np.ones(gray.shape, dtype=bool)
+    beside[top:bottom, left:right] = False
+    if has_writing(gray[beside]):
+        return None  # the writing is beside it: the lit part of a page, the rest in a shadow
+    return sheet  # a blank sheet: cut out, nothing is found on it
 
 
 def has_writing(cut: np.ndarray) -> bool:
