@@ -178,6 +178,21 @@ def test_in_a_number_a_tight_pair_no_wider_than_one_digit_is_cut_when_the_detect
     assert len(segmentation.segment(gray, confident_zero, doubts_wide)) == 1  # alone it is judged whole
 
 
+def test_strokes_apart_along_the_line_are_joined_when_they_read_better_as_one_digit(monkeypatch):
+    # A 4 whose bent stroke stops short of its stem: no overlap along the line, so geometry keeps
+    # two pieces; the judge doubts the stem is a whole digit, and the two read far better as one.
+    monkeypatch.setitem(GLYPHS, "q", [[(60, 10), (10, 100), (55, 100)], [(80, 40), (80, 150)]])
+    monkeypatch.setattr(segmentation, "WIDTH_WEIGHT", 0.0)
+    judge = is_whole_digit_if(lambda width, height: width >= 0.5 * height)  # a bare stem is no digit
+    gray = draw("q")
+    assert len(segmentation.segment(gray)) == 2  # without the models: two pieces
+    [segment] = segmentation.segment(gray, confident_zero, judge)
+    assert np.array_equal(segment.image, preprocessing.to_mnist(gray))
+    assert len(segmentation.segment(draw("q0", gap=60), confident_zero, judge)) == 2
+    # Two pieces the judge takes for whole digits are not tried together, however close.
+    assert len(segmentation.segment(gray, confident_zero, lambda images: np.full(len(images), 0.95))) == 2
+
+
 def test_each_blob_is_read_once_and_all_wholes_in_one_call(monkeypatch):
     # Four digits wide enough to be checked for touching digits: their wholes go to the classifier
     # and the detector in one call each, and split finds them read instead of asking again.

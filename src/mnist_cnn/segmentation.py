@@ -63,6 +63,9 @@ DETECTOR_WEIGHT = 2.0
 # DETECTOR_WEIGHT chosen, with the one-network detector shipped before the pair; with the pair the
 # test-digit numbers benchmark moved by at most 0.5 points.
 CUT_PENALTY = 0.5  # log-confidence each cut costs: a digit is cut only when its pieces read far better
+JOIN_GAP = 0.3  # of the line's height: neighbours this close along the line may be one digit's strokes
+JOIN_DOUBT = 0.8  # one of two neighbours the piece judge doubts is a whole digit: only then is a join tried
+JOIN_MARGIN = 1.0  # log-confidence: two neighbours are joined when as one digit they read this much better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
 # A found digit's faint ink (under STROKE: soft edges, the faint stretches of a hairline drawn beside bold
@@ -356,6 +359,40 @@ def split(
     return best.get(len(ends) - 1, (0.0, [blob]))[1]
 
 
+def join_by_recognition(blobs: list[Blob], ink: np.ndarray, height: float, classify, digit_probability) -> list[Blob]:
+    """Neighbours along the line (within JOIN_GAP line heights) joined while one digit reads better
+    than two, by ``scores_of`` (the classifier's confidence, the width prior and the piece judge's
+    probability that a piece is one whole digit), the best join first: a 4 drawn in two strokes that
+    do not overlap along the line, a 5 whose bar stands apart, which geometry (``merge``) leaves as
+    a "6" and a "1" or a "2" and an "8". Two pieces cost CUT_PENALTY more than one, as in ``split``,
+    so two digits side by side stay apart only when they read better so by more than JOIN_MARGIN.
+    Only pairs one of which the judge doubts is a whole digit (under JOIN_DOUBT) are tried: a
+    number of clear digits costs one call of the judge. All reads of a round go to each model in
+    one call (``read_all``)."""
+    blobs = sorted(blobs, key=lambda blob: blob.left + blob.right)
+    while len(blobs) > 1:
+        read_all(blobs, ink, None, digit_probability)
+        pairs = [
+            (index, union(blobs[index : index + 2]))
+            for index in range(len(blobs) - 1)
+            if blobs[index + 1].left - blobs[index].right <= JOIN_GAP * height
+            and min(blobs[index].one_digit_probability or 0.0, blobs[index + 1].one_digit_probability or 0.0)
+            < JOIN_DOUBT
+        ]
+        if not pairs:
+            break
+        read_all([*blobs, *(joined for _, joined in pairs)], ink, classify, digit_probability)
+        alone = scores_of(blobs, ink, height, classify, digit_probability)
+        together = scores_of([joined for _, joined in pairs], ink, height, classify, digit_probability)
+        gains = [together[k] - (alone[index] + alone[index + 1] - CUT_PENALTY) for k, (index, _) in enumerate(pairs)]
+        best = int(np.argmax(gains))
+        if gains[best] <= JOIN_MARGIN:
+            break
+        index, joined = pairs[best]
+        blobs[index : index + 2] = [joined]
+    return blobs
+
+
 def digits_across(blob: Blob, height: float) -> int:
     """How many digits, at least 2, a blob too wide for one is likely to hold: its width in 0.8 line heights."""
     return max(2, int(round(blob.width / (0.8 * height))))
@@ -609,6 +646,9 @@ def find_digits(
     height = line_height(blobs)
     digits = merge(blobs, height)
     height = line_height(digits)
+    if classify is not None and digit_probability is not None and len(digits) > 1:
+        digits = join_by_recognition(digits, ink, height, classify, digit_probability)
+        height = line_height(digits)
     in_number = number or len(digits) > 1
     wide = too_wide(digits, ink, height, classify, digit_probability if in_number else None)
     digits = [
