@@ -250,3 +250,18 @@ def test_the_api_returns_a_number_with_its_digits_and_boxes(tmp_path):
     (answer,) = response.json()["predictions"]
     assert answer["number"] == "71" and answer["digit"] is None and len(answer["digits"]) == 2
     assert all(len(digit["box"]) == 4 and len(digit["image"]) == 28 for digit in answer["digits"])
+
+
+def test_a_number_whose_pieces_are_no_digits_says_so_in_its_line():
+    def piece(digit, status):
+        probabilities = [0.0] * 10
+        probabilities[digit] = 0.9
+        return Prediction(digit, 0.9, probabilities, np.zeros((28, 28), np.uint8), status=status)
+
+    refused = NumberPrediction([piece(4, "not_a_digit"), piece(2, "not_a_digit"), piece(5, "digit")], path="a.png")
+    assert refused.status == "not_a_digit"
+    assert refused.describe() == (
+        "not a digit (looks most like 425: digits 4 90.0% not_a_digit, 2 90.0% not_a_digit, 5 90.0%)"
+    )
+    doubted = NumberPrediction([piece(4, "not_a_digit"), piece(2, "digit"), piece(5, "digit")])
+    assert doubted.status == "unsure" and doubted.describe().startswith("425 (digits 4 90.0% not_a_digit")

@@ -92,11 +92,15 @@ class NumberPrediction:
         return float(np.prod([digit.confidence for digit in self.digits]))
 
     def describe(self) -> str:
-        """One line: ``2026 (digits 2 99.9%, 0 99.8%, 2 99.7%, 6 98.1%)``, or which digits are in doubt."""
+        """One line: ``2026 (digits 2 99.9%, 0 99.8%, 2 99.7%, 6 98.1%)``, or which digits are in doubt;
+        ``not a digit (looks most like 4255: digits ...)`` when the status is not_a_digit, as for one
+        digit: a blank page's shadow in pieces is no number to copy."""
         parts = ", ".join(
             f"{digit.digit} {digit.confidence:.1%}" + ("" if digit.status == "digit" else f" {digit.status}")
             for digit in self.digits
         )
+        if self.status == "not_a_digit":
+            return f"not a digit (looks most like {self.number}: digits {parts})"
         return f"{self.number} (digits {parts})"
 
     def to_json(self) -> dict:
