@@ -137,6 +137,16 @@ def test_the_lit_strip_of_a_page_in_shadow_is_no_sheet_but_a_blank_sheet_on_a_de
     assert paper.find_sheet(blank_sheet) is not None
 
 
+def test_a_small_sheet_under_uneven_light_is_found_once_the_light_is_divided_out():
+    photo = sheet_photo(5.0, (200, 160), (800, 1000), desk=150.0)  # 4% of the frame
+    lit = photo * np.linspace(0.65, 1.12, 1000, dtype=np.float32)[None, :]  # a window on the right
+    small = resize.shrink(lit, 128)
+    assert paper.sheet_region(small, paper.SHEET_SMALLEST, paper.SHEET_CONTRAST, paper.SHEET_NARROWEST) is None
+    assert paper.find_sheet(lit) is not None
+    flat = paper.evenly_lit(small)
+    assert flat.shape == small.shape and abs(float(np.median(flat)) - float(np.median(small))) < 10
+
+
 def test_white_paper_on_a_light_desk_is_a_sheet():
     assert paper.find_sheet(sheet_photo(6.0, (400, 300), (600, 800), desk=212.0)) is not None  # 28 levels darker
 

@@ -33,6 +33,7 @@ SHEET_NARROWEST = 0.1  # of the frame's shorter side: a small sheet's shorter si
 WIDE_SHEET = 0.3  # of the frame's shorter side: a sheet narrower than this must have writing on it
 WRITING_SHARE = 0.002  # of a narrow sheet's pixels: dark ones, its writing
 WRITING_PIXELS = 10  # the least writing a narrow sheet holds
+LIGHT_SPREAD = 0.25  # of the copy's longer side: the Gaussian light the copy is divided by when no sheet stands out
 SHEET_EDGE = 1.5  # pixels of the 128-pixel copy: the least a sheet is cut inside its blurred edge
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
 FEW_MARKS = 64  # pixels at work size: all the ink of a 1-pixel pen's tiny digit, or of a speck of paper texture
@@ -110,6 +111,10 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     would show in that box) to the box of the sheet eroded by as much, the desk's corners in it
     marked (``Sheet.desk``).
 
+    When no sheet stands out, the copy's slow light is divided out (``evenly_lit``) and the sheet
+    looked for again: a lamp or a window makes a desk's lit side as bright as a small sheet's
+    shaded one.
+
     On 150 validation digits written on notes 15-30% of the frame each way on a darker desk (a
     ``/work`` script), 15% were read right when 8% of the frame, 30% of its shorter side and 40 grey
     levels were required, 91% now; on sheets 15-45 grey levels over a light textured desk, 87% and 94%.
@@ -140,6 +145,8 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     from scipy import ndimage
 
     sheet = sheet_region(small, SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST)
+    if sheet is None:
+        sheet = sheet_region(evenly_lit(small), SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST)
     if sheet is None:
         return None
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
@@ -172,6 +179,18 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     )
     desk = ~mask_at(inner, box, (scale_y, scale_x))
     return Sheet(box, desk if desk.any() else None, narrow)
+
+
+def evenly_lit(small: np.ndarray) -> np.ndarray:
+    """``small`` (h, w), grey levels, divided by its light: a Gaussian blur ``LIGHT_SPREAD`` of its
+    longer side wide, scaled back to its median grey. A lamp or a window lighting the desk unevenly
+    makes its lit side as bright as a small sheet's shaded one, and the one threshold finds no sheet;
+    divided by the slow light, the sheet stands out again (its edges get a halo, which the
+    rectangle test tolerates)."""
+    from scipy import ndimage
+
+    light = ndimage.gaussian_filter(small.astype(np.float32), LIGHT_SPREAD * max(small.shape), mode="nearest")
+    return (small / np.maximum(light, 1.0) * float(np.median(small))).astype(np.float32)
 
 
 def sheet_region(
