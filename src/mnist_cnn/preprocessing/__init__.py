@@ -6,13 +6,15 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 
 1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64;
 2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
-   turned, the desk left in its box covered with paper; or else a dark plaque with light writing on a
-   lighter wall (a house number), the wall covered with the plaque's ground (``plaques.find_plaque``);
+   turned, large or a small note, under even or uneven light, the desk left in its box covered with
+   paper; or else a dark plaque with light writing on a lighter wall (a house number), the wall
+   covered with the plaque's ground (``plaques.find_plaque``);
 3. ``paper.ink_intensity``: the lighting fitted and removed (a quadratic; a quartic under a desk
    lamp's spot; a hard shadow's straight edge divided out first, ``shadows``; a hand's or a phone's
    shadow or a tight lamp spot by a grey closing wider than the pen, ``shading``; a plane for a tiny
    scan, whose faint grey levels are kept), the ink found on whichever side of the paper is the
-   minority (dark on light or light on dark, any paper grey), noise and specks dropped;
+   minority (dark on light or light on dark, any paper grey), noise and specks dropped (a speck or two
+   of the paper's grain alone: blank);
 4. ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
    meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
    ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
@@ -22,7 +24,7 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
    margin line or a sheet's edge in pieces) erased; ``blank.without_page_marks``: a blank page's
-   lone crease, at any angle, or its shaded corner emptied: no digit;
+   lone crease, at any angle (grain specks beside it or not), or its shaded corner emptied: no digit;
 7. ``digit.ink_bounding_box``, ``resize.enlarge_small`` and ``resize.max_pool``: cropped to the ink,
    enlarged to 40 pixels if smaller (a 1-pixel pen's tiny digit), shrunk to 80 if larger;
 8. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
