@@ -89,6 +89,17 @@ def test_a_tilted_sheet_is_cut_out_and_the_desk_in_its_box_covered_with_paper(an
     assert preprocessing.to_mnist(photo).max() == 255
 
 
+def test_a_tilted_sheet_is_cut_once_for_its_search_and_its_ink(monkeypatch):
+    photo = tilted_sheet_on_desk(9.0)
+    calls = []
+    original = paper.Sheet.cut_afresh
+    monkeypatch.setattr(paper.Sheet, "cut_afresh", lambda sheet, gray: calls.append(1) or original(sheet, gray))
+    preprocessing.find_ink(photo)
+    assert len(calls) == 1
+    sheet = paper.find_sheet(photo)
+    assert sheet.cut(photo) is sheet.cut(photo) and sheet.cut(photo.copy()) is not sheet.cut(photo)
+
+
 def test_a_small_sheet_is_found_and_a_light_disk_or_slanted_bar_on_black_is_not():
     small = tilted_sheet_on_desk(5.0, size=(330, 270), frame=(800, 1100))  # a tenth of the frame
     assert paper.find_sheet(small) is not None

@@ -36,7 +36,7 @@ class Plaque(Sheet):
     128-pixel copy wider, and ``desk`` the box's pixels that show the wall or the plaque's blurred
     rim (boolean, some False)."""
 
-    def cut(self, gray: np.ndarray) -> np.ndarray:
+    def cut_afresh(self, gray: np.ndarray) -> np.ndarray:
         """``gray`` (h, w), float32 0-255, cut to the box: float32 (bottom - top, right - left), the
         wall and the rim covered by the median of the plaque's other pixels, its ground (the nearest
         pixel may be a light border on it)."""
