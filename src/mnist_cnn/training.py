@@ -41,6 +41,8 @@ FEW_STEPS = 600  # below this, BatchNorm's moving averages (momentum 0.99) lag t
 RUN_FREE_BYTES = 50_000_000
 TEACHER_WEIGHT = 0.5  # the teacher's share of each target, when --teacher is given without --teacher-weight
 TEACHER_TEMPERATURE = 2.0  # Hinton et al. (2015) used 1-20; 2 keeps a calibrated teacher's ranking visible
+MARKER_FILE = "marker_digits.npz"  # in a run folder: its marker-written training digits, made once
+MARKER_SECONDS = 0.045  # to write and preprocess one (markers.marker_digits), for the log
 VALIDATION_BATCH = 512  # images per batch of the per-epoch validation pass (inference only)
 # The settings a recipe chooses (None in a TrainConfig: the recipe's value); `mnist-cnn tune` searches them.
 RECIPE_SETTINGS = (
@@ -86,6 +88,7 @@ class TrainConfig:
     pen_trace: float | None = None  # 0-1: share of RandomPen's images retraced with a round pen; None: the recipe's
     pen_contour: float | None = None  # 0-1: share of RandomPen's images as contours; None: the recipe's
     pen_sheet_edge: float | None = None  # 0-1: share of RandomPen's images with a sheet's edge; None: the recipe's
+    marker_digits: int = 0  # training digits also written with a thick marker and preprocessed (markers.py)
     # A model (a shipped name or a .keras/.h5 file) of the same architecture whose weights training
     # starts from instead of random ones: fine-tuning. None: from scratch.
     init: str | None = None
@@ -148,6 +151,7 @@ SETTING_RULES = {
     "pen_trace": ("--pen-trace", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_contour": ("--pen-contour", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_sheet_edge": ("--pen-sheet-edge", lambda value: 0 <= value <= 1, "in [0, 1]"),
+    "marker_digits": ("--marker-digits", lambda value: value >= 0, "0 or more"),
     "teacher_weight": ("--teacher-weight", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "teacher_temperature": ("--teacher-temperature", lambda value: value > 0, "positive"),
     "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
@@ -155,7 +159,7 @@ SETTING_RULES = {
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
     "affine": ("affine", lambda value: 0 <= value <= 5, "in [0, 5]"),
 }
-INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_seed"}
+INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_seed", "marker_digits"}
 
 
 def check_setting(name: str, value, label: str) -> None:
@@ -646,6 +650,10 @@ def train_in(
         raise UsageError(f"--limit {config.limit} is more than the {len(dataset.train_images):,} training images")
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
+    if config.marker_digits:
+        marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log)
+        train_images = np.concatenate([train_images, marked_images])
+        train_labels = np.concatenate([train_labels, marked_labels])
     if len(val_images) == 0:
         raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
     # Data-parallel processes each take an equal share of every batch, so every batch is full; the
@@ -690,6 +698,32 @@ def train_in(
     if processes is not None:
         distributed.leave_processes()
     return finish_run(run_dir, config, dataset, command, len(train_images), len(val_images), log, resumed_from)
+
+
+def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
+    """``config.marker_digits`` of the run's training digits written with a thick marker and put through
+    the preprocessing (``markers.marker_digits``, seeded by the run's seed): uint8 (m, 28, 28) and (m,)
+    labels. Made once and kept in the run folder (``marker_digits.npz``, written whole or not at all),
+    so a resumed run trains on the same images without making them again."""
+    from mnist_cnn import markers
+
+    path = run_dir / MARKER_FILE
+    try:
+        with np.load(path) as saved:
+            if int(saved["count"]) == config.marker_digits and int(saved["seed"]) == config.seed:
+                return saved["images"], saved["labels"]
+    except (OSError, KeyError, ValueError):
+        pass
+    log(
+        f"Writing {config.marker_digits:,} training digits with a thick marker (markers.py), about "
+        f"{config.marker_digits * MARKER_SECONDS / 60:.0f} minutes; kept in {path} for a resumed run"
+    )
+    marked_images, marked_labels = markers.marker_digits(images, labels, config.marker_digits, config.seed)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as file:
+        np.savez(file, images=marked_images, labels=marked_labels, count=config.marker_digits, seed=config.seed)
+    partial.replace(path)
+    return marked_images, marked_labels
 
 
 def member_config(config: TrainConfig, index: int) -> TrainConfig:

@@ -1,0 +1,85 @@
+"""Marker-written training digits: drawn at full size with a thick tip, then preprocessed as predict does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_cnn import markers, training
+from mnist_cnn.preprocessing import digit
+
+
+def ring_and_bar() -> tuple[np.ndarray, np.ndarray]:
+    """Two MNIST-style digits, uint8 (28, 28) light on black: a 0 (a ring 2-3 pixels wide) and a 1 (a bar)."""
+    rows, cols = np.indices((28, 28))
+    radius = np.hypot((rows - 14) / 1.4, cols - 14)
+    zero = np.where((radius >= 5) & (radius <= 7.5), 255, 0).astype(np.uint8)
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 13:16] = 255
+    return np.stack([zero, one]), np.array([0, 1])
+
+
+def test_a_marker_writes_dark_strokes_far_wider_than_mnists_on_light_paper():
+    images, _ = ring_and_bar()
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        image = markers.marker_image(images[0], rng)
+        assert image.dtype == np.float32 and image.ndim == 2 and 0 <= image.min() and image.max() <= 255
+        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+        assert np.median(border) - image.min() > 80  # light paper all round, dark ink
+        ink = image < (image.max() + image.min()) / 2
+        rows = np.flatnonzero(ink.any(axis=1))
+        height = rows[-1] - rows[0] + 1
+        # MNIST's stroke is 2.5 pixels on a 20-pixel digit: a marker 1.5-4.5 times as wide, less the
+        # part of the tip that overhangs the digit's ends (the height grows with the tip too)
+        assert digit.stroke_width(ink) / height >= 1.5 * 2.5 / 20 * 0.6
+
+
+def test_marker_digits_are_preprocessed_28x28_with_the_chosen_digits_labels():
+    images, labels = ring_and_bar()
+    made, made_labels = markers.marker_digits(images, labels, 6, seed=1)
+    assert made.shape == (6, 28, 28) and made.dtype == np.uint8 and made_labels.shape == (6,)
+    chosen = np.random.default_rng(1).choice(2, 6, replace=True)
+    np.testing.assert_array_equal(made_labels, labels[chosen])
+    for image, label in zip(made, made_labels):
+        centre = image[10:18, 12:17].mean()
+        # to_mnist's field: light ink on black; the 1's middle is ink, the 0's hole stays darker than a bar
+        assert image.max() == 255 and (centre > 100 if label == 1 else True)
+    again, _ = markers.marker_digits(images, labels, 6, seed=1)
+    np.testing.assert_array_equal(made, again)
+
+
+def test_marker_digits_refuse_mismatched_inputs_and_make_none_for_zero():
+    images, labels = ring_and_bar()
+    with pytest.raises(ValueError, match="2 images but 1 labels"):
+        markers.marker_digits(images, labels[:1], 3, seed=0)
+    with pytest.raises(ValueError, match="no images"):
+        markers.marker_digits(images[:0], labels[:0], 3, seed=0)
+    made, made_labels = markers.marker_digits(images, labels, 0, seed=0)
+    assert made.shape == (0, 28, 28) and made_labels.shape == (0,)
+
+
+def test_a_run_makes_its_marker_digits_once_and_a_resumed_run_reuses_them(tmp_path, monkeypatch):
+    images, labels = ring_and_bar()
+    config = training.TrainConfig(marker_digits=4, seed=5)
+    calls, make = [], markers.marker_digits
+
+    def counted(*args):
+        calls.append(args)
+        return make(*args)
+
+    monkeypatch.setattr(markers, "marker_digits", counted)
+    first = training.marker_set(tmp_path, config, images, labels, lambda message: None)
+    second = training.marker_set(tmp_path, config, images, labels, lambda message: None)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first[0], second[0])
+    assert not list(tmp_path.glob("*.partial"))
+    training.marker_set(tmp_path, training.TrainConfig(marker_digits=3, seed=5), images, labels, lambda m: None)
+    assert len(calls) == 2  # another count: made afresh
+
+
+def test_marker_digits_must_not_be_negative():
+    from mnist_cnn.errors import UsageError
+
+    with pytest.raises(UsageError, match="--marker-digits must be 0 or more"):
+        training.TrainConfig(marker_digits=-1).check()
