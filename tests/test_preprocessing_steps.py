@@ -1328,6 +1328,22 @@ def test_a_margin_line_in_pieces_beside_a_number_is_erased_and_a_one_kept():
     np.testing.assert_array_equal(cleaned[writing > 0], writing[writing > 0])
 
 
+def test_a_one_beside_a_marker_blob_is_no_hairline():
+    """The pen is the writing's usual stroke width, not the largest mark's: in "1 0 8 0" whose 8 was
+    filled into a blob by the marker (a stroke 60 pixels wide), the 1, as wide as the pen of the
+    two 0s, stays. Measured on the largest mark alone (the blob), the 1 was a page's hairline and
+    the number lost its leading digit. A margin line 2 pixels wide beside them still goes."""
+    canvas = np.zeros((220, 620), np.float32)
+    one = draw(canvas, "line", (60, 40, 40, 180), 1.0, 9)
+    zeros = draw(draw(canvas, "ring", (110, 40, 190, 180), 1.0, 9), "ring", (430, 40, 510, 180), 1.0, 9)
+    blob = draw(canvas, "ring", (240, 40, 370, 180), 1.0, 60)
+    margin = draw(canvas, "line", (12, 10, 13, 210), 1.0, 2)
+    writing = np.maximum(np.maximum(one, zeros), blob)
+    cleaned = lines.without_hairlines(np.maximum(writing, margin))
+    assert not cleaned[margin > 0].any()
+    np.testing.assert_array_equal(cleaned[writing > 0], writing[writing > 0])
+
+
 def test_a_speck_is_not_enlarged_into_a_stroke():
     speck = np.ones((5, 3), dtype=np.float32)
     assert resize.enlarge_small(speck, 40) is speck

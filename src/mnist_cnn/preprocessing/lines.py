@@ -346,12 +346,16 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
 def without_hairlines(ink: np.ndarray) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less the page's hairlines beside the writing: marks (8-connected)
     other than the largest, at least HAIRLINE_LONG of its height long, that are straight lines
-    (``line_shape``) at most HAIRLINE of its stroke width (``digit.stroke_width``) thick. A margin
-    line or a sheet's edge beside a number, often in pieces where the rulings crossing it were
-    erased and so no fold, was read as a leading or trailing "1": pages' lines are printed or cut
-    far thinner than a pen writes. A digit's own strokes, a 1 among them, are the pen's width; a
-    shorter thin mark (a dash, a decimal point) stays. Run after the shade is gone (``remnants``),
-    so that the largest mark is the writing. Maps under 128 pixels on a side are left alone.
+    (``line_shape``) at most HAIRLINE of the pen's stroke width (``digit.stroke_width``) thick. The
+    pen's width is the median over the largest mark and the other long marks that are no straight
+    lines (the writing's other digits). A margin line or a sheet's edge beside a number, often in
+    pieces where the rulings crossing it were erased and so no fold, was read as a leading or
+    trailing "1": pages' lines are printed or cut far thinner than a pen writes. A digit's own
+    strokes, a 1 among them, are the pen's width; a shorter thin mark (a dash, a decimal point)
+    stays. With the largest mark alone as the pen, a marker's 8 filled into a blob (69 pixels wide)
+    made the leading 1 of "148778" (21 pixels, as wide as the other digits' strokes) a hairline.
+    Run after the shade is gone (``remnants``), so that the largest mark is the writing. Maps under
+    128 pixels on a side are left alone.
     """
     from scipy import ndimage
 
@@ -365,15 +369,20 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
         return ink
     boxes = ndimage.find_objects(labels)
     shortest = HAIRLINE_LONG * (boxes[largest - 1][0].stop - boxes[largest - 1][0].start)
-    pen = None
+    long = [
+        label
+        for label, box in enumerate(boxes, start=1)
+        if label != largest and max(span.stop - span.start for span in box) >= shortest
+    ]
+    shapes = {label: line_shape(labels[boxes[label - 1]] == label) for label in long}
+    straight = [label for label in long if shapes[label][1]]
+    if not straight:
+        return ink
+    writing = [largest, *(label for label in long if not shapes[label][1])]
+    pen = float(np.median([mark_width(labels, boxes[label - 1], label) for label in writing]))
     cut = np.zeros(count + 1, dtype=bool)
-    for label, box in enumerate(boxes, start=1):
-        if label == largest or max(span.stop - span.start for span in box) < shortest:
-            continue
-        thickness, straight = line_shape(labels[box] == label)
-        if straight:
-            pen = mark_width(labels, boxes[largest - 1], largest) if pen is None else pen
-            cut[label] = thickness <= HAIRLINE * pen
+    for label in straight:
+        cut[label] = shapes[label][0] <= HAIRLINE * pen
     if not cut.any():
         return ink
     cleaned = ink.copy()
