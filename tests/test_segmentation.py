@@ -82,6 +82,12 @@ def test_digits_of_different_heights_and_slant_are_all_found():
     assert len(segmentation.segment(draw("2710", slant=0.2))) == 4
 
 
+def test_a_digit_written_small_between_tall_ones_is_no_part_of_its_neighbour():
+    """A 5 at 55% of its neighbours' height is as short as a 5's detached bar, but holds a digit's
+    ink: it stays a digit of its own, not a part joined to the 1 or the 7."""
+    assert len(segmentation.segment(draw("157", heights=[1.0, 0.55, 1.0]))) == 3
+
+
 def test_overlapping_boxes_of_slanted_digits_are_two_digits():
     gray = draw("71", gap=-15, slant=0.25)
     assert len(segmentation.segment(gray)) == 2

@@ -68,6 +68,7 @@ JOIN_DOUBT = 0.8  # one of two neighbours the piece judge doubts is a whole digi
 JOIN_MARGIN = 1.0  # log-confidence: two neighbours are joined when as one digit they read this much better
 LOWEST = 0.6  # of the line's height: a piece shorter than this is part of a digit (a bar, a loop), not one
 ATTACH = 0.5  # of the line's height: a part (shorter than SHORT) this close to a digit joins it (a 5's far bar)
+PART_INK = 0.4  # of the median digit's ink: a short group holding more is a small digit, not a part of one
 # A found digit's faint ink (under STROKE: soft edges, the faint stretches of a hairline drawn beside bold
 # digits) that joins its strokes is given back to it (hysteresis thresholding, as Canny's edges are
 # traced): within FAINT_BOX line heights of its box, never within FAINT_REACH of another digit's strokes.
@@ -274,16 +275,26 @@ def merge(blobs: list[Blob], height: float) -> list[Blob]:
 
 def attach_parts(blobs: list[Blob], height: float) -> list[Blob]:
     """Groups too short to be digits (a 5's bar written well to the right of its body, a stray
-    stroke) joined to the nearest group within ATTACH line heights; digits are never that short."""
-    blobs = sorted(blobs, key=lambda blob: blob.height)
+    stroke) joined to the nearest group within ATTACH line heights. A short group holding more than
+    PART_INK of the median digit's ink (of the groups at least SHORT line heights tall) is a digit
+    written small (a flat 5 between tall digits) and stays one: joined to its neighbour, a "5" and
+    a "1" were read as one "2"."""
+    tall = [blob.mass for blob in blobs if blob.height >= SHORT * height]
+    heaviest_part = PART_INK * float(np.median(tall)) if tall else float("inf")
+    blobs = sorted(blobs, key=lambda blob: blob.height)  # shortest first: a bar joins a small digit first
+    small_digits = []
     while len(blobs) > 1 and blobs[0].height < SHORT * height:
         part, others = blobs[0], blobs[1:]
+        if part.mass > heaviest_part:
+            small_digits.append(part)
+            blobs = others
+            continue
         nearest = min(others, key=lambda other: distance(part, other))
         if distance(part, nearest) > ATTACH * height:
             break
         others.remove(nearest)
         blobs = sorted([*others, union([part, nearest])], key=lambda blob: blob.height)
-    return blobs
+    return blobs + small_digits
 
 
 def cut_candidates(blob: Blob, ink: np.ndarray, height: float, count: int) -> list[tuple[float, float]]:
