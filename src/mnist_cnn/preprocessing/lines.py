@@ -347,15 +347,15 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less the page's hairlines beside the writing: marks (8-connected)
     other than the largest, at least HAIRLINE_LONG of its height long, that are straight lines
     (``line_shape``) at most HAIRLINE of the pen's stroke width (``digit.stroke_width``) thick. The
-    pen's width is the median over the largest mark and the other long marks that are no straight
-    lines (the writing's other digits). A margin line or a sheet's edge beside a number, often in
-    pieces where the rulings crossing it were erased and so no fold, was read as a leading or
-    trailing "1": pages' lines are printed or cut far thinner than a pen writes. A digit's own
-    strokes, a 1 among them, are the pen's width; a shorter thin mark (a dash, a decimal point)
-    stays. With the largest mark alone as the pen, a marker's 8 filled into a blob (69 pixels wide)
-    made the leading 1 of "148778" (21 pixels, as wide as the other digits' strokes) a hairline.
-    Run after the shade is gone (``remnants``), so that the largest mark is the writing. Maps under
-    128 pixels on a side are left alone.
+    pen is the largest mark's width, or the median over it and the other long marks that are no
+    straight lines (the writing's other digits) when that is less. A margin line or a sheet's edge
+    beside a number, often in pieces where the rulings crossing it were erased and so no fold, was
+    read as a leading or trailing "1": pages' lines are printed or cut far thinner than a pen
+    writes. A digit's own strokes, a 1 among them, are the pen's width; a shorter thin mark (a
+    dash, a decimal point) stays. With the largest mark alone as the pen, a marker's 8 filled into
+    a blob (69 pixels wide) made the leading 1 of "148778" (21 pixels, as wide as the other digits'
+    strokes) a hairline. Run after the shade is gone (``remnants``), so that the largest mark is
+    the writing. Maps under 128 pixels on a side are left alone.
     """
     from scipy import ndimage
 
@@ -378,9 +378,16 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     straight = [label for label in long if shapes[label][1]]
     if not straight:
         return ink
-    writing = [largest, *(label for label in long if not shapes[label][1])]
-    pen = float(np.median([mark_width(labels, boxes[label - 1], label) for label in writing]))
+    pen = mark_width(labels, boxes[largest - 1], largest)
     cut = np.zeros(count + 1, dtype=bool)
+    for label in straight:
+        cut[label] = shapes[label][0] <= HAIRLINE * pen
+    if not cut.any():
+        return ink
+    # Thin beside the largest mark: thin beside the writing's usual pen too? (measured only now: a
+    # distance transform per digit, and most straight marks, a number's 1s, are kept at once)
+    others = [mark_width(labels, boxes[label - 1], label) for label in long if not shapes[label][1]]
+    pen = min(pen, float(np.median([pen, *others])))
     for label in straight:
         cut[label] = shapes[label][0] <= HAIRLINE * pen
     if not cut.any():
