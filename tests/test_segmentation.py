@@ -197,6 +197,15 @@ def test_strokes_apart_along_the_line_are_joined_when_they_read_better_as_one_di
     assert len(segmentation.segment(draw("q0", gap=60), confident_zero, judge)) == 2
     # Two pieces the judge takes for whole digits are not tried together, however close.
     assert len(segmentation.segment(gray, confident_zero, lambda images: np.full(len(images), 0.95))) == 2
+    # Nor are any when there is no judge (a model not trained on MNIST: the rejector gives None),
+    # even when the classifier reads the stem alone badly and the two together well.
+    wide = is_whole_digit_if(lambda width, height: width >= 0.5 * height)
+
+    def unsure_of_stems(images: np.ndarray) -> np.ndarray:
+        sure = np.where(wide(images) > 0.5, 0.95, 0.15)
+        return np.column_stack([sure, *[(1 - sure) / 9] * 9])
+
+    assert len(segmentation.segment(gray, unsure_of_stems, lambda images: None)) == 2
 
 
 def test_each_blob_is_read_once_and_all_wholes_in_one_call(monkeypatch):

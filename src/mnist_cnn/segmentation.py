@@ -378,17 +378,19 @@ def join_by_recognition(blobs: list[Blob], ink: np.ndarray, height: float, class
     a "6" and a "1" or a "2" and an "8". Two pieces cost CUT_PENALTY more than one, as in ``split``,
     so two digits side by side stay apart only when they read better so by more than JOIN_MARGIN.
     Only pairs one of which the judge doubts is a whole digit (under JOIN_DOUBT) are tried: a
-    number of clear digits costs one call of the judge. All reads of a round go to each model in
-    one call (``read_all``)."""
+    number of clear digits costs one call of the judge, and without a judge (a model not trained on
+    MNIST, whose rejector gives None) nothing is tried. All reads of a round go to each model in one
+    call (``read_all``)."""
     blobs = sorted(blobs, key=lambda blob: blob.left + blob.right)
     while len(blobs) > 1:
         read_all(blobs, ink, None, digit_probability)
+        if any(blob.one_digit_probability is None for blob in blobs):
+            break  # no judge (a model not trained on MNIST): no doubt to go by, nothing is tried
         pairs = [
             (index, union(blobs[index : index + 2]))
             for index in range(len(blobs) - 1)
             if blobs[index + 1].left - blobs[index].right <= JOIN_GAP * height
-            and min(blobs[index].one_digit_probability or 0.0, blobs[index + 1].one_digit_probability or 0.0)
-            < JOIN_DOUBT
+            and min(blobs[index].one_digit_probability, blobs[index + 1].one_digit_probability) < JOIN_DOUBT
         ]
         if not pairs:
             break
