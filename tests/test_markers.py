@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn import markers, training
+from mnist_cnn.files import PARTIAL_PATTERN
 from mnist_cnn.preprocessing import digit
 
 
@@ -73,7 +74,7 @@ def test_a_run_makes_its_marker_digits_once_and_a_resumed_run_reuses_them(tmp_pa
     second = training.marker_set(tmp_path, config, images, labels, lambda message: None)
     assert len(calls) == 1
     np.testing.assert_array_equal(first[0], second[0])
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob(PARTIAL_PATTERN))
     training.marker_set(tmp_path, training.TrainConfig(marker_digits=3, seed=5), images, labels, lambda m: None)
     assert len(calls) == 2  # another count: made afresh
 

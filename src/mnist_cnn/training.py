@@ -719,10 +719,8 @@ def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: n
         f"{config.marker_digits * MARKER_SECONDS / 60:.0f} minutes; kept in {path} for a resumed run"
     )
     marked_images, marked_labels = markers.marker_digits(images, labels, config.marker_digits, config.seed)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as file:
+    with atomic_path(path) as partial, open(partial, "wb") as file:
         np.savez(file, images=marked_images, labels=marked_labels, count=config.marker_digits, seed=config.seed)
-    partial.replace(path)
     return marked_images, marked_labels
 
 
