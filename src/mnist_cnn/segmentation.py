@@ -39,7 +39,7 @@ WIDE = 0.7  # of the line's height: wider components are checked for several dig
 NARROW = 0.45
 DOUBTED = 0.5
 WIDE_WITHOUT_CLASSIFIER = 1.5  # geometry alone cuts only what is clearly too wide (1 digit in 1,000 is)
-SLANTS = (-0.3, 0.0, 0.3)  # columns sheared by this much per row: cuts between slanted digits
+SLANTS = (-0.3, -0.15, 0.0, 0.15, 0.3)  # columns sheared by this much per row: cuts between slanted digits
 MAX_CUTS = 8  # candidate cuts per digit a component may hold: enough for touching pairs, fast enough
 # How wide each digit is written: the mean and standard deviation of log(width / height) of the ink
 # boxes of the 60,000 MNIST training digits, per class (`width_prior`; a test recomputes them from the
