@@ -378,20 +378,21 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     straight = [label for label in long if shapes[label][1]]
     if not straight:
         return ink
+
+    def thinner_than(pen: float) -> list[int]:
+        return [label for label in straight if shapes[label][0] <= HAIRLINE * pen]
+
     pen = mark_width(labels, boxes[largest - 1], largest)
-    cut = np.zeros(count + 1, dtype=bool)
-    for label in straight:
-        cut[label] = shapes[label][0] <= HAIRLINE * pen
-    if not cut.any():
+    if not thinner_than(pen):
         return ink
     # Thin beside the largest mark: thin beside the writing's usual pen too? (measured only now: a
     # distance transform per digit, and most straight marks, a number's 1s, are kept at once)
     others = [mark_width(labels, boxes[label - 1], label) for label in long if not shapes[label][1]]
-    pen = min(pen, float(np.median([pen, *others])))
-    for label in straight:
-        cut[label] = shapes[label][0] <= HAIRLINE * pen
-    if not cut.any():
+    hairlines = thinner_than(min(pen, float(np.median([pen, *others]))))
+    if not hairlines:
         return ink
+    cut = np.zeros(count + 1, dtype=bool)
+    cut[hairlines] = True
     cleaned = ink.copy()
     cleaned[frame] = np.where(cut[labels], np.float32(0), ink[frame])
     return cleaned
