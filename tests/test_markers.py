@@ -79,6 +79,16 @@ def test_a_run_makes_its_marker_digits_once_and_a_resumed_run_reuses_them(tmp_pa
     assert len(calls) == 2  # another count: made afresh
 
 
+def test_a_damaged_marker_file_is_made_again(tmp_path, monkeypatch):
+    images, labels = ring_and_bar()
+    config = training.TrainConfig(marker_digits=2, seed=5)
+    (tmp_path / training.MARKER_FILE).write_bytes(b"PK\x03\x04 not a zip archive")
+    made, made_labels = training.marker_set(tmp_path, config, images, labels, lambda message: None)
+    assert made.shape == (2, 28, 28) and made_labels.shape == (2,)
+    with np.load(tmp_path / training.MARKER_FILE) as saved:
+        assert int(saved["count"]) == 2
+
+
 def test_marker_digits_must_not_be_negative():
     from mnist_cnn.errors import UsageError
 

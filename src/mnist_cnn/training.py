@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -712,7 +713,7 @@ def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: n
         with np.load(path) as saved:
             if int(saved["count"]) == config.marker_digits and int(saved["seed"]) == config.seed:
                 return saved["images"], saved["labels"]
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):  # none yet, or damaged by hand: made again
         pass
     log(
         f"Writing {config.marker_digits:,} training digits with a thick marker (markers.py), about "
