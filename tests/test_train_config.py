@@ -123,3 +123,25 @@ def test_a_run_started_before_pen_closing_and_init_resumes_without_them(tmp_path
     assert choose_run_dir(config, tmp_path) == tmp_path  # the recipe's pen_closing is 0: the same run
     with pytest.raises(UsageError, match="holds a run with other settings"):
         choose_run_dir(TrainConfig(model="best", epochs=3, pen_closing=0.3).resolved(), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--seed", "-1"], "--seed must be in [0, 4294967295]; received -1"),
+        (["--seed", "1099511627776"], "--seed must be in [0, 4294967295]; received 1099511627776"),
+        (["--split-seed", "-3"], "--split-seed must be in [0, 4294967295]; received -3"),
+        (["--seed", "4294967295", "--ensemble", "2"], "gives members seeds up to 4294967296"),
+    ],
+)
+def test_a_seed_the_random_generators_refuse_exits_2_before_any_folder(tmp_path, options, message, capfd):
+    line = main_fails(["train", "--epochs", "1", "--limit", "600", *options, "--out", str(tmp_path / "run")], capfd)
+    assert message in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_config_file_seed_out_of_range_names_the_file(tmp_path):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"seed": 2**32}))
+    with pytest.raises(UsageError, match="seed must be in \\[0, 4294967295\\]; received 4294967296"):
+        read_config_file(path)

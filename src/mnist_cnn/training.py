@@ -45,6 +45,7 @@ TEACHER_TEMPERATURE = 2.0  # Hinton et al. (2015) used 1-20; 2 keeps a calibrate
 MARKER_FILE = "marker_digits.npz"  # in a run folder: its marker-written training digits, made once
 MARKER_SECONDS = 0.045  # to write and preprocess one (markers.marker_digits), for the log
 VALIDATION_BATCH = 512  # images per batch of the per-epoch validation pass (inference only)
+MAX_SEED = 2**32 - 1  # the largest seed NumPy's and Keras' random generators take
 # The settings a recipe chooses (None in a TrainConfig: the recipe's value); `mnist-cnn tune` searches them.
 RECIPE_SETTINGS = (
     "epochs",
@@ -135,12 +136,19 @@ class TrainConfig:
             )
         for name in SETTING_RULES:
             check_setting(name, getattr(self, name), SETTING_RULES[name][0])
+        if self.seed + self.ensemble - 1 > MAX_SEED:
+            raise UsageError(
+                f"--seed {self.seed} with --ensemble {self.ensemble} gives members seeds up to "
+                f"{self.seed + self.ensemble - 1}; the largest seed is {MAX_SEED}"
+            )
         if self.teacher is None and (self.teacher_weight is not None or self.teacher_temperature is not None):
             raise UsageError("--teacher-weight and --teacher-temperature need --teacher MODEL")
 
 
 # setting: (its option, whether a value is acceptable, what is expected). None always means "the default".
 SETTING_RULES = {
+    "seed": ("--seed", lambda value: 0 <= value <= MAX_SEED, f"in [0, {MAX_SEED}]"),
+    "split_seed": ("--split-seed", lambda value: 0 <= value <= MAX_SEED, f"in [0, {MAX_SEED}]"),
     "validation_fraction": ("--validation-fraction", lambda value: 0 <= value < 1, "in [0, 1)"),
     "epochs": ("--epochs", lambda value: value >= 1, "a positive integer"),
     "batch_size": ("--batch-size", lambda value: value >= 1, "a positive integer"),

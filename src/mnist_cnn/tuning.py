@@ -76,7 +76,9 @@ class SearchConfig:
             raise UsageError(f"--trials must be a positive integer; received {self.trials}")
         if self.target is not None and not 0 < self.target < 1:
             raise UsageError(f"--target must be a validation accuracy between 0 and 1; received {self.target}")
-        TrainConfig(model=self.model, validation_fraction=self.validation_fraction, limit=self.limit).check()
+        TrainConfig(
+            model=self.model, validation_fraction=self.validation_fraction, limit=self.limit, seed=self.seed
+        ).check()
         if not self.validation_fraction:
             raise UsageError("a search scores trials on the validation split; use --validation-fraction > 0")
         check_space(self.space, "--space")
