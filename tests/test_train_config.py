@@ -145,3 +145,24 @@ def test_a_config_file_seed_out_of_range_names_the_file(tmp_path):
     path.write_text(json.dumps({"seed": 2**32}))
     with pytest.raises(UsageError, match="seed must be in \\[0, 4294967295\\]; received 4294967296"):
         read_config_file(path)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--limit", "100", "--validation-fraction", "0.05"],
+            "--validation-fraction 0.05 of 100 images holds out 5 for validation and leaves 95 for training; "
+            "the stratified split needs at least 10 (one per class) in each",
+        ),
+        (["--limit", "100", "--validation-fraction", "0.99"], "holds out 99 for validation and leaves 1 for training"),
+        (["--validation-fraction", "0.0001"], "of 60,000 images holds out 6 for validation"),
+        (["--validation-fraction", "0"], "training needs a validation split to pick the best epoch"),
+        (["--limit", "70000"], "--limit 70000 is more than the 60,000 training images"),
+    ],
+)
+def test_a_split_too_small_for_every_class_exits_2_before_any_folder(tmp_path, mnist_dir, options, message, capfd):
+    run_dir = tmp_path / "run"
+    line = main_fails(["train", "--epochs", "1", *options, "--data-dir", str(mnist_dir), "--out", str(run_dir)], capfd)
+    assert message in line, line
+    assert not run_dir.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import sys
@@ -570,30 +571,58 @@ def train(
 ) -> TrainResult:
     """Train a registry model, resuming an unfinished run of the same settings, and write every artifact.
 
-    The run folder is checked and locked before anything else. ``dataset``: already loaded data (an
+    The settings, the data, the split and the models named are checked before the run folder is made;
+    the folder is then locked before anything is written. ``dataset``: already loaded data (an
     ensemble's members share one load); else read from ``data_dir``. ``ray``: train an ensemble's
     members as Ray tasks (``distributed.train_members``). ``processes``: train this one model
     data-parallel with the other processes of the group (each writes its own run folder).
     Raises:
-        UsageError: bad settings or an --out folder that holds something else. BusyError: another
-            process trains in that folder. OutputError: it cannot be written. DataError: bad data.
-            MissingExtraError: ``ray`` or ``processes`` without the extra they need.
+        UsageError: bad settings, a split too small, or an --out folder that holds something else.
+            BusyError: another process trains in that folder. OutputError: it cannot be written.
+            DataError: bad data. MissingExtraError: ``ray`` or ``processes`` without the extra they need.
     """
     config.check()
     config = config.resolved()
     check_scaling(config, out_dir, ray, processes)
-    if config.init is not None:  # before any folder is made
+    run_dir = choose_run_dir(config, out_dir)
+    if dataset is None:
+        dataset = data.load_dataset(config.dataset, data_dir)
+    check_split(config, len(dataset.train_images), len(dataset.class_names))
+    if config.init is not None:
         init_weights(config.init, models.build_model(config.model, dropout=config.dropout))
     if config.teacher is not None:
         load_teacher(config.teacher)
-    run_dir = ensure_folder(choose_run_dir(config, out_dir), "--out", RUN_FREE_BYTES)
+    run_dir = ensure_folder(run_dir, "--out", RUN_FREE_BYTES)
     with folder_lock(run_dir, "trained"):
         choose_run_dir(config, run_dir)  # again, under the lock: another process may have finished it
         remove_partials(run_dir)  # what a killed run was writing
         repair_backup(run_dir)
         if config.ensemble > 1:
-            return train_ensemble(config, run_dir, data_dir, tensorboard, command, log, ray)
-        return train_in(run_dir, config, data_dir, tensorboard, command, log, dataset, processes)
+            return train_ensemble(config, run_dir, tensorboard, command, log, dataset, ray)
+        return train_in(run_dir, config, tensorboard, command, log, dataset, processes)
+
+
+def check_split(config: TrainConfig, available: int, classes: int) -> None:
+    """Check that the run's images (``config.limit`` of the ``available`` training images, or all)
+    split into a training and a validation part with at least one image of each of ``classes`` in each,
+    as the stratified split needs (it holds out ceil(fraction x images) for validation).
+
+    Raises:
+        UsageError: ``config.limit`` is more than ``available``, there is no validation split, or a
+            part would hold fewer than ``classes`` images (the message gives both counts).
+    """
+    if config.limit is not None and config.limit > available:
+        raise UsageError(f"--limit {config.limit} is more than the {available:,} training images")
+    if not config.validation_fraction:
+        raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
+    images = available if config.limit is None else config.limit
+    validation = math.ceil(config.validation_fraction * images)
+    if min(validation, images - validation) < classes:
+        raise UsageError(
+            f"--validation-fraction {config.validation_fraction:g} of {images:,} images holds out {validation:,} "
+            f"for validation and leaves {images - validation:,} for training; the stratified split needs at "
+            f"least {classes} (one per class) in each: change --validation-fraction or --limit"
+        )
 
 
 def check_scaling(
@@ -627,18 +656,15 @@ def check_scaling(
 def train_in(
     run_dir: Path,
     config: TrainConfig,
-    data_dir: Path | None,
     tensorboard: bool,
     command: str,
     log,
-    dataset: data.Dataset | None,
+    dataset: data.Dataset,
     processes: distributed.ProcessGroup | None = None,
 ) -> TrainResult:
     """Train one model in a locked run folder, resuming from its backup, and write every artifact."""
     if processes is not None:
         distributed.join_processes(processes)  # before any computation: JAX's runtime spans the processes
-    if dataset is None:
-        dataset = data.load_dataset(config.dataset, data_dir)
     resumed_from = finished_epochs(run_dir)
     if processes is not None:
         resumed_from = distributed.agree_on_epoch(run_dir, resumed_from)
@@ -655,16 +681,12 @@ def train_in(
         write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
         log(f"Training {config.model} on {config.dataset} into {run_dir}")
 
-    if config.limit is not None and config.limit > len(dataset.train_images):
-        raise UsageError(f"--limit {config.limit} is more than the {len(dataset.train_images):,} training images")
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
     if config.marker_digits:
         marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log)
         train_images = np.concatenate([train_images, marked_images])
         train_labels = np.concatenate([train_labels, marked_labels])
-    if len(val_images) == 0:
-        raise UsageError("training needs a validation split to pick the best epoch; use --validation-fraction > 0")
     # Data-parallel processes each take an equal share of every batch, so every batch is full; the
     # per-epoch validation then skips its last partial batch (the kept model is scored on all of it).
     parts = processes.processes if processes else 1
@@ -743,10 +765,10 @@ def member_config(config: TrainConfig, index: int) -> TrainConfig:
 def train_ensemble(
     config: TrainConfig,
     run_dir: Path,
-    data_dir: Path | None,
     tensorboard: bool,
     command: str,
     log,
+    dataset: data.Dataset,
     ray: distributed.RayOptions | None = None,
 ) -> TrainResult:
     """Train ``config.ensemble`` members (seeds seed, seed+1, ...; one shared validation split) in
@@ -754,7 +776,6 @@ def train_ensemble(
     one model that averages their probabilities and write every artifact for it."""
     import keras
 
-    dataset = data.load_dataset(config.dataset, data_dir)
     if not (run_dir / "run.json").exists():
         write_json(run_dir / "run.json", {"config": asdict(config), "command": command})
     members, jobs = [], []
@@ -770,7 +791,7 @@ def train_ensemble(
     else:
         for number, count, settings, member_dir in jobs:
             log(f"Member {number} of {count} ({settings.model}, seed {settings.seed})")
-            train(settings, member_dir, data_dir, tensorboard, command, log, dataset)
+            train(settings, member_dir, None, tensorboard, command, log, dataset)
 
     member_metrics = [json.loads((member_dir / "metrics.json").read_text()) for member_dir in members]
     inputs = keras.Input(shape=models.INPUT_SHAPE, name="image")
