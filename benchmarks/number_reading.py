@@ -400,7 +400,19 @@ def main() -> None:
         }
         for spacing in ("separated", "touching")
     }
-    for name in ("overall", "by_spacing", "four_digits_by_spacing"):
+    # The two renderings apart: a drawing traces each digit's skeleton with one pen, so a digit whose
+    # writer filled a loop (a bold 6, 8 or 0) comes out as a line; a photo keeps the digit as written.
+    results["four_digits_by_spacing_and_kind"] = {
+        spacing: {
+            kind: {
+                key: summary([row for row in chosen if row["spacing"] == spacing and row["kind"] == kind], key)
+                for key in ("read", "ceiling")
+            }
+            for kind in ("drawn", "photo")
+        }
+        for spacing in ("separated", "touching")
+    }
+    for name in ("overall", "by_spacing", "four_digits_by_spacing", "four_digits_by_spacing_and_kind"):
         print(name, results[name])
     if args.framed:
         results["framed"] = framed_numbers(images, labels, model, args.framed)
