@@ -24,7 +24,7 @@ CASES = [
     ("train --batch-size -5", "--batch-size: expected a positive number"),
     ("train --limit 1.5", "--limit: expected a whole number, received '1.5'"),
     ("train --learning-rate fast", "--learning-rate: invalid float value"),
-    ("train --learning-rate -1", "--learning-rate must be positive; received -1.0"),
+    ("train --learning-rate -1", "--learning-rate must be in (0, 1]; received -1.0"),
     ("train --validation-fraction 1.5", "--validation-fraction must be in [0, 1); received 1.5"),
     ("train --pen-augmentation 2", "--pen-augmentation must be in [0, 1]; received 2.0"),
     ("train --limit 50", "--limit must be at least 100 images"),

@@ -72,7 +72,7 @@ def test_wrong_teachers_and_settings_exit_2_before_any_folder(tmp_path, capfd):
     line = main_fails(["train", "--teacher", str(tmp_path / "no.keras"), "--out", run], capfd)
     assert "no.keras" in line
     line = main_fails(["train", "--teacher", "best", "--teacher-temperature", "-1", "--out", run], capfd)
-    assert line == "error: --teacher-temperature must be positive; received -1.0"
+    assert line == "error: --teacher-temperature must be positive and finite; received -1.0"
     detector = str(training.Path(distillation.__file__).parent / "detector" / "model.keras")
     line = main_fails(["train", "--teacher", detector, "--out", run], capfd)
     assert "a teacher must take (None, 28, 28, 1) images and give (None, 10) probabilities" in line

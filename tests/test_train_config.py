@@ -166,3 +166,35 @@ def test_a_split_too_small_for_every_class_exits_2_before_any_folder(tmp_path, m
     line = main_fails(["train", "--epochs", "1", *options, "--data-dir", str(mnist_dir), "--out", str(run_dir)], capfd)
     assert message in line, line
     assert not run_dir.exists()
+
+
+FLOAT_OPTIONS = ["--learning-rate", "--validation-fraction", "--pen-augmentation", "--pen-closing", "--pen-trace",
+                 "--pen-contour", "--pen-sheet-edge", "--teacher-weight", "--teacher-temperature"]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+@pytest.mark.parametrize("option", FLOAT_OPTIONS)
+def test_an_infinite_or_nan_float_option_exits_2_before_any_folder(tmp_path, option, value, capfd):
+    teacher = ["--teacher", "seed"] if option.startswith("--teacher") else []
+    run_dir = tmp_path / "run"
+    line = main_fails(
+        ["train", "--epochs", "1", "--limit", "600", *teacher, f"{option}={value}", "--out", str(run_dir)], capfd
+    )
+    assert line.startswith(f"error: {option} must be ") and line.endswith(f"; received {float(value)}"), line
+    assert not run_dir.exists()
+
+
+def test_a_learning_rate_above_1_exits_2_before_any_folder(tmp_path, capfd):
+    line = main_fails(["train", "--epochs", "1", "--learning-rate", "1e30", "--out", str(tmp_path / "run")], capfd)
+    assert line == "error: --learning-rate must be in (0, 1]; received 1e+30"
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "warmup_epochs", "label_smoothing", "dropout", "affine",
+                                  "teacher_temperature", "validation_fraction"])  # fmt: skip
+def test_a_config_file_with_infinity_or_nan_names_the_setting(tmp_path, name):
+    path = tmp_path / "best.json"
+    for value in ("Infinity", "NaN"):
+        path.write_text(f'{{"{name}": {value}}}')
+        with pytest.raises(UsageError, match=f"--config {path}: {name} must be .*; received (inf|nan)"):
+            read_config_file(path)

@@ -70,7 +70,7 @@ def test_a_space_file_replaces_the_ranges_it_names_and_fixes_plain_values(tmp_pa
         ('{"dropout": {"uniform": [0.5, 0.1]}}', "dropout: low must be below high"),
         ('{"dropout": {"uniform": [0.1]}}', "dropout: uniform takes [low, high]"),
         ('{"dropout": {"uniform": [0, 1.5]}}', "dropout must be in [0, 1); received 1.5"),
-        ('{"learning_rate": {"log_uniform": [0, 0.1]}}', "learning_rate must be positive; received 0"),
+        ('{"learning_rate": {"log_uniform": [0, 0.1]}}', "learning_rate must be in (0, 1]; received 0"),
         ('{"epochs": {"uniform": [1, 3]}}', 'epochs: a whole number: use {"int": [low, high]}'),
         ('{"batch_size": {"choice": [64, 64]}}', "batch_size: choice lists a value twice"),
         ('{"batch_size": 12.5}', "batch_size: expected a whole number; received 12.5"),

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--learning-rate",
         type=float,
-        help="peak learning rate of the warm-up + cosine schedule (default: the recipe's; seed: 0.003)",
+        help="peak learning rate of the warm-up + cosine schedule, in (0, 1] (default: the recipe's; seed: 0.003)",
     )
     train.add_argument(
         "--validation-fraction",

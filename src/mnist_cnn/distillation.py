@@ -23,10 +23,10 @@ def soften(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     softmax(log p / T). T > 1 flattens them, T < 1 sharpens them, T = 1 returns them as they are.
 
     Raises:
-        UsageError: ``temperature`` is not positive.
+        UsageError: ``temperature`` is not positive and finite.
     """
-    if not temperature > 0:
-        raise UsageError(f"--teacher-temperature must be positive; received {temperature}")
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise UsageError(f"--teacher-temperature must be positive and finite; received {temperature}")
     logits = np.log(np.clip(probabilities.astype(np.float64), 1e-12, 1.0)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     softened = np.exp(logits)

@@ -155,7 +155,8 @@ SETTING_RULES = {
     "batch_size": ("--batch-size", lambda value: value >= 1, "a positive integer"),
     "limit": ("--limit", lambda value: value >= 100, "at least 100 images so every class is represented"),
     "ensemble": ("--ensemble", lambda value: value >= 1, "a positive integer"),
-    "learning_rate": ("--learning-rate", lambda value: value > 0, "positive"),
+    # Above 1 Adam learns nothing (1 already does not), and 1e30 made the loss NaN at once.
+    "learning_rate": ("--learning-rate", lambda value: 0 < value <= 1, "in (0, 1]"),
     "pen_augmentation": ("--pen-augmentation", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_closing": ("--pen-closing", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_trace": ("--pen-trace", lambda value: 0 <= value <= 1, "in [0, 1]"),
@@ -163,8 +164,8 @@ SETTING_RULES = {
     "pen_sheet_edge": ("--pen-sheet-edge", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "marker_digits": ("--marker-digits", lambda value: value >= 0, "0 or more"),
     "teacher_weight": ("--teacher-weight", lambda value: 0 <= value <= 1, "in [0, 1]"),
-    "teacher_temperature": ("--teacher-temperature", lambda value: value > 0, "positive"),
-    "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more"),
+    "teacher_temperature": ("--teacher-temperature", lambda value: value > 0, "positive and finite"),
+    "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more and finite"),
     "label_smoothing": ("label_smoothing", lambda value: 0 <= value < 1, "in [0, 1)"),
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
     "affine": ("affine", lambda value: 0 <= value <= 5, "in [0, 5]"),
@@ -173,11 +174,12 @@ INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_
 
 
 def check_setting(name: str, value, label: str) -> None:
-    """Raise UsageError naming ``label`` when ``value`` is not acceptable for setting ``name``."""
+    """Raise UsageError naming ``label`` when ``value`` is not acceptable for setting ``name``; infinity
+    and NaN never are (argparse's float and JSON both take them)."""
     if value is None or name not in SETTING_RULES:
         return
     _, acceptable, expected = SETTING_RULES[name]
-    if not acceptable(value):
+    if not (math.isfinite(value) and acceptable(value)):
         raise UsageError(f"{label} must be {expected}; received {value}")
 
 
