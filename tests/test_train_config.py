@@ -198,3 +198,14 @@ def test_a_config_file_with_infinity_or_nan_names_the_setting(tmp_path, name):
         path.write_text(f'{{"{name}": {value}}}')
         with pytest.raises(UsageError, match=f"--config {path}: {name} must be .*; received (inf|nan)"):
             read_config_file(path)
+
+
+def test_a_config_file_names_a_teacher_as_the_command_line_does(tmp_path, monkeypatch):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"teacher": "seed", "teacher_weight": 0.3, "init": None}))
+    assert read_config_file(path) == {"teacher": "seed", "teacher_weight": 0.3, "init": None}
+    given = config_given_to_train(["--config", str(path)], monkeypatch)
+    assert given == TrainConfig(teacher="seed", teacher_weight=0.3)
+    path.write_text(json.dumps({"teacher": 7}))
+    with pytest.raises(UsageError, match="teacher must be a string; received 7"):
+        read_config_file(path)

@@ -170,6 +170,7 @@ SETTING_RULES = {
     "dropout": ("dropout", lambda value: 0 <= value < 1, "in [0, 1)"),
     "affine": ("affine", lambda value: 0 <= value <= 5, "in [0, 5]"),
 }
+STRING_SETTINGS = {"model", "dataset", "init", "teacher"}  # names; init and teacher may be null (none)
 INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_seed", "marker_digits"}
 
 
@@ -223,8 +224,8 @@ def read_config_file(path: Path) -> dict:
     for name, value in settings.items():
         if name not in fields:
             raise UsageError(f"--config {path}: unknown setting {name!r}; settings are: {', '.join(fields)}")
-        if name in ("model", "dataset", "init"):
-            if not isinstance(value, str):
+        if name in STRING_SETTINGS:
+            if not (isinstance(value, str) or (value is None and name in ("init", "teacher"))):
                 raise UsageError(f"--config {path}: {name} must be a string; received {value!r}")
             continue
         expected_type = int if name in INTEGER_SETTINGS else (int, float)
