@@ -150,3 +150,46 @@ def test_export_without_the_data_exits_2_and_leaves_no_folder(tmp_path, monkeypa
     line = main_fails(["export", "--model", "seed", "--format", "onnx", "--out", str(tmp_path / "out")], capfd)
     assert line.startswith("error:") and "MNIST_CNN_DATA" in line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def wrong_models(tmp_path_factory):
+    """Keras models that are not digit classifiers: another input and output, and the digit detector."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("wrong-models")
+    colour = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5, "softmax")])
+    colour.save(folder / "colour.keras")
+    linear = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    linear.save(folder / "linear.keras")
+    detector = SHIPPED_DIR.parent / "detector" / "model.keras"
+    return {"colour": folder / "colour.keras", "linear": folder / "linear.keras", "detector": detector}
+
+
+@pytest.mark.parametrize("fmt", ["litert", "savedmodel", "onnx", "all"])
+@pytest.mark.parametrize("which", ["colour", "detector"])
+def test_exporting_a_model_that_is_not_a_digit_classifier_exits_2_naming_it_and_writes_nothing(
+    wrong_models, which, fmt, mnist_dir, tmp_path, capfd
+):
+    from conftest import main_fails
+
+    out = tmp_path / "out"
+    argv = ["export", "--model", str(wrong_models[which]), "--format", fmt, "--out", str(out)]
+    line = main_fails([*argv, "--data-dir", str(mnist_dir)], capfd)
+    assert line.startswith(f"error: {wrong_models[which]}: expects input ") and "a digit model takes" in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("which, says", [("colour", "a digit model takes (28, 28, 1)"),
+                                         ("detector", "a digit model takes (28, 28, 1)"),
+                                         ("linear", "has no softmax Dense layer")])  # fmt: skip
+def test_calibrating_a_model_that_is_not_a_softmax_digit_classifier_exits_2_and_writes_nothing(
+    wrong_models, which, says, mnist_dir, tmp_path, capfd
+):
+    from conftest import main_fails
+
+    out = tmp_path / "out"
+    argv = ["calibrate", "--model", str(wrong_models[which]), "--out", str(out), "--data-dir", str(mnist_dir)]
+    line = main_fails(argv, capfd)
+    assert line.startswith(f"error: {wrong_models[which]}: ") and says in line, line
+    assert not out.exists()

@@ -152,16 +152,20 @@ def calibrate_saved_model(name_or_path, out_dir, data_dir=None, dataset_name: st
     reliability_diagram.png (the validation split, after). Returns what calibration.json holds.
 
     Raises:
-        ModelError: the model is unknown or unreadable. DataError: the data is missing or corrupt.
-        OutputError: ``out_dir`` cannot be written.
+        ModelError: the model is unknown, unreadable, not a digit classifier or has no softmax Dense
+            layer to scale. DataError: the data is missing or corrupt. OutputError: ``out_dir`` cannot be
+            written.
     """
     from pathlib import Path
 
     from mnist_cnn import data, files, plots
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path, trained_on
+    from mnist_cnn.errors import ModelError
+    from mnist_cnn.prediction import load_digit_classifier, resolve_model_path, trained_on
 
     name, path = resolve_model_path(name_or_path, "keras")
-    model = load_keras_model(path)
+    model = load_digit_classifier(path)
+    if not softmax_layers(model):
+        raise ModelError(f"{path}: has no softmax Dense layer whose logits a temperature could scale")
     dataset_name = dataset_name or trained_on(path)
     dataset = data.load_dataset(dataset_name, data_dir)
     images, labels, split = validation_split(dataset, path.parent)

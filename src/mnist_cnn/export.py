@@ -97,12 +97,13 @@ def export(
     ``dataset_name``: what the model was trained on, for int8 calibration and the accuracy check;
     None reads it from the metrics.json beside the model (a run folder or a shipped model), else mnist.
     Raises:
-        UsageError: bad options. ModelError: the model is unknown or unreadable. DataError: bad data.
+        UsageError: bad options. ModelError: the model is unknown, unreadable or not a digit classifier
+            ((28, 28, 1) in, 10 out). DataError: bad data.
         OutputError: ``out_dir`` cannot be written. BusyError: another export writes into it.
     """
     import keras
 
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path, trained_on
+    from mnist_cnn.prediction import load_digit_classifier, resolve_model_path, trained_on
 
     if keras.backend.backend() != "tensorflow":
         return export_on_tensorflow(model_name_or_path, formats, out_dir, quantize, data_dir, log, dataset_name)
@@ -111,11 +112,11 @@ def export(
     name, source = resolve_model_path(model_name_or_path, runtime="keras")
     if source.suffix not in (".keras", ".h5"):
         raise UsageError(f"{source}: export starts from a Keras model (.keras or .h5)")
-    dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)  # before any folder is made
+    model = load_digit_classifier(source)  # the model and the data are checked before any folder is made
+    dataset = data.load_dataset(dataset_name or trained_on(source), data_dir)
     out_dir = ensure_folder(out_dir, "--out", EXPORT_FREE_BYTES)
     with folder_lock(out_dir, "exported into"):
         remove_partials(out_dir)  # what a killed export was writing
-        model = load_keras_model(source)
         # Keras only exports a model it has called; one trained inside a wrapper (augmentation) was
         # never called on its own.
         model(np.zeros((1, *model.input_shape[1:]), dtype=np.float32), training=False)

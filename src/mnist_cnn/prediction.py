@@ -293,11 +293,25 @@ def load_keras_model(path: Path):
 
 
 def check_shapes(path: Path, input_shape: tuple, output_shape: tuple, outputs: int = 10) -> None:
+    """Raises ModelError naming ``path`` unless the model takes (28, 28, 1) or (28, 28) images (batch
+    axis left out) and gives ``outputs`` values per image."""
     if tuple(input_shape) not in ((28, 28, 1), (28, 28)) or tuple(output_shape) != (outputs,):
         raise ModelError(
             f"{path}: expects input {input_shape} and outputs {output_shape}; "
             f"a digit model takes (28, 28, 1) and outputs ({outputs},)"
         )
+
+
+def load_digit_classifier(path: Path):
+    """The Keras model in ``path`` (``load_keras_model``), checked to be a digit classifier: (28, 28, 1)
+    images in, 10 values out.
+
+    Raises:
+        ModelError: the file cannot be loaded, or its input or output is not a digit classifier's.
+    """
+    model = load_keras_model(path)
+    check_shapes(path, tuple(model.input_shape[1:]), tuple(model.output_shape[1:]))
+    return model
 
 
 def installed(runtime: str) -> bool:
