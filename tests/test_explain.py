@@ -335,3 +335,30 @@ def test_explaining_on_a_light_runtime_never_imports_tensorflow(runtime, tmp_pat
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert "HEAVY [] CODE 0" in result.stdout, result.stdout + result.stderr
     assert json.loads(result.stdout.splitlines()[0])["explanation"]["method"] == "occlusion"
+
+
+def test_same_named_images_in_different_folders_get_their_own_output_files(tmp_path, capsys):
+    from mnist_cnn.cli import main
+
+    for folder in ("imgs", "d3", "tree/0", "tree/1"):
+        (tmp_path / folder).mkdir(parents=True)
+    for path in ("imgs/1.png", "d3/1.png", "tree/0/a.png", "tree/1/a.png"):
+        draw_seven().save(tmp_path / path)
+    out = tmp_path / "exp8"
+    assert main(["explain", str(tmp_path / "imgs/1.png"), str(tmp_path / "d3/1.png"), "--out", str(out),
+                 "--model", "seed", "--runtime", "onnx"]) == 0  # fmt: skip
+    assert sorted(str(path.relative_to(out)) for path in out.rglob("*.png")) == [
+        "d3/1.png.explain.png", "imgs/1.png.explain.png"]  # fmt: skip
+    assert f"-> {out / 'imgs' / '1.png.explain.png'}" in capsys.readouterr().out
+    seen = tmp_path / "seen"
+    assert main(["predict", str(tmp_path / "tree"), "--recursive", "--save-preprocessed", str(seen),
+                 "--model", "seed", "--runtime", "onnx"]) == 0  # fmt: skip
+    assert sorted(str(path.relative_to(seen)) for path in seen.rglob("*.png")) == [
+        "0/a.png.28x28.png", "1/a.png.28x28.png"]  # fmt: skip
+
+
+def test_output_names_keep_one_folders_file_names_and_name_standard_input_stdin():
+    from mnist_cnn.cli import output_names
+
+    assert output_names(["x/a.png", "x/b.png", "-"]) == {"x/a.png": "a.png", "x/b.png": "b.png", "-": "stdin"}
+    assert output_names(["a.png"]) == {"-": "stdin", "a.png": "a.png"}

@@ -13,6 +13,10 @@ from mnist_cnn.errors import DataError, ImageError, MissingExtraError, MnistCnnE
 from mnist_cnn.quiet import VERBOSE_ENV_VAR, quiet_python_logs
 
 EXIT_USAGE = 2
+NAME_HELP = (  # how output_names names the files written for each input
+    "NAME is the image's path below the folder all inputs share (DIR/0/a.png and DIR/1/a.png: 0/a.png and "
+    "1/a.png), its file name when they are all in one folder"
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -278,13 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-preprocessed",
         type=Path,
         metavar="DIR",
-        help="write the 28x28 image the model sees for each input into DIR as PNG",
+        help="write the 28x28 image the model sees for each input into DIR as NAME.28x28.png (a number: "
+        f"NAME.1.28x28.png, ... per digit); {NAME_HELP} (default: none)",
     )
     predict.add_argument(
         "--explain",
         type=Path,
         metavar="DIR",
-        help="also write each input's explanation into DIR as `mnist-cnn explain` does (default: none)",
+        help="also write each input's explanation into DIR as `mnist-cnn explain` does, NAME.explain.png "
+        "(default: none)",
     )
     add_method_option(predict, "with --explain: ")
     add_runtime_option(predict)
@@ -303,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="write NAME.explain.png per image (a number: NAME.1.explain.png, ... per digit): the 28x28 the "
-        "model saw, the map over it, the top three digits",
+        f"model saw, the map over it, the top three digits; {NAME_HELP}",
     )
     explain.add_argument(
         "--json",
@@ -762,14 +768,15 @@ def run_predict(args) -> int:
         return EXIT_USAGE
     rejector = None if args.accept_all else detector
     predictions = classify_readings(classifier, readings, names, rejector)
+    file_names = output_names(images.names)
     if args.explain:
         from mnist_cnn.explain import explain_predictions
 
         for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):
-            save_explanations(prediction, maps, args.explain, args.method)
+            save_explanations(prediction, maps, args.explain, file_names[prediction.path], args.method, "--explain")
     for prediction in predictions:
         if args.save_preprocessed:
-            save_preprocessed(prediction, args.save_preprocessed)
+            save_preprocessed(prediction, args.save_preprocessed, file_names[prediction.path])
         if args.json:
             print(json.dumps(prediction.to_json()))
         elif isinstance(prediction, NumberPrediction):
@@ -795,36 +802,57 @@ def check_predict_outputs(args) -> None:
         ensure_new_file(args.csv, "--csv", force=args.force)
 
 
-def digit_file_names(prediction, suffix: str) -> list[str]:
-    """NAME.SUFFIX for one digit; NAME.1.SUFFIX, NAME.2.SUFFIX, ... for a number's digits, left to right."""
-    name = "stdin" if prediction.path == "-" else Path(prediction.path).name  # the full name: a.png, a.gif differ
+def output_names(paths: list[str]) -> dict[str, str]:
+    """Each input's NAME in the files written for it: its path below the folder all the inputs share,
+    so inputs of the same name in different folders (DIR/0/a.png, DIR/1/a.png: 0/a.png, 1/a.png) never
+    overwrite each other's; inputs in one folder keep their file name. Standard input is ``stdin``."""
+    from mnist_cnn.image_files import STDIN
+
+    absolute = {path: os.path.abspath(path) for path in paths if path != STDIN}
+    shared = os.path.commonpath([os.path.dirname(path) for path in absolute.values()]) if absolute else ""
+    return {STDIN: "stdin", **{path: os.path.relpath(full, shared) for path, full in absolute.items()}}
+
+
+def digit_file_names(name: str, prediction, suffix: str) -> list[str]:
+    """NAME.SUFFIX for one digit; NAME.1.SUFFIX, NAME.2.SUFFIX, ... for a number's digits, left to right.
+    ``name``: the input's, from ``output_names`` (the full name: a.png and a.gif differ)."""
     digits = getattr(prediction, "digits", None)
     if digits is None:
         return [f"{name}.{suffix}"]
     return [f"{name}.{index}.{suffix}" for index in range(1, len(digits) + 1)]
 
 
-def save_preprocessed(prediction, folder: Path) -> list[Path]:
+def output_paths(folder: Path, name: str, prediction, suffix: str, option: str) -> list[Path]:
+    """The files for ``prediction`` in ``folder``, with the subfolders ``name`` puts them in made.
+    Raises OutputError."""
+    from mnist_cnn.files import ensure_folder
+
+    paths = [folder / file_name for file_name in digit_file_names(name, prediction, suffix)]
+    ensure_folder(paths[0].parent, option)
+    return paths
+
+
+def save_preprocessed(prediction, folder: Path, name: str) -> list[Path]:
     """The 28x28 the model saw as NAME.28x28.png; a number's digits as NAME.1.28x28.png, NAME.2..., left to right."""
     from PIL import Image
 
     from mnist_cnn.files import atomic_path
 
     digits = getattr(prediction, "digits", [prediction])
-    paths = [folder / file_name for file_name in digit_file_names(prediction, "28x28.png")]
+    paths = output_paths(folder, name, prediction, "28x28.png", "--save-preprocessed")
     for path, digit in zip(paths, digits):
         with atomic_path(path) as partial:
             Image.fromarray(digit.image, mode="L").save(partial, format="PNG")
     return paths
 
 
-def save_explanations(prediction, maps: list, folder: Path, method: str) -> list[Path]:
+def save_explanations(prediction, maps: list, folder: Path, name: str, method: str, option: str) -> list[Path]:
     """Each digit's explanation as NAME.explain.png (a number's: NAME.1.explain.png, ...): the 28x28 it
     was read from, the map over it and the top three digits."""
     from mnist_cnn.plots import save_explanation
 
     digits = getattr(prediction, "digits", [prediction])
-    paths = [folder / file_name for file_name in digit_file_names(prediction, "explain.png")]
+    paths = output_paths(folder, name, prediction, "explain.png", option)
     for path, digit, attribution in zip(paths, digits, maps):
         headline = f"{path.name.removesuffix('.explain.png')}: {digit.describe()}"
         save_explanation(digit.image, attribution, digit.top(3), headline, method, path)
@@ -865,8 +893,10 @@ def run_explain(args) -> int:
     errors = images.errors + images.failures + errors
     print_lines(errors, "error")
     predictions = classify_readings(classifier, readings, names, rejector)
+    file_names = output_names(images.names)
     for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):
-        written = save_explanations(prediction, maps, args.out, args.method) if args.out else []
+        name = file_names[prediction.path]
+        written = save_explanations(prediction, maps, args.out, name, args.method, "--out") if args.out else []
         if args.json:
             answer = prediction.to_json()
             digits = answer.get("digits", [answer])
