@@ -3,6 +3,7 @@
 import errno
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -148,3 +149,37 @@ def test_a_lock_held_by_a_killed_process_is_released_by_the_kernel(tmp_path):
 def test_a_lock_file_on_a_read_only_disk_is_an_output_error(read_only_disk):
     with pytest.raises(OutputError, match="the disk is read-only"), files.folder_lock(read_only_disk, "trained"):
         pass
+
+
+def test_a_new_file_refuses_a_pipe_and_follows_a_symbolic_link(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OutputError, match="pipe is not a regular file \\(a device or a pipe\\); give --csv a file"):
+        files.ensure_new_file(pipe, "--csv", force=True)
+    (tmp_path / "real.csv").write_text("old")
+    (tmp_path / "link.csv").symlink_to("real.csv")
+    with pytest.raises(OutputError, match="link.csv already exists"):
+        files.ensure_new_file(tmp_path / "link.csv", "--csv")
+    assert files.ensure_new_file(tmp_path / "link.csv", "--csv", force=True) == tmp_path / "real.csv"
+
+
+def test_predict_csv_never_replaces_a_pipe_a_link_or_an_input_image(tmp_path, capfd):
+    from conftest import main_fails
+    from mnist_cnn.cli import main
+    from test_preprocessing import draw_seven
+
+    good = tmp_path / "good.png"
+    draw_seven().save(good)
+    image = good.read_bytes()
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    line = main_fails(["predict", str(good), "--csv", str(pipe), "--force", "--model", "seed"], capfd)
+    assert line == f"error: {pipe} is not a regular file (a device or a pipe); give --csv a file name"
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    line = main_fails(["predict", str(good), "--csv", str(good), "--force", "--model", "seed"], capfd)
+    assert line == f"error: --csv {good} is one of the images to read; choose another file for the rows"
+    assert good.read_bytes() == image
+    (tmp_path / "rows.csv").write_text("old")
+    (tmp_path / "link.csv").symlink_to("rows.csv")
+    assert main(["predict", str(good), "--csv", str(tmp_path / "link.csv"), "--force", "--model", "seed"]) == 0
+    assert (tmp_path / "link.csv").is_symlink() and (tmp_path / "rows.csv").read_text().startswith("path,digit")

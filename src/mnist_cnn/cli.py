@@ -256,7 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write one row per image to FILE: path, digit, confidence, status, error (an image that "
         "cannot be read gets status error and the reason; default: none)",
     )
-    predict.add_argument("--force", action="store_true", help="replace an existing --csv FILE (default: off)")
+    predict.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --csv FILE (a symbolic link: the file it points to) (default: off)",
+    )
     predict.add_argument(
         "--model", help="shipped model name or a model file: .keras/.h5, .onnx, .tflite (default: the shipped model)"
     )
@@ -753,6 +757,7 @@ def run_predict(args) -> int:
     classifier = load_explainable_model(args) if args.explain else load_model(args.model, runtime=args.runtime)
     check_predict_outputs(args)
     images = gather_images(args.images, args.recursive, read_stdin=sys.stdin.buffer.read)
+    check_csv_is_no_input(args.csv, images.sources)
     print_lines(images.notes, "note")
     mode = "single" if args.single else "number" if args.number else "auto"
     detector = load_rejector(classifier)  # its piece judge checks the cuts between touching digits, rejection on or off
@@ -799,7 +804,18 @@ def check_predict_outputs(args) -> None:
     if args.save_preprocessed:
         ensure_folder(args.save_preprocessed, "--save-preprocessed")
     if args.csv:
-        ensure_new_file(args.csv, "--csv", force=args.force)
+        args.csv = ensure_new_file(args.csv, "--csv", force=args.force)
+
+
+def check_csv_is_no_input(csv_path: Path | None, sources: list) -> None:
+    """Raises UsageError when the --csv file is one of the images to read (``sources``: paths, or
+    standard input's bytes), which --force would otherwise overwrite."""
+    if csv_path is None:
+        return
+    target = os.path.realpath(csv_path)
+    for source in sources:
+        if isinstance(source, Path) and os.path.realpath(source) == target:
+            raise UsageError(f"--csv {csv_path} is one of the images to read; choose another file for the rows")
 
 
 def output_names(paths: list[str]) -> dict[str, str]:

@@ -171,15 +171,24 @@ def check_free_space(folder: Path, needed_bytes: int) -> None:
 
 
 def ensure_new_file(path: Path, option: str, force: bool = False) -> Path:
-    """Check up front that ``path`` can be written: not a folder, not an existing file unless ``force``,
-    its folder creatable and writable. Raises OutputError."""
+    """Check up front that ``path`` can be written: not a folder, not a device or pipe, not an existing
+    file unless ``force``, its folder creatable and writable. A symbolic link is followed: the file it
+    points to is what is written (replaced whole), and the link stays.
+
+    Returns the path to write: ``path``, or the file its link points to.
+    Raises:
+        OutputError: any of the above.
+    """
     path = Path(path)
-    if path.is_dir():
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if target.is_dir():
         raise OutputError(f"{path} is a folder; give {option} a file name")
-    if path.exists() and not force:
+    if target.exists() and not target.is_file():
+        raise OutputError(f"{path} is not a regular file (a device or a pipe); give {option} a file name")
+    if target.exists() and not force:
         raise OutputError(f"{path} already exists; add --force to replace it, or choose another {option}")
-    ensure_folder(path.parent, option)
-    return path
+    ensure_folder(target.parent, option)
+    return target
 
 
 # --- Folder locks ----------------------------------------------------------------------------------
