@@ -211,3 +211,40 @@ def test_ctrl_c_exits_130_with_one_line_fitting_the_command(monkeypatch, capsys,
     err = capsys.readouterr().err.strip()
     assert err.endswith(says) and len(err.splitlines()) == 1
     assert command == "train" or "epoch" not in err  # predict has no epochs to continue from
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "explain {tmp}/notes.txt --out {tmp}/new/explained",
+        "predict {tmp}/notes.jpg --save-preprocessed {tmp}/new/seen --explain {tmp}/new/why",
+        "evaluate --images {tmp}/empty --out {tmp}/new/reports",
+        "export --model {tmp}/corrupt.keras --out {tmp}/new/exported",
+        "calibrate --model {tmp}/corrupt.keras --out {tmp}/new/calibrated",
+        "train --data-dir {tmp}/truncated --out {tmp}/new/run",
+        "train --config {tmp}/kmnist.json --out {tmp}/new/run",
+        "train --epochs 1 --limit 600 --validation-fraction 0 --out {tmp}/new/run",
+    ],
+)
+def test_a_failed_command_leaves_no_folder_it_made_and_keeps_those_that_were_there(
+    command, workspace, capfd, monkeypatch
+):
+    from conftest import main_fails
+
+    (workspace / "kmnist.json").write_text('{"dataset": "kmnist"}')
+    main_fails(command.format(tmp=workspace).split(), capfd)
+    assert not (workspace / "new").exists()
+    main_fails(command.format(tmp=workspace).replace("/new/", "/empty/").split(), capfd)
+    assert (workspace / "empty").is_dir()
+    (workspace / "kmnist.json").unlink()
+
+
+def test_a_run_refused_for_its_settings_does_not_block_the_corrected_rerun(tmp_path, mnist_dir, capfd, monkeypatch):
+    from conftest import main_fails
+    from mnist_cnn.training import TrainConfig, choose_run_dir
+
+    run = tmp_path / "run"
+    main_fails(["train", "--epochs", "1", "--limit", "600", "--validation-fraction", "0", "--data-dir", str(mnist_dir),
+                "--out", str(run)], capfd)  # fmt: skip
+    assert not run.exists()
+    assert choose_run_dir(TrainConfig(epochs=1, limit=600).resolved(), run) == run

@@ -995,9 +995,31 @@ HANDLERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mnist_cnn.files import missing_folders, remove_empty_folders
+
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_libraries(args.verbose, needs_tensorflow=args.command in TENSORFLOW_COMMANDS)
+    created = missing_folders(*output_folders(args))
+    code = run_command(args)
+    if code != 0:  # a failed command leaves no empty folder of its own making behind
+        remove_empty_folders(created)
+    return code
+
+
+OUTPUT_FOLDER_OPTIONS = ("out", "explain", "save_preprocessed")
+
+
+def output_folders(args) -> list[Path]:
+    """The folders the command's options name to write into (--csv: its file's folder)."""
+    folders = [getattr(args, name, None) for name in OUTPUT_FOLDER_OPTIONS]
+    if getattr(args, "csv", None) is not None:
+        folders.append(Path(args.csv).parent)
+    return [Path(folder) for folder in folders if folder is not None]
+
+
+def run_command(args) -> int:
+    """Run the command's handler; a user's mistake or a failing disk becomes one line and exit code 2."""
     try:
         return HANDLERS[args.command](args)
     except MnistCnnError as error:

@@ -160,6 +160,26 @@ def ensure_folder(folder: Path, option: str, needed_bytes: int = 0) -> Path:
     return folder
 
 
+def missing_folders(*folders: Path) -> list[Path]:
+    """Those of ``folders`` and their parents that do not exist yet, deepest first: what a command
+    writing into ``folders`` would create."""
+    missing = set()
+    for folder in folders:
+        for candidate in (Path(folder), *Path(folder).parents):
+            if candidate.exists() or candidate.is_symlink():
+                break
+            missing.add(candidate)
+    return sorted(missing, key=lambda path: len(path.parts), reverse=True)
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is an empty folder, so a parent emptied by its
+    child's removal goes too; a folder holding anything, a file or a link stays."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def check_free_space(folder: Path, needed_bytes: int) -> None:
     """Raises OutputError when the disk holding ``folder`` has less than ``needed_bytes`` free."""
     free = shutil.disk_usage(folder).free
