@@ -362,3 +362,18 @@ def test_output_names_keep_one_folders_file_names_and_name_standard_input_stdin(
 
     assert output_names(["x/a.png", "x/b.png", "-"]) == {"x/a.png": "a.png", "x/b.png": "b.png", "-": "stdin"}
     assert output_names(["a.png"]) == {"-": "stdin", "a.png": "a.png"}
+
+
+def test_explain_reads_subfolders_with_recursive_as_its_note_suggests(tmp_path, capsys):
+    from mnist_cnn.cli import main
+
+    (tmp_path / "lab" / "sub").mkdir(parents=True)
+    draw_seven().save(tmp_path / "lab" / "top.png")
+    draw_seven().save(tmp_path / "lab" / "sub" / "inner.png")
+    out = tmp_path / "exp4"
+    assert main(["explain", str(tmp_path / "lab"), "--out", str(out), "--model", "seed", "--runtime", "onnx"]) == 0
+    assert "add --recursive to include them" in capsys.readouterr().err
+    assert main(["explain", str(tmp_path / "lab"), "--recursive", "--out", str(out / "all"),
+                 "--model", "seed", "--runtime", "onnx"]) == 0  # fmt: skip
+    assert sorted(str(path.relative_to(out / "all")) for path in (out / "all").rglob("*.png")) == [
+        "sub/inner.png.explain.png", "top.png.explain.png"]  # fmt: skip

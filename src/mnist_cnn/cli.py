@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="image files, .npy arrays of shape (28, 28), folders of them, or - for standard input (as predict)",
     )
     explain.add_argument(
+        "--recursive", action="store_true", help="with a folder, also read the images in its subfolders (default: off)"
+    )
+    explain.add_argument(
         "--out",
         type=Path,
         metavar="DIR",
@@ -900,7 +903,7 @@ def run_explain(args) -> int:
     if args.out:
         require_plotting("explain --out")
         ensure_folder(args.out, "--out")
-    images = gather_images(args.images, False, read_stdin=sys.stdin.buffer.read)
+    images = gather_images(args.images, args.recursive, read_stdin=sys.stdin.buffer.read)
     print_lines(images.notes, "note")
     rejector = load_rejector(classifier)
     readings, names, errors = read_many(
