@@ -25,8 +25,10 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
    margin line or a sheet's edge in pieces) erased; ``blank.without_page_marks``: a blank page's
    lone crease, at any angle (grain specks beside it or not), or its shaded corner emptied: no digit;
-7. ``digit.ink_bounding_box``, ``resize.enlarge_small`` and ``resize.max_pool``: cropped to the ink,
-   enlarged to 40 pixels if smaller (a 1-pixel pen's tiny digit), shrunk to 80 if larger;
+7. ``dust.without_dust``: specks more than a digit's height from the writing (a shadow's
+   fingertip, a blot) erased; ``digit.ink_bounding_box``, ``resize.enlarge_small`` and
+   ``resize.max_pool``: cropped to the ink, enlarged to 40 pixels if smaller (a 1-pixel pen's tiny
+   digit), shrunk to 80 if larger;
 8. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
 9. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.
 
@@ -40,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import blank, digit, frames, lines, paper, plaques, remnants, resize
+from mnist_cnn.preprocessing import blank, digit, dust, frames, lines, paper, plaques, remnants, resize
 from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
@@ -107,12 +109,13 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     """One digit's ink (h, w), float 0-1, light on dark, to uint8 (28, 28) by the chain's last steps:
-    cropped to the ink, enlarged to 40 pixels or shrunk to 80, strokes made MNIST-wide, fitted in
-    20x20, centred by mass.
+    dust far from it erased, cropped to the ink, enlarged to 40 pixels or shrunk to 80, strokes made
+    MNIST-wide, fitted in 20x20, centred by mass.
 
     Raises:
         ImageError: the ink is all zero (a blank page).
     """
+    ink = dust.without_dust(ink)
     box = digit.ink_bounding_box(ink)
     if box is None:
         raise ImageError("no digit found: the image is blank")
