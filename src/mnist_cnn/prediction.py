@@ -143,8 +143,7 @@ class KerasClassifier(Classifier):
 
     def __init__(self, name: str, path: Path, outputs: int = 10):
         super().__init__(name, path, outputs)
-        self.model = load_keras_model(path)
-        check_shapes(path, tuple(self.model.input_shape[1:]), tuple(self.model.output_shape[1:]), outputs)
+        self.model = load_digit_classifier(path, outputs)
         self.input_name = self.model.inputs[0].name
 
     def run(self, batch):
@@ -302,15 +301,15 @@ def check_shapes(path: Path, input_shape: tuple, output_shape: tuple, outputs: i
         )
 
 
-def load_digit_classifier(path: Path):
+def load_digit_classifier(path: Path, outputs: int = 10):
     """The Keras model in ``path`` (``load_keras_model``), checked to be a digit classifier: (28, 28, 1)
-    images in, 10 values out.
+    images in, ``outputs`` values out (10 classes; 1 for a detector).
 
     Raises:
         ModelError: the file cannot be loaded, or its input or output is not a digit classifier's.
     """
     model = load_keras_model(path)
-    check_shapes(path, tuple(model.input_shape[1:]), tuple(model.output_shape[1:]))
+    check_shapes(path, tuple(model.input_shape[1:]), tuple(model.output_shape[1:]), outputs)
     return model
 
 
