@@ -5,11 +5,12 @@ Usage: MNIST_CNN_DATA=../shared/mnist .venv/bin/python scripts/train_detector.py
 
 Outlier exposure (Hendrycks, Mazeika & Dietterich 2019) with a background class (Dhamija et al. 2018):
 positives are MNIST training digits, as they are and as a person's inputs of every kind users report
-(``benchmarks/digit_sets.py``) after our preprocessing; negatives are generated non-digits
-(``mnist_cnn.outliers``, training fonts only) after the same preprocessing, and noise and filled
-objects given directly as 28x28 arrays. Everything is drawn from the training split and seeds of its own: the
-MNIST test set, Fashion-MNIST and the rejection benchmark's sets (other seeds, held-out fonts) are
-never seen. The MNIST validation split and a validation draw of every kind choose the thresholds.
+(``benchmarks/digit_sets.py``, ``mnist_cnn.markers``, bold printed digits) after our preprocessing;
+negatives are generated non-digits (``mnist_cnn.outliers``, training fonts only) after the same
+preprocessing, and noise and filled objects given directly as 28x28 arrays. Everything is drawn from the
+training split and seeds of its own: the MNIST test set, Fashion-MNIST and the rejection benchmark's
+sets (other seeds, held-out fonts) are never seen. The MNIST validation split and a validation draw of
+every kind choose the thresholds.
 
 Generated images are cached in ``OUT/images.npz`` with the --scale and --touching-numbers that made
 them (a later run with other values is refused); the fit keeps the best validation epoch. With
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import digit_sets  # noqa: E402
-from mnist_cnn import data, outliers, preprocessing  # noqa: E402
+from mnist_cnn import data, markers, outliers, preprocessing  # noqa: E402
 from mnist_cnn.errors import ImageError  # noqa: E402
 from mnist_cnn.files import atomic_path  # noqa: E402
 
@@ -64,7 +65,11 @@ ARRAYS = {"noise": 3000, "object_arrays": 3000, "garment_arrays": 5000}
 TOUCHING_NUMBERS_TRIED = 6000  # detector10's; refused fewer Fashion-MNIST images (docs/BENCHMARKS.md)
 FROM_DIGITS = ("digit_fragments", "touching_digits")  # kinds made from MNIST training digits
 RENDERED_PER_KIND = 1500  # training digits as a person's inputs, per kind
-RENDERED_KINDS = 10
+RENDERED_KINDS = 12
+# Strokes 2-4 times MNIST's proportion on a printed digit (``bold_printed``): a bold font or a
+# felt-tip copy of one, which the shipped classifier reads but the detector refused (docs/BENCHMARKS.md).
+BOLD_PRINT = (2.0, 4.0)
+IMAGES_VERSION = 2  # kept with the cached images: 2 added the marker and bold printed kinds
 # Printed digits (positives) come from fonts that no benchmark uses: Debian's fonts-liberation,
 # fonts-freefont-ttf and fonts-urw-base35 (`apt-get install` them first), not the matplotlib fonts of
 # benchmarks/own_digits.py. Symbol fonts are left out.
@@ -110,17 +115,42 @@ def render_digits(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generat
         lambda d: digit_sets.small_drawing(d, rng),
         lambda d: tiny_scan(d, rng),
         lambda d: hairline(d, rng),
+        lambda d: markers.marker_image(d, rng),
+        "bold printed",  # see below: they need the label
         None,  # printed: see below
     ]
     made = []
     for index, (digit, label) in enumerate(zip(digits, labels)):
         make = kinds[(kind + index) % len(kinds)]
         try:
-            image = make(digit) if make else digit_sets.printed(int(label), rng, fonts)
+            if make == "bold printed":
+                image = bold_printed(int(label), rng, fonts)
+            else:
+                image = make(digit) if make else digit_sets.printed(int(label), rng, fonts)
             made.append(preprocessing.prepare(image))
         except ImageError:
             pass
     return np.stack(made) if made else np.zeros((0, 28, 28), np.uint8)
+
+
+def bold_printed(label: int, rng: np.random.Generator, fonts: list[Path]) -> Image.Image:
+    """The digit ``label`` typeset in one of ``fonts`` (``outliers.font_glyph``, 60-200 pixels) and its
+    strokes dilated (``scipy.ndimage``) to ``BOLD_PRINT`` times MNIST's proportion (12% of the glyph's
+    height), on paper as ``digit_sets.printed`` lays it (``outliers.ink_on_paper``)."""
+    from scipy import ndimage
+
+    from mnist_cnn.preprocessing import digit
+
+    alpha = outliers.font_glyph(str(label), fonts[int(rng.integers(len(fonts)))], int(rng.integers(60, 201)), rng)
+    mask = alpha > 0.5
+    rows = np.flatnonzero(mask.any(axis=1))
+    wanted = float(rng.uniform(*BOLD_PRINT)) * digit.STROKE_RATIO * (rows[-1] - rows[0] + 1 if len(rows) else 1)
+    radius = int(round((wanted - digit.stroke_width(mask)) / 2))
+    if radius > 0:
+        mask = ndimage.binary_dilation(np.pad(mask, radius + 2), structure=digit.disk(2 * radius + 1))
+    soft = ndimage.gaussian_filter(mask.astype(np.float32), float(rng.uniform(0.5, 1.2)))
+    shape = tuple(int(side * rng.uniform(1.2, 2.5)) for side in soft.shape)
+    return Image.fromarray(outliers.ink_on_paper(outliers.place(soft, shape, rng), rng))
 
 
 def tiny_scan(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -237,7 +267,7 @@ def build_images(out: Path, scale: float, touching: int = 0) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     cache = out / "images.npz"
-    made_with = np.array([scale, touching], np.float64)
+    made_with = np.array([scale, touching, IMAGES_VERSION], np.float64)
     if cache.exists():
         return cached_images(cache, made_with)
     dataset = data.load_dataset("mnist")
@@ -261,11 +291,15 @@ def build_images(out: Path, scale: float, touching: int = 0) -> dict:
 
 
 def cached_images(cache: Path, made_with: np.ndarray) -> dict:
-    """The sets in ``cache``, if it was made with the same ``made_with`` ([scale, touching numbers]);
-    caches from before it was stored count as scale 1 without touching numbers. Exits with one line
+    """The sets in ``cache``, if it was made with the same ``made_with`` ([scale, touching numbers,
+    IMAGES_VERSION]); caches from before it was stored count as scale 1 without touching numbers, and
+    from before the version as version 1. Exits with one line
     otherwise: reusing them would silently train on other images than the command asks for."""
     sets = dict(np.load(cache))
     stored = sets.pop("made_with", np.array([1.0, 0.0]))
+    stored = np.append(stored, 1.0) if len(stored) == 2 else stored
+    if stored[2] != made_with[2]:
+        refuse(f"{cache} holds images of an older set of kinds (version {stored[2]:g}): use another --out")
     if not np.array_equal(stored, made_with):
         refuse(
             f"{cache} holds images made with --scale {stored[0]:g} --touching-numbers {stored[1]:g}, not "
@@ -283,7 +317,9 @@ def refuse(message: str) -> None:
 def fit(sets: dict, out: Path, epochs: int, start: Path | None = None):
     """Train the detector (RandomAffine and RandomPen on every training image, digit or not, so the
     augmentation tells nothing about the label); the epoch with the best validation loss is kept.
-    ``start``: a trained detector to go on from, at a quarter of the peak learning rate."""
+    ``start``: a trained detector to go on from, at a quarter of the peak learning rate: one of
+    ``detector_model``'s shape, or a combined one (``combine``), whose members then train together
+    through their mean logit and stay one combined detector."""
     import keras
 
     from mnist_cnn.augmentation import RandomAffine, RandomPen
@@ -300,7 +336,12 @@ def fit(sets: dict, out: Path, epochs: int, start: Path | None = None):
     detector = detector_model()
     peak = 2e-3
     if start is not None:
-        detector.set_weights(keras.models.load_model(start, compile=False).get_weights())
+        trained = keras.models.load_model(start, compile=False)
+        shapes = [weight.shape for weight in detector.get_weights()]
+        if [weight.shape for weight in trained.get_weights()] == shapes:
+            detector.set_weights(trained.get_weights())
+        else:
+            detector = trained
         peak /= 4
     model = keras.Sequential([keras.Input((28, 28, 1)), RandomAffine(seed=1), RandomPen(rate=0.3, seed=2), detector])
     steps = int(np.ceil(len(images) / 256)) * epochs
@@ -468,6 +509,17 @@ def measured() -> str:
     )
 
 
+def started_from(start: Path) -> dict:
+    """What ``--start`` was: its path and, when it is the shipped detector or a run folder's, the
+    command that made it (from the thresholds.json beside it)."""
+    made = start.parent / "thresholds.json"
+    command = json.loads(made.read_text()).get("command") if made.exists() else None
+    return {
+        "path": str(start.resolve().relative_to(ROOT) if start.resolve().is_relative_to(ROOT) else start),
+        "command": command,
+    }
+
+
 def training_text(history: dict) -> str:
     """The card's "Training" bullet: one run's epochs, or each combined member's command and epochs."""
     recipe = (
@@ -476,9 +528,17 @@ def training_text(history: dict) -> str:
     )
     if "combined" not in history:
         losses = history["val_loss"]
+        start = history.get("start")
+        went_on = (
+            f" Went on from `{start['path']}`"
+            + (f" (made by `{start['command']}`)" if start.get("command") else "")
+            + ", its weights all trained further."
+            if start
+            else ""
+        )
         return (
             f"- **Training.** {recipe}, {len(losses)} epochs; the epoch with the lowest validation loss "
-            f"({int(np.argmin(losses)) + 1}) is kept.\n"
+            f"({int(np.argmin(losses)) + 1}) is kept.{went_on}\n"
         )
     members = "".join(
         f"  - `{name}`: `{member['command']}`, {len(member['val_loss'])} epochs, epoch "
@@ -544,8 +604,9 @@ Made by `{thresholds["command"]}`.
 - **Data.** Positives: the 54,000 MNIST training digits (the validation split held out) and
   {RENDERED_PER_KIND * RENDERED_KINDS:,} of them drawn as a person's inputs (bold markers, low-resolution
   scans, dim photos, sheets on a desk, lined paper, page drawings large and small, 7-14 pixel
-  thumbnails, one-pixel pen lines) or printed in one of {len(printed_fonts())} fonts that no benchmark uses
-  (Liberation, FreeFont, URW base 35), and preprocessed. Negatives
+  thumbnails, one-pixel pen lines, a thick marker as `markers.py` writes it) or printed in one of
+  {len(printed_fonts())} fonts that no benchmark uses (Liberation, FreeFont, URW base 35), plain or with
+  strokes dilated to 2-4 times MNIST's proportion, and preprocessed. Negatives
   (`mnist_cnn.outliers`, training fonts only): pen-drawn letters that are not digit shapes, letters in
   the DejaVu fonts, symbols, shapes, scribbles (extra polylines and spline curves of a few strokes,
   the nearest to a digit's shape), textures, blank paper photos, pieces of digits and several digits
@@ -641,6 +702,8 @@ def main() -> None:
     else:
         detector, history = fit(sets, args.out, 10 if args.epochs is None else args.epochs, args.start)
         history = {key: [round(float(v), 5) for v in values] for key, values in history.items()}
+        if args.start is not None:
+            history["start"] = started_from(args.start)
         (args.out / "history.json").write_text(json.dumps(history) + "\n")
     thresholds = choose_thresholds(detector, sets)
     thresholds["command"] = "python scripts/train_detector.py " + " ".join(sys.argv[1:]).replace(" --ship", "")

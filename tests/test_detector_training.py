@@ -113,7 +113,7 @@ def test_touching_numbers_are_off_by_default_and_added_after_every_other_kind(tr
 
 def test_a_cache_made_with_other_options_is_refused_not_reused(train_detector, tmp_path, capfd):
     sets = {"train_rendered": np.zeros((2, 28, 28), np.uint8), "validation_negative": np.ones((1, 28, 28), np.uint8)}
-    np.savez_compressed(tmp_path / "images.npz", **sets)  # as caches were written before the options were stored
+    np.savez_compressed(tmp_path / "images.npz", **sets, made_with=np.array([1.0, 0.0, 2.0]))
     reused = train_detector.build_images(tmp_path, 1.0, 0)
     assert sorted(reused) == sorted(sets) and (reused["validation_negative"] == 1).all()
     with pytest.raises(SystemExit) as exit:
@@ -124,7 +124,89 @@ def test_a_cache_made_with_other_options_is_refused_not_reused(train_detector, t
         "holds images made with --scale 1 --touching-numbers 0, not --scale 1 --touching-numbers 6000: "
         "use another --out or those options"
     )
-    np.savez_compressed(tmp_path / "images.npz", **sets, made_with=np.array([0.5, 100.0]))
+    np.savez_compressed(tmp_path / "images.npz", **sets, made_with=np.array([0.5, 100.0, 2.0]))
     assert sorted(train_detector.build_images(tmp_path, 0.5, 100)) == sorted(sets)
     with pytest.raises(SystemExit):
         train_detector.build_images(tmp_path, 1.0, 100)
+
+
+@pytest.mark.parametrize("made_with", [None, [1.0, 0.0], [1.0, 0.0, 1.0]])
+def test_a_cache_without_the_marker_and_bold_printed_kinds_is_refused(train_detector, tmp_path, capfd, made_with):
+    sets = {"train_rendered": np.zeros((2, 28, 28), np.uint8)}
+    extra = {} if made_with is None else {"made_with": np.array(made_with)}
+    np.savez_compressed(tmp_path / "images.npz", **sets, **extra)  # None: written before options were stored
+    with pytest.raises(SystemExit) as exit:
+        train_detector.build_images(tmp_path, 1.0, 0)
+    assert exit.value.code == 2
+    assert (
+        capfd.readouterr().err.strip().endswith("holds images of an older set of kinds (version 1): use another --out")
+    )
+
+
+def test_bold_printed_digits_have_strokes_two_to_four_times_mnists_proportion(train_detector, monkeypatch):
+    from mnist_cnn.preprocessing import digit
+
+    monkeypatch.setattr(train_detector.outliers, "ink_on_paper", lambda alpha, rng: (alpha * 255).astype(np.uint8))
+    regular = [Path(font) for font in train_detector.outliers.TRAINING_FONTS if Path(font).name == "DejaVuSans.ttf"]
+
+    def proportion(mask):  # stroke width over the digit's height, in MNIST's proportions
+        rows = np.flatnonzero(mask.any(axis=1))
+        return digit.stroke_width(mask) / (rows[-1] - rows[0] + 1) / digit.STROKE_RATIO
+
+    for seed in range(10):
+        plain = train_detector.outliers.font_glyph(str(seed), regular[0], 120, np.random.default_rng(seed)) > 0.5
+        bold = np.asarray(train_detector.bold_printed(seed, np.random.default_rng(seed), regular)) > 127
+        assert proportion(plain) < 1.3  # the regular face is near MNIST's own proportion ...
+        assert 1.7 <= proportion(bold) <= 4.4, (seed, proportion(bold))  # ... and dilated to 2-4 times it
+
+
+def test_every_rendered_kind_gives_a_preprocessed_digit(train_detector, monkeypatch):
+    from mnist_cnn import data
+
+    fonts = [Path(font) for font in train_detector.outliers.TRAINING_FONTS]  # Debian's may not be installed
+    monkeypatch.setattr(train_detector, "printed_fonts", lambda: fonts)
+    dataset = data.load_dataset("mnist")
+    digits, labels = dataset.train_images[:24], dataset.train_labels[:24]
+    rng = np.random.default_rng(3)
+    made = train_detector.render_digits(digits, labels, rng)
+    assert made.dtype == np.uint8 and made.shape[1:] == (28, 28)
+    assert len(made) >= 22  # two of each of the 12 kinds; preprocessing may find one blank
+    assert train_detector.RENDERED_KINDS == 12
+
+
+def test_training_goes_on_from_a_combined_detector_and_stays_combined(train_detector, tmp_path):
+    rng = np.random.default_rng(0)
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    train_detector.combine([saved_detector(tmp_path / f"run{seed}", seed) for seed in (1, 2)]).save(
+        pair / "model.keras"
+    )
+    digits = rng.integers(0, 255, (40, 28, 28)).astype(np.uint8)
+    sets = {
+        "train_mnist": digits[:16],
+        "train_rendered": digits[16:20],
+        "train_negative": digits[20:32],
+        "validation_mnist": digits[32:35],
+        "validation_rendered": digits[35:37],
+        "validation_negative": digits[37:],
+    }
+    out = tmp_path / "out"
+    out.mkdir()
+    detector, history = train_detector.fit(sets, out, 1, pair / "model.keras")
+    assert detector.get_layer("mean_logit") is not None and len(history["val_loss"]) == 1
+    import keras
+
+    before = keras.models.load_model(pair / "model.keras", compile=False).get_weights()
+    after = keras.models.load_model(out / "model.keras", compile=False).get_weights()
+    assert [w.shape for w in before] == [w.shape for w in after]
+    assert any(not np.allclose(b, a) for b, a in zip(before, after))  # it trained
+
+
+def test_the_card_says_what_a_detector_went_on_from(train_detector, tmp_path):
+    start = tmp_path / "e67"
+    start.mkdir()
+    (start / "thresholds.json").write_text('{"command": "python scripts/train_detector.py --combine a b"}')
+    history = {"val_loss": [0.3, 0.1], "start": train_detector.started_from(start / "model.keras")}
+    text = train_detector.training_text(history)
+    assert "2 epochs" in text and "(2) is kept" in text
+    assert "Went on from" in text and "(made by `python scripts/train_detector.py --combine a b`)" in text
