@@ -47,13 +47,20 @@ def history_figure(histories: dict[str, list[dict]], title: str) -> Figure:
     later = [row for history in histories.values() for row in history[1:]] or [
         row for history in histories.values() for row in history
     ]
-    if later:
-        lowest = min(min(row["accuracy"], row["val_accuracy"]) for row in later)
-        accuracy_axes.set_ylim(max(0.0, lowest - 0.01), 1.0)
-        highest = max(max(row["loss"], row["val_loss"]) for row in later)
-        loss_axes.set_ylim(0, highest * 1.1)
+    # A diverged run's NaN or infinite losses are left out of the scale (matplotlib refuses them as limits).
+    accuracies = finite([value for row in later for value in (row["accuracy"], row["val_accuracy"])])
+    losses = finite([value for row in later for value in (row["loss"], row["val_loss"])])
+    if accuracies:
+        accuracy_axes.set_ylim(max(0.0, min(accuracies) - 0.01), 1.0)
+    if losses and max(losses) > 0:
+        loss_axes.set_ylim(0, max(losses) * 1.1)
     figure.suptitle(title)
     return figure
+
+
+def finite(values: list[float]) -> list[float]:
+    """The finite numbers among ``values`` (NaN and infinities dropped)."""
+    return [float(value) for value in values if np.isfinite(value)]
 
 
 def confusion_matrix_figure(matrix: np.ndarray, class_names: tuple[str, ...], title: str) -> Figure:
