@@ -189,3 +189,56 @@ def test_ensemble_averages_its_members_and_reuses_finished_ones(mnist_dir, tmp_p
     assert "Member 1 of 2 is already trained" in result.stdout
     assert (run_dir / "member-1" / "model.keras").stat().st_mtime_ns == first_member_model
     assert json.loads((run_dir / "metrics.json").read_text())["members"][1]["seed"] == 43
+
+
+def nan_after(monkeypatch, steps: int) -> None:
+    """Make training's loss turn NaN once the optimizer has taken ``steps`` steps (as a learning rate
+    too high for the model does, but at a known step)."""
+    import keras
+
+    from mnist_cnn import training
+
+    compile_model = training.compile_model
+
+    def compile_with_a_diverging_loss(model, config, steps_per_epoch):
+        compile_model(model, config, steps_per_epoch)
+        cross_entropy = model.loss
+
+        def loss(y_true, y_pred):
+            diverged = keras.ops.greater_equal(model.optimizer.iterations, steps)
+            return keras.ops.where(diverged, np.nan, cross_entropy(y_true, y_pred))
+
+        model.compile(optimizer=model.optimizer, loss=loss, metrics=["accuracy"])
+
+    monkeypatch.setattr(training, "compile_model", compile_with_a_diverging_loss)
+
+
+def test_a_run_whose_loss_turns_nan_stops_and_keeps_the_best_epoch_before_it(mnist_dir, tmp_path, monkeypatch, capsys):
+    from mnist_cnn import cli
+
+    nan_after(monkeypatch, 40)  # 1,000 images in batches of 32: epoch 1 is 29 steps, epoch 2 diverges
+    run_dir = tmp_path / "diverged"
+    code = cli.main(["train", "--model", "seed", "--epochs", "5", "--limit", "1000", "--batch-size", "32",
+                     "--data-dir", str(mnist_dir), "--out", str(run_dir)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "the loss became nan in epoch 2 and training stopped there" in out
+    rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+    assert len(rows) == 2  # stopped in epoch 2 of 5
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["best_epoch"] == 1 and np.isfinite(metrics["test_loss"])
+    assert (run_dir / "accuracy_loss_plot.png").exists()
+
+
+def test_a_run_whose_loss_is_nan_from_the_start_fails_with_one_line(mnist_dir, tmp_path, monkeypatch, capsys):
+    from mnist_cnn import cli
+
+    nan_after(monkeypatch, 0)
+    run_dir = tmp_path / "diverged"
+    code = cli.main(["train", "--model", "seed", "--epochs", "3", "--limit", "1000", "--batch-size", "32",
+                     "--learning-rate", "0.5", "--data-dir", str(mnist_dir), "--out", str(run_dir)])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: training diverged: the loss became nan in epoch 1, before any epoch")
+    assert err[-1].endswith("lower --learning-rate (this run's: 0.5)")
+    assert not (run_dir / "model.keras").exists() and not (run_dir / "metrics.json").exists()

@@ -448,6 +448,8 @@ def make_callbacks(run_dir: Path, resumed_history: list[dict], tensorboard: bool
             super().__init__(str(self.partial_path), **kwargs)
 
         def on_epoch_end(self, epoch, logs=None):
+            if not all(np.isfinite(logs.get(name, 0.0)) for name in ("loss", "val_loss")):
+                return  # a diverged epoch's weights are NaN: never the best, whatever its accuracy
             super().on_epoch_end(epoch, logs)
             if self.partial_path.exists():
                 os.replace(self.partial_path, self.final_path)
@@ -458,7 +460,12 @@ def make_callbacks(run_dir: Path, resumed_history: list[dict], tensorboard: bool
     if resumed_history:
         # A new callback forgets the best score so far; without this it would overwrite a better epoch.
         checkpoint.best = max(row["val_accuracy"] for row in resumed_history)
-    callbacks = [EpochSeconds(), checkpoint, keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
+    callbacks = [
+        EpochSeconds(),
+        checkpoint,
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        keras.callbacks.TerminateOnNaN(),  # a NaN loss stays NaN: stop rather than train on for hours
+    ]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     # The backup goes last, so an epoch counts as finished only once its history row and best-weights
@@ -937,6 +944,21 @@ def build_for_training(config: TrainConfig):
     return fit_model, model
 
 
+def finite_losses(row: dict) -> bool:
+    """Whether a history row's training and validation losses are both finite (not NaN, not infinite)."""
+    return bool(np.isfinite(row["loss"]) and np.isfinite(row["val_loss"]))
+
+
+def divergence(history: list[dict]) -> str | None:
+    """Where a run's loss first became NaN or infinite ("the loss became nan in epoch 3"), from its
+    history.csv rows; None when every loss is finite."""
+    for row in history:
+        for key, name in (("loss", "loss"), ("val_loss", "validation loss")):
+            if not np.isfinite(row[key]):
+                return f"the {name} became {row[key]:g} in epoch {int(row['epoch']) + 1}"
+    return None
+
+
 def finish_run(
     run_dir: Path,
     config: TrainConfig,
@@ -947,14 +969,31 @@ def finish_run(
     log,
     resumed_from: int,
 ) -> TrainResult:
-    """Keep the best epoch on the validation split and write every artifact for it."""
+    """Keep the best epoch on the validation split and write every artifact for it.
+
+    Raises:
+        UsageError: the loss became NaN or infinite before any epoch finished with a finite loss
+            (the learning rate is too high for the model): there is no epoch to keep.
+    """
     history = read_history(run_dir)
+    diverged = divergence(history)
+    if diverged is not None and not (run_dir / BEST_WEIGHTS).exists():
+        raise UsageError(
+            f"training diverged: {diverged}, before any epoch finished with a finite loss, so there is no model to "
+            f"keep; start again in a new --out with a lower --learning-rate (this run's: {config.learning_rate:g})"
+        )
+    if diverged is not None:
+        log(
+            f"note: {diverged} and training stopped there (keras TerminateOnNaN); the best epoch before it is kept. "
+            f"A lower --learning-rate (this run's: {config.learning_rate:g}) may train further."
+        )
+    finite = [row for row in history if finite_losses(row)]
     fit_model, model = build_for_training(config)
     fit_model.load_weights(run_dir / BEST_WEIGHTS)
     extra = {
-        "best_validation_accuracy": max(row["val_accuracy"] for row in history),
+        "best_validation_accuracy": max(row["val_accuracy"] for row in finite),
         "epochs": len(history),
-        "best_epoch": int(max(history, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
+        "best_epoch": int(max(finite, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
         "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
     }
     result = write_artifacts(
