@@ -565,7 +565,8 @@ def card(thresholds: dict, detector) -> str:
     best_flops = forward_flops(keras.models.load_model(SHIPPED_DIR / "best" / "model.keras", compile=False))
     v = thresholds["validation"]
     training = training_text(thresholds["history"])
-    members = len(thresholds["history"].get("combined", {})) or 1
+    members = sum(layer.name.startswith("member_") for layer in detector.layers) or 1  # combined, or trained on
+    scale = thresholds["history"].get("scale", 1.0)
     shape = (
         f"A small CNN (`mnist_cnn.rejection.detector_model`, {parameters:,} parameters) outputs the\n"
         "probability that it is."
@@ -602,7 +603,7 @@ Made by `{thresholds["command"]}`.
   `benchmarks/rejection.py`) measures it against the maximum softmax probability of `best` and `seed`
   on sets it never saw.
 - **Data.** Positives: the 54,000 MNIST training digits (the validation split held out) and
-  {RENDERED_PER_KIND * RENDERED_KINDS:,} of them drawn as a person's inputs (bold markers, low-resolution
+  {int(RENDERED_PER_KIND * RENDERED_KINDS * scale):,} of them drawn as a person's inputs (bold markers, low-resolution
   scans, dim photos, sheets on a desk, lined paper, page drawings large and small, 7-14 pixel
   thumbnails, one-pixel pen lines, a thick marker as `markers.py` writes it) or printed in one of
   {len(printed_fonts())} fonts that no benchmark uses (Liberation, FreeFont, URW base 35), plain or with
@@ -705,6 +706,8 @@ def main() -> None:
         if args.start is not None:
             history["start"] = started_from(args.start)
         (args.out / "history.json").write_text(json.dumps(history) + "\n")
+    if not args.combine:
+        history.setdefault("scale", args.scale)  # the share of the image counts it was trained on
     thresholds = choose_thresholds(detector, sets)
     thresholds["command"] = "python scripts/train_detector.py " + " ".join(sys.argv[1:]).replace(" --ship", "")
     thresholds["history"] = history
