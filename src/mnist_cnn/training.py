@@ -448,7 +448,7 @@ def make_callbacks(run_dir: Path, resumed_history: list[dict], tensorboard: bool
             super().__init__(str(self.partial_path), **kwargs)
 
         def on_epoch_end(self, epoch, logs=None):
-            if not all(np.isfinite(logs.get(name, 0.0)) for name in ("loss", "val_loss")):
+            if not finite_losses(logs):
                 return  # a diverged epoch's weights are NaN: never the best, whatever its accuracy
             super().on_epoch_end(epoch, logs)
             if self.partial_path.exists():
@@ -945,7 +945,7 @@ def build_for_training(config: TrainConfig):
 
 
 def finite_losses(row: dict) -> bool:
-    """Whether a history row's training and validation losses are both finite (not NaN, not infinite)."""
+    """Whether a history row's (or an epoch's Keras logs') training and validation losses are both finite."""
     return bool(np.isfinite(row["loss"]) and np.isfinite(row["val_loss"]))
 
 
