@@ -105,29 +105,24 @@ def render_digits(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generat
     ``kind``), the last kind the label printed in a font instead, preprocessed as ``predict`` does:
     uint8 (n, 28, 28); those preprocessing finds blank are left out."""
     fonts = printed_fonts()
-    kinds = [
-        lambda d: digit_sets.bold_marker(d, rng, float(rng.uniform(1.5, 4.0))),
-        lambda d: digit_sets.low_resolution(d, rng),
-        lambda d: digit_sets.dim_photo(d, rng),
-        lambda d: digit_sets.sheet_on_desk(d, rng),
-        lambda d: digit_sets.lined_paper(d, rng),
-        lambda d: digit_sets.as_drawing(d, rng),
-        lambda d: digit_sets.small_drawing(d, rng),
-        lambda d: tiny_scan(d, rng),
-        lambda d: hairline(d, rng),
-        lambda d: markers.marker_image(d, rng),
-        "bold printed",  # see below: they need the label
-        None,  # printed: see below
+    kinds = [  # each makes one image from a digit and its label
+        lambda d, _: digit_sets.bold_marker(d, rng, float(rng.uniform(1.5, 4.0))),
+        lambda d, _: digit_sets.low_resolution(d, rng),
+        lambda d, _: digit_sets.dim_photo(d, rng),
+        lambda d, _: digit_sets.sheet_on_desk(d, rng),
+        lambda d, _: digit_sets.lined_paper(d, rng),
+        lambda d, _: digit_sets.as_drawing(d, rng),
+        lambda d, _: digit_sets.small_drawing(d, rng),
+        lambda d, _: tiny_scan(d, rng),
+        lambda d, _: hairline(d, rng),
+        lambda d, _: markers.marker_image(d, rng),
+        lambda _, label: bold_printed(label, rng, fonts),
+        lambda _, label: digit_sets.printed(label, rng, fonts),
     ]
     made = []
     for index, (digit, label) in enumerate(zip(digits, labels)):
-        make = kinds[(kind + index) % len(kinds)]
         try:
-            if make == "bold printed":
-                image = bold_printed(int(label), rng, fonts)
-            else:
-                image = make(digit) if make else digit_sets.printed(int(label), rng, fonts)
-            made.append(preprocessing.prepare(image))
+            made.append(preprocessing.prepare(kinds[(kind + index) % len(kinds)](digit, int(label))))
         except ImageError:
             pass
     return np.stack(made) if made else np.zeros((0, 28, 28), np.uint8)
@@ -140,11 +135,12 @@ def bold_printed(label: int, rng: np.random.Generator, fonts: list[Path]) -> Ima
     from scipy import ndimage
 
     from mnist_cnn.preprocessing import digit
+    from mnist_cnn.preprocessing.paper import bounding_box
 
     alpha = outliers.font_glyph(str(label), fonts[int(rng.integers(len(fonts)))], int(rng.integers(60, 201)), rng)
     mask = alpha > 0.5
-    rows = np.flatnonzero(mask.any(axis=1))
-    wanted = float(rng.uniform(*BOLD_PRINT)) * digit.STROKE_RATIO * (rows[-1] - rows[0] + 1 if len(rows) else 1)
+    box = bounding_box(mask)
+    wanted = float(rng.uniform(*BOLD_PRINT)) * digit.STROKE_RATIO * (box[0].stop - box[0].start if box else 1)
     radius = int(round((wanted - digit.stroke_width(mask)) / 2))
     if radius > 0:
         mask = ndimage.binary_dilation(np.pad(mask, radius + 2), structure=digit.disk(2 * radius + 1))
