@@ -362,6 +362,23 @@ def test_output_names_keep_one_folders_file_names_and_name_standard_input_stdin(
 
     assert output_names(["x/a.png", "x/b.png", "-"]) == {"x/a.png": "a.png", "x/b.png": "b.png", "-": "stdin"}
     assert output_names(["a.png"]) == {"-": "stdin", "a.png": "a.png"}
+    assert output_names(["x/stdin", "-"]) == {"x/stdin": "stdin", "-": "stdin-1"}
+    assert output_names(["x/stdin", "x/stdin-1", "-"])["-"] == "stdin-2"
+
+
+def test_a_file_called_stdin_read_with_standard_input_keeps_its_own_preprocessed_file(tmp_path, monkeypatch):
+    import io
+
+    from mnist_cnn.cli import main
+
+    draw_seven().save(tmp_path / "stdin", format="PNG")
+    drawn = io.BytesIO()
+    draw_seven().save(drawn, format="PNG")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(drawn.getvalue())))
+    seen = tmp_path / "seen"
+    assert main(["predict", str(tmp_path / "stdin"), "-", "--save-preprocessed", str(seen),
+                 "--model", "seed", "--runtime", "onnx"]) == 0  # fmt: skip
+    assert sorted(path.name for path in seen.iterdir()) == ["stdin-1.28x28.png", "stdin.28x28.png"]
 
 
 def test_explain_reads_subfolders_with_recursive_as_its_note_suggests(tmp_path, capsys):

@@ -824,12 +824,17 @@ def check_csv_is_no_input(csv_path: Path | None, sources: list) -> None:
 def output_names(paths: list[str]) -> dict[str, str]:
     """Each input's NAME in the files written for it: its path below the folder all the inputs share,
     so inputs of the same name in different folders (DIR/0/a.png, DIR/1/a.png: 0/a.png, 1/a.png) never
-    overwrite each other's; inputs in one folder keep their file name. Standard input is ``stdin``."""
+    overwrite each other's; inputs in one folder keep their file name. Standard input is ``stdin``, or
+    ``stdin-1``, ``stdin-2``, ... when a file input already has that name (a file called stdin read
+    together with ``-``), so neither overwrites the other's files."""
     from mnist_cnn.image_files import STDIN
 
     absolute = {path: os.path.abspath(path) for path in paths if path != STDIN}
     shared = os.path.commonpath([os.path.dirname(path) for path in absolute.values()]) if absolute else ""
-    return {STDIN: "stdin", **{path: os.path.relpath(full, shared) for path, full in absolute.items()}}
+    names = {path: os.path.relpath(full, shared) for path, full in absolute.items()}
+    taken = set(names.values())
+    stdin = next(name for name in ("stdin", *(f"stdin-{n}" for n in range(1, len(taken) + 2))) if name not in taken)
+    return {STDIN: stdin, **names}
 
 
 def digit_file_names(name: str, prediction, suffix: str) -> list[str]:
