@@ -210,3 +210,46 @@ def test_the_card_says_what_a_detector_went_on_from(train_detector, tmp_path):
     text = train_detector.training_text(history)
     assert "2 epochs" in text and "(2) is kept" in text
     assert "Went on from" in text and "(made by `python scripts/train_detector.py --combine a b`)" in text
+
+
+def scores_of_kinds(rng, floors: list[float], count: int = 500):
+    """Rendered digits' scores of len(floors) kinds, all read right: a share ``floor`` of each kind
+    below every threshold (0.001), the rest spread evenly over 0-1; MNIST's scores near 1."""
+    rendered, kinds = [], []
+    for kind, floor in enumerate(floors):
+        low = int(round(floor * count))
+        rendered.append(np.concatenate([np.full(low, 0.001), np.linspace(0.0105, 1, count - low)]))
+        kinds.append(np.full(count, kind))
+    rendered, kinds = np.concatenate(rendered), np.concatenate(kinds)
+    return rng.uniform(0.9, 1, 6000), rendered, kinds, np.ones(len(rendered), bool)
+
+
+def test_the_digit_threshold_costs_each_kind_at_most_a_point_beyond_what_it_refuses_at_the_lowest(train_detector):
+    rng = np.random.default_rng(0)
+    mnist, rendered, kinds, right = scores_of_kinds(rng, [0.0, 0.0, 0.02])  # a kind refused 2% at every level
+    chosen = train_detector.digit_threshold(mnist, rendered, kinds, right)
+    assert chosen["digit"] > 0.01  # the old rule (at most 1% of each kind) allowed no level: 0.01
+    assert chosen["floors"] == {0: 0.0, 1: 0.0, 2: 0.02}
+    for kind, share in chosen["refused"].items():
+        assert share <= chosen["floors"][kind] + train_detector.RIGHT_REFUSED + 1e-9
+    above = round(chosen["digit"] + 0.01, 2)  # the next level up costs some kind more than a point
+    assert any((rendered[kinds == kind] < above).mean() > chosen["floors"][kind] + 0.01 for kind in range(3))
+    fine = train_detector.digit_threshold(*scores_of_kinds(rng, [0.0, 0.0, 0.0]))
+    assert fine["digit"] == chosen["digit"]  # the floor only moves where the budget starts
+
+
+def test_the_digit_threshold_keeps_mnists_coverage_and_counts_only_digits_read_right(train_detector):
+    rng = np.random.default_rng(1)
+    mnist, rendered, kinds, right = scores_of_kinds(rng, [0.0, 0.0])
+    mnist = np.concatenate([mnist[:5950], np.full(50, 0.05)])  # 0.8% of MNIST's scores at 0.05
+    assert train_detector.digit_threshold(mnist, np.ones_like(rendered), kinds, right)["digit"] == 0.05
+    misread = rendered > 0.5  # the digits scored under 0.5 are read wrong: refusing them costs nothing
+    loose = train_detector.digit_threshold(rng.uniform(0.9, 1, 6000), rendered, kinds, misread)
+    assert 0.45 <= loose["digit"] <= 0.51 and all(share <= 0.01 for share in loose["refused"].values())
+
+
+def test_the_card_names_the_kinds_the_detector_refuses_at_every_threshold(train_detector):
+    text = train_detector.floors_text({"read_right_refused_per_kind_at_0.01": {"hairline": 0.0245, "printed": 0.002}})
+    assert "hairline 2.5%" in text and "printed" not in text
+    assert train_detector.floors_text({"read_right_refused_per_kind_at_0.01": {"printed": 0.002}}) == ""
+    assert train_detector.floors_text({}) == ""
