@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 def steps(image) -> list[tuple[str, np.ndarray]]:
     """(name, array) after each named step, as to_mnist runs them."""
     from mnist_cnn import preprocessing
-    from mnist_cnn.preprocessing import digit, lines, paper, resize
+    from mnist_cnn.preprocessing import digit, lines, paper, resize, sheets
 
     gray = preprocessing.open_image(image)
     work = preprocessing.fit_work_size(gray)
-    sheet = paper.crop_to_sheet(work)
+    sheet = sheets.crop_to_sheet(work)
     ink = paper.ink_intensity(sheet)
     lines_removed = lines.remove_ruled_lines(ink)
     top, bottom, left, right = digit.ink_bounding_box(lines_removed)

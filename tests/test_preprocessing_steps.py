@@ -10,7 +10,20 @@ from scipy import ndimage
 
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import blank, digit, filters, lines, paper, plaques, remnants, resize, shading, shadows
+from mnist_cnn.preprocessing import (
+    blank,
+    digit,
+    filters,
+    lighting,
+    lines,
+    paper,
+    plaques,
+    remnants,
+    resize,
+    shading,
+    shadows,
+    sheets,
+)
 
 
 def page(size=(300, 300), level=240.0):
@@ -30,9 +43,9 @@ def draw(image: np.ndarray, shape: str, box, value: float, width: int) -> np.nda
 
 def test_otsu_threshold_splits_two_levels_and_rates_a_ramp_lower():
     two_levels = np.concatenate([np.full(500, 40.0), np.full(500, 200.0)])
-    threshold, effectiveness = paper.otsu_threshold(two_levels)
+    threshold, effectiveness = filters.otsu_threshold(two_levels)
     assert 40 < threshold <= 200 and effectiveness > 0.99
-    _, ramp_effectiveness = paper.otsu_threshold(np.linspace(0, 255, 1000))
+    _, ramp_effectiveness = filters.otsu_threshold(np.linspace(0, 255, 1000))
     assert 0.7 < ramp_effectiveness < 0.8
 
 
@@ -43,23 +56,23 @@ def sheet_on_desk():
 
 
 def test_find_sheet_returns_the_sheet_inside_its_edges():
-    sheet = paper.find_sheet(sheet_on_desk())
+    sheet = sheets.find_sheet(sheet_on_desk())
     top, bottom, left, right = sheet.box
     assert sheet.desk is None
     assert 60 < top < 90 and 310 < bottom < 340 and 90 < left < 120 and 390 < right < 420
 
 
 def test_find_sheet_ignores_a_page_that_fills_the_frame_a_bold_digit_and_a_gradient():
-    assert paper.find_sheet(draw(page(), "ring", (80, 60, 220, 240), 10.0, 12)) is None
+    assert sheets.find_sheet(draw(page(), "ring", (80, 60, 220, 240), 10.0, 12)) is None
     bold_touching_the_edge = draw(page(), "line", (0, 150, 200, 150), 10.0, 90)
-    assert paper.find_sheet(bold_touching_the_edge) is None
-    assert paper.find_sheet(np.tile(np.linspace(40, 240, 300, dtype=np.float32), (300, 1))) is None
+    assert sheets.find_sheet(bold_touching_the_edge) is None
+    assert sheets.find_sheet(np.tile(np.linspace(40, 240, 300, dtype=np.float32), (300, 1))) is None
     light_ring_on_black = draw(page(level=0.0), "ring", (60, 60, 240, 240), 255.0, 40)
-    assert paper.find_sheet(light_ring_on_black) is None
+    assert sheets.find_sheet(light_ring_on_black) is None
 
 
 def test_crop_to_sheet_leaves_no_desk():
-    cropped = paper.crop_to_sheet(sheet_on_desk())
+    cropped = sheets.crop_to_sheet(sheet_on_desk())
     assert cropped.min() < 60 and np.median(cropped) > 200
     assert (cropped[[0, -1]] > 200).all() and (cropped[:, [0, -1]] > 200).all()  # the desk is gone
 
@@ -79,9 +92,9 @@ def tilted_sheet_on_desk(angle: float, size=(400, 300), frame=(600, 800)) -> np.
 @pytest.mark.parametrize("angle", [-14.0, -6.0, 3.0, 9.0])
 def test_a_tilted_sheet_is_cut_out_and_the_desk_in_its_box_covered_with_paper(angle):
     photo = tilted_sheet_on_desk(angle)
-    sheet = paper.find_sheet(photo)
+    sheet = sheets.find_sheet(photo)
     assert sheet is not None and sheet.desk is not None and sheet.desk.any()
-    cut = paper.crop_to_sheet(photo)
+    cut = sheets.crop_to_sheet(photo)
     dark = cut < 150
     assert 0 < dark.sum() < 0.05 * cut.size  # the ring, and no wedge of desk
     rows, cols = np.nonzero(dark)
@@ -92,22 +105,22 @@ def test_a_tilted_sheet_is_cut_out_and_the_desk_in_its_box_covered_with_paper(an
 def test_a_tilted_sheet_is_cut_once_for_its_search_and_its_ink(monkeypatch):
     photo = tilted_sheet_on_desk(9.0)
     calls = []
-    original = paper.Sheet.cut_afresh
-    monkeypatch.setattr(paper.Sheet, "cut_afresh", lambda sheet, gray: calls.append(1) or original(sheet, gray))
+    original = sheets.Sheet.cut_afresh
+    monkeypatch.setattr(sheets.Sheet, "cut_afresh", lambda sheet, gray: calls.append(1) or original(sheet, gray))
     preprocessing.find_ink(photo)
     assert len(calls) == 1
-    sheet = paper.find_sheet(photo)
+    sheet = sheets.find_sheet(photo)
     assert sheet.cut(photo) is sheet.cut(photo) and sheet.cut(photo.copy()) is not sheet.cut(photo)
 
 
 def test_a_small_sheet_is_found_and_a_light_disk_or_slanted_bar_on_black_is_not():
     small = tilted_sheet_on_desk(5.0, size=(330, 270), frame=(800, 1100))  # a tenth of the frame
-    assert paper.find_sheet(small) is not None
+    assert sheets.find_sheet(small) is not None
     disk = np.full((300, 300), 10.0, dtype=np.float32)
     disk[np.hypot(*np.indices(disk.shape) - 150.0) < 110] = 240.0  # fills its box by pi/4 only
-    assert paper.find_sheet(disk) is None
+    assert sheets.find_sheet(disk) is None
     bar = draw(page(level=10.0), "line", (60, 260, 240, 40), 240.0, 40)  # a fat light 1, slanted
-    assert paper.find_sheet(bar) is None
+    assert sheets.find_sheet(bar) is None
 
 
 def sheet_photo(angle: float, size, frame, desk: float, written: bool = True) -> np.ndarray:
@@ -130,12 +143,12 @@ def sheet_photo(angle: float, size, frame, desk: float, written: bool = True) ->
 @pytest.mark.parametrize("angle", [0.0, -8.0, 12.0])
 def test_a_note_far_from_the_camera_is_a_sheet_cut_clear_of_its_edges(angle):
     note = sheet_photo(angle, (150, 130), (800, 1000), desk=80.0)  # 2.4% of the frame, 16% of its height
-    assert paper.find_sheet(note) is not None
+    assert sheets.find_sheet(note) is not None
     ink, _, _ = preprocessing.find_ink(note)
     rows, cols = np.nonzero(ink > 0)
     assert rows.min() > 0.15 * ink.shape[0] and cols.min() > 0.15 * ink.shape[1]  # the ring only: no desk
     assert rows.max() < 0.85 * ink.shape[0] and cols.max() < 0.85 * ink.shape[1]
-    assert paper.find_sheet(sheet_photo(angle, (150, 130), (800, 1000), desk=80.0, written=False)) is None
+    assert sheets.find_sheet(sheet_photo(angle, (150, 130), (800, 1000), desk=80.0, written=False)) is None
 
 
 def test_the_lit_strip_of_a_page_in_shadow_is_no_sheet_but_a_blank_sheet_on_a_desk_is():
@@ -143,23 +156,23 @@ def test_the_lit_strip_of_a_page_in_shadow_is_no_sheet_but_a_blank_sheet_on_a_de
     light = np.full((400, 500), 0.45, np.float32)
     light[:, 40:250] = 1.0  # a shadow over the page but a lit strip, between two fingers' shadows
     photo = page * light + np.random.default_rng(0).normal(0, 2, (400, 500)).astype(np.float32)
-    assert paper.find_sheet(photo) is None  # the writing is in the shadow: no sheet to cut it away
+    assert sheets.find_sheet(photo) is None  # the writing is in the shadow: no sheet to cut it away
     blank_sheet = sheet_photo(4.0, (400, 300), (600, 800), desk=80.0, written=False)
-    assert paper.find_sheet(blank_sheet) is not None
+    assert sheets.find_sheet(blank_sheet) is not None
 
 
 def test_a_small_sheet_under_uneven_light_is_found_once_the_light_is_divided_out():
     photo = sheet_photo(5.0, (200, 160), (800, 1000), desk=150.0)  # 4% of the frame
     lit = photo * np.linspace(0.65, 1.12, 1000, dtype=np.float32)[None, :]  # a window on the right
     small = resize.shrink(lit, 128)
-    assert paper.sheet_region(small, paper.SHEET_SMALLEST, paper.SHEET_CONTRAST, paper.SHEET_NARROWEST) is None
-    assert paper.find_sheet(lit) is not None
-    flat = paper.evenly_lit(small)
+    assert sheets.sheet_region(small, sheets.SHEET_SMALLEST, sheets.SHEET_CONTRAST, sheets.SHEET_NARROWEST) is None
+    assert sheets.find_sheet(lit) is not None
+    flat = sheets.evenly_lit(small)
     assert flat.shape == small.shape and abs(float(np.median(flat)) - float(np.median(small))) < 10
 
 
 def test_white_paper_on_a_light_desk_is_a_sheet():
-    assert paper.find_sheet(sheet_photo(6.0, (400, 300), (600, 800), desk=212.0)) is not None  # 28 levels darker
+    assert sheets.find_sheet(sheet_photo(6.0, (400, 300), (600, 800), desk=212.0)) is not None  # 28 levels darker
 
 
 def dark_plaque(turn: float = 0.0, border: bool = True) -> np.ndarray:
@@ -176,7 +189,7 @@ def dark_plaque(turn: float = 0.0, border: bool = True) -> np.ndarray:
 @pytest.mark.parametrize("turn", [0.0, 4.0])
 def test_find_plaque_cuts_a_dark_plaque_out_whole_its_wall_covered_with_its_ground(turn):
     photo = dark_plaque(turn)
-    assert paper.find_sheet(photo) is None
+    assert sheets.find_sheet(photo) is None
     plaque = plaques.find_plaque(photo)
     assert isinstance(plaque, plaques.Plaque)
     cut = plaque.cut(photo)
@@ -232,28 +245,49 @@ def test_a_sheet_with_the_desk_on_one_side_only_is_found_when_a_digit_is_on_it(s
         photo[:, :60] = 70.0
     else:
         photo[350:] = 70.0
-    sheet = paper.find_sheet(photo)
+    sheet = sheets.find_sheet(photo)
     assert sheet is not None and sheet.desk is None
-    cut = paper.crop_to_sheet(photo)
+    cut = sheets.crop_to_sheet(photo)
     assert cut.min() < 60 and (cut[[0, -1]] > 200).all() and (cut[:, [0, -1]] > 200).all()  # no desk left
     blank = page(size=(400, 500))
     blank[:, :60] = 70.0
-    assert paper.find_sheet(blank) is None  # nothing written: a tightly cropped 1 along the edge, kept
+    assert sheets.find_sheet(blank) is None  # nothing written: a tightly cropped 1 along the edge, kept
 
 
 def test_minimum_area_rectangle_of_upright_and_turned_rectangles():
     upright = np.zeros((50, 60), dtype=bool)
     upright[10:30, 5:45] = True
-    assert paper.minimum_area_rectangle(upright) == (800.0, 20.0)
+    assert sheets.minimum_area_rectangle(upright) == (800.0, 20.0)
     turned = np.asarray(Image.fromarray(upright.astype(np.uint8) * 255).rotate(30, expand=True)) > 127
-    area, shorter = paper.minimum_area_rectangle(turned)
+    area, shorter = sheets.minimum_area_rectangle(turned)
     assert 800 <= area < 900 and 19 < shorter < 23  # its bounding box would be about 1,300
+
+
+def test_minimum_area_rectangle_equals_the_one_of_every_pixels_corners():
+    from scipy.spatial import ConvexHull
+
+    def of_every_corner(mask):  # the rectangle on the hull of all four corners of every True pixel
+        rows, cols = np.nonzero(mask)
+        corners = np.concatenate([np.stack([rows + dy, cols + dx], 1) for dy in (0, 1) for dx in (0, 1)]).astype(float)
+        hull = corners[ConvexHull(corners).vertices]
+        edges = np.roll(hull, -1, axis=0) - hull
+        angles = np.arctan2(edges[:, 0], edges[:, 1])
+        along = hull[:, 1, None] * np.cos(angles) + hull[:, 0, None] * np.sin(angles)
+        across = -hull[:, 1, None] * np.sin(angles) + hull[:, 0, None] * np.cos(angles)
+        areas = np.ptp(along, axis=0) * np.ptp(across, axis=0)
+        return float(areas.min())
+
+    rng = np.random.default_rng(5)
+    for _ in range(40):  # blobs with holes, bays and several pieces
+        mask = ndimage.gaussian_filter(rng.normal(size=(40, 50)), rng.uniform(1.5, 6)) > rng.uniform(-0.3, 0.5)
+        if mask.any():
+            assert sheets.minimum_area_rectangle(mask)[0] == pytest.approx(of_every_corner(mask), rel=1e-9)
 
 
 def test_illumination_fits_a_gradient_and_never_follows_a_bold_stroke():
     gradient = np.tile(np.linspace(90, 200, 300, dtype=np.float32), (300, 1))
     with_marker = draw(gradient, "line", (150, 20, 150, 280), 15.0, 70)  # a stroke a quarter of the image wide
-    surface, noise = paper.illumination(with_marker)
+    surface, noise = lighting.illumination(with_marker)
     assert np.abs(surface - gradient).max() < 2 and noise < 1
 
 
@@ -337,19 +371,19 @@ def test_a_stroke_or_a_blob_is_no_shadow():
 
 def test_a_quadratic_page_takes_no_quartic():
     gradient = np.tile(np.linspace(90, 200, 300, dtype=np.float32), (300, 1))
-    ys, xs, samples, rim = paper.sampling_grid(300, 300)
+    ys, xs, samples, rim = lighting.sampling_grid(300, 300)
     values = gradient[np.ix_(ys, xs)].ravel().astype(np.float64)
-    assert paper.lamp_light(300, 300, values, np.ones(len(values), bool), 2.0, 2.0) is None
+    assert lighting.lamp_light(300, 300, values, np.ones(len(values), bool), 2.0, 2.0) is None
 
 
 @pytest.mark.parametrize("degree", [2, 4])
 def test_polynomial_surface_is_the_basis_at_every_pixel(degree):
-    terms = paper.polynomial_basis(np.zeros(1), np.zeros(1), degree).shape[1]
+    terms = lighting.polynomial_basis(np.zeros(1), np.zeros(1), degree).shape[1]
     coefficients = np.random.default_rng(0).normal(size=terms)
-    row, col = paper.surface_coordinates(7, 9)
+    row, col = lighting.surface_coordinates(7, 9)
     y, x = np.broadcast_arrays(row, col)
-    expected = paper.polynomial_basis(y.ravel(), x.ravel(), degree) @ coefficients
-    surface = paper.polynomial_surface(coefficients, 7, 9, degree)
+    expected = lighting.polynomial_basis(y.ravel(), x.ravel(), degree) @ coefficients
+    surface = lighting.polynomial_surface(coefficients, 7, 9, degree)
     np.testing.assert_allclose(surface.ravel(), expected, rtol=1e-5, atol=1e-5)
 
 
@@ -666,7 +700,7 @@ def test_fill_holes_matches_scipy_binary_fill_holes():
     for shape in [(1, 1), (1, 5), (3, 7), (48, 128), (90, 64)]:
         for density in (0.2, 0.5, 0.7, 0.9):
             mask = rng.random(shape) < density
-            assert np.array_equal(paper.fill_holes(mask), ndimage.binary_fill_holes(mask))
+            assert np.array_equal(sheets.fill_holes(mask), ndimage.binary_fill_holes(mask))
 
 
 def test_level_counts_and_count_along_match_numpy():
@@ -675,7 +709,7 @@ def test_level_counts_and_count_along_match_numpy():
     for dtype in (np.float32, np.float64):
         for bins in (32, 256):
             expected = np.histogram(values.astype(dtype), bins=bins, range=(0, 256))[0]
-            assert np.array_equal(paper.level_counts(values.astype(dtype), bins), expected)
+            assert np.array_equal(filters.level_counts(values.astype(dtype), bins), expected)
     mask = rng.random((37, 53)) < 0.6
     for axis in (0, 1):
         assert np.array_equal(paper.count_along(mask, axis) / mask.shape[axis], mask.mean(axis=axis))
@@ -686,9 +720,9 @@ def test_the_banded_lighting_surface_matches_the_one_expression_bit_for_bit():
     rng = np.random.default_rng(7)
     for height, width in [(1, 1), (5, 80), (64, 3), (65, 90), (384, 1024)]:
         c = rng.normal(0, 50, 6)
-        row, col = paper.surface_coordinates(height, width)
+        row, col = lighting.surface_coordinates(height, width)
         expected = c[0] + c[1] * col + c[2] * row + c[3] * col * col + c[4] * row * col + c[5] * row * row
-        assert np.array_equal(paper.quadratic_surface(c, height, width), expected.astype(np.float32))
+        assert np.array_equal(lighting.quadratic_surface(c, height, width), expected.astype(np.float32))
 
 
 def test_median_matches_numpy_median():
@@ -741,14 +775,14 @@ def test_specks_are_dropped_whether_or_not_the_quick_check_can_rule_them_out():
 def test_the_cached_illumination_grid_and_bincount_mode_match_the_direct_computation():
     rng = np.random.default_rng(1)
     for height, width in [(1, 1), (5, 80), (84, 84), (560, 560), (1024, 700)]:
-        ys, xs, samples, rim = paper.sampling_grid(height, width)
+        ys, xs, samples, rim = lighting.sampling_grid(height, width)
         y = ys[:, None] / max(height - 1, 1) - 0.5 + 0 * xs[None, :]
         x = xs[None, :] / max(width - 1, 1) - 0.5 + 0 * ys[:, None]
         assert np.array_equal(samples[:, 1], x.ravel()) and np.array_equal(samples[:, 5], (y * y).ravel())
         assert not samples.flags.writeable
     for values in [rng.uniform(0, 256, 1000), rng.integers(0, 256, 1024).astype(np.float64), np.full(9, 256.0)]:
         counts, edges = np.histogram(values, bins=32, range=(0, 256))
-        assert paper.most_common_level(values) == float(edges[np.argmax(counts)] + 4)
+        assert lighting.most_common_level(values) == float(edges[np.argmax(counts)] + 4)
 
 
 # An 8x8 RGB JPEG of a 0 (blue ballpoint, quality 60) whose ring touches every side, as grey levels:

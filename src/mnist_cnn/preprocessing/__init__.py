@@ -5,16 +5,16 @@ then placed in a 28x28 field with their centre of mass at the centre. A photo, a
 turned into the same thing by one chain of named steps (``to_mnist``):
 
 1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64;
-2. ``paper.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
+2. ``sheets.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
    turned, large or a small note, under even or uneven light, the desk left in its box covered with
    paper; or else a dark plaque with light writing on a lighter wall (a house number), the wall
    covered with the plaque's ground (``plaques.find_plaque``);
-3. ``paper.ink_intensity``: the lighting fitted and removed (a quadratic; a quartic under a desk
-   lamp's spot; a hard shadow's straight edge divided out first, ``shadows``; a hand's or a phone's
-   shadow or a tight lamp spot by a grey closing wider than the pen, ``shading``; a plane for a tiny
-   scan, whose faint grey levels are kept), the ink found on whichever side of the paper is the
-   minority (dark on light or light on dark, any paper grey), noise and specks dropped (a speck or two
-   of the paper's grain alone: blank);
+3. ``paper.ink_intensity``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
+   a quartic under a desk lamp's spot; a hard shadow's straight edge divided out first, ``shadows``;
+   a hand's or a phone's shadow or a tight lamp spot by a grey closing wider than the pen,
+   ``shading``; a plane for a tiny scan, whose faint grey levels are kept), the ink found on
+   whichever side of the paper is the minority (dark on light or light on dark, any paper grey),
+   noise and specks dropped (a speck or two of the paper's grain alone: blank);
 4. ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
    meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
    ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import ImageError
-from mnist_cnn.preprocessing import blank, digit, dust, frames, lines, paper, plaques, remnants, resize
+from mnist_cnn.preprocessing import blank, digit, dust, frames, lines, paper, plaques, remnants, resize, sheets
 from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
@@ -98,7 +98,7 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
     work = fit_work_size(gray)
-    sheet = paper.sheet_in(work) or plaques.find_plaque(work)
+    sheet = sheets.sheet_in(work) or plaques.find_plaque(work)
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
     ink = frames.without_frames(paper.ink_intensity(paper_only, faint=enlarged(gray)), clear_of_edges=True)

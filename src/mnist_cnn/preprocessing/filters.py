@@ -57,3 +57,32 @@ def robust_std(values: np.ndarray, centre: float | None = None) -> float:
     the normal distribution's standard deviation (Rousseeuw and Croux 1993)."""
     centre = median(values) if centre is None else centre
     return 1.4826 * median(np.abs(values - centre))
+
+
+def level_counts(values: np.ndarray, bins: int) -> np.ndarray:
+    """``np.histogram(values, bins, range=(0, 256))[0]`` for ``bins`` a power of two up to 256: the
+    same counts (int64, values outside 0-256 left out, 256 itself in the last bin), found by
+    np.bincount at a tenth of np.histogram's cost on the few thousand values preprocessing bins."""
+    width = 256 // bins  # a power of two: the division below is exact, as np.histogram's is
+    inside = values[(values >= 0) & (values <= 256)]
+    return np.bincount(np.minimum(np.floor(inside / width), bins - 1).astype(np.intp), minlength=bins)
+
+
+def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
+    """(threshold, effectiveness) of Otsu's method (Otsu 1979) on values 0-255.
+
+    Effectiveness is the between-class share of the variance, 0-1: 1 for two flat levels, 0.75 for
+    a linear ramp; it says how two-toned the values are.
+    """
+    counts, edges = level_counts(values, 256), np.arange(257.0)  # np.histogram's bins and edges
+    probability = counts / max(counts.sum(), 1)
+    levels = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(probability)
+    mean = np.cumsum(probability * levels)
+    total_mean, total_variance = mean[-1], float((probability * (levels - mean[-1]) ** 2).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * weight - mean) ** 2 / (weight * (1 - weight))
+    between = np.nan_to_num(between)
+    best = int(np.argmax(between))
+    effectiveness = float(between[best] / total_variance) if total_variance > 0 else 0.0
+    return float(edges[best + 1]), effectiveness

@@ -3,7 +3,7 @@ a dark meter's face.
 
 A house number is often light digits on a dark plaque. Read as a page, the plaque is the ink and its
 digits are its holes: a helper's 8 photographed plaques all read "0" or nothing. The plaque is found
-as ``paper.find_sheet`` finds a sheet of paper on a desk, with the colours swapped, and cut out whole
+as ``sheets.find_sheet`` finds a sheet of paper on a desk, with the colours swapped, and cut out whole
 (``Plaque.cut``), so that the steps after it see light writing on a dark ground, whose side
 ``paper.ink_intensity`` takes for the ink as it would chalk on a board.
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_cnn.preprocessing.filters import median
-from mnist_cnn.preprocessing.paper import Sheet, mask_at, otsu_threshold, sheet_region
+from mnist_cnn.preprocessing.filters import median, otsu_threshold
 from mnist_cnn.preprocessing.resize import shrink
+from mnist_cnn.preprocessing.sheets import Sheet, mask_at, sheet_region
 
 WALL_CONTRAST = 40.0  # grey levels: the wall's median stands this far above the darkest pixels (a sheet's desk too)
 PLAQUE_RIM = 1.5  # pixels of the 128-pixel copy: a plaque's blurred rim, covered with its ground
@@ -48,9 +48,9 @@ class Plaque(Sheet):
 def find_plaque(gray: np.ndarray) -> Plaque | None:
     """A dark plaque with light writing on a lighter wall (a house number, a dark meter's face) in a
     grayscale image (h, w), float32 0-255, or None. Images under 128 pixels on a side: None, as for
-    ``paper.sheet_in``.
+    ``sheets.sheet_in``.
 
-    The plaque is a sheet (``paper.sheet_region``: the largest region, holes filled, nearly a rectangle,
+    The plaque is a sheet (``sheets.sheet_region``: the largest region, holes filled, nearly a rectangle,
     clear of the frame's edges, sharply two-toned) in the negative of a 128-pixel copy whose light
     marks that do not reach the frame's edge (the writing, a light border on the plaque) are first
     levelled to the plaque's grey by morphological reconstruction (``skimage.morphology.reconstruction``
@@ -122,7 +122,7 @@ def light_writing(gray: np.ndarray) -> bool:
     grey levels lighter than the rest (their medians), their strokes (twice the 90th percentile of
     their distance transform) at most 15% of its shorter side. A bold 0's hole cut out alone is one
     wide light blob; a shadow's paper is the majority. A light panel in the plaque with dark digits
-    on it (``paper.sheet_region``: a sheet, the plaque its frame) is no light writing either."""
+    on it (``sheets.sheet_region``: a sheet, the plaque its frame) is no light writing either."""
     from scipy import ndimage
 
     small = shrink(gray, 128)

@@ -1,6 +1,6 @@
 """Shading correction by a grey closing: the paper under a hand's or a phone's shadow, or a small lamp spot.
 
-A quadratic or quartic lighting surface (``paper.illumination``) cannot follow light or shade that
+A quadratic or quartic lighting surface (``lighting.illumination``) cannot follow light or shade that
 is compact: the shadow of a hand or a phone held over the page, a tight lamp spot. A grey closing (a
 maximum filter, then a minimum filter, by a square) removes every dark shape narrower than the square
 and keeps everything wider, whatever its form: with a square wider than the pen's strokes but narrower

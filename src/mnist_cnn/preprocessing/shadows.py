@@ -2,7 +2,7 @@
 
 A shadow multiplies the light on the page beyond its edge by a constant factor, so it darkens the paper
 and the ink alike; its edge is one straight step across the frame, soft over a few pixels. A lighting
-surface (``paper.illumination``) cannot follow a step, and what it leaves is a region of "ink" as large
+surface (``lighting.illumination``) cannot follow a step, and what it leaves is a region of "ink" as large
 as the shadow. ``find_shadow_edge`` finds the edge, ``ShadowEdge.light`` divides the shadow out
 (``paper.without_shadow``), and ``without_edge`` drops what a ragged edge leaves.
 
