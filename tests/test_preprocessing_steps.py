@@ -878,6 +878,18 @@ def test_the_closing_square_takes_in_the_pen_and_not_the_hand():
     assert square is not None and 12 < square < 55  # wider than the pen's 12 pixels, narrower than a finger
 
 
+def test_the_closing_square_is_no_plateau_where_a_speck_of_noise_vanishes(monkeypatch):
+    # The ink each square finds on a photo of a bold "16", 150 pixels wide (helper-30's num_114): a
+    # 10-pixel speck of noise at 3, none at 5, then the strokes come in until 13.
+    found = dict(zip(shading.SQUARES, (10, 0, 292, 894, 2031, 2364, 2438, 2519, 2427)))
+    monkeypatch.setattr(shading, "closing", lambda small, square: square)
+    monkeypatch.setattr(shading, "ink_area", lambda small, square: found[square])
+    photo = np.zeros((152, 161), np.float32)
+    assert shading.pen_square(photo) == 13  # was 3: the strokes were then divided out as shade
+    found.update({3: 400, 5: 420})  # a thin pen's strokes all in at 3: a plateau there
+    assert shading.pen_square(photo) == 3
+
+
 def test_a_hands_shadow_is_divided_out_and_the_digit_kept(monkeypatch):
     photo, ring = hand_shadow()
     ink = paper.ink_intensity(photo)
