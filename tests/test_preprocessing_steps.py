@@ -432,6 +432,34 @@ def test_a_faint_speck_of_paper_grain_alone_is_blank_and_a_pen_s_speck_is_not():
     many = np.zeros((20, 20), dtype=bool)
     many[2:18, 2:8] = True  # 96 pixels: more than a speck of grain, whatever its contrast
     assert not paper.only_grain(np.where(many, 14.0, 0.0).astype(np.float32), many, threshold=10.0)
+    assert paper.only_grain(np.where(many, 14.0, 0.0).astype(np.float32), many, threshold=10.0, any_size=True)
+
+
+def noisy_dim_photo(seed: int, digit: bool = True) -> np.ndarray:
+    """A phone photo in a dim room (helper-29's kind): paper at 75, a soft 7 only 24 grey levels
+    darker, sensor noise of 10 levels per pixel; float32 (400, 400)."""
+    from test_preprocessing import draw_seven
+
+    paper_share = np.asarray(draw_seven(), dtype=np.float32) / 255.0 if digit else np.ones((400, 400), np.float32)
+    noise = np.random.default_rng(seed).normal(0, 10.0, paper_share.shape)
+    return (75.0 - 24.0 * (1 - ndimage.gaussian_filter(paper_share, 4.0)) + noise).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_noisy_dim_photo_is_read_after_smoothing_and_its_blank_page_stays_blank(seed, monkeypatch):
+    photo = noisy_dim_photo(seed)
+    ink = paper.ink_intensity(photo)
+    rows, cols = np.nonzero(ink > 0.5)
+    assert len(rows) > 2000 and 60 < rows.min() and rows.max() < 340  # the 7's strokes, not noise
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(noisy_dim_photo(seed, digit=False))
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(photo, denoised=True)  # without the smoothing pass, the noise hides the 7
+    assert np.count_nonzero(paper.ink_intensity(photo[:130, 100:300])) > 1000  # the 7's bar
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(photo[:130, 100:300], faint=True)  # an enlarged tiny scan is never smoothed
+    with pytest.raises(ImageError, match="no digit found"):
+        paper.ink_intensity(photo[:120, 100:300])  # nor an image under 128 pixels on a side
 
 
 def test_a_blank_page_s_soft_shadow_along_the_frame_is_looked_for_and_blank():
