@@ -162,7 +162,10 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
     closing takes away must be shade, paler than the ink it keeps (its median under ``SHADE_DEPTH``
     of the kept ink's 90th percentile): a closing narrower than a marker's strokes takes their
     inside, as dark as what it leaves (on 24 bold-marker validation digits that reach it, 1.0-1.16;
-    on the third helper's hand and phone shadows, 0.38-0.88). If the fit found
+    on the third helper's hand and phone shadows, 0.38-0.88); the kept ink next to what was taken
+    does not count: it is the grain a closing leaves inside a bold stroke it took (a marker digit on
+    ruled paper, whose lines set the square; helper-29's lined photos 119 -> 128 of 150 read right).
+    If the fit found
     light ink, its marks must be a lamp's spot, ``SPOT_SHARE`` of them wider than ``SPOT_WIDTH`` of
     the image (``shading.wider_than``), not chalk strokes on a board; and a closing that leaves
     nothing was a board's: None.
@@ -191,6 +194,7 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
         return relit
     kept = marked & (relit > 0)
     taken = marked & ~kept
+    kept = kept & ~neighbourhood_max(taken, 3)  # not the grain left inside what was taken (a bold stroke's)
     if kept.any() and taken.any() and median(ink[taken]) < SHADE_DEPTH * np.percentile(ink[kept], 90):
         return relit
     return None
