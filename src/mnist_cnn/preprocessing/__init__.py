@@ -14,7 +14,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    a hand's or a phone's shadow or a tight lamp spot by a grey closing wider than the pen,
    ``shading``; a plane for a tiny scan, whose faint grey levels are kept), the ink found on
    whichever side of the paper is the minority (dark on light or light on dark, any paper grey),
-   noise and specks dropped (a speck or two of the paper's grain alone: blank);
+   noise and specks dropped (a speck or two of the paper's grain alone: blank; a photo found blank
+   is looked at once more smoothed, where a dim room's sensor noise hid the strokes);
 4. ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
    meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
    ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
