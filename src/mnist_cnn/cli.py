@@ -15,7 +15,7 @@ from mnist_cnn.quiet import VERBOSE_ENV_VAR, quiet_python_logs
 EXIT_USAGE = 2
 NAME_HELP = (  # how output_names names the files written for each input
     "NAME is the image's path below the folder all inputs share (DIR/0/a.png and DIR/1/a.png: 0/a.png and "
-    "1/a.png), its file name when they are all in one folder"
+    "1/a.png), its file name when they are all in one folder; standard input is stdin (stdin-1 if a file is so named)"
 )
 
 

@@ -1,6 +1,9 @@
-"""Exact stand-ins for ``scipy.ndimage`` filters (and ``np.median``) where they are slow: the same values,
-bit for bit, at a fraction of the cost (preprocessing runs per request in a server). Tests check them
-against scipy."""
+"""Small image filters shared by the preprocessing steps.
+
+Mostly exact stand-ins for ``scipy.ndimage`` filters (and ``np.median``, ``np.histogram``) where
+they are slow: the same values, bit for bit, at a fraction of the cost (preprocessing runs per
+request in a server); tests check them against scipy. Also Otsu's threshold (Otsu 1979;
+scikit-image's ``threshold_otsu``) with how well it splits the values."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ SHADOW_LEFT = 0.5  # of the marks: a shadow divided out takes away more, or it w
 MIN_SPECK = 3  # pixels: smaller isolated marks are sensor noise or dust, not ink
 FEW_MARKS = 64  # pixels at work size: all the ink of a 1-pixel pen's tiny digit, or of a speck of paper texture
 NOISE_PEAK = 1.5  # of the noise threshold: so few marks must stand out this far, or they are the paper's own grain
-DENOISE_SIGMA = 1.5  # pixels at work size: a dim photo's sensor noise is averaged out by a Gaussian this wide
+DENOISE_SIGMA = 1.5  # pixels at work size: the standard deviation of the Gaussian that averages out sensor noise
 DENOISE_MIN_SIZE = 128  # pixels: smaller images (tiny scans, thumbnails) are never smoothed, their strokes are too thin
 
 
@@ -56,7 +56,7 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, d
     only 20-35 levels darker than the paper: the noise threshold rises over the strokes and nothing
     stands out. So when nothing does (and ``relight`` is set: not within a relit image, and the image
     is at least ``DENOISE_MIN_SIZE`` on a side and no ``faint`` tiny scan), the ink is looked for
-    once more in the image smoothed by a Gaussian ``DENOISE_SIGMA`` wide (``denoised``;
+    once more in the image smoothed by a Gaussian of standard deviation ``DENOISE_SIGMA`` (``denoised``;
     ``scipy.ndimage.gaussian_filter``): the noise falls 3-5 times and strokes wider than that stay.
     There, marks that stand under ``NOISE_PEAK`` times the threshold are the paper's grain whatever
     their size (the averaging made grain into blobs). Every image found ink in before is read exactly
@@ -89,7 +89,7 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, d
     if box is None or not marks.any() or only_grain(near, marks, threshold, any_size=denoised):
         if denoised or not relight or faint or min(gray.shape) < DENOISE_MIN_SIZE:
             raise ImageError("no digit found: the image is blank")
-        return ink_intensity(smoothed(gray), faint=faint, denoised=True)
+        return ink_intensity(smoothed(gray), denoised=True)
     # Marks outside the box are none, so counts over the box's rows and columns are the frame's.
     across = (count_along(marks, axis=1) / gray.shape[1] >= 0.85)[:, None] | (
         count_along(marks, axis=0) / gray.shape[0] >= 0.85
@@ -104,7 +104,8 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, d
 
 
 def smoothed(gray: np.ndarray) -> np.ndarray:
-    """``gray`` (h, w), float32, smoothed by a Gaussian ``DENOISE_SIGMA`` pixels wide (``scipy.ndimage``)."""
+    """``gray`` (h, w), float32, smoothed by a Gaussian of standard deviation ``DENOISE_SIGMA`` pixels
+    (``scipy.ndimage.gaussian_filter``)."""
     from scipy import ndimage
 
     return ndimage.gaussian_filter(np.asarray(gray, dtype=np.float32), DENOISE_SIGMA)
@@ -194,7 +195,8 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
         return relit
     kept = marked & (relit > 0)
     taken = marked & ~kept
-    kept = kept & ~neighbourhood_max(taken, 3)  # not the grain left inside what was taken (a bold stroke's)
+    apart = kept & ~neighbourhood_max(taken, 3)  # not the grain left inside what was taken (a bold stroke's) ...
+    kept = apart if apart.any() else kept  # ... unless all of it lies there: a thin pen written in the shade
     if kept.any() and taken.any() and median(ink[taken]) < SHADE_DEPTH * np.percentile(ink[kept], 90):
         return relit
     return None

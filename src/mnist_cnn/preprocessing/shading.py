@@ -59,13 +59,15 @@ def ink_area(gray: np.ndarray, paper: np.ndarray) -> int:
 def pen_square(gray: np.ndarray) -> int | None:
     """The closing square, in pixels of ``gray`` (h, w), that takes in the pen's strokes and as little
     else as possible: on a copy ``SEARCH_SIZE`` long, the first of ``SQUARES`` whose ink stays within a
-    factor ``PLATEAU`` of it, either way, to the next. None when the ink keeps growing (no pen narrower
-    than the shade). A marker's blob (a 9 with its loop filled) has a few notches that narrow squares
-    find and that stop growing too: its inside is not shade, and ``paper.without_shadow`` tells it by
-    its depth. Ink that shrinks to the next square was no stroke but a speck of the paper's noise the
-    threshold let through: bold strokes in a small photo (a "16" with 12-pixel strokes on a 150-pixel
-    photo, helper-30's) leave the narrowest squares only such a speck, 10 pixels and then none, which
-    was taken for a plateau; the strokes were then divided out as shade and the photo found blank. On
+    factor ``PLATEAU`` of it, either way, to the next. None when no two neighbouring squares find ink
+    within that factor (no pen narrower than the shade). A marker's blob (a 9 with its loop filled)
+    has a few notches that narrow squares find and that stop growing too: its inside is not shade,
+    and ``paper.without_shadow`` tells it by its depth.
+
+    Ink that shrinks to the next square was no stroke but a speck of the paper's noise the threshold
+    let through: bold strokes in a small photo (a "16" with 12-pixel strokes on a 150-pixel photo,
+    helper-30's) leave the narrowest squares only such a speck, 10 pixels and then none, which was
+    taken for a plateau; the strokes were then divided out as shade and the photo found blank. On
     1,500 photos of 1-3 digit numbers in that helper's style, 61 get a wider square now and 4 an ink
     map that was blank or lost most of its strokes; the 2,990 own-digits validation images give the
     same 28x28 as before (docs/BENCHMARKS.md)."""

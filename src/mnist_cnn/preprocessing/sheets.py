@@ -238,7 +238,7 @@ def minimum_area_rectangle(mask: np.ndarray) -> tuple[float, float]:
     convex hull (Freeman and Shapira 1975), so each edge's direction is tried (``scipy.spatial``'s
     hull). A pixel counts as a unit square: an upright rectangle of h x w pixels gives (h * w, min(h, w)).
     Only each row's first and last True pixel are hulled: the others lie between them, so the hull is
-    the same (a sheet's mask: 10 ms with every pixel, under 1 ms so)."""
+    the same (a 96x128 copy's sheet: 5.6 ms with every pixel, 0.4 ms so)."""
     from scipy.spatial import ConvexHull, QhullError
 
     filled = np.flatnonzero(mask.any(axis=1))
