@@ -448,10 +448,10 @@ def digit_threshold(mnist: np.ndarray, rendered: np.ndarray, kinds: np.ndarray, 
         "refused": {kind: that share at the threshold}}; LEVELS[0] when no level accepts enough MNIST.
     """
 
-    counted = [int(kind) for kind in np.unique(kinds[read_right])]
+    right_by_kind = {int(kind): rendered[read_right & (kinds == kind)] for kind in np.unique(kinds[read_right])}
 
     def refused(level: float) -> dict[int, float]:
-        return {kind: float((rendered[read_right & (kinds == kind)] < level).mean()) for kind in counted}
+        return {kind: float((scores < level).mean()) for kind, scores in right_by_kind.items()}
 
     floors = refused(LEVELS[0])
     allowed = [
