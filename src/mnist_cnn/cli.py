@@ -684,14 +684,15 @@ TENSORFLOW_COMMANDS = {"models", "train", "export", "calibrate", "interpolate"}
 def run_evaluate(args) -> int:
     from mnist_cnn import evaluation
     from mnist_cnn.files import ensure_folder
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.prediction import load_model, read_digits
 
     if args.out:
         require_training_extra("evaluate --out")
         ensure_folder(args.out, "--out")
     classifier = load_model(args.model, runtime=args.runtime)
-    images, labels, class_names, described, errors = evaluation_set(args)
-    result = evaluation.score(classifier.probabilities(images), labels, class_names)
+    images, labels, class_names, described, errors, scans = evaluation_set(args)
+    probabilities, _ = read_digits(classifier, images, scans)  # low-resolution scans: as predict reads them
+    result = evaluation.score(probabilities, labels, class_names)
     title = f"{classifier.name} on {described}"
     if args.out:
         evaluation.write_reports(result, args.out, images, title=title, embedding=embedding(classifier, images, result))
@@ -721,12 +722,14 @@ def embedding(classifier, images, result):
 
 
 def evaluation_set(args):
-    """(images, labels, class names, what they are, error lines): the test set, or the --images collection."""
+    """(images, labels, class names, what they are, error lines, which images are low-resolution scans
+    or None): the test set, or the --images collection."""
     from mnist_cnn import data
 
     if not args.images:
         dataset = data.load_dataset(args.dataset, args.data_dir)
-        return dataset.test_images, dataset.test_labels, dataset.class_names, f"the {dataset.name} test set", []
+        described = f"the {dataset.name} test set"
+        return dataset.test_images, dataset.test_labels, dataset.class_names, described, [], None
     import numpy as np
 
     from mnist_cnn.image_files import labelled_images
@@ -734,14 +737,15 @@ def evaluation_set(args):
 
     collection = labelled_images(args.images)
     print_lines(collection.notes, "note")
-    prepared, names, errors = prepare_many(collection.sources, collection.names)
+    prepared, names, errors, scans = prepare_many(collection.sources, collection.names)
     print_lines(errors, "error")
     if not prepared:
         raise ImageError(f"{args.images}: none of its {len(collection.sources)} images could be read")
     label_of = dict(zip(collection.names, collection.labels))
     labels = np.array([label_of[name] for name in names])
     class_names = data.dataset_spec(args.dataset).class_names
-    return np.stack(prepared), labels, class_names, f"{args.images}/ ({len(prepared)} labelled images)", errors
+    described = f"{args.images}/ ({len(prepared)} labelled images)"
+    return np.stack(prepared), labels, class_names, described, errors, scans
 
 
 def print_lines(lines: list[str], kind: str) -> None:

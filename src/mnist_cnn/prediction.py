@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_cnn import low_resolution as low_resolution_scans
 from mnist_cnn import preprocessing
 from mnist_cnn.errors import Failure, ImageError, MissingExtraError, ModelError
+from mnist_cnn.low_resolution import is_low_resolution
 from mnist_cnn.quiet import native_stderr_closed
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
@@ -37,6 +39,7 @@ class Prediction:
     status: str = "digit"
     digit_probability: float | None = None
     box: list[int] | None = None  # a digit of a number: [left, top, right, bottom] in the image's pixels
+    low_resolution: bool = False  # read by the low-resolution reader (``low_resolution``), not the model
 
     def top(self, count: int = 3) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:count]
@@ -429,14 +432,20 @@ def predict(
 
 
 def classify(
-    classifier: Classifier, prepared: list[np.ndarray], paths: list[str | None], rejector=None
+    classifier: Classifier,
+    prepared: list[np.ndarray],
+    paths: list[str | None],
+    rejector=None,
+    low_resolution: Sequence[bool] | None = None,
 ) -> list[Prediction]:
     """Predictions for already-preprocessed uint8 (28, 28) images; ``rejector`` (a
-    ``rejection.Rejector``) gives each its status, None leaves every status "digit"."""
+    ``rejection.Rejector``) gives each its status, None leaves every status "digit". ``low_resolution``:
+    per image, whether it is a low-resolution scan's digit, read by the low-resolution reader when
+    ``classifier`` has one (``low_resolution.reader_for``)."""
     if not prepared:
         return []
     images = np.stack(prepared)
-    probabilities = classifier.probabilities(images)
+    probabilities, by_reader = read_digits(classifier, images, low_resolution)
     statuses, digit_probabilities = ["digit"] * len(images), [None] * len(images)
     if rejector is not None:
         statuses, scores = rejector.statuses(images, probabilities)
@@ -451,11 +460,28 @@ def classify(
             path=path,
             status=status,
             digit_probability=digit_probability,
+            low_resolution=bool(read_by_reader),
         )
-        for row, image, path, status, digit_probability in zip(
-            probabilities, prepared, paths, statuses, digit_probabilities
+        for row, image, path, status, digit_probability, read_by_reader in zip(
+            probabilities, prepared, paths, statuses, digit_probabilities, by_reader
         )
     ]
+
+
+def read_digits(
+    classifier: Classifier, images: np.ndarray, low_resolution: Sequence[bool] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (n, 10) probabilities for uint8 (n, 28, 28) ``images``, and bool (n,): which of them
+    the low-resolution reader gave (``low_resolution.reader_for``), in place of ``classifier``, for
+    the images ``low_resolution`` marks as a low-resolution scan's digit (None: none is)."""
+    probabilities = classifier.probabilities(images)
+    asked = low_resolution is not None and any(low_resolution)
+    reader = low_resolution_scans.reader_for(classifier) if asked else None
+    by_reader = np.zeros(len(images), bool) if reader is None else np.asarray(low_resolution, bool)
+    if by_reader.any():
+        probabilities = np.array(probabilities)
+        probabilities[by_reader] = reader.probabilities(images[by_reader])
+    return probabilities, by_reader
 
 
 CSV_COLUMNS = ("path", "digit", "confidence", "status", "error")
@@ -513,6 +539,9 @@ class Reading:
     images: list[np.ndarray]
     boxes: list[list[int]] | None = None
     whole: np.ndarray | None = None
+    low_resolution: bool = (
+        False  # a low-resolution scan (``low_resolution.is_low_resolution``): one digit is read by its reader
+    )
 
 
 READING_MODES = ("auto", "single", "number")
@@ -522,27 +551,32 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
     """One source to a Reading. ``mode``: "single" treats it as one digit (``preprocessing.prepare``);
     "number" always reads a number; "auto" reads a number when segmentation finds several digits on
     one line of writing (``segmentation.on_one_line``), and one digit exactly as "single" otherwise.
-    Arrays and ``.npy`` files are one MNIST-format digit.
+    Arrays and ``.npy`` files are one digit: MNIST format at (28, 28), a grayscale image otherwise
+    (``preprocessing.prepare``).
     ``classify``: uint8 (n, 28, 28) -> (n, 10) probabilities, for cutting touching digits;
     ``digit_probability``: uint8 (n, 28, 28) -> (n,) probabilities of being one whole digit (or None),
     the digit detector's, to check the cuts (``segmentation.segment``).
     Raises ImageError for what cannot be read or holds no ink."""
     from mnist_cnn import segmentation
 
-    is_array = isinstance(source, np.ndarray) or (
-        isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npy"
-    )
-    if mode == "single" or is_array:
-        return Reading([preprocessing.prepare(source)])
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npy":
+        source = preprocessing.load_npy(Path(source))
+    if isinstance(source, np.ndarray):
+        image = preprocessing.prepare(source)  # checks the array first
+        return Reading([image], low_resolution=source.shape != image.shape and is_low_resolution(source))
     gray = preprocessing.open_image(source)
+    scan = is_low_resolution(gray)
+    if mode == "single":
+        return Reading([preprocessing.to_mnist(gray)], low_resolution=scan)
     ink, placement = segmentation.ink_map(gray)
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
-        return Reading([segments[0].image])  # the same array prepare() makes
+        return Reading([segments[0].image], low_resolution=scan)  # the same array to_mnist() makes
     whole = preprocessing.ink_to_mnist(ink) if mode == "auto" else None  # to_mnist's, from the same ink map
     if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
-        return Reading([whole])  # no line of writing (a "%"): one thing
-    return Reading([segment.image for segment in segments], [list(segment.box) for segment in segments], whole)
+        return Reading([whole], low_resolution=scan)  # no line of writing (a "%"): one thing
+    boxes = [list(segment.box) for segment in segments]
+    return Reading([segment.image for segment in segments], boxes, whole, scan)
 
 
 def read_many(sources: list, names: list[str], mode: str = "auto", classify=None, digit_probability=None):
@@ -575,7 +609,8 @@ def classify_readings(
     if rejector is not None:
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
-    flat = iter(classify(classifier, images, [None] * len(images), rejector))
+    scans = [reading.low_resolution and reading.boxes is None for reading in readings for _ in reading.images]
+    flat = iter(classify(classifier, images, [None] * len(images), rejector, scans))
     answers = []
     for reading, path in zip(readings, paths):
         digits = [next(flat) for _ in reading.images]
@@ -603,12 +638,16 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     pieces = rejector.digit_probabilities(np.stack(reading.images))
     if pieces is not None and whole.digit_probability < round(float(pieces.min()), 6):  # as classify rounds
         return reading
-    return Reading([reading.whole])
+    return Reading([reading.whole], low_resolution=reading.low_resolution)
 
 
-def prepare_many(sources: list, names: list[str] | None = None) -> tuple[list[np.ndarray], list[str], list[str]]:
+def prepare_many(
+    sources: list, names: list[str] | None = None
+) -> tuple[list[np.ndarray], list[str], list[str], list[bool]]:
     """Preprocess what can be read, one digit each; return (images, their names, one error line per
-    failure). ``names``: what each source is called in messages (default: the source itself, a path).
-    """
+    failure, whether each is a low-resolution scan: ``Reading.low_resolution``, for ``read_digits``). ``names``:
+    what each source is called in messages (default: the source itself, a path)."""
     readings, read_names, failures = read_many(sources, names or [str(source) for source in sources], "single")
-    return [reading.images[0] for reading in readings], read_names, [str(failure) for failure in failures]
+    images = [reading.images[0] for reading in readings]
+    scans = [reading.low_resolution for reading in readings]
+    return images, read_names, [str(failure) for failure in failures], scans
