@@ -7,10 +7,11 @@ enlarges it to the working size and makes it MNIST-style, and what reaches the m
 blocky shape no MNIST digit looks like. ``best`` was trained with low-resolution round trips of 11,
 14 and 18 pixels and reads 94% of 8-pixel validation scans; what is left in the pixels is more than
 that (a small network trained on them for 30 seconds read 96.7%). This script trains a network on
-exactly what ``to_mnist`` makes of tiny scans of MNIST *training-split* digits (``render``: the field
-padded by 0-3 pixels a side, dark ink 0-70 on paper 190-255, box-filtered to 8-16 pixels, sensor
-noise, JPEG for some), with the classifier recipe of ``models.best_model``; the epoch with the best
-validation accuracy (scans of validation-split digits) is kept. The MNIST test set is never used.
+exactly what ``to_mnist`` makes of tiny scans of MNIST *training-split* digits (``render``: the whole
+field or the digit cropped to its ink, ink 0-70 on paper 190-255 or the negative, shrunk to 8-16
+pixels by a box filter or another resampling filter, sensor noise, JPEG for some), with the
+classifier recipe of ``models.best_model``; the epoch with the best validation accuracy (scans of
+validation-split digits) is kept. The MNIST test set is never used.
 
 Generated images are cached in ``OUT/images.npz``. With ``--ship`` the reader and its ONNX and
 LiteRT exports go to ``src/mnist_cnn/low_resolution_reader/`` with a card.
@@ -36,11 +37,20 @@ from mnist_cnn.low_resolution import LARGEST_SIDE, LOST_DETAIL, READER_DIR  # no
 
 SIZES = (8, 16)  # the scan's longer side, pixels, both included
 PAD = 3  # pixels of MNIST's field added or not at each side before the scan: where the digit sits, its size
+CROP_MARGIN = 4  # pixels: the most paper left around a digit cropped to its ink, at each side
+FILTERS = (
+    Image.Resampling.BILINEAR,
+    Image.Resampling.BICUBIC,
+    Image.Resampling.LANCZOS,
+    Image.Resampling.NEAREST,
+)  # how other scanners and programs shrink, besides averaging each pixel's area (a box filter)
+LIGHT_ON_DARK = 0.25  # of the scans: light ink on dark paper (a negative, a chalk board)
 PAPER = (190, 255)
 INK = (0, 70)
 NOISE = 3.0  # grey levels: the largest standard deviation of the sensor noise
 JPEG_SHARE = 0.3  # of the scans saved as JPEG, quality 50-95
 CHUNK = 500  # digits per task
+RENDERER = 2  # the version of ``render``, kept with the cached images: 1 made whole fields only, box-filtered
 MEASURED_SIZES = (8, 10, 12, 14, 16, 20)  # pixels: the card's sizes (20: past the largest the reader reads)
 
 _digits: np.ndarray | None = None  # the MNIST-format digits the workers render (set before forking)
@@ -48,15 +58,27 @@ _digits: np.ndarray | None = None  # the MNIST-format digits the workers render 
 
 def render(digit: np.ndarray, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
     """One MNIST digit, uint8 (28, 28) light on black, as a tiny scan: grayscale float32 (h, w),
-    0-255, dark ink on light paper, its longer side ``size`` pixels (default: drawn from ``SIZES``)."""
-    top, bottom, left, right = rng.integers(0, PAD + 1, 4)
-    field = np.pad(digit.astype(np.float32) / 255, ((top, bottom), (left, right)))
+    0-255, its longer side ``size`` pixels (default: drawn from ``SIZES``). Half are MNIST's whole
+    field padded by 0-``PAD`` pixels a side, half the digit cropped to its ink with a margin of
+    0-``CROP_MARGIN``; shrunk by a box filter (half) or one of ``FILTERS``; dark ink on light paper,
+    or light on dark (``LIGHT_ON_DARK``)."""
+    field = digit.astype(np.float32) / 255
+    if rng.random() < 0.5:
+        margins = rng.integers(0, PAD + 1, 4)
+    else:
+        rows, cols = np.nonzero(field)
+        field = field[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        margins = rng.integers(0, CROP_MARGIN + 1, 4)
+    field = np.pad(field, ((margins[0], margins[1]), (margins[2], margins[3])))
     paper, ink = rng.uniform(*PAPER), rng.uniform(*INK)
+    if rng.random() < LIGHT_ON_DARK:
+        paper, ink = 255 - paper, 255 - ink
     image = Image.fromarray((paper - (paper - ink) * field).astype(np.uint8))
     side = int(rng.integers(SIZES[0], SIZES[1] + 1)) if size is None else size
     height, width = field.shape
     shape = (max(1, round(side * width / max(height, width))), max(1, round(side * height / max(height, width))))
-    small = np.asarray(image.resize(shape, Image.Resampling.BOX), np.float32)
+    resample = Image.Resampling.BOX if rng.random() < 0.5 else FILTERS[int(rng.integers(len(FILTERS)))]
+    small = np.asarray(image.resize(shape, resample), np.float32)
     small = np.clip(small + rng.normal(0, rng.uniform(0, NOISE), small.shape), 0, 255).astype(np.uint8)
     if rng.random() < JPEG_SHARE:
         buffer = io.BytesIO()
@@ -98,7 +120,7 @@ def images(out: Path, copies: int, processes: int) -> dict:
     path = out / "images.npz"
     if path.exists():
         cached = np.load(path)
-        if int(cached["copies"]) == copies:
+        if int(cached["copies"]) == copies and int(cached.get("renderer", 1)) == RENDERER:
             return dict(cached)
     dataset = data.load_dataset("mnist")
     (train, train_labels), (validation, validation_labels) = data.training_split(
@@ -114,6 +136,7 @@ def images(out: Path, copies: int, processes: int) -> dict:
     x_val8, kept8 = generate(validation, 51, processes, size=8)
     arrays.update(x_val=x_val, y_val=validation_labels[kept], x_val8=x_val8, y_val8=validation_labels[kept8])
     arrays["copies"] = np.asarray(copies)
+    arrays["renderer"] = np.asarray(RENDERER)
     arrays["seconds"] = np.asarray(time.time() - started)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)
@@ -226,10 +249,13 @@ rejection (the digit detector, the unsure threshold) is unchanged. Every runtime
 
 ## How it was trained
 `scripts/train_low_resolution.py --out {out} --copies {copies} --epochs {len(history["val_accuracy"])}`:
-{copies} tiny scans of each of the 54,000 MNIST training-split digits (split seed 42): the field padded
-by 0-{PAD} pixels a side, dark ink {INK[0]}-{INK[1]} on paper {PAPER[0]}-{PAPER[1]}, box-filtered to
-{SIZES[0]}-{SIZES[1]} pixels on the longer side, sensor noise up to {NOISE:g} grey levels, {JPEG_SHARE:.0%}
-saved as JPEG of quality 50-95; each put through `preprocessing.to_mnist` ({len(sets["y_train"]):,} kept).
+{copies} tiny scans of each of the 54,000 MNIST training-split digits (split seed 42): half MNIST's
+whole field padded by 0-{PAD} pixels a side, half the digit cropped to its ink with 0-{CROP_MARGIN}
+pixels of margin; dark ink {INK[0]}-{INK[1]} on paper {PAPER[0]}-{PAPER[1]}, or the negative
+({LIGHT_ON_DARK:.0%}); shrunk to {SIZES[0]}-{SIZES[1]} pixels on the longer side by a box filter (half)
+or bilinear, bicubic, Lanczos or nearest-neighbour resampling; sensor noise up to {NOISE:g} grey
+levels; {JPEG_SHARE:.0%} saved as JPEG of quality 50-95; each put through `preprocessing.to_mnist`
+({len(sets["y_train"]):,} kept).
 RandomAffine; label smoothing 0.05; Adam with warm-up and cosine decay, batch 128,
 {len(history["val_accuracy"])} epochs, kept epoch {kept + 1} (validation accuracy
 {history["val_accuracy"][kept]:.2%} on {len(sets["y_val"]):,} scans of validation-split digits at random sizes).

@@ -13,6 +13,7 @@ docs/BENCHMARKS.md. A model the user names by its file is never replaced.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -27,12 +28,13 @@ READ_FOR = ("best", "best-ensemble")  # the shipped models whose tiny scans the 
 LOOK_SIDE = 64  # pixels: an image is shrunk to this on its longer side to tell whether it was enlarged
 COARSE_SIDE = 3  # pixels: a round trip through this keeps only the lighting, none of the digit
 # Of an image's detail, an enlarged tiny scan loses less than this in a round trip through a
-# LARGEST_SIDE image. On 200 validation images of each own-digits set, the low-resolution scans
-# (8-16 pixels enlarged 4-12x, JPEG) lost 0.09-0.39 of it, every other kind 0.25-0.98 (bold markers
-# the least), tiny scans kept at their size aside; at 0.2 61% of 1,000 enlarged scans are taken,
-# and that set reads 97.4% -> 98.6% (docs/BENCHMARKS.md).
-LOST_DETAIL = 0.2
-NO_DETAIL = 1.0  # grey levels, L2 norm over the looked-at image: less is no detail at all
+# LARGEST_SIDE image (``lost_detail``). On 200 validation images of each own-digits set, the
+# enlarged scans (8-16 pixels enlarged 4-12x, JPEG) lost 0.11-0.49 of it (median 0.25), every other
+# kind 0.39-1.45 (shadow photos the least), 200 pages with a vignette 0.61-1.02; tiny scans kept at
+# their size aside. Below 0.3, 60% of 1,000 enlarged validation scans are taken, and that set reads
+# 97.4% -> 98.7% (docs/BENCHMARKS.md).
+LOST_DETAIL = 0.3
+NO_DETAIL = 0.01  # of the image's value range: detail under this is none at all
 
 
 def is_tiny(shape: tuple[int, ...]) -> bool:
@@ -53,13 +55,22 @@ def reader_for(classifier):
     return load_reader(classifier.runtime)
 
 
-@cache
 def load_reader(runtime: str):
     """The shipped reader for ``runtime`` ("onnx", "litert", "keras" or "savedmodel", which uses the
-    Keras file), loaded once per process; None when it has no file for that runtime."""
+    Keras file), loaded once per process (also when several threads ask at once); None when it has
+    no file for that runtime. Like the digit detector, it is safe to call from several threads: ONNX
+    Runtime's sessions are, and the LiteRT classifier holds a lock."""
+    with _loading:
+        return _load_reader("keras" if runtime == "savedmodel" else runtime)
+
+
+_loading = threading.Lock()
+
+
+@cache
+def _load_reader(runtime: str):
     from mnist_cnn.prediction import CLASSIFIERS, RUNTIME_FILES
 
-    runtime = "keras" if runtime == "savedmodel" else runtime
     path = READER_DIR / RUNTIME_FILES[runtime]
     return CLASSIFIERS[runtime]("low-resolution-reader", path) if path.is_file() else None
 
@@ -75,13 +86,15 @@ def is_low_resolution(gray) -> bool:
 
 def lost_detail(gray) -> float:
     """The share of a grayscale image's detail, 0 or more (about 1: all of it), that a round trip
-    through ``LARGEST_SIDE`` pixels on its longer side loses: the L2 norm of the image minus that
-    round trip, over the L2 norm of the image minus a round trip through ``COARSE_SIDE`` pixels
-    (the lighting alone), both on the image shrunk to ``LOOK_SIDE`` pixels (box filter; the round
-    trips down by box filter and back by bicubic interpolation, Pillow). A tiny scan enlarged loses
-    almost nothing; a photo, a drawing or a print loses its strokes' edges. ``gray``: (h, w), any
-    size; 1.0 for an image with no detail to tell by (under ``NO_DETAIL``: a blank page, or a 1-pixel
-    line between the pixels a large image is looked at by)."""
+    through ``LARGEST_SIDE`` pixels on its longer side loses: the largest difference between the
+    image and that round trip, over the largest between the image and a round trip through
+    ``COARSE_SIDE`` pixels (the lighting alone), both on the image shrunk to ``LOOK_SIDE`` pixels
+    (box filter; the round trips down by box filter and back by bicubic interpolation, Pillow).
+    Largest differences, not sums: a vignette or a shadow is smooth, and summed over the frame it
+    outweighs a small digit's strokes, whose edges a photo loses and an enlarged scan keeps.
+    ``gray``: (h, w), any size and value range; 1.0 for an image with no detail to tell by (under
+    ``NO_DETAIL`` of its value range: a blank page, or a 1-pixel line between the pixels a large
+    image is looked at by)."""
     from PIL import Image
 
     gray = np.asarray(gray)
@@ -93,9 +106,10 @@ def lost_detail(gray) -> float:
     if scale < 1:
         image = image.resize(resized(image.size, scale), Image.Resampling.BOX)
     looked = np.asarray(image)
-    detail = np.linalg.norm(looked - round_trip(image, COARSE_SIDE))
-    lost = np.linalg.norm(looked - round_trip(image, LARGEST_SIDE))
-    return float(lost / detail) if detail > NO_DETAIL else 1.0
+    detail = float(np.max(np.abs(looked - round_trip(image, COARSE_SIDE))))
+    lost = float(np.max(np.abs(looked - round_trip(image, LARGEST_SIDE))))
+    span = float(looked.max() - looked.min())
+    return lost / detail if span > 0 and detail > NO_DETAIL * span else 1.0
 
 
 def round_trip(image, side: int) -> np.ndarray:

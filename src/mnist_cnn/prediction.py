@@ -473,7 +473,13 @@ def read_digits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """float32 (n, 10) probabilities for uint8 (n, 28, 28) ``images``, and bool (n,): which of them
     the low-resolution reader gave (``low_resolution.reader_for``), in place of ``classifier``, for
-    the images ``low_resolution`` marks as a low-resolution scan's digit (None: none is)."""
+    the images ``low_resolution`` marks as a low-resolution scan's digit (None: none is).
+
+    Raises:
+        ValueError: ``low_resolution`` does not hold one value per image.
+    """
+    if low_resolution is not None and len(low_resolution) != len(images):
+        raise ValueError(f"{len(images)} images but {len(low_resolution)} low-resolution marks")
     probabilities = classifier.probabilities(images)
     asked = low_resolution is not None and any(low_resolution)
     reader = low_resolution_scans.reader_for(classifier) if asked else None
@@ -632,7 +638,7 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     detector (a model trained on another dataset) an accepted whole is taken, as before."""
     if reading.whole is None:
         return reading
-    (whole,) = classify(classifier, [reading.whole], [None], rejector)
+    (whole,) = classify(classifier, [reading.whole], [None], rejector, [reading.low_resolution])
     if whole.status != "digit":
         return reading
     pieces = rejector.digit_probabilities(np.stack(reading.images))
