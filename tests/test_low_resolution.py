@@ -185,9 +185,10 @@ def test_the_shipped_reader_runs_in_every_runtime_and_they_agree(runtime):
 
 
 def test_the_reader_reads_real_tiny_scans_better_than_best(mnist_dir, train_script):
-    """300 validation-split digits scanned at 8 pixels (the training script's renderer: noise, JPEG,
-    grey paper): the reader must read clearly more of them right than ``best`` (on 1,998 such scans
-    94.3% against 87.7%, the card; on these 300 93.3% against 88.0%), and ``classify`` must use it."""
+    """300 validation-split digits scanned at 8 pixels by the training script's renderer (whole
+    fields or crops, grey paper or negatives, several resampling filters, noise, JPEG): the reader
+    must read clearly more of them right than ``best`` (on 1,934 such scans 90.3% against 85.1%,
+    the card; on these 292 kept 90.4% against 84.2%), and ``classify`` must use it."""
     from mnist_cnn import data
 
     dataset = data.load_dataset("mnist", mnist_dir)
@@ -198,7 +199,7 @@ def test_the_reader_reads_real_tiny_scans_better_than_best(mnist_dir, train_scri
     best = load_model("best", runtime="onnx")
     from_best = np.mean(best.probabilities(images).argmax(1) == truth)
     from_reader = np.mean(reader_for(best).probabilities(images).argmax(1) == truth)
-    assert from_reader >= 0.9 and from_reader >= from_best + 0.03, (from_reader, from_best)
+    assert from_reader >= 0.87 and from_reader >= from_best + 0.03, (from_reader, from_best)
     answers = classify(best, list(images), [None] * len(images), low_resolution=[True] * len(images))
     assert np.mean([answer.digit for answer in answers] == truth) == from_reader
 
@@ -263,3 +264,18 @@ def test_a_tiny_scans_digit_is_explained_by_the_reader_that_read_it(monkeypatch)
     maps = explain.explain_predictions(model, answers)
     assert asked == [("stand-in", [1, 3], [3, 3]), ("reader", [2], [7])]
     assert [float(group[0][0, 0]) for group in maps] == [1.0, 2.0, 1.0]
+
+
+def test_evaluate_reads_low_resolution_scans_as_predict_does(tmp_path, monkeypatch, capsys):
+    from mnist_cnn import cli
+
+    zeros = tmp_path / "labelled" / "0"
+    zeros.mkdir(parents=True)
+    Image.fromarray(square_scan(9)).save(zeros / "tiny.png")
+    Image.fromarray(enlarged(square_scan(12), 8)).save(zeros / "enlarged.png")
+    Image.fromarray(square_scan(120)).save(zeros / "drawn.png")
+    monkeypatch.setattr(low_resolution, "reader_for", lambda classifier: Constant(7, "reader"))
+    assert cli.main(["evaluate", "--images", str(tmp_path / "labelled"), "--json", "--runtime", "onnx"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["count"] == 3 and result["accuracy"] == pytest.approx(1 / 3)  # the two scans read 7
+    assert result["confusion_matrix"][0][7] == 2

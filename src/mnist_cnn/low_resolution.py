@@ -21,8 +21,10 @@ import numpy as np
 
 READER_DIR = Path(__file__).resolve().parent / "low_resolution_reader"
 # pixels: an image no larger on its longer side is a tiny scan. On 6,000 validation digits scanned
-# at each size the reader read 98.73/99.02/98.78/98.55% at 14/15/16/17 pixels, ``best``
-# 98.60/98.87/98.82/98.95% (docs/BENCHMARKS.md): 15 is the largest size where the reader reads more.
+# at each size (whole fields, box-filtered), a first reader trained on such scans alone read more
+# than ``best`` up to 15 pixels and fewer from 16; the shipped one, trained on crops and other
+# filters too, reads more up to 18 on its own renderer's scans (98.93/99.08/99.10/98.98% at
+# 15/16/17/18 pixels against 98.67/98.90/99.05/98.90%), by a hair past 16 (docs/BENCHMARKS.md).
 LARGEST_SIDE = 15
 READ_FOR = ("best", "best-ensemble")  # the shipped models whose tiny scans the reader reads
 LOOK_SIDE = 64  # pixels: an image is shrunk to this on its longer side to tell whether it was enlarged
