@@ -78,8 +78,9 @@ def _load_reader(runtime: str):
 
 
 def is_low_resolution(gray) -> bool:
-    """Whether a grayscale image (h, w), values 0-255, is a low-resolution scan: tiny (``is_tiny``),
-    or enlarged from one (``lost_detail`` under ``LOST_DETAIL``)."""
+    """Whether a grayscale image (h, w), any value range, is a low-resolution scan: tiny
+    (``is_tiny``), or enlarged from one (``lost_detail`` under ``LOST_DETAIL``). False for anything
+    not 2-D or empty."""
     shape = np.shape(gray)
     if len(shape) != 2 or min(shape) == 0:
         return False

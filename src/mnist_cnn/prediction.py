@@ -545,9 +545,7 @@ class Reading:
     images: list[np.ndarray]
     boxes: list[list[int]] | None = None
     whole: np.ndarray | None = None
-    low_resolution: bool = (
-        False  # a low-resolution scan (``low_resolution.is_low_resolution``): one digit is read by its reader
-    )
+    low_resolution: bool = False  # a low-resolution scan (``is_low_resolution``): its one digit goes to the reader
 
 
 READING_MODES = ("auto", "single", "number")
