@@ -1094,7 +1094,40 @@ def test_chalk_strokes_are_no_lamp_spot(width, monkeypatch):
     assert paper.ink_intensity(photo)[strokes].mean() > 0.7
     if width == 34:  # a bold chalk 6: without the spot test the closing takes the strokes for paper
         monkeypatch.setattr(paper, "SPOT_SHARE", 0.0)
+        monkeypatch.setattr(paper, "writing_in_spot", lambda *_: True)  # and without the ground's test
         assert paper.ink_intensity(photo)[strokes].mean() < 0.1
+
+
+@pytest.fixture(scope="module")
+def brush_negatives(mnist_dir):
+    """Real validation digits (a 7, a 0, two 9s) written with a bold marker 3-4x MNIST's stroke
+    (``benchmarks/digit_sets.bold_marker``) and turned negative: a drawing app's white brush on black."""
+    from pathlib import Path
+
+    saved = sys.path[:]
+    sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "benchmarks")]
+    try:
+        import digit_sets
+        import own_digits
+        from mnist_cnn.data import load_dataset
+
+        images, labels = own_digits.source_digits(load_dataset("mnist", mnist_dir), "validation")
+        assert [labels[index] for index in (4863, 244, 5460)] == [7, 0, 9]
+        drawn = [(4863, 3.0, 2), (244, 3.0, 5), (5460, 4.0, 5), (5460, 4.0, 3)]  # the last over half the frame
+        return [
+            255 - np.asarray(digit_sets.bold_marker(images[index], np.random.default_rng(seed), width), np.float32)
+            for index, width, seed in drawn
+        ]
+    finally:
+        sys.path[:] = saved
+
+
+def test_a_bold_brush_on_a_dark_ground_is_ink_not_a_lamps_spot(brush_negatives, monkeypatch):
+    """Light strokes as wide as a lamp's spot: the closing would make the ground between them the
+    writing, as dark as the ground itself."""
+    assert all(paper.ink_intensity(image)[image > 128].mean() > 0.9 for image in brush_negatives)
+    monkeypatch.setattr(paper, "writing_in_spot", lambda *_: True)
+    assert all(paper.ink_intensity(image)[image > 128].mean() < 0.1 for image in brush_negatives)  # what it prevents
 
 
 @pytest.mark.parametrize("angle", [4.0, -3.0])
