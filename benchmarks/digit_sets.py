@@ -2,7 +2,7 @@
 
 Each function takes one MNIST digit (uint8 (28, 28), light ink on black) and a NumPy random generator
 and returns a PIL image as a person would hand it to `mnist-cnn predict`. The kinds follow
-`../shared/cases/README.md`: bold marker, low-resolution scans, dim photos, a sheet of paper on a desk,
+`../shared/cases/README.md`: bold marker (and a bold brush, light on dark), low-resolution scans, dim photos, a sheet of paper on a desk,
 squared and ruled paper, small drawings with the served page's pen.
 """
 
@@ -52,6 +52,15 @@ def bold_marker(digit: np.ndarray, rng: np.random.Generator, multiple: float) ->
     margin = int(rng.integers(10, 80))
     paper = np.full((alpha.shape[0] + 2 * margin, alpha.shape[1] + 2 * margin), float(rng.uniform(225, 255)))
     return Image.fromarray(np.clip(on_paper(alpha, paper, float(rng.uniform(0, 40)), rng), 0, 255).astype(np.uint8))
+
+
+def bold_brush(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Drawn with a drawing app's bold brush, light on a dark ground: a ``bold_marker`` 2-4x MNIST's
+    stroke width turned negative, the ground 0-60 grey, the brush 200-255, as PNG."""
+    marker = np.asarray(bold_marker(digit, rng, float(rng.uniform(2.0, 4.0))), np.float32)
+    ink = (255 - marker) / 255  # 1 on the strokes
+    ground, brush = float(rng.uniform(0, 60)), float(rng.uniform(200, 255))
+    return Image.fromarray(np.clip(ground + (brush - ground) * ink, 0, 255).astype(np.uint8))
 
 
 def disk(radius: int) -> np.ndarray:

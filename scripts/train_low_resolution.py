@@ -281,16 +281,9 @@ def bold(value: float, other: float) -> str:
 
 def export(out: Path, folder: Path) -> None:
     """The reader of run ``out`` and its ONNX and LiteRT exports into ``folder``."""
-    import keras
+    from mnist_cnn.export import export_model_files
 
-    from mnist_cnn.export import export_one
-
-    reader = keras.models.load_model(out / "model.keras", compile=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    reader.save(folder / "model.keras")
-    reader(np.zeros((1, 28, 28, 1), np.float32))  # the exporters trace a model that has been called
-    for fmt in ("onnx", "litert"):
-        export_one(reader, fmt, folder, None, None)
+    export_model_files(out / "model.keras", folder)
 
 
 def main() -> None:

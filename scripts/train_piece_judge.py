@@ -195,16 +195,9 @@ def fit(sets: dict, out: Path, epochs: int):
 
 def export(out: Path, folder: Path) -> None:
     """The judge of run ``out`` and its ONNX and LiteRT exports into ``folder``."""
-    import keras
+    from mnist_cnn.export import export_model_files
 
-    from mnist_cnn.export import export_one
-
-    judge = keras.models.load_model(out / "model.keras", compile=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    judge.save(folder / "model.keras")
-    judge(np.zeros((1, 28, 28, 1), np.float32))  # the exporters trace a model that has been called
-    for fmt in ("onnx", "litert"):
-        export_one(judge, fmt, folder, None, None)
+    export_model_files(out / "model.keras", folder)
 
 
 def card(out: Path, numbers: int) -> str:

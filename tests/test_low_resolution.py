@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
-from mnist_cnn import low_resolution, preprocessing
+from mnist_cnn import preprocessing, readers
 from mnist_cnn.low_resolution import LOST_DETAIL, READER_DIR, is_low_resolution, is_tiny, lost_detail, reader_for
 from mnist_cnn.prediction import Reading, classify, classify_readings, load_model, read
 
@@ -28,6 +28,11 @@ def train_script():
         yield train_low_resolution
     finally:
         sys.path[:] = saved
+
+
+def only_for(wanted: str, reader):
+    """A stand-in ``readers.reader_for``: ``reader`` for the ``wanted`` kind, None for any other."""
+    return lambda classifier, kind: reader if kind == wanted else None
 
 
 class Constant:
@@ -72,15 +77,16 @@ def enlarged(scan: np.ndarray, factor: int, quality: int | None = None) -> np.nd
     return np.asarray(image)
 
 
-def test_reading_marks_low_resolution_scans_in_every_mode_and_every_form(tmp_path):
+def test_reading_marks_low_resolution_scans_in_both_one_digit_modes_and_every_form(tmp_path):
     small, large, upscaled = tmp_path / "small.png", tmp_path / "large.png", tmp_path / "upscaled.png"
     Image.fromarray(square_scan(10)).save(small)
     Image.fromarray(square_scan(120)).save(large)  # drawn at its size: crisp edges
     Image.fromarray(enlarged(square_scan(10), 12)).save(upscaled)
-    for mode in ("auto", "single", "number"):
-        assert read(small, mode).low_resolution and read(upscaled, mode).low_resolution
-        assert not read(large, mode).low_resolution
-    assert read(square_scan(12)).low_resolution  # an array other than 28x28 is a grayscale image
+    for mode in ("auto", "single"):
+        assert read(small, mode).kind == read(upscaled, mode).kind == "low_resolution"
+        assert read(large, mode).kind is None
+    assert read(small, "number").kind is None  # a number's digits are the model's
+    assert read(square_scan(12)).kind == "low_resolution"  # an array other than 28x28 is a grayscale image
 
 
 @pytest.mark.parametrize(("side", "factor", "quality"), [(8, 4, None), (10, 6, 60), (12, 12, 85), (15, 5, 50)])
@@ -126,13 +132,13 @@ def test_a_large_page_with_a_vignette_is_no_low_resolution_scan():
 
 
 def test_only_a_tiny_scans_single_digit_is_given_to_the_reader(monkeypatch):
-    monkeypatch.setattr(low_resolution, "reader_for", lambda classifier: Constant(7, "reader"))
+    monkeypatch.setattr(readers, "reader_for", only_for("low_resolution", Constant(7, "reader")))
     images = [np.full((28, 28), value, np.uint8) for value in (10, 20, 30)]
-    answers = classify(Constant(3), images, [None] * 3, low_resolution=[False, True, False])
+    answers = classify(Constant(3), images, [None] * 3, kinds=[None, "low_resolution", None])
     assert [answer.digit for answer in answers] == [3, 7, 3]
     readings = [
-        Reading(images[:1], low_resolution=True),
-        Reading(images[:2], [[0, 0, 1, 1], [1, 0, 2, 1]], low_resolution=True),
+        Reading(images[:1], kind="low_resolution"),
+        Reading(images[:2], [[0, 0, 1, 1], [1, 0, 2, 1]], kind="low_resolution"),
     ]
     single, number = classify_readings(Constant(3), readings, ["a", "b"])
     assert single.digit == 7 and [digit.digit for digit in number.digits] == [3, 3]  # a number's digits: the model's
@@ -152,16 +158,16 @@ class Accepting7:
 def test_the_auto_modes_whole_of_a_low_resolution_scan_is_judged_by_the_reader(monkeypatch):
     """The whole image wins over the pieces when it reads as a sure digit: the reader must judge it,
     as it will read it (the model reads 3 here, unsure; the reader 7, sure)."""
-    monkeypatch.setattr(low_resolution, "reader_for", lambda classifier: Constant(7, "reader"))
+    monkeypatch.setattr(readers, "reader_for", only_for("low_resolution", Constant(7, "reader")))
     pieces = [np.full((28, 28), 1, np.uint8), np.full((28, 28), 2, np.uint8)]
-    reading = Reading(pieces, [[0, 0, 4, 8], [4, 0, 8, 8]], np.full((28, 28), 3, np.uint8), low_resolution=True)
+    reading = Reading(pieces, [[0, 0, 4, 8], [4, 0, 8, 8]], np.full((28, 28), 3, np.uint8), kind="low_resolution")
     (answer,) = classify_readings(Constant(3), [reading], ["scan.png"], Accepting7())
     assert not hasattr(answer, "digits") and answer.digit == 7 and answer.status == "digit"
 
 
 def test_without_a_reader_the_model_reads_tiny_scans_itself(monkeypatch):
-    monkeypatch.setattr(low_resolution, "reader_for", lambda classifier: None)
-    (answer,) = classify(Constant(3), [np.zeros((28, 28), np.uint8)], [None], low_resolution=[True])
+    monkeypatch.setattr(readers, "reader_for", only_for("low_resolution", None))
+    (answer,) = classify(Constant(3), [np.zeros((28, 28), np.uint8)], [None], kinds=["low_resolution"])
     assert answer.digit == 3
 
 
@@ -200,7 +206,7 @@ def test_the_reader_reads_real_tiny_scans_better_than_best(mnist_dir, train_scri
     from_best = np.mean(best.probabilities(images).argmax(1) == truth)
     from_reader = np.mean(reader_for(best).probabilities(images).argmax(1) == truth)
     assert from_reader >= 0.87 and from_reader >= from_best + 0.03, (from_reader, from_best)
-    answers = classify(best, list(images), [None] * len(images), low_resolution=[True] * len(images))
+    answers = classify(best, list(images), [None] * len(images), kinds=["low_resolution"] * len(images))
     assert np.mean([answer.digit for answer in answers] == truth) == from_reader
 
 
@@ -223,11 +229,11 @@ def test_the_training_scans_are_of_the_asked_size_with_ink_on_paper_of_either_po
 def test_prediction_keeps_its_own_reading_of_everything_else():
     """A 28x28 array, and a 1-pixel pen's short line on canvases of 17 to 1000 pixels (as the
     shared tiny cases draw them), are no tiny scans."""
-    assert not read(np.zeros((28, 28), np.uint8) + np.eye(28, dtype=np.uint8) * 255).low_resolution
+    assert read(np.zeros((28, 28), np.uint8) + np.eye(28, dtype=np.uint8) * 255).kind is None
     for side in (16, 64, 1000):
         canvas = np.full((side, side), 255, np.uint8)
         canvas[side // 2 - 7 : side // 2 + 8, side // 2] = 0
-        assert not read(canvas).low_resolution
+        assert read(canvas).kind != "low_resolution"
 
 
 def test_predict_answers_a_tiny_scan_with_the_readers_probabilities(tmp_path):
@@ -248,7 +254,7 @@ def test_a_tiny_scans_digit_is_explained_by_the_reader_that_read_it(monkeypatch)
     from mnist_cnn.prediction import Prediction
 
     model, reader = Constant(3), Constant(7, "reader")
-    monkeypatch.setattr(low_resolution, "reader_for", lambda classifier: reader)
+    monkeypatch.setattr(readers, "reader_for", only_for("low_resolution", reader))
     asked = []
 
     def record(chosen, images, targets, method):
@@ -258,7 +264,7 @@ def test_a_tiny_scans_digit_is_explained_by_the_reader_that_read_it(monkeypatch)
     monkeypatch.setattr(explain, "explain", record)
     answers = [
         Prediction(3, 1.0, [0.0] * 10, np.full((28, 28), 1, np.uint8)),
-        Prediction(7, 1.0, [0.0] * 10, np.full((28, 28), 2, np.uint8), low_resolution=True),
+        Prediction(7, 1.0, [0.0] * 10, np.full((28, 28), 2, np.uint8), reader="low_resolution"),
         Prediction(3, 1.0, [0.0] * 10, np.full((28, 28), 3, np.uint8)),
     ]
     maps = explain.explain_predictions(model, answers)
@@ -274,7 +280,7 @@ def test_evaluate_reads_low_resolution_scans_as_predict_does(tmp_path, monkeypat
     Image.fromarray(square_scan(9)).save(zeros / "tiny.png")
     Image.fromarray(enlarged(square_scan(12), 8)).save(zeros / "enlarged.png")
     Image.fromarray(square_scan(120)).save(zeros / "drawn.png")
-    monkeypatch.setattr(low_resolution, "reader_for", lambda classifier: Constant(7, "reader"))
+    monkeypatch.setattr(readers, "reader_for", only_for("low_resolution", Constant(7, "reader")))
     assert cli.main(["evaluate", "--images", str(tmp_path / "labelled"), "--json", "--runtime", "onnx"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["count"] == 3 and result["accuracy"] == pytest.approx(1 / 3)  # the two scans read 7

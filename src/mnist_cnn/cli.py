@@ -690,8 +690,8 @@ def run_evaluate(args) -> int:
         require_training_extra("evaluate --out")
         ensure_folder(args.out, "--out")
     classifier = load_model(args.model, runtime=args.runtime)
-    images, labels, class_names, described, errors, scans = evaluation_set(args)
-    probabilities, _ = read_digits(classifier, images, scans)  # low-resolution scans: as predict reads them
+    images, labels, class_names, described, errors, kinds = evaluation_set(args)
+    probabilities, _ = read_digits(classifier, images, kinds)  # tiny scans, bold strokes: as predict reads them
     result = evaluation.score(probabilities, labels, class_names)
     title = f"{classifier.name} on {described}"
     if args.out:
@@ -722,8 +722,8 @@ def embedding(classifier, images, result):
 
 
 def evaluation_set(args):
-    """(images, labels, class names, what they are, error lines, which images are low-resolution scans
-    or None): the test set, or the --images collection."""
+    """(images, labels, class names, what they are, error lines, each image's kind with a reader of its
+    own, ``Reading.kind``, or None): the test set, or the --images collection."""
     from mnist_cnn import data
 
     if not args.images:
@@ -737,7 +737,7 @@ def evaluation_set(args):
 
     collection = labelled_images(args.images)
     print_lines(collection.notes, "note")
-    prepared, names, errors, scans = prepare_many(collection.sources, collection.names)
+    prepared, names, errors, kinds = prepare_many(collection.sources, collection.names)
     print_lines(errors, "error")
     if not prepared:
         raise ImageError(f"{args.images}: none of its {len(collection.sources)} images could be read")
@@ -745,7 +745,7 @@ def evaluation_set(args):
     labels = np.array([label_of[name] for name in names])
     class_names = data.dataset_spec(args.dataset).class_names
     described = f"{args.images}/ ({len(prepared)} labelled images)"
-    return np.stack(prepared), labels, class_names, described, errors, scans
+    return np.stack(prepared), labels, class_names, described, errors, kinds
 
 
 def print_lines(lines: list[str], kind: str) -> None:

@@ -223,22 +223,19 @@ def explain(classifier, images, targets, method: str = "occlusion") -> np.ndarra
 def explain_predictions(classifier, predictions: list, method: str = "occlusion") -> list[list[np.ndarray]]:
     """A map of each answer's digit (``prediction.Prediction``) or of each digit of a number
     (``NumberPrediction``), for the digit it was read as, by the network that read it (``classifier``,
-    or its low-resolution reader for a low-resolution scan's digit, ``low_resolution.reader_for``): one list of
-    float32 (28, 28) per answer, computed together. Raises as ``explain``."""
-    from mnist_cnn.low_resolution import reader_for
+    or the specialist reader that read a low-resolution scan's or a bold digit, ``readers.reader_for``):
+    one list of float32 (28, 28) per answer, computed together. Raises as ``explain``."""
+    from mnist_cnn.readers import reader_for
 
     digits = [getattr(answer, "digits", [answer]) for answer in predictions]
     flat = [digit for answer_digits in digits for digit in answer_digits]
-    if not flat:
-        return []
     maps: list = [None] * len(flat)
-    for by_reader in (False, True):
-        chosen = [index for index, digit in enumerate(flat) if digit.low_resolution == by_reader]
-        if chosen:
-            model = reader_for(classifier) if by_reader else classifier
-            images = np.stack([flat[index].image for index in chosen])
-            for index, attribution in zip(chosen, explain(model, images, [flat[i].digit for i in chosen], method)):
-                maps[index] = attribution
+    for kind in dict.fromkeys(digit.reader for digit in flat):
+        chosen = [index for index, digit in enumerate(flat) if digit.reader == kind]
+        model = classifier if kind is None else reader_for(classifier, kind)
+        images = np.stack([flat[index].image for index in chosen])
+        for index, attribution in zip(chosen, explain(model, images, [flat[i].digit for i in chosen], method)):
+            maps[index] = attribution
     ordered = iter(maps)
     return [[next(ordered) for _ in answer_digits] for answer_digits in digits]
 

@@ -73,6 +73,26 @@ def export_one(model, fmt: str, out_dir: Path, quantize: str | None, train_image
     return target
 
 
+def export_model_files(source: Path, folder: Path, formats: tuple[str, ...] = ("onnx", "litert")) -> None:
+    """A Keras model file ``source`` saved into ``folder`` as ``model.keras``, with an unquantised export
+    in each of ``formats`` beside it (``FILE_NAMES``), each written atomically; no accuracy check: for
+    networks that ship beside the models (the specialist readers, the piece judge), whose scripts
+    measure them on their own sets.
+
+    Raises:
+        OutputError: a file cannot be written.
+    """
+    import keras
+
+    model = keras.models.load_model(source, compile=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "model.keras") as partial:
+        model.save(partial)
+    model(np.zeros((1, *model.input_shape[1:]), np.float32))  # the exporters trace a model that has been called
+    for fmt in formats:
+        export_one(model, fmt, folder, None, None)
+
+
 def write_export(model, fmt: str, path: Path, quantize: str | None, train_images: np.ndarray | None) -> None:
     if fmt == "savedmodel":
         model.export(str(path), format="tf_saved_model", verbose=False)

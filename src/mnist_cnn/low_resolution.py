@@ -5,7 +5,7 @@ makes it MNIST-style, and the soft, blocky shape that reaches the model looks li
 ``best`` learnt low-resolution round trips of 11-18 pixels and reads about 94% of 8-pixel scans of
 validation digits. The low-resolution reader (``low_resolution_reader/``: ``models.best_model``'s
 network trained by ``scripts/train_low_resolution.py`` on tiny scans of MNIST training-split digits
-put through ``to_mnist``) reads a one-digit image in place of the shipped models in ``READ_FOR``
+put through ``to_mnist``) reads a one-digit image in place of the shipped models in ``readers.READ_FOR``
 when the image is a low-resolution scan (``is_low_resolution``): at most ``LARGEST_SIDE`` pixels on
 its longer side, or such a scan enlarged (``lost_detail``). Its figures: its ``MODEL_CARD.md`` and
 docs/BENCHMARKS.md. A model the user names by its file is never replaced.
@@ -13,20 +13,17 @@ docs/BENCHMARKS.md. A model the user names by its file is never replaced.
 
 from __future__ import annotations
 
-import threading
-from functools import cache
-from pathlib import Path
-
 import numpy as np
 
-READER_DIR = Path(__file__).resolve().parent / "low_resolution_reader"
+from mnist_cnn import readers
+
+READER_DIR = readers.FOLDERS["low_resolution"]
 # pixels: an image no larger on its longer side is a tiny scan. On 6,000 validation digits scanned
 # at each size (whole fields, box-filtered), a first reader trained on such scans alone read more
 # than ``best`` up to 15 pixels and fewer from 16; the shipped one, trained on crops and other
 # filters too, reads more up to 18 on its own renderer's scans (98.93/99.08/99.10/98.98% at
 # 15/16/17/18 pixels against 98.67/98.90/99.05/98.90%), by a hair past 16 (docs/BENCHMARKS.md).
 LARGEST_SIDE = 15
-READ_FOR = ("best", "best-ensemble")  # the shipped models whose tiny scans the reader reads
 LOOK_SIDE = 64  # pixels: an image is shrunk to this on its longer side to tell whether it was enlarged
 COARSE_SIDE = 3  # pixels: a round trip through this keeps only the lighting, none of the digit
 # Of an image's detail, an enlarged tiny scan loses less than this in a round trip through a
@@ -46,35 +43,8 @@ def is_tiny(shape: tuple[int, ...]) -> bool:
 
 
 def reader_for(classifier):
-    """The low-resolution reader (a ``prediction.Classifier``: uint8 (n, 28, 28) -> float32 (n, 10)
-    calibrated probabilities) in ``classifier``'s runtime when ``classifier`` is one of the shipped
-    models in ``READ_FOR`` and the reader ships a file for that runtime; None otherwise."""
-    from mnist_cnn.prediction import SHIPPED_DIR
-
-    path = Path(classifier.path).resolve()
-    if classifier.name not in READ_FOR or path.parent != (SHIPPED_DIR / classifier.name).resolve():
-        return None
-    return load_reader(classifier.runtime)
-
-
-def load_reader(runtime: str):
-    """The shipped reader for ``runtime`` ("onnx", "litert", "keras" or "savedmodel", which uses the
-    Keras file), loaded once per process (also when several threads ask at once); None when it has
-    no file for that runtime. Like the digit detector, it is safe to call from several threads: ONNX
-    Runtime's sessions are, and the LiteRT classifier holds a lock."""
-    with _loading:
-        return _load_reader("keras" if runtime == "savedmodel" else runtime)
-
-
-_loading = threading.Lock()
-
-
-@cache
-def _load_reader(runtime: str):
-    from mnist_cnn.prediction import CLASSIFIERS, RUNTIME_FILES
-
-    path = READER_DIR / RUNTIME_FILES[runtime]
-    return CLASSIFIERS[runtime]("low-resolution-reader", path) if path.is_file() else None
+    """The low-resolution reader in ``classifier``'s runtime, or None (``readers.reader_for``)."""
+    return readers.reader_for(classifier, "low_resolution")
 
 
 def is_low_resolution(gray) -> bool:

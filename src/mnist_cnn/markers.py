@@ -28,10 +28,11 @@ MNIST_STROKE = 2.5  # pixels: MNIST's stroke width on its 20-pixel digits
 SCALES = (3, 8)  # the digit is drawn 3-7 times MNIST's size (84-196 pixels), as a phone or a scan gives it
 
 
-def marker_image(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def marker_image(digit: np.ndarray, rng: np.random.Generator, width: float | None = None) -> np.ndarray:
     """One MNIST digit, uint8 (28, 28), light ink on black, written with a thick marker: a grayscale
     image (h, w), float32, grey levels 0-255, dark ink on light paper, 100-400 pixels a side.
-    ``rng`` draws the size, the tip's width, the paper, the ink and the noise."""
+    ``rng`` draws the size, the tip's width (unless ``width`` gives it, in MNIST stroke widths), the
+    paper, the ink and the noise."""
     from PIL import Image
     from scipy import ndimage
     from skimage.morphology import skeletonize
@@ -46,7 +47,7 @@ def marker_image(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         strokes = large > 0
     path = skeletonize(strokes)
     path = path[bounding_box(path)]
-    radius = rng.uniform(*MARKER_WIDTHS) * MNIST_STROKE * scale / 2
+    radius = (rng.uniform(*MARKER_WIDTHS) if width is None else width) * MNIST_STROKE * scale / 2
     margin = int(np.ceil(radius)) + int(rng.integers(10, 60))
     distance = ndimage.distance_transform_edt(~np.pad(path, margin))
     alpha = ndimage.gaussian_filter((distance <= radius).astype(np.float32), rng.uniform(0.5, 1.5))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn import low_resolution as low_resolution_scans
-from mnist_cnn import preprocessing
+from mnist_cnn import preprocessing, readers
+from mnist_cnn.bold_strokes import is_bold
 from mnist_cnn.errors import Failure, ImageError, MissingExtraError, ModelError
 from mnist_cnn.low_resolution import is_low_resolution
 from mnist_cnn.quiet import native_stderr_closed
@@ -39,7 +39,7 @@ class Prediction:
     status: str = "digit"
     digit_probability: float | None = None
     box: list[int] | None = None  # a digit of a number: [left, top, right, bottom] in the image's pixels
-    low_resolution: bool = False  # read by the low-resolution reader (``low_resolution``), not the model
+    reader: str | None = None  # the specialist reader that read it (``readers.KINDS``); None: the model
 
     def top(self, count: int = 3) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:count]
@@ -436,16 +436,16 @@ def classify(
     prepared: list[np.ndarray],
     paths: list[str | None],
     rejector=None,
-    low_resolution: Sequence[bool] | None = None,
+    kinds: Sequence[str | None] | None = None,
 ) -> list[Prediction]:
     """Predictions for already-preprocessed uint8 (28, 28) images; ``rejector`` (a
-    ``rejection.Rejector``) gives each its status, None leaves every status "digit". ``low_resolution``:
-    per image, whether it is a low-resolution scan's digit, read by the low-resolution reader when
-    ``classifier`` has one (``low_resolution.reader_for``)."""
+    ``rejection.Rejector``) gives each its status, None leaves every status "digit". ``kinds``: per
+    image, the kind of input its digit is (``readers.KINDS``, or None), read by that kind's reader
+    when ``classifier`` has one (``read_digits``)."""
     if not prepared:
         return []
     images = np.stack(prepared)
-    probabilities, by_reader = read_digits(classifier, images, low_resolution)
+    probabilities, read_by = read_digits(classifier, images, kinds)
     statuses, digit_probabilities = ["digit"] * len(images), [None] * len(images)
     if rejector is not None:
         statuses, scores = rejector.statuses(images, probabilities)
@@ -460,34 +460,38 @@ def classify(
             path=path,
             status=status,
             digit_probability=digit_probability,
-            low_resolution=bool(read_by_reader),
+            reader=reader,
         )
-        for row, image, path, status, digit_probability, read_by_reader in zip(
-            probabilities, prepared, paths, statuses, digit_probabilities, by_reader
+        for row, image, path, status, digit_probability, reader in zip(
+            probabilities, prepared, paths, statuses, digit_probabilities, read_by
         )
     ]
 
 
 def read_digits(
-    classifier: Classifier, images: np.ndarray, low_resolution: Sequence[bool] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """float32 (n, 10) probabilities for uint8 (n, 28, 28) ``images``, and bool (n,): which of them
-    the low-resolution reader gave (``low_resolution.reader_for``), in place of ``classifier``, for
-    the images ``low_resolution`` marks as a low-resolution scan's digit (None: none is).
+    classifier: Classifier, images: np.ndarray, kinds: Sequence[str | None] | None = None
+) -> tuple[np.ndarray, list[str | None]]:
+    """float32 (n, 10) probabilities for uint8 (n, 28, 28) ``images``, and which specialist reader
+    gave each row in place of ``classifier`` (a kind in ``readers.KINDS``, or None): each image
+    ``kinds`` marks with a kind (None: none is) is read by that kind's reader
+    (``readers.reader_for``) when ``classifier`` has one.
 
     Raises:
-        ValueError: ``low_resolution`` does not hold one value per image.
+        ValueError: ``kinds`` does not hold one value per image, or holds an unknown kind.
     """
-    if low_resolution is not None and len(low_resolution) != len(images):
-        raise ValueError(f"{len(images)} images but {len(low_resolution)} low-resolution marks")
-    probabilities = classifier.probabilities(images)
-    asked = low_resolution is not None and any(low_resolution)
-    reader = low_resolution_scans.reader_for(classifier) if asked else None
-    by_reader = np.zeros(len(images), bool) if reader is None else np.asarray(low_resolution, bool)
-    if by_reader.any():
-        probabilities = np.array(probabilities)
-        probabilities[by_reader] = reader.probabilities(images[by_reader])
-    return probabilities, by_reader
+    if kinds is not None and len(kinds) != len(images):
+        raise ValueError(f"{len(images)} images but {len(kinds)} kinds")
+    kinds = list(kinds) if kinds is not None else [None] * len(images)
+    specialists = {kind: readers.reader_for(classifier, kind) for kind in set(kinds) - {None}}
+    read_by = [kind if kind is not None and specialists[kind] is not None else None for kind in kinds]
+    if not any(read_by):
+        return classifier.probabilities(images), read_by
+    probabilities = np.zeros((len(images), 10), np.float32)  # readers exist for shipped MNIST models only
+    for model, kind in [(classifier, None), *((reader, kind) for kind, reader in specialists.items())]:
+        chosen = [index for index, by in enumerate(read_by) if by == kind]
+        if chosen:
+            probabilities[chosen] = model.probabilities(images[chosen])
+    return probabilities, read_by
 
 
 CSV_COLUMNS = ("path", "digit", "confidence", "status", "error")
@@ -545,7 +549,7 @@ class Reading:
     images: list[np.ndarray]
     boxes: list[list[int]] | None = None
     whole: np.ndarray | None = None
-    low_resolution: bool = False  # a low-resolution scan (``is_low_resolution``): its one digit goes to the reader
+    kind: str | None = None  # the one digit's (or the whole's) kind with a reader of its own (``readers.KINDS``)
 
 
 READING_MODES = ("auto", "single", "number")
@@ -565,22 +569,34 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
 
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npy":
         source = preprocessing.load_npy(Path(source))
+    if isinstance(source, np.ndarray) and source.shape == (preprocessing.FIELD, preprocessing.FIELD):
+        return Reading([preprocessing.prepare(source)])  # MNIST format already (the array checked first)
     if isinstance(source, np.ndarray):
-        image = preprocessing.prepare(source)  # checks the array first
-        return Reading([image], low_resolution=source.shape != image.shape and is_low_resolution(source))
-    gray = preprocessing.open_image(source)
+        gray, mode = preprocessing.array_to_gray(source), "single"
+    else:
+        gray = preprocessing.open_image(source)
     scan = is_low_resolution(gray)
     if mode == "single":
-        return Reading([preprocessing.to_mnist(gray)], low_resolution=scan)
+        return one_digit(preprocessing.find_ink(gray)[0], scan)
     ink, placement = segmentation.ink_map(gray)
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
-        return Reading([segments[0].image], low_resolution=scan)  # the same array to_mnist() makes
-    whole = preprocessing.ink_to_mnist(ink) if mode == "auto" else None  # to_mnist's, from the same ink map
+        return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
     if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
-        return Reading([whole], low_resolution=scan)  # no line of writing (a "%"): one thing
+        return one_digit(ink, scan)  # no line of writing (a "%"): one thing
+    whole = one_digit(ink, scan) if mode == "auto" else Reading([])
     boxes = [list(segment.box) for segment in segments]
-    return Reading([segment.image for segment in segments], boxes, whole, scan)
+    return Reading([segment.image for segment in segments], boxes, next(iter(whole.images), None), whole.kind)
+
+
+def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None) -> Reading:
+    """A one-digit Reading of an ink map (``preprocessing.find_ink``'s, or ``segmentation.ink_map``'s):
+    its 28x28 (``preprocessing.ink_to_mnist``, or ``image`` when already made from it) and its kind,
+    "low_resolution" for a low-resolution scan's, "bold" for bold strokes (``bold_strokes.is_bold``),
+    or None."""
+    image = preprocessing.ink_to_mnist(ink) if image is None else image
+    kind = "low_resolution" if low_resolution else "bold" if is_bold(ink) else None
+    return Reading([image], kind=kind)
 
 
 def read_many(sources: list, names: list[str], mode: str = "auto", classify=None, digit_probability=None):
@@ -613,8 +629,8 @@ def classify_readings(
     if rejector is not None:
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
-    scans = [reading.low_resolution and reading.boxes is None for reading in readings for _ in reading.images]
-    flat = iter(classify(classifier, images, [None] * len(images), rejector, scans))
+    kinds = [reading.kind if reading.boxes is None else None for reading in readings for _ in reading.images]
+    flat = iter(classify(classifier, images, [None] * len(images), rejector, kinds))
     answers = []
     for reading, path in zip(readings, paths):
         digits = [next(flat) for _ in reading.images]
@@ -636,22 +652,22 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     detector (a model trained on another dataset) an accepted whole is taken, as before."""
     if reading.whole is None:
         return reading
-    (whole,) = classify(classifier, [reading.whole], [None], rejector, [reading.low_resolution])
+    (whole,) = classify(classifier, [reading.whole], [None], rejector, [reading.kind])
     if whole.status != "digit":
         return reading
     pieces = rejector.digit_probabilities(np.stack(reading.images))
     if pieces is not None and whole.digit_probability < round(float(pieces.min()), 6):  # as classify rounds
         return reading
-    return Reading([reading.whole], low_resolution=reading.low_resolution)
+    return Reading([reading.whole], kind=reading.kind)
 
 
 def prepare_many(
     sources: list, names: list[str] | None = None
-) -> tuple[list[np.ndarray], list[str], list[str], list[bool]]:
+) -> tuple[list[np.ndarray], list[str], list[str], list[str | None]]:
     """Preprocess what can be read, one digit each; return (images, their names, one error line per
-    failure, whether each is a low-resolution scan: ``Reading.low_resolution``, for ``read_digits``). ``names``:
-    what each source is called in messages (default: the source itself, a path)."""
+    failure, each one's kind: ``Reading.kind``, for ``read_digits``). ``names``: what each source is
+    called in messages (default: the source itself, a path)."""
     readings, read_names, failures = read_many(sources, names or [str(source) for source in sources], "single")
     images = [reading.images[0] for reading in readings]
-    scans = [reading.low_resolution for reading in readings]
-    return images, read_names, [str(failure) for failure in failures], scans
+    kinds = [reading.kind for reading in readings]
+    return images, read_names, [str(failure) for failure in failures], kinds

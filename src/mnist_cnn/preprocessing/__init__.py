@@ -110,8 +110,20 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     """One digit's ink (h, w), float 0-1, light on dark, to uint8 (28, 28) by the chain's last steps:
-    dust far from it erased, cropped to the ink, enlarged to 40 pixels or shrunk to 80, strokes made
-    MNIST-wide, fitted in 20x20, centred by mass.
+    dust far from it erased, cropped to the ink, enlarged to 40 pixels or shrunk to 80
+    (``crop_digit``), strokes made MNIST-wide, fitted in 20x20, centred by mass.
+
+    Raises:
+        ImageError: the ink is all zero (a blank page).
+    """
+    cropped = crop_digit(ink)
+    return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
+
+
+def crop_digit(ink: np.ndarray) -> np.ndarray:
+    """Step 7 on one digit's ink (h, w), float 0-1, light on dark: dust far from it erased, cropped
+    to the ink, enlarged to 40 pixels on its longer side if smaller or shrunk to 80 if larger:
+    float32 (h', w'), values 0-1, where strokes are measured (``digit.stroke_multiple``).
 
     Raises:
         ImageError: the ink is all zero (a blank page).
@@ -121,8 +133,7 @@ def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     if box is None:
         raise ImageError("no digit found: the image is blank")
     top, bottom, left, right = box
-    cropped = resize.max_pool(resize.enlarge_small(ink[top:bottom, left:right], SMALLEST_DIGIT), DIGIT_SIZE)
-    return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
+    return resize.max_pool(resize.enlarge_small(ink[top:bottom, left:right], SMALLEST_DIGIT), DIGIT_SIZE)
 
 
 def prepare(source) -> np.ndarray:
@@ -141,15 +152,33 @@ def prepare(source) -> np.ndarray:
 
 def prepare_array(array: np.ndarray) -> np.ndarray:
     """A numeric 2-D array: (28, 28) is MNIST format already and only rescaled; any other size is a photo."""
-    if array.dtype.kind not in "buif" or array.ndim != 2:
-        raise ImageError(f"expected a 2-D numeric array; received dtype {array.dtype}, shape {array.shape}")
-    values = array.astype(np.float32)
-    if not np.isfinite(values).all():
-        raise ImageError("array holds NaN or infinite values")
-    if array.shape != (FIELD, FIELD):
-        return to_mnist(values * (255.0 if values.max() <= 1.0 else 1.0))
+    if np.shape(array) != (FIELD, FIELD):
+        return to_mnist(array_to_gray(array))
+    values = checked_values(array)
     if values.max() <= 0:
         raise ImageError("no digit found: the image is blank")  # as for a blank image file
     if values.max() <= 1.0:
         values = values * 255.0
     return np.clip(np.round(values), 0, 255).astype(np.uint8)
+
+
+def array_to_gray(array: np.ndarray) -> np.ndarray:
+    """A numeric 2-D array of any size taken as a grayscale photo: float32 (h, w), values 0-255 (an
+    array whose values are at most 1 is taken as 0-1 and scaled). Raises ImageError for any other
+    array, or one holding NaN or infinite values."""
+    values = checked_values(array)
+    return values * np.float32(255.0 if values.max() <= 1.0 else 1.0)
+
+
+def checked_values(array: np.ndarray) -> np.ndarray:
+    """A numeric 2-D array's values as float32. Raises ImageError for any other array, an empty one,
+    or one holding NaN or infinite values."""
+    array = np.asarray(array)
+    if array.dtype.kind not in "buif" or array.ndim != 2:
+        raise ImageError(f"expected a 2-D numeric array; received dtype {array.dtype}, shape {array.shape}")
+    values = array.astype(np.float32)
+    if not values.size:
+        raise ImageError(f"expected a 2-D image; received an empty array of shape {array.shape}")
+    if not np.isfinite(values).all():
+        raise ImageError("array holds NaN or infinite values")
+    return values

@@ -74,7 +74,7 @@ def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
     wanted = STROKE_RATIO * max(digit.shape)
     if width <= 0 or THIN * wanted <= width <= FAT * wanted:
         return digit
-    if width > FAT * wanted and (digit > 0.9).sum() < SOLID * mask.sum():
+    if width > FAT * wanted and not is_solid(digit):
         return digit  # wide because blurred: erosion and skeletons would lose its loops
     margin = int(np.ceil(wanted))
     padded, mask = np.pad(digit, margin), np.pad(mask, margin)
@@ -91,6 +91,22 @@ def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
     if not len(rows):
         return digit
     return changed[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def stroke_multiple(digit: np.ndarray) -> float:
+    """A cropped digit's stroke width (``stroke_width`` of its ink over half its peak, the full width
+    at half maximum) in multiples of MNIST's proportion (``STROKE_RATIO`` of its longer side): about
+    1 for an MNIST digit, 2-4 for a marker's. ``digit``: float (h, w), values 0-1, cropped to its
+    ink; 0 for no ink."""
+    return stroke_width(digit > 0.5) / (STROKE_RATIO * max(digit.shape))
+
+
+def is_solid(digit: np.ndarray) -> bool:
+    """Whether a digit's strokes are mostly at full ink (over 90% on at least ``SOLID`` of the pixels
+    over half), as a marker's or a pen's are, and not wide because blurred (a tiny scan enlarged).
+    ``digit``: float (h, w), values 0-1; False for no ink."""
+    inked = int((digit > 0.5).sum())
+    return inked > 0 and int((digit > 0.9).sum()) >= SOLID * inked
 
 
 def skeleton(mask: np.ndarray) -> np.ndarray:

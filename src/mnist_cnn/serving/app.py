@@ -31,10 +31,9 @@ from pydantic import BaseModel, Field
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from mnist_cnn import __version__, preprocessing
+from mnist_cnn import __version__, preprocessing, readers
 from mnist_cnn.errors import ImageError
 from mnist_cnn.explain import explain_predictions, explanation_json
-from mnist_cnn.low_resolution import reader_for
 from mnist_cnn.prediction import Classifier, Prediction, Reading, classify_readings, load_model, read
 from mnist_cnn.rejection import Rejector, load_rejector
 from mnist_cnn.serving.batching import BatchingClassifier
@@ -183,7 +182,8 @@ def serve_model(classifier: Classifier, settings: Settings) -> ServedModel:
         ),
     ).model_dump()
     rejector = load_rejector(classifier)
-    reader_for(batching)  # the low-resolution reader, if the model has one: loaded now, not by a request
+    for kind in readers.KINDS:  # the specialist readers, if the model has them: loaded now, not by a request
+        readers.reader_for(batching, kind)
     return ServedModel(batching, info, card, None if settings.accept_all else rejector, rejector)
 
 
