@@ -2,8 +2,9 @@
 
 Each function takes one MNIST digit (uint8 (28, 28), light ink on black) and a NumPy random generator
 and returns a PIL image as a person would hand it to `mnist-cnn predict`. The kinds follow
-`../shared/cases/README.md`: bold marker (and a bold brush, light on dark), low-resolution scans, dim photos, a sheet of paper on a desk,
-squared and ruled paper, small drawings with the served page's pen.
+`../shared/cases/README.md`: bold marker (and a bold brush, light on dark), low-resolution scans,
+dim photos, a sheet of paper on a desk, squared and ruled paper, small drawings with the served
+page's pen.
 """
 
 from __future__ import annotations

@@ -69,9 +69,10 @@ def measure(run: Path, count: int) -> dict:
     for kind in ("markers.py", "digit_sets.bold_marker"):
         photos, widths = rendered(kind, images[chosen], rng)
         inks = [preprocessing.find_ink(photo)[0] for photo in photos]
-        made = np.stack([preprocessing.ink_to_mnist(ink) for ink in inks])
-        routed = np.array([is_bold(ink) for ink in inks])
-        multiples = np.array([digit.stroke_multiple(preprocessing.crop_digit(ink)) for ink in inks])
+        crops = [preprocessing.crop_digit(ink) for ink in inks]
+        made = np.stack([preprocessing.cropped_to_mnist(cropped) for cropped in crops])
+        routed = np.array([is_bold(cropped) for cropped in crops])
+        multiples = np.array([digit.stroke_multiple(cropped) for cropped in crops])
         by_best = best.probabilities(made).argmax(1) == labels[chosen]
         by_reader = reader.probabilities(made).argmax(1) == labels[chosen]
         result[kind] = {
@@ -139,8 +140,9 @@ A digit classifier (`models.best_model`'s network) for digits written with a mar
 with `best`'s augmentation, and {config.get("marker_digits", 0):,} of them written with a round marker tip
 of {markers.MARKER_WIDTHS[0]:g}-{markers.MARKER_WIDTHS[1]:g}x MNIST's stroke (`mnist_cnn.markers`) and put
 through `to_mnist` ({metrics["train_images"]:,} training images), {metrics["epochs"]} epochs in
-{metrics["seconds"] / 60:.0f} minutes on one core of a busy machine; kept epoch {metrics["best_epoch"]} (validation accuracy
-{metrics["best_validation_accuracy"]:.2%} on the {metrics["validation_images"]:,} validation digits).
+{metrics["seconds"] / 60:.0f} minutes on one core of a busy machine; kept epoch {metrics["best_epoch"]}
+(validation accuracy {metrics["best_validation_accuracy"]:.2%} on the {metrics["validation_images"]:,}
+validation digits).
 Temperature scaling on them: T = {calibration["temperature"]:.3f}, ECE
 {calibration["ece_before"]:.2%} -> {calibration["ece_after"]:.2%}, baked into the weights.
 Nothing was chosen on the MNIST test set; the training run's own report read it once at its end

@@ -64,11 +64,11 @@ def test_solid_strokes_are_a_pens_blurred_ones_are_not():
 @pytest.mark.parametrize(("multiple", "bold"), [(1.0, False), (1.4, False), (2.2, True), (3.5, True)])
 def test_bold_means_solid_and_fatter_than_the_threshold(multiple, bold):
     assert BOLD == digit.FAT  # the reader reads exactly what preprocessing erodes
-    assert is_bold(ring(120, multiple)) is bold
+    assert is_bold(preprocessing.crop_digit(ring(120, multiple))) is bold
 
 
-def test_a_blurred_wide_stroke_and_a_blank_map_are_not_bold():
-    assert not is_bold(ring(120, 3.0, blur=6))
+def test_a_blurred_wide_stroke_and_no_ink_are_not_bold():
+    assert not is_bold(preprocessing.crop_digit(ring(120, 3.0, blur=6)))
     assert not is_bold(np.zeros((50, 50), np.float32))
 
 
@@ -145,8 +145,9 @@ def test_the_bold_reader_reads_real_marker_digits_better_than_best(validation_ma
     photos, labels = validation_markers
     best = load_model("best", runtime="onnx")
     inks = [preprocessing.find_ink(photo)[0] for photo in photos]
-    images = np.stack([preprocessing.ink_to_mnist(ink) for ink in inks])
-    bold = np.array([is_bold(ink) for ink in inks])
+    crops = [preprocessing.crop_digit(ink) for ink in inks]
+    images = np.stack([preprocessing.cropped_to_mnist(cropped) for cropped in crops])
+    bold = np.array([is_bold(cropped) for cropped in crops])
     assert bold.mean() > 0.8  # markers of 1.5-4.5x MNIST's width: nearly all measured bold
     by_best = best.probabilities(images).argmax(1) == labels
     by_reader = reader_for(best).probabilities(images).argmax(1) == labels

@@ -1075,6 +1075,19 @@ def test_a_tight_lamp_spot_is_divided_out_and_the_digit_kept(monkeypatch):
     assert paper.ink_intensity(photo)[ring].mean() < 0.1  # a quartic takes the spot for light ink
 
 
+@pytest.mark.parametrize(("dim", "reflectance"), [(50, 0.25), (80, 0.5)])
+def test_a_pen_digit_under_a_lamps_spot_on_a_dim_page_is_kept(dim, reflectance):
+    """Ink under the spot reflects part of its light: darker than the spot around it, though
+    lighter than the dim page outside (a reviewer's case: the spot itself was read as a 0)."""
+    rows, cols = np.mgrid[0:600, 0:800].astype(np.float32)
+    light = dim + (245 - dim) * np.exp(-((rows - 300) ** 2 + (cols - 400) ** 2) / (2 * 90.0**2))
+    seven = draw(np.zeros((600, 800), np.float32), "line", (360, 240, 440, 240), 1.0, 10)
+    seven = draw(seven, "line", (440, 240, 390, 370), 1.0, 10) > 0.5
+    photo = light * np.where(seven, reflectance, 1.0) + np.random.default_rng(0).normal(0, 2.5, (600, 800))
+    ink = paper.ink_intensity(np.clip(photo, 0, 255).astype(np.float32))
+    assert ink[seven].mean() > 0.8 and ink[~seven].mean() < 0.01
+
+
 def streaky_chalk(width: int) -> tuple[np.ndarray, np.ndarray]:
     """(photo, strokes): a 6 in chalk ``width`` pixels wide on a dark board, 30% streaks in the chalk."""
     from scipy import ndimage

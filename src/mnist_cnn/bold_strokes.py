@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_cnn import readers
-from mnist_cnn.errors import ImageError
 
 READER_DIR = readers.FOLDERS["bold"]
 BOLD = 1.6  # stroke widths in MNIST's: fatter, solid strokes are a marker's (``digit.FAT``: they are eroded)
@@ -27,15 +26,11 @@ def reader_for(classifier):
     return readers.reader_for(classifier, "bold")
 
 
-def is_bold(ink: np.ndarray) -> bool:
-    """Whether one digit's ink map is written with bold strokes: after the chain's cropping
-    (``preprocessing.crop_digit``), its strokes are solid (``digit.is_solid``) and more than
-    ``BOLD`` times MNIST's width (``digit.stroke_multiple``). ``ink``: float (h, w), values 0-1,
-    light on dark, as ``preprocessing.find_ink`` makes it; False when it holds no ink."""
-    from mnist_cnn.preprocessing import crop_digit, digit
+def is_bold(cropped: np.ndarray) -> bool:
+    """Whether a digit cropped by the chain (``preprocessing.crop_digit``: float (h, w), values 0-1,
+    light on dark) is written with bold strokes: solid (``digit.is_solid``) and more than ``BOLD``
+    times MNIST's width (``digit.stroke_multiple``). False when it holds no ink."""
+    from mnist_cnn.preprocessing import digit
 
-    try:
-        cropped = crop_digit(np.asarray(ink, dtype=np.float32))
-    except ImageError:
-        return False
+    cropped = np.asarray(cropped, dtype=np.float32)
     return digit.is_solid(cropped) and digit.stroke_multiple(cropped) > BOLD

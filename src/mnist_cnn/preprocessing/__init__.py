@@ -116,7 +116,12 @@ def ink_to_mnist(ink: np.ndarray) -> np.ndarray:
     Raises:
         ImageError: the ink is all zero (a blank page).
     """
-    cropped = crop_digit(ink)
+    return cropped_to_mnist(crop_digit(ink))
+
+
+def cropped_to_mnist(cropped: np.ndarray) -> np.ndarray:
+    """Steps 8-9 on a digit cropped by ``crop_digit`` (float (h, w), values 0-1): strokes made
+    MNIST-wide, fitted in 20x20, centred by mass; uint8 (28, 28)."""
     return digit.centre_by_mass(digit.fit_in_box(digit.normalise_stroke_width(cropped)))
 
 
