@@ -16,9 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_cnn import readers
+from mnist_cnn.preprocessing.digit import FAT
 
 READER_DIR = readers.FOLDERS["bold"]
-BOLD = 1.6  # stroke widths in MNIST's: fatter, solid strokes are a marker's (``digit.FAT``: they are eroded)
+# stroke widths in MNIST's: fatter, solid strokes are a marker's, exactly those preprocessing erodes. On
+# 200 validation digits of each own-digits set, asking the reader for digits over 1.2-2.0 read the same.
+BOLD = FAT
 
 
 def reader_for(classifier):

@@ -170,7 +170,7 @@ def prepare_array(array: np.ndarray) -> np.ndarray:
 def array_to_gray(array: np.ndarray) -> np.ndarray:
     """A numeric 2-D array of any size taken as a grayscale photo: float32 (h, w), values 0-255 (an
     array whose values are at most 1 is taken as 0-1 and scaled). Raises ImageError for any other
-    array, or one holding NaN or infinite values."""
+    array, an empty one, or one holding NaN or infinite values."""
     values = checked_values(array)
     return values * np.float32(255.0 if values.max() <= 1.0 else 1.0)
 

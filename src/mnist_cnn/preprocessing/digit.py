@@ -94,10 +94,10 @@ def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
 
 
 def stroke_multiple(digit: np.ndarray) -> float:
-    """A cropped digit's stroke width (``stroke_width`` of its ink over half its peak, the full width
-    at half maximum) in multiples of MNIST's proportion (``STROKE_RATIO`` of its longer side): about
-    1 for an MNIST digit, 2-4 for a marker's. ``digit``: float (h, w), values 0-1, cropped to its
-    ink; 0 for no ink."""
+    """A cropped digit's stroke width (``stroke_width`` of its pixels over 0.5, half of full ink: the
+    full width at half maximum of a stroke at full ink) in multiples of MNIST's proportion
+    (``STROKE_RATIO`` of its longer side): about 1 for an MNIST digit, 2-4 for a marker's.
+    ``digit``: float (h, w), values 0-1, cropped to its ink; 0 for no ink."""
     return stroke_width(digit > 0.5) / (STROKE_RATIO * max(digit.shape))
 
 
