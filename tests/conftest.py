@@ -36,6 +36,18 @@ def synthetic_folder(tmp_path):
     return folder
 
 
+class Constant:
+    """A stand-in classifier: every image gets probability 1 for ``digit`` (the specialist readers' tests)."""
+
+    def __init__(self, digit: int, name: str = "stand-in"):
+        self.digit, self.name, self.path, self.runtime = digit, name, Path("nowhere"), "onnx"
+
+    def probabilities(self, images):
+        rows = np.zeros((len(images), 10), np.float32)
+        rows[:, self.digit] = 1
+        return rows
+
+
 def real_data_dir() -> Path:
     folder = Path(os.environ.get("MNIST_CNN_DATA") or ROOT.parent / "shared" / "mnist")
     if not (folder / "t10k-images-idx3-ubyte.gz").exists():

@@ -10,23 +10,11 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from conftest import run_cli
+from conftest import Constant, run_cli
 from mnist_cnn import preprocessing, readers
 from mnist_cnn.bold_strokes import READER_DIR, is_bold, reader_for
 from mnist_cnn.prediction import Reading, classify, classify_readings, load_model, read
 from mnist_cnn.preprocessing import digit
-
-
-class Constant:
-    """A stand-in classifier: every image gets probability 1 for ``digit``."""
-
-    def __init__(self, digit: int, name: str = "stand-in"):
-        self.digit, self.name, self.path, self.runtime = digit, name, Path("nowhere"), "onnx"
-
-    def probabilities(self, images):
-        rows = np.zeros((len(images), 10), np.float32)
-        rows[:, self.digit] = 1
-        return rows
 
 
 def ring(height: int, multiple: float, blur: float = 0.0) -> np.ndarray:

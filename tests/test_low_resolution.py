@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
+from conftest import Constant, run_cli
 from mnist_cnn import preprocessing, readers
 from mnist_cnn.low_resolution import LOST_DETAIL, READER_DIR, is_low_resolution, is_tiny, lost_detail, reader_for
 from mnist_cnn.prediction import Reading, classify, classify_readings, load_model, read
@@ -33,18 +33,6 @@ def train_script():
 def only_for(wanted: str, reader):
     """A stand-in ``readers.reader_for``: ``reader`` for the ``wanted`` kind, None for any other."""
     return lambda classifier, kind: reader if kind == wanted else None
-
-
-class Constant:
-    """A stand-in classifier: every image gets probability 1 for ``digit``."""
-
-    def __init__(self, digit: int, name: str = "stand-in"):
-        self.digit, self.name, self.path, self.runtime = digit, name, Path("nowhere"), "onnx"
-
-    def probabilities(self, images):
-        rows = np.zeros((len(images), 10), np.float32)
-        rows[:, self.digit] = 1
-        return rows
 
 
 @pytest.mark.parametrize(

@@ -584,9 +584,11 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
         return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
     if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
         return one_digit(ink, scan)  # no line of writing (a "%"): one thing
-    whole = one_digit(ink, scan) if mode == "auto" else Reading([])
-    boxes = [list(segment.box) for segment in segments]
-    return Reading([segment.image for segment in segments], boxes, next(iter(whole.images), None), whole.kind)
+    images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
+    if mode == "number":
+        return Reading(images, boxes)
+    whole = one_digit(ink, scan)  # to_mnist's, from the same ink map: it wins if read as one digit
+    return Reading(images, boxes, whole.images[0], whole.kind)
 
 
 def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None) -> Reading:
