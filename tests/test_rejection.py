@@ -5,6 +5,8 @@ AUROC and rates on many more inputs are benchmarks/rejection.py's."""
 import asyncio
 import csv
 import json
+import os
+import shutil
 
 import httpx
 import numpy as np
@@ -17,7 +19,17 @@ from mnist_cnn import outliers
 from mnist_cnn.data import load_dataset
 from mnist_cnn.errors import ImageError
 from mnist_cnn.prediction import Prediction, load_model
-from mnist_cnn.rejection import DETECTOR_DIR, NOT_A_DIGIT, UNSURE, Rejector, Thresholds, load_rejector, statuses
+from mnist_cnn.rejection import (
+    DETECTOR_DIR,
+    NOT_A_DIGIT,
+    UNSURE,
+    Rejector,
+    Thresholds,
+    detector_path,
+    load_network,
+    load_rejector,
+    statuses,
+)
 
 THRESHOLDS = Thresholds(digit=0.5, confidence=0.6)
 
@@ -159,3 +171,15 @@ def test_the_api_returns_each_prediction_status(tmp_path):
     answer = call_api(Settings(), body)
     assert answer["status"] == "not_a_digit" and answer["digit_probability"] < 0.5
     assert call_api(Settings(accept_all=True), body)["status"] == "digit"
+
+
+def test_the_detector_is_loaded_once_per_process_and_again_when_its_file_changes(tmp_path):
+    classifier = load_model("seed", runtime="onnx")
+    assert load_rejector(classifier).detector is load_rejector(classifier).detector
+    copy = tmp_path / "model.onnx"
+    shutil.copy(detector_path("onnx"), copy)
+    first = load_network("digit-detector", copy, "onnx")
+    assert load_network("digit-detector", copy, "onnx") is first
+    modified = copy.stat().st_mtime_ns + 10**9
+    os.utime(copy, ns=(modified, modified))
+    assert load_network("digit-detector", copy, "onnx") is not first
