@@ -9,7 +9,7 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    turned, large or a small note, under even or uneven light, the desk left in its box covered with
    paper; or else a dark plaque with light writing on a lighter wall (a house number), the wall
    covered with the plaque's ground (``plaques.find_plaque``);
-3. ``paper.ink_intensity``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
+3. ``paper.find_writing``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
    a quartic under a desk lamp's spot; a hard shadow's straight edge divided out first, ``shadows``;
    a hand's or a phone's shadow or a tight lamp spot by a grey closing wider than the pen,
    ``shading``; a plane for a tiny scan, whose faint grey levels are kept), the ink found on
@@ -102,9 +102,10 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     sheet = sheets.sheet_in(work) or plaques.find_plaque(work)
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
-    ink = frames.without_frames(paper.ink_intensity(paper_only, faint=enlarged(gray)), clear_of_edges=True)
+    ink, relit = paper.find_writing(paper_only, faint=enlarged(gray))
+    ink = frames.without_frames(ink, clear_of_edges=True)
     ink = frames.without_frames(lines.remove_ruled_lines(ink))
-    ink = lines.without_hairlines(remnants.without_shade_remnants(ink))
+    ink = lines.without_hairlines(remnants.without_shade_remnants(ink, relit=relit))
     return blank.without_page_marks(ink), work.shape, origin
 
 

@@ -37,7 +37,20 @@ DENOISE_MIN_SIZE = 128  # pixels: smaller images (tiny scans, thumbnails) are ne
 
 
 def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, denoised: bool = False) -> np.ndarray:
-    """A grayscale photo or drawing (h, w), values 0-255, to its ink (h, w), values 0-1, light on dark.
+    """``find_writing``'s ink alone: a grayscale photo or drawing (h, w), values 0-255, to its ink
+    (h, w), float32, values 0-1, light on dark.
+
+    Raises:
+        ImageError: "no digit found" when nothing stands out of the paper.
+    """
+    return find_writing(gray, relight, faint, denoised)[0]
+
+
+def find_writing(
+    gray: np.ndarray, relight: bool = True, faint: bool = False, denoised: bool = False
+) -> tuple[np.ndarray, bool]:
+    """A grayscale photo or drawing (h, w), values 0-255, to (its ink (h, w), float32, values 0-1,
+    light on dark; whether a shadow was divided out to find it, ``without_shadow``).
 
     The paper is what the lighting surface fits (``illumination``); the ink is the side of it, darker
     or lighter, that holds more contrast above the noise: the minority of pixels, whatever the paper's
@@ -84,14 +97,14 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, d
     if relight and may_be_shaded(marked):
         relit = without_shadow(gray, ink, marked, dark=dark > light)
         if relit is not None:
-            return relit
+            return relit, True
     box = bounding_box(marked, margin=2)
     near = None if box is None else ink[box]
     marks = None if box is None else without_specks(near > threshold)
     if box is None or not marks.any() or only_grain(near, marks, threshold, any_size=denoised):
         if denoised or not relight or faint or min(gray.shape) < DENOISE_MIN_SIZE:
             raise ImageError("no digit found: the image is blank")
-        return ink_intensity(smoothed(gray), denoised=True)
+        return find_writing(smoothed(gray), denoised=True)
     # Marks outside the box are none, so counts over the box's rows and columns are the frame's.
     across = (count_along(marks, axis=1) / gray.shape[1] >= 0.85)[:, None] | (
         count_along(marks, axis=0) / gray.shape[0] >= 0.85
@@ -102,7 +115,7 @@ def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, d
     near_marks = neighbourhood_max(marks, 5)  # anti-aliased edges, not specks
     result = np.zeros(gray.shape, dtype=np.float32)
     result[box] = np.clip((np.where(near_marks, near, 0) - floor) / max(scale - floor, 1e-6), 0, 1)
-    return result
+    return result, False
 
 
 def smoothed(gray: np.ndarray) -> np.ndarray:

@@ -26,13 +26,15 @@ SIZEABLE = 0.02  # of the largest mark's pixels (and 30 pixels at least): smalle
 SIZEABLE_PIXELS = 30
 MIN_PEN = 3.0  # pixels: the pen's body is written at least this wide; a ruling's leftover is thinner
 AS_WIDE = 1.5  # of the pen's stroke width: a pale mark this wide or wider is shade, not a faint stroke
+FAINT = 0.65  # of the strongest mark's strength: a mark this pale is shade, whatever its width ...
+APART = 0.25  # ... when its box lies this far from the writing's, of the writing's height
 FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide is a shadow taken whole as ink ...
 SOLID = 0.45  # of its box: a shadow taken whole fills more of it than a digit's strokes do
 LOOP = 0.05  # of a mark's pixels: a hole this large is a digit's loop, not a pinhole in a shadow
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
 
 
-def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
+def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
     """``ink`` less the marks that are shade, not the pen's, when there are two marks or more.
 
     Each mark's strength is the 90th percentile of its ink. Sizeable marks hold 2% of the largest
@@ -43,21 +45,30 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
       - marks at most 25% as strong as the strongest: specks and faint smears the shade's edge left;
       - sizeable marks at most 80% as strong and at least 1.5x the pen's width: fingers, a palm's
         rim, a phone's soft edge, paler than the ink and wider than its strokes;
+      - in a relit map, marks at most 65% as strong whose boxes lie over a quarter of the
+        writing's height from the box of the strong marks (``faint_apart``): fingertips and a rim
+        as narrow as the pen or narrower, beside the digit;
       - strong marks that fill over 45% of their box, both sides at least 8% of the map's longer
         side, reaching the map's edge (``is_broad``), at least 3x the pen's width and that wide, and
         enclosing no loop
         (``has_loop``): a palm or a phone's shadow taken whole (the floor keeps the pieces of a digit
         that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1).
-    A stroke written more lightly than the rest is no wider than the pen's, so it stays. A digit
-    written over 4x more faintly than a dark object beside it goes as a smear (a pencil digit beside
-    a black phone; not seen in the validation sets). Maps under 128 pixels on a side
+    A stroke written more lightly than the rest is no wider than the pen's and lies next to it, so
+    it stays. A digit written over 1.5x more faintly than a dark mark apart from it goes (a pencil
+    digit beside a black phone, a number whose digits' ink differs that much; not seen in the
+    validation sets). Maps under 128 pixels on a side
     (``paper.SHADE_MIN_SIZE``: no shade is looked for in them) are left alone. On 200 validation
     shade photos, 80.0 -> 88.5% read right with ``best``; photos, lamp, dim and shadow photos,
-    drawings, small drawings, bold markers, lined photos and tiny scans the same
+    drawings, small drawings, bold markers, lined photos and tiny scans the same; the faint marks
+    apart (only in a relit map), 86.0 -> 92.0% on another 200 (82.0 -> 90.0% on a third draw), every
+    other set the same
     (docs/BENCHMARKS.md).
 
     Args:
         ink: float32 (h, w), values 0-1.
+        relit: whether a shadow was divided out to find the ink (``paper.find_writing``): only then
+            do faint marks apart from the writing go (on unevenly lit paper a whole digit can be
+            that faint: the leading digit of 7 of 720 photographed validation numbers).
     Returns:
         float32 (h, w): ``ink`` itself when nothing is erased, else a copy with those marks at 0.
     """
@@ -85,6 +96,8 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     # A mark is no wider than its box's shorter side, and a whole shadow is solid where a digit's
     # strokes leave most of their box empty: widths are measured only when one may matter.
     broad = [label for label in strong if is_broad(in_map(box, boxes[label - 1]), sizes[label], ink.shape)]
+    if relit:
+        erased |= faint_apart(strength, boxes, [label for label in strong if label not in broad])
     if pale or broad:
         width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
         written = [label for label in strong if width[label] >= MIN_PEN]  # not a ruling's leftover
@@ -103,6 +116,27 @@ def without_shade_remnants(ink: np.ndarray) -> np.ndarray:
     cleaned = ink.copy()
     cleaned[box] = np.where(erased[labels], np.float32(0), ink[box])
     return cleaned
+
+
+def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.ndarray:
+    """Boolean (count + 1,) by label: the marks at most ``FAINT`` as strong as the strongest whose
+    boxes lie over ``APART`` of the writing's height from the writing's box (the box of the
+    ``written`` marks, strong and not a shadow taken whole). A hand's fingertips or a palm's rim that
+    the closing left beside the digit, as narrow as its strokes or narrower, stood 0.26-0.64 of the
+    digit's strength on 24 failing validation shade photos; a stroke written more lightly belongs to
+    its digit and lies next to it. ``strength``: float (count + 1,) by label; ``boxes``:
+    ``scipy.ndimage.find_objects``' (rows, cols) slices by label - 1."""
+    apart = np.zeros(len(strength), bool)
+    if not written:
+        return apart
+    rows, cols = zip(*(boxes[label - 1] for label in written))
+    top, bottom = min(span.start for span in rows), max(span.stop for span in rows)
+    left, right = min(span.start for span in cols), max(span.stop for span in cols)
+    reach = APART * (bottom - top)
+    for label in np.flatnonzero(strength[1:] <= FAINT * strength.max()) + 1:
+        rows, cols = boxes[label - 1]
+        apart[label] = max(top - rows.stop, rows.start - bottom, left - cols.stop, cols.start - right) > reach
+    return apart
 
 
 def has_loop(piece: np.ndarray) -> bool:
