@@ -13,7 +13,7 @@ from scipy import ndimage
 from conftest import Constant, run_cli
 from mnist_cnn import preprocessing, readers
 from mnist_cnn.bold_strokes import READER_DIR, is_bold, reader_for
-from mnist_cnn.prediction import Reading, classify, classify_readings, load_model, read
+from mnist_cnn.prediction import Prediction, Reading, classify, classify_readings, load_model, read
 from mnist_cnn.preprocessing import digit
 
 
@@ -177,3 +177,10 @@ def test_a_bold_digit_is_explained_by_the_reader_that_read_it(monkeypatch):
     maps = explain.explain_predictions(Constant(3), answers)
     assert asked == [("bold", [1, 4], [5, 5]), ("stand-in", [2], [3]), ("tiny", [3], [7])]
     assert [float(group[0][0, 0]) for group in maps] == [1.0, 2.0, 3.0, 1.0]
+
+
+def test_json_names_the_reader_that_answered_and_leaves_the_field_out_otherwise():
+    plain = Prediction(7, 0.9, [0.01] * 10, np.zeros((28, 28), np.uint8))
+    assert "reader" not in plain.to_json()
+    bold = Prediction(7, 0.9, [0.01] * 10, np.zeros((28, 28), np.uint8), reader="bold")
+    assert bold.to_json()["reader"] == "bold"

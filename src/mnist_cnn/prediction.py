@@ -66,6 +66,8 @@ class Prediction:
         }
         if self.box is not None:
             answer["box"] = self.box
+        if self.reader is not None:
+            answer["reader"] = self.reader  # a specialist reader answered, not the model (``readers``)
         return answer
 
 
