@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +250,27 @@ RUNTIME_MODULES = {"onnx": "onnxruntime", "litert": "ai_edge_litert", "keras": "
 RUNTIME_FILES = {"onnx": "model.onnx", "litert": "model.tflite", "keras": "model.keras"}
 SUFFIX_RUNTIMES = {".keras": "keras", ".h5": "keras", ".onnx": "onnx", ".tflite": "litert"}
 EXTRA_FOR_RUNTIME = {"keras": "train", "savedmodel": "train", "litert": "litert", "onnx": "onnx"}
+
+
+def load_network(name: str, path: Path, runtime: str, outputs: int = 10) -> Classifier:
+    """The network at ``path`` as a ``Classifier`` of ``runtime`` giving ``outputs`` values per image,
+    loaded once per process for each (path, runtime, file modification time): the shipped digit
+    detector, piece judge and specialist readers, asked for on every ``predict`` call. Safe to call
+    from several threads (ONNX Runtime's sessions are; the LiteRT classifier holds a lock).
+
+    Raises:
+        OSError: ``path`` cannot be read.
+    """
+    with _loading_network:
+        return _load_network(name, str(path), runtime, outputs, path.stat().st_mtime_ns)
+
+
+_loading_network = threading.Lock()
+
+
+@cache
+def _load_network(name: str, path: str, runtime: str, outputs: int, modified: int) -> Classifier:
+    return CLASSIFIERS[runtime](name, Path(path), outputs=outputs)
 
 
 def import_keras():

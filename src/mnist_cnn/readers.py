@@ -14,8 +14,6 @@ user names by its file is never replaced: only the shipped models' own folders c
 
 from __future__ import annotations
 
-import threading
-from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,30 +41,21 @@ def reader_for(classifier, kind: str):
 
 def load_reader(kind: str, runtime: str):
     """The shipped ``kind`` reader for ``runtime`` ("onnx", "litert", "keras" or "savedmodel", which
-    uses the Keras file), loaded once per process (also when several threads ask at once); None when
-    it has no file for that runtime. Like the digit detector, it is safe to call from several
-    threads: ONNX Runtime's sessions are, and the LiteRT classifier holds a lock.
+    uses the Keras file), loaded once per process (``prediction.load_network``, also when several
+    threads ask at once); None when it has no file for that runtime.
 
     Raises:
         ValueError: ``kind`` is not one of ``KINDS``.
     """
+    from mnist_cnn.prediction import RUNTIME_FILES, load_network
+
     check_kind(kind)
-    with _loading:
-        return _load_reader(kind, "keras" if runtime == "savedmodel" else runtime)
+    runtime = "keras" if runtime == "savedmodel" else runtime
+    path = FOLDERS[kind] / RUNTIME_FILES[runtime]
+    return load_network(f"{kind.replace('_', '-')}-reader", path, runtime) if path.is_file() else None
 
 
 def check_kind(kind: str) -> None:
     """Raise ValueError unless ``kind`` is one of ``KINDS``."""
     if kind not in FOLDERS:
         raise ValueError(f"Expected a reader kind in {', '.join(KINDS)}; received {kind!r}")
-
-
-_loading = threading.Lock()
-
-
-@cache
-def _load_reader(kind: str, runtime: str):
-    from mnist_cnn.prediction import CLASSIFIERS, RUNTIME_FILES
-
-    path = FOLDERS[kind] / RUNTIME_FILES[runtime]
-    return CLASSIFIERS[runtime](f"{kind.replace('_', '-')}-reader", path) if path.is_file() else None

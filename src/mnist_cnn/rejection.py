@@ -25,9 +25,7 @@ feature-space Mahalanobis scores: ``detector/MODEL_CARD.md`` and docs/BENCHMARKS
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -134,36 +132,15 @@ def load_rejector(classifier) -> Rejector:
     asked) in the classifier's runtime when the classifier reads MNIST digits, neither for a model
     trained on another dataset. The networks are loaded once per process and runtime (a rewritten
     file is loaded again), so calling ``mnist_cnn.predict`` image by image does not reload them."""
-    from mnist_cnn.prediction import trained_on
+    from mnist_cnn.prediction import load_network, trained_on
 
     thresholds = Thresholds.shipped()
     if trained_on(Path(classifier.path)) != "mnist":
         return Rejector(None, thresholds)
     runtime = DETECTOR_RUNTIME[classifier.runtime]
-    detector = load_network("digit-detector", detector_path(runtime), runtime)
+    detector = load_network("digit-detector", detector_path(runtime), runtime, outputs=1)
     judge_file = detector_path(runtime, PIECE_JUDGE_DIR)
-    return Rejector(detector, thresholds, lambda: load_network("piece-judge", judge_file, runtime))
-
-
-def load_network(name: str, path: Path, runtime: str):
-    """The one-output network at ``path`` as a ``prediction.Classifier`` of ``runtime``, loaded once
-    per process for each (path, runtime, file modification time); safe to call from several threads.
-
-    Raises:
-        OSError: ``path`` cannot be read.
-    """
-    with _loading:
-        return _load_network(name, str(path), runtime, path.stat().st_mtime_ns)
-
-
-_loading = threading.Lock()
-
-
-@cache
-def _load_network(name: str, path: str, runtime: str, modified: int):
-    from mnist_cnn.prediction import CLASSIFIERS
-
-    return CLASSIFIERS[runtime](name, Path(path), outputs=1)
+    return Rejector(detector, thresholds, lambda: load_network("piece-judge", judge_file, runtime, outputs=1))
 
 
 def detector_model():
