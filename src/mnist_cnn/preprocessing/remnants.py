@@ -129,9 +129,9 @@ def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.nda
     apart = np.zeros(len(strength), bool)
     if not written:
         return apart
-    rows, cols = zip(*(boxes[label - 1] for label in written))
-    top, bottom = min(span.start for span in rows), max(span.stop for span in rows)
-    left, right = min(span.start for span in cols), max(span.stop for span in cols)
+    writing_rows, writing_cols = zip(*(boxes[label - 1] for label in written))
+    top, bottom = min(span.start for span in writing_rows), max(span.stop for span in writing_rows)
+    left, right = min(span.start for span in writing_cols), max(span.stop for span in writing_cols)
     reach = APART * (bottom - top)
     for label in np.flatnonzero(strength[1:] <= FAINT * strength.max()) + 1:
         rows, cols = boxes[label - 1]
