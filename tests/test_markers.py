@@ -94,3 +94,41 @@ def test_marker_digits_must_not_be_negative():
 
     with pytest.raises(UsageError, match="--marker-digits must be 0 or more"):
         training.TrainConfig(marker_digits=-1).check()
+
+
+def test_a_marker_run_makes_its_validation_markers_once_from_the_validation_digits(tmp_path, monkeypatch):
+    images, labels = ring_and_bar()
+    calls, make = [], markers.marker_digits
+
+    def counted(*args):
+        calls.append(args)
+        return make(*args)
+
+    monkeypatch.setattr(markers, "marker_digits", counted)
+    config = training.TrainConfig(marker_digits=3, seed=5)
+    made, made_labels = training.marker_validation_set(tmp_path, config, images, labels, lambda message: None)
+    again, _ = training.marker_validation_set(tmp_path, config, images, labels, lambda message: None)
+    assert made.shape == (3, 28, 28) and set(made_labels) <= {0, 1} and len(calls) == 1
+    np.testing.assert_array_equal(made, again)
+    assert (tmp_path / training.MARKER_VALIDATION_FILE).exists() and not (tmp_path / training.MARKER_FILE).exists()
+    monkeypatch.setattr(training, "MARKER_VALIDATION", 2)
+    fewer, _ = training.marker_validation_set(tmp_path, config, images, labels, lambda message: None)
+    assert len(fewer) == 2 and len(calls) == 2  # at most MARKER_VALIDATION, made afresh for another count
+
+
+@pytest.mark.slow
+def test_a_marker_run_chooses_its_epoch_on_validation_digits_written_with_a_marker_too(mnist_dir, tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    run_dir = tmp_path / "marked"
+    args = ["train", "--epochs", "1", "--limit", "1000", "--marker-digits", "12", "--data-dir", str(mnist_dir)]
+    result = run_cli(*args, "--out", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    assert "chosen on the validation split and 12 of its digits" in result.stdout
+    with np.load(run_dir / training.MARKER_VALIDATION_FILE) as saved:
+        assert saved["images"].shape == (12, 28, 28) and int(saved["count"]) == 12
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["validation_images"] == 100 + 12 and metrics["train_images"] == 900 + 12
+    assert "written with a marker" in metrics["selected_on"]

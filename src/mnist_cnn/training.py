@@ -44,6 +44,11 @@ RUN_FREE_BYTES = 50_000_000
 TEACHER_WEIGHT = 0.5  # the teacher's share of each target, when --teacher is given without --teacher-weight
 TEACHER_TEMPERATURE = 2.0  # Hinton et al. (2015) used 1-20; 2 keeps a calibrated teacher's ranking visible
 MARKER_FILE = "marker_digits.npz"  # in a run folder: its marker-written training digits, made once
+MARKER_VALIDATION_FILE = "marker_validation.npz"  # and its marker-written validation digits
+# Validation digits written with a marker that join the validation split of a --marker-digits run, so the
+# epoch kept is the one that reads markers best as well as MNIST (selected on MNIST alone, a 32,000-digit
+# run kept its first epoch: docs/BENCHMARKS.md, "Bold markers: the epoch kept").
+MARKER_VALIDATION = 2000
 MARKER_SECONDS = 0.045  # to write and preprocess one (markers.marker_digits), for the log
 VALIDATION_BATCH = 512  # images per batch of the per-epoch validation pass (inference only)
 MAX_SEED = 2**32 - 1  # the largest seed NumPy's and Keras' random generators take
@@ -697,6 +702,10 @@ def train_in(
         marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log)
         train_images = np.concatenate([train_images, marked_images])
         train_labels = np.concatenate([train_labels, marked_labels])
+        marked_images, marked_labels = marker_validation_set(run_dir, config, val_images, val_labels, log)
+        log(f"The epoch kept is chosen on the validation split and {len(marked_images):,} of its digits so written")
+        val_images = np.concatenate([val_images, marked_images])
+        val_labels = np.concatenate([val_labels, marked_labels])
     # Data-parallel processes each take an equal share of every batch, so every batch is full; the
     # per-epoch validation then skips its last partial batch (the kept model is scored on all of it).
     parts = processes.processes if processes else 1
@@ -738,7 +747,7 @@ def train_in(
     )
     if processes is not None:
         distributed.leave_processes()
-    return finish_run(run_dir, config, dataset, command, len(train_images), len(val_images), log, resumed_from)
+    return finish_run(run_dir, config, dataset, command, len(train_images), len(val_labels), log, resumed_from)
 
 
 def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
@@ -746,22 +755,36 @@ def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: n
     the preprocessing (``markers.marker_digits``, seeded by the run's seed): uint8 (m, 28, 28) and (m,)
     labels. Made once and kept in the run folder (``marker_digits.npz``, written whole or not at all),
     so a resumed run trains on the same images without making them again."""
+    return made_once(run_dir / MARKER_FILE, config.marker_digits, config.seed, images, labels, "training", log)
+
+
+def marker_validation_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
+    """``min(MARKER_VALIDATION, config.marker_digits)`` of the run's validation digits written with a
+    thick marker and preprocessed, as ``marker_set`` makes its training digits (kept in
+    ``marker_validation.npz``): uint8 (m, 28, 28) and (m,) labels. They join the per-epoch validation
+    pass, so the epoch kept is chosen on MNIST's validation digits and these together."""
+    count = min(MARKER_VALIDATION, config.marker_digits)
+    return made_once(run_dir / MARKER_VALIDATION_FILE, count, config.seed, images, labels, "validation", log)
+
+
+def made_once(path: Path, count: int, seed: int, images: np.ndarray, labels: np.ndarray, split: str, log):
+    """``markers.marker_digits(images, labels, count, seed)``, read from ``path`` when it holds that
+    count and seed (a damaged or other file is made again), else made and written there atomically."""
     from mnist_cnn import markers
 
-    path = run_dir / MARKER_FILE
     try:
         with np.load(path) as saved:
-            if int(saved["count"]) == config.marker_digits and int(saved["seed"]) == config.seed:
+            if int(saved["count"]) == count and int(saved["seed"]) == seed:
                 return saved["images"], saved["labels"]
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):  # none yet, or damaged by hand: made again
         pass
     log(
-        f"Writing {config.marker_digits:,} training digits with a thick marker (markers.py), about "
-        f"{config.marker_digits * MARKER_SECONDS / 60:.0f} minutes; kept in {path} for a resumed run"
+        f"Writing {count:,} {split} digits with a thick marker (markers.py), about "
+        f"{count * MARKER_SECONDS / 60:.0f} minutes; kept in {path} for a resumed run"
     )
-    marked_images, marked_labels = markers.marker_digits(images, labels, config.marker_digits, config.seed)
+    marked_images, marked_labels = markers.marker_digits(images, labels, count, seed)
     with atomic_path(path) as partial, open(partial, "wb") as file:
-        np.savez(file, images=marked_images, labels=marked_labels, count=config.marker_digits, seed=config.seed)
+        np.savez(file, images=marked_images, labels=marked_labels, count=count, seed=seed)
     return marked_images, marked_labels
 
 
@@ -996,6 +1019,8 @@ def finish_run(
         "best_epoch": int(max(finite, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
         "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
     }
+    if config.marker_digits:
+        extra["selected_on"] = "the validation split and its digits written with a marker (marker_validation.npz)"
     result = write_artifacts(
         run_dir, model, config, dataset, command, {"": history}, extra, train_count, val_count, resumed_from
     )
