@@ -72,6 +72,30 @@ def test_a_percent_sign_is_no_number_but_one_thing_refused(tmp_path):
     assert isinstance(forced, NumberPrediction)
 
 
+def arc(left: bool) -> list:
+    """A bracket's stroke in a unit box: "(" when ``left``, else ")"."""
+    angles = np.linspace(-0.9, 0.9, 12)
+    bow = 0.5 * (1 - np.cos(angles)) / (1 - np.cos(0.9))  # 0 at the middle, 0.5 at the ends
+    rows = 0.5 + 0.5 * np.sin(angles) / np.sin(0.9)
+    return [[(float(0.25 + x if left else 0.75 - x), float(y)) for x, y in zip(bow, rows)]]
+
+
+def test_a_pair_of_brackets_is_no_number_11_but_one_thing_refused(tmp_path):
+    path = draw_number(tmp_path / "brackets.png", [arc(True), arc(False)])
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, Prediction) and answer.status == "not_a_digit", answer.describe()  # was "11"
+    (forced,) = mnist_cnn.predict([path], model="best", mode="number")
+    assert isinstance(forced, NumberPrediction) and forced.number == "11"  # asked for a number: read as one
+
+
+def test_two_ones_leaning_alike_or_bowing_the_same_way_are_still_11(tmp_path):
+    slanted = [[(0.7, 0), (0.3, 1)]]
+    for strokes in ([slanted, slanted], [arc(True), arc(True)], [ONE, arc(False)]):
+        path = draw_number(tmp_path / "ones.png", strokes)
+        (answer,) = mnist_cnn.predict([path], model="best")
+        assert isinstance(answer, NumberPrediction) and answer.number == "11", answer.describe()
+
+
 class CodedScores:
     """A rejector whose detector gives each 28x28 the score coded in its first pixel (percent) and
     a classifier sure of every image: what ``one_digit_if_accepted`` weighs, without models."""

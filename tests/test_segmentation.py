@@ -410,3 +410,31 @@ def test_touching_drawn_numbers_are_read_exactly_through_the_api(text, gap, best
 
     (reading,) = mnist_cnn.predict(Image.fromarray(draw(text, gap=gap).astype(np.uint8)), model=best, mode="number")
     assert reading.number == text
+
+
+def bracket(bow: float, slant: float = 0.0) -> np.ndarray:
+    """An MNIST-style (28, 28) uint8 stroke 20 rows tall whose middle lies ``bow`` (in its height)
+    right of its ends, leaning ``slant`` (columns per row)."""
+    image = np.zeros((28, 28), np.uint8)
+    for row in range(4, 24):
+        y = (row - 13.5) / 20
+        col = 14 + 20 * (bow * (1 - 4 * y * y) + slant * y)
+        image[row, int(round(col)) - 1 : int(round(col)) + 2] = 255
+    return image
+
+
+def test_bend_is_positive_for_a_left_bracket_negative_for_a_right_one_and_zero_for_a_straight_stroke():
+    assert segmentation.bend(bracket(-0.15)) > 0.4  # "(": the middle left of the ends
+    assert segmentation.bend(bracket(0.15)) < -0.4  # ")"
+    assert abs(segmentation.bend(bracket(0.0, slant=0.4))) < 0.05  # a leaning 1
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        segmentation.bend(np.zeros((28, 28), np.uint8))
+
+
+def test_only_two_strokes_bowing_apart_are_a_pair_of_brackets():
+    left, right, straight = bracket(-0.15), bracket(0.15), bracket(0.0, slant=0.3)
+    assert segmentation.is_bracket_pair(left, right)  # "( )"
+    assert not segmentation.is_bracket_pair(right, left)  # ") (": bowing towards each other
+    assert not segmentation.is_bracket_pair(left, left) and not segmentation.is_bracket_pair(straight, straight)
+    assert not segmentation.is_bracket_pair(bracket(-0.05), bracket(0.05))  # a slight bow, as many 1s have
+    assert not segmentation.is_bracket_pair(np.zeros((28, 28), np.uint8), right)  # no ink: never

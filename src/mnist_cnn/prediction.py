@@ -654,6 +654,7 @@ def classify_readings(
     as that digit: a digit in pieces (a broken stroke, a bold marker's gap) stays one digit, while
     several digits side by side, which the detector learnt are not one digit, stay a number."""
     if rejector is not None:
+        readings = [brackets_as_one(classifier, reading) for reading in readings]
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
     kinds = [reading.kind if reading.boxes is None else None for reading in readings for _ in reading.images]
@@ -669,6 +670,22 @@ def classify_readings(
                 digit.box = box
             answers.append(NumberPrediction(digits, path))
     return answers
+
+
+def brackets_as_one(classifier: Classifier, reading: Reading) -> Reading:
+    """``reading``, or its whole image as one thing when the "auto" mode found a number of two digits
+    that the classifier reads as 1s and that bow apart as a pair of brackets does
+    (``segmentation.is_bracket_pair``): "( )" is then judged whole (and refused as no digit, as 119
+    of 120 pairs of brackets drawn with a pen were), not read "11". Every other reading is left as it is."""
+    from mnist_cnn import segmentation
+
+    if reading.whole is None or len(reading.images) != 2:
+        return reading
+    if (classifier.probabilities(np.stack(reading.images)).argmax(axis=1) != 1).any():
+        return reading
+    if not segmentation.is_bracket_pair(*reading.images):
+        return reading
+    return Reading([reading.whole], kind=reading.kind)
 
 
 def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) -> Reading:

@@ -84,6 +84,11 @@ LINE_SHARE = 0.25
 LINE_RISE = 0.364
 STEEPEST = 1.0
 TALLEST = 1.6
+# How far a stroke bows sideways (``bend``, in its height): a pair of 1s bowing apart this much or more,
+# the left one's middle to the left and the right one's to the right, is a pair of brackets ("( )",
+# "{ }", "[ ]", "< >"), not "11". Of 20,000 random pairs of the 674 MNIST validation 1s, 0.15% bow apart
+# so; of 112 pairs of round, curly and square brackets drawn with a pen (``outliers``) and cut in two, 107.
+BRACKET_BEND = 0.3
 
 
 @dataclass(frozen=True)
@@ -600,6 +605,39 @@ def on_one_line(boxes: list[tuple[int, int, int, int]]) -> bool:
         return True
     heights = bottoms - tops
     return rise <= STEEPEST and heights.max() <= TALLEST * heights.min()
+
+
+def bend(image: np.ndarray) -> float:
+    """How far a digit's stroke bows sideways: the quadratic coefficient of the least-squares parabola
+    x = a y^2 + b y + c through its rows' ink centroids (each row weighted by the square root of its
+    ink), x and y in units of the ink's height, y from about -0.5 (top) to 0.5 (bottom). Positive when
+    the middle lies left of the ends ("(", "[", "<"), negative when right (")"); a straight stroke,
+    upright or slanted, gives about 0 (MNIST's validation 1s: median -0.01, 90% within -0.26..0.32).
+
+    Args:
+        image: uint8 or float (28, 28), light ink on dark (MNIST-style), with ink in at least 3 rows.
+    Raises:
+        ValueError: the image has ink in fewer than 3 rows (no parabola is fitted through them).
+    """
+    image = np.asarray(image, dtype=np.float64)
+    ink = image.sum(axis=1)
+    rows = np.flatnonzero(ink > 0)
+    if len(rows) < 3:
+        raise ValueError(f"Expected ink in at least 3 rows; found {len(rows)}")
+    height = rows[-1] - rows[0] + 1
+    centres = (image[rows] * np.arange(image.shape[1])).sum(axis=1) / ink[rows]
+    across = (rows - rows.mean()) / height
+    return float(np.polyfit(across, (centres - centres.mean()) / height, 2, w=np.sqrt(ink[rows]))[0])
+
+
+def is_bracket_pair(left: np.ndarray, right: np.ndarray) -> bool:
+    """Whether two neighbouring digits' images (MNIST-style, uint8 (28, 28)), left and right, bow
+    apart as a pair of brackets does: the left one's middle at least BRACKET_BEND to the left of its
+    ends, the right one's as far to the right (``bend``). Images with ink in fewer than 3 rows never are."""
+    try:
+        return bend(left) >= BRACKET_BEND and bend(right) <= -BRACKET_BEND
+    except ValueError:
+        return False
 
 
 def share_height(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
