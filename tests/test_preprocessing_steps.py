@@ -1215,6 +1215,30 @@ def test_what_relighting_left_of_a_shadow_is_erased_and_the_digit_kept(what, sha
     np.testing.assert_array_equal(cleaned[ring], ink[ring])
 
 
+def test_a_hand_s_shadow_taken_whole_goes_though_its_fingers_are_narrower_than_three_pens():
+    """A palm 160 pixels across from outside the frame (its bottom edge), its four fingers 25 pixels wide (2.5
+    of the digit's 10-pixel pen, and most of the shadow's ridge): its typical stroke width is the
+    fingers', under 3 pens, but its widest part is the palm's (``remnants.thickest``)."""
+    rows, cols = np.indices((400, 400))
+    hand = (np.hypot(rows - 320, cols - 330) <= 80).astype(np.float32)  # a palm, from the bottom edge
+    for row in (272, 302, 332, 362):
+        hand = draw(hand, "line", (210, row, 320, row), 1.0, 25)  # fingers pointing at the digit
+    ink, ring = ring_with(hand)
+    cleaned = remnants.without_shade_remnants(ink, relit=True)
+    assert not cleaned[~ring].any()
+    np.testing.assert_array_equal(cleaned[ring], ink[ring])
+    assert digit.stroke_width(hand > 0.5) < 3 * 10 < 140 < remnants.thickest(hand > 0.5)
+
+
+def test_thickest_is_the_diameter_of_the_largest_disk_inside_a_mark():
+    rows, cols = np.indices((100, 100))
+    disk = np.hypot(rows - 40, cols - 40) <= 30  # 60 across
+    assert remnants.thickest(disk) == pytest.approx(60, abs=3)
+    bar = np.zeros((50, 200), bool)
+    bar[10:17, 5:195] = True  # 7 pixels wide, however long
+    assert remnants.thickest(bar) == pytest.approx(7, abs=1)
+
+
 @pytest.mark.parametrize(
     "what, box, value, width",
     [

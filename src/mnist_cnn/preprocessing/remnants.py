@@ -28,7 +28,7 @@ MIN_PEN = 3.0  # pixels: the pen's body is written at least this wide; a ruling'
 AS_WIDE = 1.5  # of the pen's stroke width: a pale mark this wide or wider is shade, not a faint stroke
 FAINT = 0.65  # of the strongest mark's strength: a mark this pale is shade, whatever its width ...
 APART = 0.25  # ... when its box lies this far from the writing's, of the writing's height
-FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide is a shadow taken whole as ink ...
+FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide at its widest is a shadow taken whole ...
 SOLID = 0.45  # of its box: a shadow taken whole fills more of it than a digit's strokes do
 LOOP = 0.05  # of a mark's pixels: a hole this large is a digit's loop, not a pinhole in a shadow
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
@@ -49,10 +49,12 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
         writing's height from the box of the strong marks (``faint_apart``): fingertips and a rim
         as narrow as the pen or narrower, beside the digit;
       - strong marks that fill over 45% of their box, both sides at least 8% of the map's longer
-        side, reaching the map's edge (``is_broad``), at least 3x the pen's width and that wide, and
-        enclosing no loop
+        side, reaching the map's edge (``is_broad``), whose widest part (``thickest``) is at least
+        3x the pen's width and that wide, and enclosing no loop
         (``has_loop``): a palm or a phone's shadow taken whole (the floor keeps the pieces of a digit
-        that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1).
+        that erasing ruled lines cut apart; the loop, a bold 0 beside a thin 1). The widest part,
+        not the typical width: a hand's fingers, narrower than 3 pens, are most of its ridge (on 200
+        validation shade photos 184 -> 187 read right, every other own-digits set the same).
     A stroke written more lightly than the rest is no wider than the pen's and lies next to it, so
     it stays. A digit written over 1.5x more faintly than a dark mark apart from it goes (a pencil
     digit beside a black phone, a number whose digits' ink differs that much; not seen in the
@@ -107,7 +109,7 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
             erased[label] |= width[label] >= AS_WIDE * pen
         for label in broad:
             piece = labels[boxes[label - 1]] == label
-            erased[label] |= width[label] >= max(FAR_WIDER * pen, whole) and not has_loop(piece)
+            erased[label] |= thickest(piece) >= max(FAR_WIDER * pen, whole) and not has_loop(piece)
         if body is not None:
             erased[body] = False
     erased[0] = False
@@ -137,6 +139,15 @@ def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.nda
         rows, cols = boxes[label - 1]
         apart[label] = max(top - rows.stop, rows.start - bottom, left - cols.stop, cols.start - right) > reach
     return apart
+
+
+def thickest(piece: np.ndarray) -> float:
+    """A boolean mark's (h, w) widest part, in pixels: the diameter of the largest disk inside it
+    (twice the largest Euclidean distance to its outside, ``scipy.ndimage.distance_transform_edt``).
+    A hand's shadow is as wide as its palm there, however narrow its fingers."""
+    from scipy import ndimage
+
+    return 2.0 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
 
 
 def has_loop(piece: np.ndarray) -> bool:
