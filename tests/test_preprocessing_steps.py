@@ -1230,6 +1230,17 @@ def test_a_hand_s_shadow_taken_whole_goes_though_its_fingers_are_narrower_than_t
     assert digit.stroke_width(hand > 0.5) < 3 * 10 < 140 < remnants.thickest(hand > 0.5)
 
 
+def test_a_shadow_taken_whole_darker_than_the_digit_is_no_pen_and_goes():
+    """A shadow's corner from outside the frame, thresholded whole at full ink, beside a 0 at 0.8 of
+    it: the strongest mark is the shadow, and the pen's ink is the strongest of the others."""
+    corner = np.zeros((400, 400), np.float32)
+    corner[250:, 230:] = 1.0
+    ring = draw(np.zeros((400, 400), np.float32), "ring", (60, 60, 160, 220), 0.8, 10)
+    cleaned = remnants.without_shade_remnants(np.maximum(ring, corner), relit=True)
+    assert not cleaned[250:, 230:].any()
+    np.testing.assert_array_equal(cleaned, ring)
+
+
 def test_thickest_is_the_diameter_of_the_largest_disk_inside_a_mark():
     rows, cols = np.indices((100, 100))
     disk = np.hypot(rows - 40, cols - 40) <= 30  # 60 across

@@ -38,7 +38,9 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
     """``ink`` less the marks that are shade, not the pen's, when there are two marks or more.
 
     Each mark's strength is the 90th percentile of its ink. Sizeable marks hold 2% of the largest
-    mark's pixels (30 at least); strong ones are at least 90% as strong as the strongest mark. The
+    mark's pixels (30 at least); strong ones are at least 90% as strong as the strongest sizeable
+    mark that may not be a shadow taken whole (``is_broad``; any mark when all may be: a shadow
+    can be darker than the pen, and was then taken for the pen and kept). The
     pen's body is the narrowest strong sizeable mark at least MIN_PEN (3 pixels) wide (not a
     ruling's thin leftover): its ``digit.stroke_width`` is the pen's width, and it is never erased.
     When there is none, no pen is known and only specks go. Erased:
@@ -93,11 +95,16 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
     erased = strength <= SPECK * top
     boxes = ndimage.find_objects(labels)
     whole = WHOLE_SHADOW * max(ink.shape)
-    strong = [label for label in np.flatnonzero(sizeable) if strength[label] >= STRONG * top]
-    pale = [label for label in np.flatnonzero(sizeable) if strength[label] <= PALE * top]
     # A mark is no wider than its box's shorter side, and a whole shadow is solid where a digit's
     # strokes leave most of their box empty: widths are measured only when one may matter.
-    broad = [label for label in strong if is_broad(in_map(box, boxes[label - 1]), sizes[label], ink.shape)]
+    solid = {
+        label for label in np.flatnonzero(sizeable) if is_broad(in_map(box, boxes[label - 1]), sizes[label], ink.shape)
+    }
+    # The pen's ink: the strongest mark that may not be a shadow taken whole (which can be darker).
+    pen_top = max((strength[label] for label in np.flatnonzero(sizeable) if label not in solid), default=top)
+    strong = [label for label in np.flatnonzero(sizeable) if strength[label] >= STRONG * pen_top]
+    pale = [label for label in np.flatnonzero(sizeable) if strength[label] <= PALE * top]
+    broad = [label for label in strong if label in solid]
     if relit:
         erased |= faint_apart(strength, boxes, [label for label in strong if label not in broad])
     if pale or broad:
