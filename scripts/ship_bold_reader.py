@@ -123,6 +123,14 @@ def card(run: Path, measured: dict) -> str:
         )
     table = "\n".join(rows)
     calibration = metrics.get("calibration", {})
+    marked = metrics["validation_images"] - mnist["images"]  # a run choosing its epoch on marker digits too
+    selection = (
+        f"{metrics['best_validation_accuracy']:.2%} right of the {mnist['images']:,} MNIST validation digits "
+        f"and {marked:,} of them written with a marker, on which its epoch was chosen"
+        if "selected_on" in metrics
+        else f"validation accuracy {metrics['best_validation_accuracy']:.2%} on the {metrics['validation_images']:,} "
+        "validation digits"
+    )
     return f"""# Model card: the bold reader
 
 ## What it is
@@ -141,9 +149,8 @@ with `best`'s augmentation, and {config.get("marker_digits", 0):,} of them writt
 of {markers.MARKER_WIDTHS[0]:g}-{markers.MARKER_WIDTHS[1]:g}x MNIST's stroke (`mnist_cnn.markers`) and put
 through `to_mnist` ({metrics["train_images"]:,} training images), {metrics["epochs"]} epochs in
 {metrics["seconds"] / 60:.0f} minutes on one core of a busy machine; kept epoch {metrics["best_epoch"]}
-(validation accuracy {metrics["best_validation_accuracy"]:.2%} on the {metrics["validation_images"]:,}
-validation digits).
-Temperature scaling on them: T = {calibration["temperature"]:.3f}, ECE
+({selection}).
+Temperature scaling on the MNIST validation digits: T = {calibration["temperature"]:.3f}, ECE
 {calibration["ece_before"]:.2%} -> {calibration["ece_after"]:.2%}, baked into the weights.
 Nothing was chosen on the MNIST test set; the training run's own report read it once at its end
 ({metrics["test_accuracy"]:.2%}).
