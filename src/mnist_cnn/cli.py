@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also train on N training digits written with a thick marker (1.5-4.5x MNIST's stroke) at full "
         "size and put through predict's preprocessing, as bold markers reach the model (made once per run "
-        "folder, about 45 ms each) (default: 0)",
+        "folder, about 45 ms each); the epoch kept is chosen on the validation split and up to 2,000 of its "
+        "digits so written (default: 0)",
     )
     train.add_argument(
         "--pen-closing",
