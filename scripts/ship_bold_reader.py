@@ -6,7 +6,7 @@ The bold reader (``mnist_cnn.bold_strokes``) is ``best`` fine-tuned with digits 
 marker and put through ``predict``'s preprocessing:
 
     mnist-cnn train --model best --init best --pen-trace 0.3 --pen-contour 0.15 --pen-sheet-edge 0.15 \\
-        --marker-digits 16000 --epochs 8 --learning-rate 0.0003 --out RUN_DIR
+        --marker-digits 32000 --epochs 8 --learning-rate 0.0003 --out RUN_DIR
 
 This script measures the run on validation-split digits only (split seed 42, held out by the run and
 by every shipped model): MNIST validation as it is, and ``--count`` of them written with a marker by
@@ -123,11 +123,12 @@ def card(run: Path, measured: dict) -> str:
         )
     table = "\n".join(rows)
     calibration = metrics.get("calibration", {})
-    marked = metrics["validation_images"] - mnist["images"]  # a run choosing its epoch on marker digits too
+    marked = metrics.get("marker_validation_images", 0)  # a run choosing its epoch on marker digits too
     selection = (
-        f"{metrics['best_validation_accuracy']:.2%} right of the {mnist['images']:,} MNIST validation digits "
-        f"and {marked:,} of them written with a marker, on which its epoch was chosen"
-        if "selected_on" in metrics
+        f"{metrics['best_validation_accuracy']:.2%} right of the {metrics['validation_images']:,} MNIST validation "
+        f"digits and {marked:,} of them written with a marker by `markers.py`, on which its epoch was chosen; "
+        "some of those digits are measured below again, written anew"
+        if marked
         else f"validation accuracy {metrics['best_validation_accuracy']:.2%} on the {metrics['validation_images']:,} "
         "validation digits"
     )

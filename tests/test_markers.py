@@ -98,6 +98,7 @@ def test_marker_digits_must_not_be_negative():
 
 def test_a_marker_run_makes_its_validation_markers_once_from_the_validation_digits(tmp_path, monkeypatch):
     images, labels = ring_and_bar()
+    images, labels = np.concatenate([images, images]), np.concatenate([labels, labels])  # 4 validation digits
     calls, make = [], markers.marker_digits
 
     def counted(*args):
@@ -114,6 +115,10 @@ def test_a_marker_run_makes_its_validation_markers_once_from_the_validation_digi
     monkeypatch.setattr(training, "MARKER_VALIDATION", 2)
     fewer, _ = training.marker_validation_set(tmp_path, config, images, labels, lambda message: None)
     assert len(fewer) == 2 and len(calls) == 2  # at most MARKER_VALIDATION, made afresh for another count
+    monkeypatch.setattr(training, "MARKER_VALIDATION", 2000)
+    many = training.TrainConfig(marker_digits=500, seed=5)
+    capped, _ = training.marker_validation_set(tmp_path, many, images, labels, lambda message: None)
+    assert len(capped) == len(images)  # never more than the validation digits: none written twice
 
 
 @pytest.mark.slow
@@ -130,5 +135,5 @@ def test_a_marker_run_chooses_its_epoch_on_validation_digits_written_with_a_mark
     with np.load(run_dir / training.MARKER_VALIDATION_FILE) as saved:
         assert saved["images"].shape == (12, 28, 28) and int(saved["count"]) == 12
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["validation_images"] == 100 + 12 and metrics["train_images"] == 900 + 12
-    assert "written with a marker" in metrics["selected_on"]
+    assert metrics["validation_images"] == 100 and metrics["marker_validation_images"] == 12
+    assert metrics["train_images"] == 900 + 12

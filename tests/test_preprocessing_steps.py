@@ -1247,7 +1247,19 @@ def test_thickest_is_the_diameter_of_the_largest_disk_inside_a_mark():
     assert remnants.thickest(disk) == pytest.approx(60, abs=3)
     bar = np.zeros((50, 200), bool)
     bar[10:17, 5:195] = True  # 7 pixels wide, however long
-    assert remnants.thickest(bar) == pytest.approx(7, abs=1)
+    assert remnants.thickest(bar) == 7 == digit.stroke_width(bar)
+    assert remnants.thickest(np.zeros((5, 5), bool)) == 0
+
+
+def test_a_solid_bold_digit_at_the_frame_s_edge_is_no_shadow_beside_a_pale_smudge():
+    """A marker's 1 filling its box and touching the top edge (so it may be a shadow taken whole)
+    beside a smudge at half its strength: the smudge is no pen to weigh the 1 against, so it stays."""
+    ink = np.zeros((400, 400), np.float32)
+    ink[0:320, 170:230] = 1.0
+    ink = draw(ink, "line", (300, 100, 330, 300), 0.5, 10)
+    for relit in (False, True):
+        cleaned = remnants.without_shade_remnants(ink, relit=relit)
+        np.testing.assert_array_equal(cleaned[0:320, 170:230], ink[0:320, 170:230])
 
 
 @pytest.mark.parametrize(

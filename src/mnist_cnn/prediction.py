@@ -647,7 +647,8 @@ def classify_readings(
     classifier: Classifier, readings: list[Reading], paths: list[str | None], rejector=None
 ) -> list[Prediction | NumberPrediction]:
     """A Prediction per one-digit reading, a NumberPrediction per number; one classifier call for all
-    their digits, after the auto mode's wholes are judged (one call each).
+    their digits, after the auto mode's wholes are judged (one call each; a pair of brackets,
+    ``brackets_as_one``, costs one more).
 
     A number found by the "auto" mode whose whole image the rejector accepts as one digit, and finds
     at least as likely a digit as the least likely of its digits (``one_digit_if_accepted``), is read
@@ -679,11 +680,9 @@ def brackets_as_one(classifier: Classifier, reading: Reading) -> Reading:
     of 120 pairs of brackets drawn with a pen were), not read "11". Every other reading is left as it is."""
     from mnist_cnn import segmentation
 
-    if reading.whole is None or len(reading.images) != 2:
+    if reading.whole is None or len(reading.images) != 2 or not segmentation.is_bracket_pair(*reading.images):
         return reading
     if (classifier.probabilities(np.stack(reading.images)).argmax(axis=1) != 1).any():
-        return reading
-    if not segmentation.is_bracket_pair(*reading.images):
         return reading
     return Reading([reading.whole], kind=reading.kind)
 

@@ -86,7 +86,7 @@ STEEPEST = 1.0
 TALLEST = 1.6
 # How far a stroke bows sideways (``bend``, in its height): a pair of 1s bowing apart this much or more,
 # the left one's middle to the left and the right one's to the right, is a pair of brackets ("( )",
-# "{ }", "[ ]", "< >"), not "11". Of 20,000 random pairs of the 674 MNIST validation 1s, 0.15% bow apart
+# "{ }", "[ ]"), not "11". Of 20,000 random pairs of the 674 MNIST validation 1s, 0.15% bow apart
 # so; of 112 pairs of round, curly and square brackets drawn with a pen (``outliers``) and cut in two, 107.
 BRACKET_BEND = 0.3
 

@@ -698,12 +698,17 @@ def train_in(
 
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
+    val_count, marked_count = len(val_labels), 0
     if config.marker_digits:
         marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log)
         train_images = np.concatenate([train_images, marked_images])
         train_labels = np.concatenate([train_labels, marked_labels])
+    # A run resumed from before validation digits were written with a marker keeps choosing on MNIST's alone:
+    # its finished epochs' scores are MNIST's, and a mixed score could not be weighed against them.
+    if config.marker_digits and (not resumed_from or (run_dir / MARKER_VALIDATION_FILE).exists()):
         marked_images, marked_labels = marker_validation_set(run_dir, config, val_images, val_labels, log)
-        log(f"The epoch kept is chosen on the validation split and {len(marked_images):,} of its digits so written")
+        marked_count = len(marked_labels)
+        log(f"The epoch kept is chosen on the validation split and {marked_count:,} of its digits so written")
         val_images = np.concatenate([val_images, marked_images])
         val_labels = np.concatenate([val_labels, marked_labels])
     # Data-parallel processes each take an equal share of every batch, so every batch is full; the
@@ -747,7 +752,8 @@ def train_in(
     )
     if processes is not None:
         distributed.leave_processes()
-    return finish_run(run_dir, config, dataset, command, len(train_images), len(val_labels), log, resumed_from)
+    extra = {"marker_validation_images": marked_count} if marked_count else {}
+    return finish_run(run_dir, config, dataset, command, len(train_images), val_count, log, resumed_from, extra)
 
 
 def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
@@ -755,19 +761,19 @@ def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: n
     the preprocessing (``markers.marker_digits``, seeded by the run's seed): uint8 (m, 28, 28) and (m,)
     labels. Made once and kept in the run folder (``marker_digits.npz``, written whole or not at all),
     so a resumed run trains on the same images without making them again."""
-    return made_once(run_dir / MARKER_FILE, config.marker_digits, config.seed, images, labels, "training", log)
+    return kept_marker_digits(run_dir / MARKER_FILE, config.marker_digits, config.seed, images, labels, "training", log)
 
 
 def marker_validation_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
-    """``min(MARKER_VALIDATION, config.marker_digits)`` of the run's validation digits written with a
+    """``min(MARKER_VALIDATION, config.marker_digits, len(images))`` of the run's validation digits written with a
     thick marker and preprocessed, as ``marker_set`` makes its training digits (kept in
     ``marker_validation.npz``): uint8 (m, 28, 28) and (m,) labels. They join the per-epoch validation
     pass, so the epoch kept is chosen on MNIST's validation digits and these together."""
-    count = min(MARKER_VALIDATION, config.marker_digits)
-    return made_once(run_dir / MARKER_VALIDATION_FILE, count, config.seed, images, labels, "validation", log)
+    count = min(MARKER_VALIDATION, config.marker_digits, len(images))  # each validation digit once at most
+    return kept_marker_digits(run_dir / MARKER_VALIDATION_FILE, count, config.seed, images, labels, "validation", log)
 
 
-def made_once(path: Path, count: int, seed: int, images: np.ndarray, labels: np.ndarray, split: str, log):
+def kept_marker_digits(path: Path, count: int, seed: int, images: np.ndarray, labels: np.ndarray, split: str, log):
     """``markers.marker_digits(images, labels, count, seed)``, read from ``path`` when it holds that
     count and seed (a damaged or other file is made again), else made and written there atomically."""
     from mnist_cnn import markers
@@ -991,8 +997,11 @@ def finish_run(
     val_count: int,
     log,
     resumed_from: int,
+    chosen_on: dict | None = None,
 ) -> TrainResult:
-    """Keep the best epoch on the validation split and write every artifact for it.
+    """Keep the best epoch on the validation split (and the marker-written validation digits
+    ``chosen_on`` counts, ``{"marker_validation_images": n}``, written into metrics.json) and write
+    every artifact for it.
 
     Raises:
         UsageError: the loss became NaN or infinite before any epoch finished with a finite loss
@@ -1019,8 +1028,7 @@ def finish_run(
         "best_epoch": int(max(finite, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
         "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
     }
-    if config.marker_digits:
-        extra["selected_on"] = "the validation split and its digits written with a marker (marker_validation.npz)"
+    extra.update(chosen_on or {})
     result = write_artifacts(
         run_dir, model, config, dataset, command, {"": history}, extra, train_count, val_count, resumed_from
     )

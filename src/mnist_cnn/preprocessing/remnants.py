@@ -39,8 +39,9 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
 
     Each mark's strength is the 90th percentile of its ink. Sizeable marks hold 2% of the largest
     mark's pixels (30 at least); strong ones are at least 90% as strong as the strongest sizeable
-    mark that may not be a shadow taken whole (``is_broad``; any mark when all may be: a shadow
-    can be darker than the pen, and was then taken for the pen and kept). The
+    mark that may not be a shadow taken whole (``is_broad``) when that mark is over 80% as strong as
+    the strongest of all (a shadow can be somewhat darker than the pen, and was then taken for the
+    pen and kept), else as the strongest of all (a pale smudge beside a solid bold digit is no pen). The
     pen's body is the narrowest strong sizeable mark at least MIN_PEN (3 pixels) wide (not a
     ruling's thin leftover): its ``digit.stroke_width`` is the pen's width, and it is never erased.
     When there is none, no pen is known and only specks go. Erased:
@@ -100,8 +101,10 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
     solid = {
         label for label in np.flatnonzero(sizeable) if is_broad(in_map(box, boxes[label - 1]), sizes[label], ink.shape)
     }
-    # The pen's ink: the strongest mark that may not be a shadow taken whole (which can be darker).
+    # The pen's ink: the strongest mark that may not be a shadow taken whole (which can be darker),
+    # unless that mark is pale beside it (then no pen is known apart from it, as before).
     pen_top = max((strength[label] for label in np.flatnonzero(sizeable) if label not in solid), default=top)
+    pen_top = pen_top if pen_top > PALE * top else top
     strong = [label for label in np.flatnonzero(sizeable) if strength[label] >= STRONG * pen_top]
     pale = [label for label in np.flatnonzero(sizeable) if strength[label] <= PALE * top]
     broad = [label for label in strong if label in solid]
@@ -150,11 +153,12 @@ def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.nda
 
 def thickest(piece: np.ndarray) -> float:
     """A boolean mark's (h, w) widest part, in pixels: the diameter of the largest disk inside it
-    (twice the largest Euclidean distance to its outside, ``scipy.ndimage.distance_transform_edt``).
+    (twice the largest Euclidean distance to its outside, ``scipy.ndimage.distance_transform_edt``,
+    less one, as ``digit.stroke_width`` measures: a 7-pixel bar measures 7; 0 for an empty mark).
     A hand's shadow is as wide as its palm there, however narrow its fingers."""
     from scipy import ndimage
 
-    return 2.0 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
+    return max(0.0, 2.0 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max()) - 1.0)
 
 
 def has_loop(piece: np.ndarray) -> bool:
