@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_cnn.preprocessing.digit import stroke_width
+from mnist_cnn.preprocessing.digit import ridge_distances, stroke_width
 from mnist_cnn.preprocessing.paper import SHADE_MIN_SIZE
 
 STRENGTH_PERCENTILE = 90  # a mark's strength: this percentile of its ink (a pen's stroke reaches full ink)
@@ -153,12 +153,11 @@ def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.nda
 
 def thickest(piece: np.ndarray) -> float:
     """A boolean mark's (h, w) widest part, in pixels: the diameter of the largest disk inside it
-    (twice the largest Euclidean distance to its outside, ``scipy.ndimage.distance_transform_edt``,
-    less one, as ``digit.stroke_width`` measures: a 7-pixel bar measures 7; 0 for an empty mark).
-    A hand's shadow is as wide as its palm there, however narrow its fingers."""
-    from scipy import ndimage
-
-    return max(0.0, 2.0 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max()) - 1.0)
+    (twice the largest of its ``digit.ridge_distances``, less one, as ``digit.stroke_width`` takes
+    their median: a 7-pixel bar measures 7; 0 for an empty mark). A hand's shadow is as wide as its
+    palm there, however narrow its fingers."""
+    distances = ridge_distances(piece)
+    return 2.0 * float(distances.max()) - 1.0 if len(distances) else 0.0
 
 
 def has_loop(piece: np.ndarray) -> bool:
