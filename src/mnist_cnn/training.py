@@ -752,8 +752,7 @@ def train_in(
     )
     if processes is not None:
         distributed.leave_processes()
-    extra = {"marker_validation_images": marked_count} if marked_count else {}
-    return finish_run(run_dir, config, dataset, command, len(train_images), val_count, log, resumed_from, extra)
+    return finish_run(run_dir, config, dataset, command, len(train_images), val_count, log, resumed_from, marked_count)
 
 
 def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
@@ -997,11 +996,11 @@ def finish_run(
     val_count: int,
     log,
     resumed_from: int,
-    chosen_on: dict | None = None,
+    marker_validation_images: int = 0,
 ) -> TrainResult:
-    """Keep the best epoch on the validation split (and the marker-written validation digits
-    ``chosen_on`` counts, ``{"marker_validation_images": n}``, written into metrics.json) and write
-    every artifact for it.
+    """Keep the best epoch on the validation split (and, when ``marker_validation_images`` is over 0,
+    that many of its digits written with a marker; metrics.json records the count) and write every
+    artifact for it.
 
     Raises:
         UsageError: the loss became NaN or infinite before any epoch finished with a finite loss
@@ -1028,7 +1027,8 @@ def finish_run(
         "best_epoch": int(max(finite, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
         "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
     }
-    extra.update(chosen_on or {})
+    if marker_validation_images:
+        extra["marker_validation_images"] = marker_validation_images
     result = write_artifacts(
         run_dir, model, config, dataset, command, {"": history}, extra, train_count, val_count, resumed_from
     )
