@@ -40,14 +40,23 @@ def test_a_drawn_number_is_read_left_to_right_with_boxes(tmp_path):
     assert all(0 <= left < right <= 520 and 0 <= top < bottom <= 260 for left, top, right, bottom in boxes)
 
 
-def test_auto_mode_makes_a_numbers_whole_image_exactly_as_a_single_digit_would_be(tmp_path):
-    from mnist_cnn import preprocessing
+def test_auto_mode_makes_a_numbers_whole_image_as_a_single_digit_would_be(tmp_path):
+    """A photographed number's whole is exactly the single digit's image; a drawing's is made from the
+    smaller map its digits were found on (``drawings.work_scale``), nearly the same."""
+    from mnist_cnn import preprocessing, segmentation
     from mnist_cnn.prediction import read
 
     path = draw_number(tmp_path / "n.png", [SEVEN, ONE, FOUR])
-    reading = read(path, "auto")
+    photo = np.asarray(Image.open(path), dtype=np.float32)
+    photo += np.random.default_rng(0).normal(0, 3, photo.shape)
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(tmp_path / "photo.png")
+    reading = read(tmp_path / "photo.png", "auto")
     assert len(reading.images) == 3 and reading.whole is not None
-    assert np.array_equal(reading.whole, preprocessing.prepare(path))
+    assert np.array_equal(reading.whole, preprocessing.prepare(tmp_path / "photo.png"))
+    drawn = read(path, "auto")
+    ink, placement = segmentation.ink_map(preprocessing.open_image(path))
+    assert placement.reduced and np.array_equal(drawn.whole, preprocessing.ink_to_mnist(ink))
+    assert np.abs(drawn.whole.astype(int) - preprocessing.prepare(path).astype(int)).mean() < 12
     assert read(path, "number").whole is None
 
 

@@ -4,7 +4,8 @@ MNIST digits are light ink on black, size-normalised to fit a 20x20 box with the
 then placed in a 28x28 field with their centre of mass at the centre. A photo, a scan or a drawing is
 turned into the same thing by one chain of named steps (``to_mnist``):
 
-1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64;
+1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64 (a drawing whose
+   number is read, further: ``drawings.work_scale``);
 2. ``sheets.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
    turned, large or a small note, under even or uneven light, the desk left in its box covered with
    paper; or else a dark plaque with light writing on a lighter wall (a house number), the wall
@@ -64,9 +65,12 @@ def model_input(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32).reshape(-1, FIELD, FIELD, 1) / np.float32(255.0)
 
 
-def fit_work_size(gray: np.ndarray) -> np.ndarray:
-    """Shrink a large photo to 1024 pixels on its longest side; enlarge a tiny scan to 64 on its shortest."""
-    return resize.enlarge(resize.shrink(gray, WORK_SIZE), SMALLEST_WORK_SIZE)
+def fit_work_size(gray: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Shrink a large photo to 1024 pixels on its longest side, or by ``scale`` (at most 1: a
+    drawing's ``drawings.work_scale``, for reading a number) when that shrinks it more; enlarge a
+    tiny scan to 64 on its shortest."""
+    longest = max(1, min(WORK_SIZE, round(max(gray.shape) * scale)))
+    return resize.enlarge(resize.shrink(gray, longest), SMALLEST_WORK_SIZE)
 
 
 def enlarged(gray: np.ndarray) -> bool:
@@ -85,9 +89,10 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     return ink_to_mnist(ink)
 
 
-def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+def find_ink(gray: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
     """The chain's first steps (1-6), shared by ``to_mnist`` and ``segmentation``: a grayscale image
-    (h, w), values 0-255, to (ink, work_shape, sheet_origin). ``ink``: float32, values 0-1, light on
+    (h, w), values 0-255, shrunk first by ``scale`` if that is under 1 (``fit_work_size``), to (ink,
+    work_shape, sheet_origin). ``ink``: float32, values 0-1, light on
     dark, the size of the sheet cut from the image at work size; ``work_shape``: (rows, cols) of the
     image at work size (``fit_work_size``); ``sheet_origin``: (top, left) of the sheet in it, (0, 0)
     when there is none.
@@ -98,7 +103,7 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int], tuple[int, 
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ImageError(f"expected a 2-D grayscale image; received shape {gray.shape}")
-    work = fit_work_size(gray)
+    work = fit_work_size(gray, scale)
     sheet = sheets.sheet_in(work) or plaques.find_plaque(work)
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
