@@ -27,13 +27,13 @@ def test_paper_level_is_the_flat_papers_grey_or_none_for_a_photo():
 
 
 @pytest.mark.parametrize("pen", [1, 3, 8, 22, 40])
-def test_pen_width_measures_the_pen_of_rings_and_bars(pen):
+def test_strokes_measure_the_pen_of_rings_and_bars(pen):
     rings = drawing(pen=pen, height=300) > 127
-    assert drawings.pen_width(rings) == pytest.approx(pen, rel=0.25, abs=0.6)
+    assert drawings.strokes(rings)[0] == pytest.approx(pen, rel=0.25, abs=0.6)
     bar = np.zeros((300, 300), dtype=bool)
     bar[20:280, 100 : 100 + pen] = True
-    assert pen <= drawings.pen_width(bar) <= 4 / np.pi * pen  # along an axis it crosses no diagonal edges
-    assert drawings.pen_width(np.zeros((5, 5), dtype=bool)) == 0.0
+    assert pen <= drawings.strokes(bar)[0] <= 4 / np.pi * pen  # along an axis it crosses no diagonal edges
+    assert drawings.strokes(np.zeros((5, 5), dtype=bool))[0] == 0.0
 
 
 def test_a_drawing_is_shrunk_until_its_ink_is_ink_rows_high_or_its_pen_pen_wide():
@@ -41,6 +41,10 @@ def test_a_drawing_is_shrunk_until_its_ink_is_ink_rows_high_or_its_pen_pen_wide(
     assert drawings.work_scale(drawing()) == pytest.approx(drawings.INK_ROWS / 200, rel=0.05)
     # A thin pen decides: 4 pixels of an 8-pixel pen.
     assert drawings.work_scale(drawing(pen=8)) == pytest.approx(drawings.PEN / 8, rel=0.2)
+    # A frame twice the digits' height around them: the digits are kept 48 rows high.
+    framed = drawing(height=150)
+    framed[45:67, 20:980] = framed[333:355, 20:980] = framed[45:355, 20:42] = framed[45:355, 958:980] = 255
+    assert drawings.work_scale(framed) == pytest.approx(drawings.DIGIT_ROWS / 150, rel=0.05)
     # A pen of 3 pixels or ink already small: kept as it is.
     assert drawings.work_scale(drawing(pen=3)) == 1.0
     assert drawings.work_scale(drawing(size=(100, 300), height=60, pen=8)) == 1.0

@@ -24,7 +24,8 @@ PAPER_NOISE = 8
 OTHER_SIDE = 0.01  # share of what is not paper that lies on the other side of it from the ink, at most
 FLAT_INK = 0.7  # share of neighbouring ink pixels (along rows) of exactly one level, at least
 INK_ROWS = 64  # a drawing is cleaned at the size where its ink spans this many rows, at least ...
-PEN = 4.0  # ... and its pen this many pixels
+DIGIT_ROWS = 48  # ... its pieces (digits, not a frame around them) this many, its pen PEN pixels
+PEN = 4.0
 SMALLEST_PIECE = 8  # sampled pixels: smaller pieces of ink (a dot, a speck) have no pen width to go by
 
 
@@ -43,17 +44,18 @@ def paper_level(sample: np.ndarray) -> int | None:
     return level if counts[level] >= FLAT_SHARE * sample.size else None
 
 
-def pen_width(mask: np.ndarray) -> float:
-    """A boolean ink mask's (h, w) stroke width in pixels: the thinnest of its connected pieces'
-    (8-connected, of at least SMALLEST_PIECE pixels; a hairline digit beside bold ones sets it), each
-    twice its area over its outline, the outline counted as ink/paper changes along rows and columns
-    times pi/4 (a stroke at a random angle crosses 4/pi more pixel edges than its length). 0 for a
-    mask with no such piece."""
+def strokes(mask: np.ndarray) -> tuple[float, float]:
+    """(pen, height) of a boolean ink mask (h, w), in pixels, from its connected pieces (8-connected,
+    of at least SMALLEST_PIECE pixels; (0, 0) without one). ``pen``: the thinnest piece's stroke
+    width (a hairline digit beside bold ones sets it), each twice its area over its outline, the
+    outline counted as ink/paper changes along rows and columns times pi/4 (a stroke at a random
+    angle crosses 4/pi more pixel edges than its length). ``height``: the pieces' median height,
+    a digit's and not a frame's around a number of them, nor a detached bar's alone."""
     from scipy import ndimage
 
     labels, count = ndimage.label(np.pad(mask, 1), structure=np.ones((3, 3)))
     if count == 0:
-        return 0.0
+        return 0.0, 0.0
     changes = np.zeros(count + 1)
     for a, b in ((labels[1:], labels[:-1]), (labels[:, 1:], labels[:, :-1])):
         edge = a != b
@@ -61,18 +63,21 @@ def pen_width(mask: np.ndarray) -> float:
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     pieces = np.flatnonzero(areas[1:] >= SMALLEST_PIECE) + 1
     if len(pieces) == 0:
-        return 0.0
-    return float(np.min(2.0 * areas[pieces] / (changes[pieces] * np.pi / 4)))
+        return 0.0, 0.0
+    boxes = ndimage.find_objects(labels)
+    heights = [boxes[piece - 1][0].stop - boxes[piece - 1][0].start for piece in pieces]
+    return float(np.min(2.0 * areas[pieces] / (changes[pieces] * np.pi / 4))), float(np.median(heights))
 
 
 def work_scale(gray: np.ndarray) -> float:
     """The factor, at most 1, a drawing (h, w), grey levels 0-255, may be shrunk by before it is
-    cleaned: its ink (over half its contrast with the paper) kept INK_ROWS rows high and its pen
-    PEN pixels wide, whichever shrinks less. Whether it is a drawing is judged on about SAMPLED
-    pixels (``sampled``); its pen is measured on the maxima of blocks twice as wide as the sample's
-    step (``resize.max_pool``), where a hairline beside bold strokes stays a line. 1 for a photo
-    (``paper_level`` None, or not ``drawn``), for ink under INK_CONTRAST grey levels from the
-    paper, and for a drawing already that small."""
+    cleaned: its ink (over half its contrast with the paper) kept INK_ROWS rows high, its pieces'
+    median height DIGIT_ROWS (a frame drawn around small digits) and its pen PEN pixels wide
+    (``strokes``), whichever shrinks least. Whether it is a drawing is judged
+    on about SAMPLED pixels (``sampled``); its strokes are measured on the maxima of blocks twice as
+    wide as the sample's step (``resize.max_pool``), where a hairline beside bold strokes stays a
+    line. 1 for a photo (``paper_level`` None, or not ``drawn``), for ink under INK_CONTRAST grey
+    levels from the paper, and for a drawing already that small."""
     sample, step = sampled(gray)
     level = paper_level(sample)
     if level is None:
@@ -83,14 +88,13 @@ def work_scale(gray: np.ndarray) -> float:
         return 1.0
     dark = signed.min() < -strongest / 2  # dark ink on light paper (drawn checked it is all on one side)
     ink = gray < level - strongest / 2 if dark else gray > level + strongest / 2
-    rows = np.flatnonzero(ink.any(axis=1))
-    by_height = INK_ROWS / (rows[-1] - rows[0] + 1)
-    if by_height >= 1.0:
-        return 1.0
     longest = max(ink.shape)
     factor = -(-longest // -(-longest // (2 * step)))  # what max_pool pools by: 4 for a 1040x390 number
-    pen = pen_width(max_pool(ink, -(-longest // (2 * step)))) * factor - (factor - 1)  # pooling widens by f - 1
-    return float(min(1.0, max(by_height, PEN / max(pen, 1e-6))))
+    pen, height = strokes(max_pool(ink, -(-longest // (2 * step))))
+    pen, height = (size * factor - (factor - 1) for size in (pen, height))  # pooling widens by factor - 1
+    rows = np.flatnonzero(ink.any(axis=1))
+    wanted = (INK_ROWS / (rows[-1] - rows[0] + 1), DIGIT_ROWS / max(height, 1.0), PEN / max(pen, 1e-6))
+    return float(min(1.0, max(wanted)))
 
 
 def drawn(sample: np.ndarray, signed: np.ndarray, ink: np.ndarray) -> bool:
