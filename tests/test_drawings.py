@@ -113,3 +113,14 @@ def test_a_hairline_beside_bold_strokes_keeps_the_drawing_at_full_size(column):
     image = drawing()
     image[100:300, column] = 255
     assert drawings.work_scale(image) == 1.0
+
+
+def test_light_writing_on_a_dark_plaque_on_a_lighter_wall_is_no_drawing():
+    """Three tones: the wall (the paper, most of the image), the plaque (the ink) and the writing
+    between them, lighter than the plaque and darker than the wall."""
+    image = np.full((600, 1000), 235, dtype=np.float32)
+    image[200:400, 250:750] = 40  # the plaque
+    writing = drawing(size=(600, 1000), height=150, pen=12) > 127
+    image[writing & (image == 40)] = 180
+    assert drawings.paper_level(drawings.sampled(image)[0]) == 235
+    assert drawings.work_scale(image) == 1.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnist_cnn.preprocessing.filters import neighbourhood_max
 from mnist_cnn.preprocessing.resize import max_pool
 
 FLAT_SHARE = 0.5  # the paper's one grey level covers at least this share of a drawing
@@ -22,6 +23,7 @@ INK_CONTRAST = 64.0  # grey levels a drawing's darkest-against-paper ink differs
 EDGE_PAPER = 0.97  # share of the image's edge that is paper (within PAPER_NOISE levels), at least
 PAPER_NOISE = 8
 OTHER_SIDE = 0.01  # share of what is not paper that lies on the other side of it from the ink, at most
+THIRD_TONE = 0.02  # pixels of a third tone (``drawn``), as a share of the ink's, at most
 FLAT_INK = 0.7  # share of neighbouring ink pixels (along rows) of exactly one level, at least
 INK_ROWS = 64  # a drawing is cleaned at the size where its ink spans this many rows, at least ...
 DIGIT_ROWS = 48  # ... its pieces (digits, not a frame around them) this many, its pen PEN pixels
@@ -102,7 +104,9 @@ def drawn(sample: np.ndarray, signed: np.ndarray, ink: np.ndarray) -> bool:
     tones, paper and ink, and the edges between them. ``signed``: int (h, w), each pixel's grey
     levels above the paper; ``ink``: boolean (h, w), the ink. Its edge is all but 3% paper (at most
     PAPER_NOISE levels from it), all that is not paper lies on the ink's side of it (a white sheet
-    on a flat grey desk, its writing darker than the desk, is no drawing), and its ink is flat:
+    on a flat grey desk, its writing darker than the desk, is no drawing), no third tone (grey
+    levels between paper and ink, 2 sample pixels or more from the paper, under THIRD_TONE of the
+    ink: light writing on a dark plaque on a lighter wall is no drawing), and its ink is flat:
     FLAT_INK of ink pixels the same level as their right-hand neighbour. A phone photo whose paper
     came out pure white fails: a hand's shadow reaches the frame's edge, and its dark parts keep the
     sensor's noise (on 300 validation shade photos, the 20 with flat paper had 66-95% of their edge
@@ -111,8 +115,11 @@ def drawn(sample: np.ndarray, signed: np.ndarray, ink: np.ndarray) -> bool:
     if np.mean(np.abs(edge) <= PAPER_NOISE) < EDGE_PAPER:
         return False
     side = np.sign(signed[ink][0])
-    marked = np.abs(signed) > PAPER_NOISE
-    if np.count_nonzero(marked & (np.sign(signed) != side)) > OTHER_SIDE * np.count_nonzero(marked):
+    paper = np.abs(signed) <= PAPER_NOISE
+    if np.count_nonzero(~paper & (np.sign(signed) != side)) > OTHER_SIDE * np.count_nonzero(~paper):
+        return False
+    between = ~paper & ~ink & ~neighbourhood_max(paper, 5)  # neither ink nor its soft edge on the paper
+    if np.count_nonzero(between) > THIRD_TONE * np.count_nonzero(ink):
         return False
     both = ink[:, 1:] & ink[:, :-1]
     same = sample[:, 1:][both] == sample[:, :-1][both]
