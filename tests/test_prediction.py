@@ -120,3 +120,33 @@ def test_the_ensemble_ships_no_onnx_file_and_says_how_to_make_one(tmp_path):
     result = run_cli("predict", "--model", "best-ensemble", "--runtime", "onnx", str(tmp_path / "seven.png"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "has no onnx file; make one with `mnist-cnn export --model best-ensemble --format onnx" in result.stderr
+
+
+def test_a_model_answers_images_it_was_just_asked_about_without_running_again(monkeypatch):
+    from pathlib import Path
+
+    from mnist_cnn import prediction
+
+    class Counting(prediction.Classifier):
+        def __init__(self):
+            super().__init__("counting", Path("none"))
+            self.batches = []
+
+        def run(self, batch):
+            self.batches.append(len(batch))
+            return batch.reshape(len(batch), -1)[:, :10] + batch.mean(axis=(1, 2, 3))[:, None]
+
+    model = Counting()
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
+    first = model.probabilities(images[:3])
+    again = model.probabilities(images[[2, 0, 4, 3]])  # two known, two new: only the new ones run
+    assert model.batches == [3, 2]
+    assert np.array_equal(again[:2], first[[2, 0]])
+    assert np.array_equal(again, model.run(prediction.preprocessing.model_input(images[[2, 0, 4, 3]])))
+    model.batches.clear()
+    big = np.repeat(images[:1], prediction.RECENT_BATCH + 1, axis=0)
+    model.probabilities(big)  # an evaluation's batch: run whole, not looked up
+    assert model.batches == [prediction.RECENT_BATCH + 1]
+    monkeypatch.setattr(prediction, "RECENT", 2)
+    model.probabilities(255 - images[:1])  # a new image: the memory keeps the 2 newest
+    assert len(model.recent) == 2 and (255 - images[0]).tobytes() in model.recent
