@@ -21,8 +21,8 @@ Framed (``--framed``, 60 per kind): numbers of 2-5 separated digits in a frame, 
 by the image's edge, a line written above, light digits on a dark plaque; read as `predict` reads them,
 exact-string accuracy per kind.
 Timing: a 4-digit drawn number read end to end (ink map, segmentation, classification; decoding
-excluded) on ONNX Runtime: the same number 50 times, the models' memory of recent images
-(``Classifier.recent``) emptied before each read, and 50 different numbers read once each; medians.
+excluded) on ONNX Runtime: the same number 50 times, and 50 different numbers read once each
+(nothing is remembered from one read to the next: ``Classifier.remembering``); medians.
 Writes benchmarks/results/numbers.json.
 """
 
@@ -135,17 +135,19 @@ def detector_of(model):
 
 
 def read(gray: np.ndarray, model) -> str:
-    """The number as ``predict --number`` reads it: segmented with the model and its digit detector."""
+    """The number as ``predict --number`` reads it: segmented with the model and its digit detector,
+    the model remembering the images it was asked about within the read, as in ``predict``."""
     from mnist_cnn import segmentation
     from mnist_cnn.errors import ImageError
 
-    try:
-        segments = segmentation.segment(
-            gray, model.probabilities, detector_of(model).one_digit_probabilities, number=True
-        )
-    except ImageError:
-        return ""
-    probabilities = model.probabilities(np.stack([segment.image for segment in segments]))
+    with model.remembering():
+        try:
+            segments = segmentation.segment(
+                gray, model.probabilities, detector_of(model).one_digit_probabilities, number=True
+            )
+        except ImageError:
+            return ""
+        probabilities = model.probabilities(np.stack([segment.image for segment in segments]))
     return "".join(str(int(row.argmax())) for row in probabilities)
 
 
@@ -337,8 +339,7 @@ def singles(dataset, model, count: int) -> dict:
 
 def timing(dataset, model, runs: int = 50) -> tuple[float, float]:
     """Median milliseconds to read a drawn, separated 4-digit number (decoded already) end to end:
-    (the same number ``runs`` times, nothing kept from one read to the next; ``runs`` different
-    numbers, each read once)."""
+    (the same number ``runs`` times; ``runs`` different numbers, each read once)."""
     from mnist_cnn import preprocessing
 
     rng = np.random.default_rng(3)
@@ -346,13 +347,9 @@ def timing(dataset, model, runs: int = 50) -> tuple[float, float]:
         preprocessing.open_image(drawn(compose(dataset.test_images[4 * k : 4 * k + 4], False, rng))[-1])
         for k in range(runs + 1)
     ]
-    models = [each for each in (model, detector_of(model).piece_judge) if each is not None]
     read(grays[1], model)  # warm up on another number
     same, different = [], []
     for gray in [grays[0]] * runs + grays[1:]:
-        for each in models:
-            if gray is grays[0]:
-                each.recent.clear()  # what the last read asked the models is not remembered
         started = time.perf_counter()
         read(gray, model)
         (same if gray is grays[0] else different).append(time.perf_counter() - started)

@@ -138,15 +138,22 @@ def test_a_model_answers_images_it_was_just_asked_about_without_running_again(mo
 
     model = Counting()
     images = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
-    first = model.probabilities(images[:3])
-    again = model.probabilities(images[[2, 0, 4, 3]])  # two known, two new: only the new ones run
-    assert model.batches == [3, 2]
+    model.probabilities(images[:3])
+    model.probabilities(images[:3])  # outside ``remembering`` every call runs
+    assert model.batches == [3, 3] and not model.recent
+    model.batches.clear()
+    with model.remembering():
+        first = model.probabilities(images[:3])
+        again = model.probabilities(images[[2, 0, 4, 3]])  # two known, two new: only the new ones run
+    assert model.batches == [3, 2] and not model.recent  # forgotten when the block closes
     assert np.array_equal(again[:2], first[[2, 0]])
     assert np.array_equal(again, model.run(prediction.preprocessing.model_input(images[[2, 0, 4, 3]])))
     model.batches.clear()
     big = np.repeat(images[:1], prediction.RECENT_BATCH + 1, axis=0)
-    model.probabilities(big)  # an evaluation's batch: run whole, not looked up
-    assert model.batches == [prediction.RECENT_BATCH + 1]
     monkeypatch.setattr(prediction, "RECENT", 2)
-    model.probabilities(255 - images[:1])  # a new image: the memory keeps the 2 newest
-    assert len(model.recent) == 2 and (255 - images[0]).tobytes() in model.recent
+    with model.remembering():
+        model.probabilities(images[:3])
+        model.probabilities(big)  # an evaluation's batch: run whole, not looked up
+        assert model.batches == [3, prediction.RECENT_BATCH + 1]
+        model.probabilities(255 - images[:1])  # a new image: the memory keeps the 2 newest
+        assert len(model.recent) == 2 and (255 - images[0]).tobytes() in model.recent

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -139,15 +140,32 @@ class Classifier:
         self.input_name = "image"
         self.recent: dict[bytes, np.ndarray] = {}  # an image's bytes -> its outputs, oldest first
         self.recent_lock = threading.Lock()
+        self.remembering_calls = 0  # ``remembering`` blocks open: the memory is used while any is
+
+    @contextmanager
+    def remembering(self):
+        """Within this block (one ``predict`` call), images asked about again are answered from
+        memory (``probabilities``); the memory is emptied when the last open block closes, so
+        nothing is remembered from one call to the next (nor measured so by a benchmark)."""
+        with self.recent_lock:
+            self.remembering_calls += 1
+        try:
+            yield self
+        finally:
+            with self.recent_lock:
+                self.remembering_calls -= 1
+                if self.remembering_calls == 0:
+                    self.recent.clear()
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """The model's outputs, float32 (n, outputs), for uint8 images (n, 28, 28), values 0-255.
-        Images of a small batch (at most RECENT_BATCH) that were among the last RECENT asked are
-        answered without running the model again: reading a number asks for each digit's image while
-        cutting it and again when it is read (the same outputs up to float rounding: a runtime may
-        add up a batch of another size in another order)."""
+        Within ``remembering``, images of a small batch (at most RECENT_BATCH) that were among the
+        last RECENT asked are answered without running the model again: reading a number asks for
+        each digit's image while cutting it and again when it is read (the same outputs up to float
+        rounding: a runtime may add up a batch of another size in another order)."""
         images = np.asarray(images)
-        if images.dtype != np.uint8 or images.ndim != 3 or len(images) > RECENT_BATCH:
+        small = images.dtype == np.uint8 and images.ndim == 3 and len(images) <= RECENT_BATCH
+        if not (small and self.remembering_calls):
             return self.run(preprocessing.model_input(images))
         keys = [image.tobytes() for image in images]
         with self.recent_lock:
@@ -480,9 +498,10 @@ def predict(
     classifier = model if isinstance(model, Classifier) else load_model(model)
     items = as_list(images)
     rejector = load_rejector(classifier)  # its piece judge also checks the cuts between touching digits
-    readings = [read(item, mode, classifier.probabilities, rejector.one_digit_probabilities) for item in items]
-    paths = [str(item) if isinstance(item, (str, Path)) else None for item in items]
-    return classify_readings(classifier, readings, paths, None if accept_all else rejector)
+    with classifier.remembering():
+        readings = [read(item, mode, classifier.probabilities, rejector.one_digit_probabilities) for item in items]
+        paths = [str(item) if isinstance(item, (str, Path)) else None for item in items]
+        return classify_readings(classifier, readings, paths, None if accept_all else rejector)
 
 
 def classify(
