@@ -662,9 +662,8 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
     images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
     if mode == "number":
         return Reading(images, boxes)
-    whole = one_digit(
-        ink, scan
-    )  # to_mnist's (a reduced drawing's at its size), from the same ink map: it wins if read as one digit
+    # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
+    whole = one_digit(ink, scan)
     return Reading(images, boxes, whole.images[0], whole.kind)
 
 

@@ -90,9 +90,9 @@ def work_scale(gray: np.ndarray) -> float:
         return 1.0
     dark = signed.min() < -strongest / 2  # dark ink on light paper (drawn checked it is all on one side)
     ink = gray < level - strongest / 2 if dark else gray > level + strongest / 2
-    longest = max(ink.shape)
-    factor = -(-longest // -(-longest // (2 * step)))  # what max_pool pools by: 4 for a 1040x390 number
-    pen, height = strokes(max_pool(ink, -(-longest // (2 * step))))
+    pooled_longest = -(-max(ink.shape) // (2 * step))  # blocks twice the sample's step
+    factor = -(-max(ink.shape) // pooled_longest)  # what max_pool pools by: 4 for a 1040x390 number
+    pen, height = strokes(max_pool(ink, pooled_longest))
     pen, height = (size * factor - (factor - 1) for size in (pen, height))  # pooling widens by factor - 1
     rows = np.flatnonzero(ink.any(axis=1))
     wanted = (INK_ROWS / (rows[-1] - rows[0] + 1), DIGIT_ROWS / max(height, 1.0), PEN / max(pen, 1e-6))
