@@ -359,6 +359,7 @@ def test_the_why_switch_lays_the_map_over_what_the_model_saw(server, chromium):
 def test_a_number_written_with_a_finger_on_a_phone(server, chromium):
     context, page, touch_stroke = phone_page(server, chromium)
     page.page.get_by_label("Number").tap()
+    page.page.wait_for_selector("input[name='mode'][value='number']:checked", timeout=5_000)
     pad = page.page.locator("#pad").bounding_box()
     assert pad["x"] >= 0 and pad["x"] + pad["width"] <= 375 and pad["width"] > 1.9 * pad["height"]
     for digit in NUMBER_1704:
@@ -370,6 +371,8 @@ def test_a_number_written_with_a_finger_on_a_phone(server, chromium):
         box = tile.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] >= 40
     page.page.locator("#tiles .tile").nth(1).tap()
+    # A tap's click is synthesised by the browser after tap() returns: wait for the tile to be picked.
+    page.page.wait_for_selector("#tiles .tile[data-index='1'][aria-pressed='true']", timeout=5_000)
     assert page.page.locator("#bars li.top .label").all_text_contents() == ["7"]
     page.screenshot("serve-phone-number.png")
     assert page.problems == []
