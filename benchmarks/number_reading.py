@@ -135,19 +135,33 @@ def detector_of(model):
 
 
 def read(gray: np.ndarray, model) -> str:
-    """The number as ``predict --number`` reads it: segmented with the model and its digit detector,
-    the model remembering the images it was asked about within the read, as in ``predict``."""
-    from mnist_cnn import segmentation
+    """The number in ``gray`` (``preprocessing.open_image``'s) as ``predict --number`` reads it:
+    segmented with the model and its digit detector, the digits read by the model or its specialist
+    reader (``prediction.read_digits``: a drawing's by the drawn reader), the model remembering the
+    images it was asked about within the read."""
+    from mnist_cnn import prediction
     from mnist_cnn.errors import ImageError
 
     with model.remembering():
         try:
-            segments = segmentation.segment(
-                gray, model.probabilities, detector_of(model).one_digit_probabilities, number=True
+            reading = prediction.read_gray(
+                gray, "number", model.probabilities, detector_of(model).one_digit_probabilities
             )
         except ImageError:
             return ""
-        probabilities = model.probabilities(np.stack([segment.image for segment in segments]))
+        images = np.stack(reading.images)
+        probabilities, _ = prediction.read_digits(model, images, [reading.digits_kind] * len(images))
+    return "".join(str(int(row.argmax())) for row in probabilities)
+
+
+def alone(grays: list[np.ndarray], model) -> str:
+    """The ceiling: each digit's own image (``open_image``'s) read as ``predict --single`` reads it
+    (``to_mnist``, and the model or its specialist reader for that image's kind), left to right."""
+    from mnist_cnn import prediction
+
+    readings = [prediction.read_gray(gray, "single") for gray in grays]
+    images = np.stack([reading.images[0] for reading in readings])
+    probabilities, _ = prediction.read_digits(model, images, [reading.kind for reading in readings])
     return "".join(str(int(row.argmax())) for row in probabilities)
 
 
@@ -176,7 +190,6 @@ def numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> list[d
             layers = compose(digits[chosen], touching, rng)
             for kind, images in (("drawn", drawn(layers)), ("photo", photographed(layers, rng))):
                 grays = [preprocessing.open_image(image) for image in images]
-                alone = model.probabilities(np.stack([preprocessing.to_mnist(gray) for gray in grays[:-1]]))
                 rows.append(
                     {
                         "length": length,
@@ -184,7 +197,7 @@ def numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> list[d
                         "kind": kind,
                         "expected": expected,
                         "read": read(grays[-1], model),
-                        "ceiling": "".join(str(int(row.argmax())) for row in alone),
+                        "ceiling": alone(grays[:-1], model),
                     }
                 )
         done = [row for row in rows if row["length"] == length]

@@ -137,3 +137,64 @@ def test_a_marker_run_chooses_its_epoch_on_validation_digits_written_with_a_mark
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["validation_images"] == 100 and metrics["marker_validation_images"] == 12
     assert metrics["train_images"] == 900 + 12
+
+
+def test_the_page_pen_draws_flat_strokes_of_about_mnists_width_either_way_round():
+    images, _ = ring_and_bar()
+    rng = np.random.default_rng(4)
+    ratios, light_ink = [], []
+    for _ in range(12):
+        image = markers.drawn_image(images[0], rng)
+        assert image.dtype == np.float32 and image.ndim == 2 and image.min() == 0 and image.max() == 255
+        assert np.array_equal(image, np.round(image))  # whole grey levels, as a PNG from the page holds
+        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+        assert np.ptp(border) == 0  # flat paper all round: no noise, no shading
+        paper = border[0]
+        assert np.mean((image == 0) | (image == 255)) > 0.85  # two tones but for the antialiased edge
+        ink = image > 127 if paper == 0 else image < 128
+        rows = np.flatnonzero(ink.any(axis=1))
+        ratios.append(digit.stroke_width(ink) / (rows[-1] - rows[0] + 1) / (2.5 / 20))
+        light_ink.append(paper == 0)
+    # a pen of 0.6-2x MNIST's stroke (less the overhang of the tip at the digit's ends), never a marker's
+    assert 0.4 <= min(ratios) and max(ratios) <= 2.2 and max(ratios) > 1.2
+    assert any(light_ink) and not all(light_ink)  # white on black as the page draws, black on white too
+
+
+def test_page_pen_digits_are_preprocessed_like_marker_digits_and_an_unknown_pen_is_refused():
+    images, labels = ring_and_bar()
+    made, made_labels = markers.marker_digits(images, labels, 6, seed=2, pen="page")
+    assert made.shape == (6, 28, 28) and made.dtype == np.uint8 and set(made_labels) <= {0, 1}
+    again, _ = markers.marker_digits(images, labels, 6, seed=2, pen="page")
+    np.testing.assert_array_equal(made, again)
+    marked, _ = markers.marker_digits(images, labels, 6, seed=2)
+    assert not np.array_equal(made, marked)  # another pen: thinner, flat
+    with pytest.raises(ValueError, match="pen"):
+        markers.marker_digits(images, labels, 2, seed=0, pen="crayon")
+
+
+def test_drawn_digits_are_kept_in_their_own_files_and_must_not_be_negative(tmp_path):
+    images, labels = ring_and_bar()
+    config = training.TrainConfig(drawn_digits=3, seed=5)
+    made, _ = training.marker_set(tmp_path, config, images, labels, lambda message: None, "page")
+    assert made.shape == (3, 28, 28)
+    assert (tmp_path / training.DRAWN_FILE).exists() and not (tmp_path / training.MARKER_FILE).exists()
+    with pytest.raises(training.UsageError, match="--drawn-digits"):
+        training.TrainConfig(drawn_digits=-1).check()
+
+
+@pytest.mark.slow
+def test_a_drawn_digits_run_chooses_its_epoch_on_validation_digits_drawn_with_the_page_pen_too(mnist_dir, tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    run_dir = tmp_path / "drawn"
+    args = ["train", "--epochs", "1", "--limit", "1000", "--drawn-digits", "10", "--data-dir", str(mnist_dir)]
+    result = run_cli(*args, "--out", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    assert "chosen on the validation split and 10 of its digits drawn with the page's pen" in result.stdout
+    with np.load(run_dir / training.DRAWN_VALIDATION_FILE) as saved:
+        assert saved["images"].shape == (10, 28, 28) and int(saved["count"]) == 10
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["drawn_validation_images"] == 10 and "marker_validation_images" not in metrics
+    assert metrics["train_images"] == 900 + 10

@@ -144,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
         "digits so written (default: 0)",
     )
     train.add_argument(
+        "--drawn-digits",
+        type=int,
+        metavar="N",
+        help="also train on N training digits drawn with the drawing page's round pen (0.6-2x MNIST's stroke, "
+        "flat ink) at full size and put through predict's preprocessing, as drawings reach the model (made "
+        "once per run folder); the epoch kept is chosen on the validation split and up to 2,000 of its digits "
+        "so drawn (default: 0)",
+    )
+    train.add_argument(
         "--pen-closing",
         type=float,
         metavar="SHARE",
@@ -587,6 +596,7 @@ def run_train(args) -> int:
         "pen_contour": args.pen_contour,
         "pen_sheet_edge": args.pen_sheet_edge,
         "marker_digits": args.marker_digits,
+        "drawn_digits": args.drawn_digits,
         "init": args.init,
         "teacher": args.teacher,
         "teacher_weight": args.teacher_weight,

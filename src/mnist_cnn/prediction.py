@@ -18,6 +18,7 @@ from mnist_cnn import preprocessing, readers
 from mnist_cnn.bold_strokes import is_bold
 from mnist_cnn.errors import Failure, ImageError, MissingExtraError, ModelError
 from mnist_cnn.low_resolution import is_low_resolution
+from mnist_cnn.preprocessing.drawings import is_drawing
 from mnist_cnn.quiet import native_stderr_closed
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
@@ -623,6 +624,7 @@ class Reading:
     boxes: list[list[int]] | None = None
     whole: np.ndarray | None = None
     kind: str | None = None  # the one digit's (or the whole's) kind with a reader of its own (``readers.KINDS``)
+    digits_kind: str | None = None  # a number's digits' kind ("drawn" on a drawing), or None
 
 
 READING_MODES = ("auto", "single", "number")
@@ -638,8 +640,6 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
     ``digit_probability``: uint8 (n, 28, 28) -> (n,) probabilities of being one whole digit (or None),
     the digit detector's, to check the cuts (``segmentation.segment``).
     Raises ImageError for what cannot be read or holds no ink."""
-    from mnist_cnn import segmentation
-
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npy":
         source = preprocessing.load_npy(Path(source))
     if isinstance(source, np.ndarray) and source.shape == (preprocessing.FIELD, preprocessing.FIELD):
@@ -648,33 +648,43 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
         gray, mode = preprocessing.array_to_gray(source), "single"
     else:
         gray = preprocessing.open_image(source)
+    return read_gray(gray, mode, classify, digit_probability)
+
+
+def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probability=None) -> Reading:
+    """``read`` of a decoded grayscale image (h, w), grey levels 0-255 (``preprocessing.open_image``'s),
+    in any ``mode``. Raises ImageError for an image that holds no ink."""
+    from mnist_cnn import segmentation
+
     scan = is_low_resolution(gray)
     if mode == "single":
-        return one_digit(preprocessing.find_ink(gray)[0], scan)
+        return one_digit(preprocessing.find_ink(gray)[0], scan, drawing=is_drawing(gray))
     ink, placement = segmentation.ink_map(gray)
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
         if placement.reduced:  # a drawing cleaned smaller to find a number's digits: one digit is read at full size
-            return one_digit(preprocessing.find_ink(gray)[0], scan)
-        return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
+            return one_digit(preprocessing.find_ink(gray)[0], scan, drawing=True)
+        return one_digit(ink, scan, segments[0].image, placement.drawing)  # the same array to_mnist() makes
     if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
-        return one_digit(ink, scan)  # no line of writing (a "%"): one thing
+        return one_digit(ink, scan, drawing=placement.drawing)  # no line of writing (a "%"): one thing
     images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
+    digits_kind = "drawn" if placement.drawing else None
     if mode == "number":
-        return Reading(images, boxes)
+        return Reading(images, boxes, digits_kind=digits_kind)
     # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
-    whole = one_digit(ink, scan)
-    return Reading(images, boxes, whole.images[0], whole.kind)
+    whole = one_digit(ink, scan, drawing=placement.drawing)
+    return Reading(images, boxes, whole.images[0], whole.kind, digits_kind)
 
 
-def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None) -> Reading:
+def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None, drawing: bool = False) -> Reading:
     """A one-digit Reading of an ink map (``preprocessing.find_ink``'s, or ``segmentation.ink_map``'s):
     its 28x28 (``preprocessing.ink_to_mnist``, or ``image`` when already made from it) and its kind,
     "low_resolution" for a low-resolution scan's, "bold" for bold strokes (``bold_strokes.is_bold``
-    on the same crop), or None. Raises ImageError for an ink map that holds no ink."""
+    on the same crop), "drawn" for other strokes on a ``drawing`` (``drawings.is_drawing``), or None.
+    Raises ImageError for an ink map that holds no ink."""
     cropped = preprocessing.crop_digit(ink)
     image = preprocessing.cropped_to_mnist(cropped) if image is None else image
-    kind = "low_resolution" if low_resolution else "bold" if is_bold(cropped) else None
+    kind = "low_resolution" if low_resolution else "bold" if is_bold(cropped) else "drawn" if drawing else None
     return Reading([image], kind=kind)
 
 
@@ -710,7 +720,9 @@ def classify_readings(
         readings = [brackets_as_one(classifier, reading) for reading in readings]
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
-    kinds = [reading.kind if reading.boxes is None else None for reading in readings for _ in reading.images]
+    kinds = [
+        reading.kind if reading.boxes is None else reading.digits_kind for reading in readings for _ in reading.images
+    ]
     flat = iter(classify(classifier, images, [None] * len(images), rejector, kinds))
     answers = []
     for reading, path in zip(readings, paths):

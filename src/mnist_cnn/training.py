@@ -45,11 +45,19 @@ TEACHER_WEIGHT = 0.5  # the teacher's share of each target, when --teacher is gi
 TEACHER_TEMPERATURE = 2.0  # Hinton et al. (2015) used 1-20; 2 keeps a calibrated teacher's ranking visible
 MARKER_FILE = "marker_digits.npz"  # in a run folder: its marker-written training digits, made once
 MARKER_VALIDATION_FILE = "marker_validation.npz"  # and its marker-written validation digits
+DRAWN_FILE = "drawn_digits.npz"  # its training digits drawn with the page's pen (--drawn-digits), made once
+DRAWN_VALIDATION_FILE = "drawn_validation.npz"  # and its validation digits so drawn
 # Validation digits written with a marker that join the validation split of a --marker-digits run, so the
 # epoch kept is the one that reads markers best as well as MNIST (selected on MNIST alone, a 32,000-digit
 # run kept its first epoch: docs/BENCHMARKS.md, "Bold markers: the epoch kept").
 MARKER_VALIDATION = 2000
 MARKER_SECONDS = 0.045  # to write and preprocess one (markers.marker_digits), for the log
+# Per pen of markers.PENS: the run folder's files of training and validation digits, the TrainConfig
+# field counting them, and how the log says they are written.
+PEN_SETS = {
+    "marker": (MARKER_FILE, MARKER_VALIDATION_FILE, "marker_digits", "written with a thick marker"),
+    "page": (DRAWN_FILE, DRAWN_VALIDATION_FILE, "drawn_digits", "drawn with the page's pen"),
+}
 VALIDATION_BATCH = 512  # images per batch of the per-epoch validation pass (inference only)
 MAX_SEED = 2**32 - 1  # the largest seed NumPy's and Keras' random generators take
 # The settings a recipe chooses (None in a TrainConfig: the recipe's value); `mnist-cnn tune` searches them.
@@ -97,6 +105,7 @@ class TrainConfig:
     pen_contour: float | None = None  # 0-1: share of RandomPen's images as contours; None: the recipe's
     pen_sheet_edge: float | None = None  # 0-1: share of RandomPen's images with a sheet's edge; None: the recipe's
     marker_digits: int = 0  # training digits also written with a thick marker and preprocessed (markers.py)
+    drawn_digits: int = 0  # training digits also drawn with the page's pen and preprocessed (markers.py)
     # A model (a shipped name or a .keras/.h5 file) of the same architecture whose weights training
     # starts from instead of random ones: fine-tuning. None: from scratch.
     init: str | None = None
@@ -168,6 +177,7 @@ SETTING_RULES = {
     "pen_contour": ("--pen-contour", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "pen_sheet_edge": ("--pen-sheet-edge", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "marker_digits": ("--marker-digits", lambda value: value >= 0, "0 or more"),
+    "drawn_digits": ("--drawn-digits", lambda value: value >= 0, "0 or more"),
     "teacher_weight": ("--teacher-weight", lambda value: 0 <= value <= 1, "in [0, 1]"),
     "teacher_temperature": ("--teacher-temperature", lambda value: value > 0, "positive and finite"),
     "warmup_epochs": ("warmup_epochs", lambda value: value >= 0, "0 or more and finite"),
@@ -176,7 +186,7 @@ SETTING_RULES = {
     "affine": ("affine", lambda value: 0 <= value <= 5, "in [0, 5]"),
 }
 STRING_SETTINGS = {"model", "dataset", "init", "teacher"}  # names; init and teacher may be null (none)
-INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_seed", "marker_digits"}
+INTEGER_SETTINGS = {"epochs", "batch_size", "limit", "ensemble", "seed", "split_seed", "marker_digits", "drawn_digits"}
 
 
 def check_setting(name: str, value, label: str) -> None:
@@ -698,19 +708,21 @@ def train_in(
 
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
-    val_count, marked_count = len(val_labels), 0
-    if config.marker_digits:
-        marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log)
+    val_count, marked_counts = len(val_labels), {}
+    for pen, (_, validation_file, field, written) in PEN_SETS.items():
+        if not getattr(config, field):
+            continue
+        marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log, pen)
         train_images = np.concatenate([train_images, marked_images])
         train_labels = np.concatenate([train_labels, marked_labels])
-    # A run resumed from before validation digits were written with a marker keeps choosing on MNIST's alone:
-    # its finished epochs' scores are MNIST's, and a mixed score could not be weighed against them.
-    if config.marker_digits and (not resumed_from or (run_dir / MARKER_VALIDATION_FILE).exists()):
-        marked_images, marked_labels = marker_validation_set(run_dir, config, val_images, val_labels, log)
-        marked_count = len(marked_labels)
-        log(f"The epoch kept is chosen on the validation split and {marked_count:,} of its digits so written")
-        val_images = np.concatenate([val_images, marked_images])
-        val_labels = np.concatenate([val_labels, marked_labels])
+        # A run resumed from before validation digits were so written keeps choosing without them: its
+        # finished epochs' scores are MNIST's, and a mixed score could not be weighed against them.
+        if not resumed_from or (run_dir / validation_file).exists():
+            marked_images, marked_labels = marker_validation_set(run_dir, config, val_images, val_labels, log, pen)
+            marked_counts[pen] = len(marked_labels)
+            log(f"The epoch kept is chosen on the validation split and {len(marked_labels):,} of its digits {written}")
+            val_images = np.concatenate([val_images, marked_images])
+            val_labels = np.concatenate([val_labels, marked_labels])
     # Data-parallel processes each take an equal share of every batch, so every batch is full; the
     # per-epoch validation then skips its last partial batch (the kept model is scored on all of it).
     parts = processes.processes if processes else 1
@@ -752,28 +764,36 @@ def train_in(
     )
     if processes is not None:
         distributed.leave_processes()
-    return finish_run(run_dir, config, dataset, command, len(train_images), val_count, log, resumed_from, marked_count)
+    return finish_run(run_dir, config, dataset, command, len(train_images), val_count, log, resumed_from, marked_counts)
 
 
-def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
-    """``config.marker_digits`` of the run's training digits written with a thick marker and put through
-    the preprocessing (``markers.marker_digits``, seeded by the run's seed): uint8 (m, 28, 28) and (m,)
-    labels. Made once and kept in the run folder (``marker_digits.npz``, written whole or not at all),
-    so a resumed run trains on the same images without making them again."""
-    return kept_marker_digits(run_dir / MARKER_FILE, config.marker_digits, config.seed, images, labels, "training", log)
+def marker_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log, pen: str = "marker"):
+    """``config.marker_digits`` (``pen`` "marker") or ``config.drawn_digits`` ("page") of the run's training
+    digits written with that pen and put through the preprocessing (``markers.marker_digits``, seeded by
+    the run's seed): uint8 (m, 28, 28) and (m,) labels. Made once and kept in the run folder
+    (``PEN_SETS``' file, written whole or not at all), so a resumed run trains on the same images without
+    making them again."""
+    file, _, field, _ = PEN_SETS[pen]
+    count = getattr(config, field)
+    return kept_marker_digits(run_dir / file, count, config.seed, images, labels, "training", log, pen)
 
 
-def marker_validation_set(run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log):
-    """``min(MARKER_VALIDATION, config.marker_digits, len(images))`` of the run's validation digits written with a
-    thick marker and preprocessed, as ``marker_set`` makes its training digits (kept in
-    ``marker_validation.npz``): uint8 (m, 28, 28) and (m,) labels. They join the per-epoch validation
-    pass, so the epoch kept is chosen on MNIST's validation digits and these together."""
-    count = min(MARKER_VALIDATION, config.marker_digits, len(images))  # each validation digit once at most
-    return kept_marker_digits(run_dir / MARKER_VALIDATION_FILE, count, config.seed, images, labels, "validation", log)
+def marker_validation_set(
+    run_dir: Path, config: TrainConfig, images: np.ndarray, labels: np.ndarray, log, pen: str = "marker"
+):
+    """``min(MARKER_VALIDATION, count, len(images))`` of the run's validation digits written with ``pen``
+    and preprocessed, as ``marker_set`` makes its training digits (kept in ``PEN_SETS``' validation file):
+    uint8 (m, 28, 28) and (m,) labels. They join the per-epoch validation pass, so the epoch kept is
+    chosen on MNIST's validation digits and these together."""
+    _, file, field, _ = PEN_SETS[pen]
+    count = min(MARKER_VALIDATION, getattr(config, field), len(images))  # each validation digit once at most
+    return kept_marker_digits(run_dir / file, count, config.seed, images, labels, "validation", log, pen)
 
 
-def kept_marker_digits(path: Path, count: int, seed: int, images: np.ndarray, labels: np.ndarray, split: str, log):
-    """``markers.marker_digits(images, labels, count, seed)``, read from ``path`` when it holds that
+def kept_marker_digits(
+    path: Path, count: int, seed: int, images: np.ndarray, labels: np.ndarray, split: str, log, pen: str = "marker"
+):
+    """``markers.marker_digits(images, labels, count, seed, pen)``, read from ``path`` when it holds that
     count and seed (a damaged or other file is made again), else made and written there atomically."""
     from mnist_cnn import markers
 
@@ -784,10 +804,10 @@ def kept_marker_digits(path: Path, count: int, seed: int, images: np.ndarray, la
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):  # none yet, or damaged by hand: made again
         pass
     log(
-        f"Writing {count:,} {split} digits with a thick marker (markers.py), about "
+        f"Making {count:,} {split} digits {PEN_SETS[pen][3]} (markers.py), about "
         f"{count * MARKER_SECONDS / 60:.0f} minutes; kept in {path} for a resumed run"
     )
-    marked_images, marked_labels = markers.marker_digits(images, labels, count, seed)
+    marked_images, marked_labels = markers.marker_digits(images, labels, count, seed, pen)
     with atomic_path(path) as partial, open(partial, "wb") as file:
         np.savez(file, images=marked_images, labels=marked_labels, count=count, seed=seed)
     return marked_images, marked_labels
@@ -996,11 +1016,11 @@ def finish_run(
     val_count: int,
     log,
     resumed_from: int,
-    marker_validation_images: int = 0,
+    pen_validation_images: dict[str, int] | None = None,
 ) -> TrainResult:
-    """Keep the best epoch on the validation split (and, when ``marker_validation_images`` is over 0,
-    that many of its digits written with a marker; metrics.json records the count) and write every
-    artifact for it.
+    """Keep the best epoch on the validation split (and ``pen_validation_images``: per pen of ``PEN_SETS``,
+    that many of its digits written with it; metrics.json records the counts as ``marker_validation_images``
+    and ``drawn_validation_images``) and write every artifact for it.
 
     Raises:
         UsageError: the loss became NaN or infinite before any epoch finished with a finite loss
@@ -1027,8 +1047,8 @@ def finish_run(
         "best_epoch": int(max(finite, key=lambda row: row["val_accuracy"])["epoch"]) + 1,
         "seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
     }
-    if marker_validation_images:
-        extra["marker_validation_images"] = marker_validation_images
+    for pen, count in (pen_validation_images or {}).items():
+        extra[f"{PEN_SETS[pen][2].removesuffix('_digits')}_validation_images"] = count
     result = write_artifacts(
         run_dir, model, config, dataset, command, {"": history}, extra, train_count, val_count, resumed_from
     )
