@@ -198,3 +198,19 @@ def test_a_drawn_digits_run_chooses_its_epoch_on_validation_digits_drawn_with_th
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["drawn_validation_images"] == 10 and "marker_validation_images" not in metrics
     assert metrics["train_images"] == 900 + 10
+
+
+@pytest.mark.slow
+def test_a_run_with_both_pens_writes_each_from_the_splits_own_digits(mnist_dir, tmp_path, monkeypatch):
+    """The page's pen draws the split's MNIST digits, never the marker digits already added to it."""
+    calls, make = [], markers.marker_digits
+
+    def counted(images, labels, count, seed, pen="marker"):
+        calls.append((pen, len(images)))
+        return make(images, labels, count, seed, pen)
+
+    monkeypatch.setattr(markers, "marker_digits", counted)
+    config = training.TrainConfig(epochs=1, limit=1000, marker_digits=6, drawn_digits=4)
+    result = training.train(config, out_dir=tmp_path / "both", data_dir=mnist_dir, log=lambda message: None)
+    assert sorted(calls) == [("marker", 100), ("marker", 900), ("page", 100), ("page", 900)]
+    assert result.metrics["marker_validation_images"] == 6 and result.metrics["drawn_validation_images"] == 4

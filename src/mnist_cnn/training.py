@@ -709,16 +709,17 @@ def train_in(
     seed_everything(config.seed)
     (train_images, train_labels), (val_images, val_labels) = split_for(config, dataset)
     val_count, marked_counts = len(val_labels), {}
+    split = (train_images, train_labels), (val_images, val_labels)  # every pen writes the split's own digits
     for pen, (_, validation_file, field, written) in PEN_SETS.items():
         if not getattr(config, field):
             continue
-        marked_images, marked_labels = marker_set(run_dir, config, train_images, train_labels, log, pen)
+        marked_images, marked_labels = marker_set(run_dir, config, *split[0], log, pen)
         train_images = np.concatenate([train_images, marked_images])
         train_labels = np.concatenate([train_labels, marked_labels])
         # A run resumed from before validation digits were so written keeps choosing without them: its
         # finished epochs' scores are MNIST's, and a mixed score could not be weighed against them.
         if not resumed_from or (run_dir / validation_file).exists():
-            marked_images, marked_labels = marker_validation_set(run_dir, config, val_images, val_labels, log, pen)
+            marked_images, marked_labels = marker_validation_set(run_dir, config, *split[1], log, pen)
             marked_counts[pen] = len(marked_labels)
             log(f"The epoch kept is chosen on the validation split and {len(marked_labels):,} of its digits {written}")
             val_images = np.concatenate([val_images, marked_images])
