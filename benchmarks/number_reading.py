@@ -1,7 +1,7 @@
 """Reading whole numbers: how often `segmentation.segment` and a shipped model read a number exactly.
 
-Usage: .venv/bin/python benchmarks/number_reading.py [--count 200] [--singles 300] [--framed 60] [--model best]
-       [--data-dir DIR]
+Usage: .venv/bin/python benchmarks/number_reading.py [--count 200] [--singles 300] [--framed 60] [--markers 100]
+       [--model best] [--data-dir DIR]
 
 Numbers of 2-6 digits composed from MNIST test digits (writers the models never saw) at MNIST's scale:
 each digit at a random height within 20%, its baseline drifting by up to 2 pixels, the whole number
@@ -20,6 +20,9 @@ Framed (``--framed``, 60 per kind): numbers of 2-5 separated digits in a frame, 
 (turned up to 3 degrees): a form field's box, a plaque's rounded border, a meter's cells, the frame cut
 by the image's edge, a line written above, light digits on a dark plaque; read as `predict` reads them,
 exact-string accuracy per kind.
+Markers (``--markers``, 100): numbers of 2-5 separated digits written with a marker 2-4x MNIST's
+stroke and photographed, read as ``predict --number`` reads them (bold digits by the bold reader)
+and by the model alone.
 Timing: a 4-digit drawn number read end to end (ink map, segmentation, classification; decoding
 excluded) on ONNX Runtime: the same number 50 times, and 50 different numbers read once each
 (nothing is remembered from one read to the next: ``Classifier.remembering``); medians.
@@ -150,7 +153,7 @@ def read(gray: np.ndarray, model) -> str:
         except ImageError:
             return ""
         images = np.stack(reading.images)
-        probabilities, _ = prediction.read_digits(model, images, [reading.digits_kind] * len(images))
+        probabilities, _ = prediction.read_digits(model, images, reading.digit_kinds)
     return "".join(str(int(row.argmax())) for row in probabilities)
 
 
@@ -331,6 +334,44 @@ def framed_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) ->
     return result
 
 
+def with_marker(layers: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The number's layers written with a marker and photographed: each digit's skeleton traced with a
+    round tip 2-4x MNIST's stroke (``drawn`` with a wider pen), as dark ink on uneven grey paper, soft,
+    noisy, JPEG: a grayscale image (``preprocessing.open_image``'s)."""
+    from mnist_cnn import preprocessing
+
+    alpha = np.asarray(drawn(layers, pen=int(round(PEN * rng.uniform(2.0, 4.0))))[-1], np.float32) / 255.0
+    height, width = alpha.shape
+    paper = np.linspace(170, 235, width)[None, :] * np.ones((height, 1)) + rng.normal(0, 4, (height, width))
+    photo = Image.fromarray(np.clip(paper * (1 - alpha) + rng.uniform(20, 60) * alpha, 0, 255).astype(np.uint8))
+    soft = np.asarray(photo.filter(ImageFilter.GaussianBlur(1)), dtype=np.float32)
+    return preprocessing.open_image(digit_sets.as_jpeg(soft, int(rng.integers(60, 95))))
+
+
+def marker_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) -> dict:
+    """``count`` numbers of 2-5 separated digits written with a marker (``with_marker``): exact-string
+    accuracy read as ``predict --number`` reads them (a bold digit by the bold reader), and the same
+    segments read by the model alone."""
+    from mnist_cnn import prediction
+
+    rng = np.random.default_rng(17)
+    right = {"read": 0, "model_alone": 0}
+    for _ in range(count):
+        chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
+        expected = "".join(str(int(label)) for label in labels[chosen])
+        gray = with_marker(compose(digits[chosen], False, rng), rng)
+        right["read"] += read(gray, model) == expected
+        with model.remembering():
+            reading = prediction.read_gray(
+                gray, "number", model.probabilities, detector_of(model).one_digit_probabilities
+            )
+        alone = model.probabilities(np.stack(reading.images)).argmax(axis=1)
+        right["model_alone"] += "".join(str(int(digit)) for digit in alone) == expected
+    result = {"count": count, "exact": right["read"] / count, "exact_model_alone": right["model_alone"] / count}
+    print(f"marker numbers: {result['exact']:.1%} exact ({result['exact_model_alone']:.1%} by the model alone)")
+    return result
+
+
 def singles(dataset, model, count: int) -> dict:
     """On single digits drawn and photographed: the share read as exactly one segment, and the share
     whose segment image is exactly to_mnist's."""
@@ -374,6 +415,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="numbers per length, each rendered twice (default: 200)")
     parser.add_argument("--singles", type=int, default=300, help="single digits per kind (default: 300)")
     parser.add_argument("--framed", type=int, default=60, help="numbers per frame kind (default: 60; 0 skips)")
+    parser.add_argument(
+        "--markers", type=int, default=100, help="numbers written with a marker (default: 100; 0 skips)"
+    )
     parser.add_argument("--model", default="best", help="shipped model name or model file (default: best)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
     parser.add_argument("--out", default="numbers", help="result name in benchmarks/results (default: numbers)")
@@ -436,6 +480,8 @@ def main() -> None:
         print(name, results[name])
     if args.framed:
         results["framed"] = framed_numbers(images, labels, model, args.framed)
+    if args.markers:
+        results["marker_numbers"] = marker_numbers(images, labels, model, args.markers)
     if args.digits == "test":
         results["singles"] = singles(dataset, model, args.singles)
         same, different = timing(dataset, model)

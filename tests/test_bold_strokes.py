@@ -67,24 +67,30 @@ def test_reading_marks_bold_digits_in_both_one_digit_modes_and_every_form(tmp_pa
         assert read(bold, mode).kind == "bold" and read(thin, mode).kind == "drawn"
         photo = on_paper(ring(200, 1.0)) + np.random.default_rng(0).integers(0, 6, (220, 1), dtype=np.uint8)
         assert read(Image.fromarray(photo), mode).kind is None  # paper of uneven grey: a photo, the model's
-    assert read(bold, "number").kind is None  # a number's digits are never the bold reader's
-    assert read(thin, "number").digits_kind == "drawn"  # but a drawing's are the drawn reader's
+    assert read(bold, "number").kind is None and read(bold, "number").digit_kinds == ["bold"]  # per digit
+    assert read(thin, "number").digit_kinds == ["drawn"]  # a drawing
     assert read(on_paper(ring(200, 3.0)).astype(np.float32)).kind == "bold"  # an array other than 28x28
     mnist_format = np.zeros((28, 28), np.uint8)
     mnist_format[4:24, 8:20] = 255  # a solid block: fat, but MNIST format is never preprocessed
     assert read(mnist_format).kind is None
 
 
-def test_only_a_bold_single_digit_is_given_to_the_bold_reader(monkeypatch):
+def test_only_bold_digits_are_given_to_the_bold_reader(monkeypatch):
     stand_ins = {"bold": Constant(5, "bold"), "low_resolution": Constant(7, "tiny")}
     monkeypatch.setattr(readers, "reader_for", lambda classifier, kind: stand_ins[kind])
     images = [np.full((28, 28), value, np.uint8) for value in (10, 20, 30, 40)]
     answers = classify(Constant(3), images, [None] * 4, kinds=[None, "bold", "low_resolution", "bold"])
     assert [answer.digit for answer in answers] == [3, 5, 7, 5]
     assert [answer.reader for answer in answers] == [None, "bold", "low_resolution", "bold"]
-    readings = [Reading(images[:1], kind="bold"), Reading(images[:2], [[0, 0, 1, 1], [1, 0, 2, 1]], kind="bold")]
-    single, number = classify_readings(Constant(3), readings, ["a", "b"])
+    boxes = [[0, 0, 1, 1], [1, 0, 2, 1]]
+    readings = [
+        Reading(images[:1], kind="bold"),
+        Reading(images[:2], boxes, kind="bold"),  # a number's kind is its whole's: its digits are not bold
+        Reading(images[:2], boxes, digit_kinds=[None, "bold"]),  # a number's bold digit is the reader's
+    ]
+    single, number, marked = classify_readings(Constant(3), readings, ["a", "b", "c"])
     assert single.digit == 5 and [digit.digit for digit in number.digits] == [3, 3]
+    assert [digit.digit for digit in marked.digits] == [3, 5] and marked.digits[1].reader == "bold"
 
 
 def test_an_unknown_kind_is_refused():
@@ -187,3 +193,58 @@ def test_json_names_the_reader_that_answered_and_leaves_the_field_out_otherwise(
     assert "reader" not in plain.to_json()
     bold = Prediction(7, 0.9, [0.01] * 10, np.zeros((28, 28), np.uint8), reader="bold")
     assert bold.to_json()["reader"] == "bold"
+
+
+def marker_number(digits: np.ndarray, rng: np.random.Generator, width: float) -> np.ndarray:
+    """MNIST digits (uint8 (n, 28, 28)) written side by side with a marker ``width`` times MNIST's
+    stroke (``markers``' pen path and tip) as a grey photo: float32 (h, w), grey levels 0-255."""
+    from mnist_cnn import markers
+
+    scale = 5
+    glyphs = [markers.traced(markers.pen_path(digit, scale, rng), width * 2.5 * scale / 2, 1.0, 12) for digit in digits]
+    height = max(glyph.shape[0] for glyph in glyphs)
+    alpha = np.concatenate([np.pad(glyph, ((0, height - glyph.shape[0]), (0, 0))) for glyph in glyphs], axis=1)
+    return np.clip(215 - 180 * alpha + rng.normal(0, 3, alpha.shape), 0, 255).astype(np.float32)
+
+
+def test_a_numbers_bold_digits_are_read_by_the_bold_reader():
+    """Numbers written with a marker (validation digits): each bold digit goes to the bold reader."""
+    from conftest import real_data_dir
+    from mnist_cnn import data
+    from mnist_cnn.prediction import read_digits, read_gray
+    from mnist_cnn.rejection import load_rejector
+
+    dataset = data.load_dataset("mnist", real_data_dir())
+    _, (images, labels) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
+    best = load_model("best", runtime="onnx")
+    judge = load_rejector(best).one_digit_probabilities
+    rng = np.random.default_rng(8)
+    right = {"best": 0, "routed": 0}
+    kinds = []
+    for _ in range(40):
+        chosen = rng.choice(len(images), 3, replace=False)
+        expected = "".join(str(int(label)) for label in labels[chosen])
+        reading = read_gray(
+            marker_number(images[chosen], rng, rng.uniform(2.0, 4.0)), "number", best.probabilities, judge
+        )
+        kinds += reading.digit_kinds
+        digits = np.stack(reading.images)
+        routed, read_by = read_digits(best, digits, reading.digit_kinds)
+        assert read_by == reading.digit_kinds
+        right["routed"] += "".join(str(int(row.argmax())) for row in routed) == expected
+        right["best"] += "".join(str(int(row.argmax())) for row in best.probabilities(digits)) == expected
+    assert np.mean([kind == "bold" for kind in kinds]) > 0.9
+    assert right["routed"] >= right["best"] + 4, right  # 35 against 27 when written
+
+
+def test_predict_reads_a_marker_number_with_the_bold_reader_digit_by_digit(tmp_path):
+    digits = np.zeros((2, 28, 28), np.uint8)
+    digits[0, 4:24, 13:16] = 255  # a 1
+    rows, cols = np.indices((28, 28))
+    digits[1] = np.where(np.abs(np.hypot((rows - 14) / 1.4, cols - 14) - 6) < 1.3, 255, 0)  # a 0
+    path = tmp_path / "ten.png"
+    Image.fromarray(marker_number(digits, np.random.default_rng(0), 3.0).astype(np.uint8)).save(path)
+    result = run_cli("predict", str(path), "--number", "--json", "--runtime", "onnx")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["number"] == "10" and [digit["reader"] for digit in answer["digits"]] == ["bold", "bold"]

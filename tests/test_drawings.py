@@ -146,9 +146,9 @@ def test_a_drawings_digits_are_read_by_the_drawn_reader_and_a_photos_by_the_mode
     assert prediction.read(digit, "single").kind == "drawn"
     assert prediction.read(Image.fromarray(digit)).kind == "drawn"
     number = prediction.read_gray(np.concatenate([digit, digit], axis=1), "number")
-    assert len(number.images) == 2 and number.digits_kind == "drawn"
+    assert len(number.images) == 2 and number.digit_kinds == ["drawn", "drawn"]
     photo = digit * 0.6 + 60 + np.random.default_rng(1).normal(0, 4, digit.shape)
     assert prediction.read(photo, "single").kind is None
-    assert prediction.read_gray(np.concatenate([photo, photo], axis=1), "number").digits_kind is None
+    assert prediction.read_gray(np.concatenate([photo, photo], axis=1), "number").digit_kinds == [None, None]
     bold = drawing(size=(300, 300), height=150, pen=45)[:, :300]
     assert prediction.read(bold, "single").kind == "bold"

@@ -624,7 +624,7 @@ class Reading:
     boxes: list[list[int]] | None = None
     whole: np.ndarray | None = None
     kind: str | None = None  # the one digit's (or the whole's) kind with a reader of its own (``readers.KINDS``)
-    digits_kind: str | None = None  # a number's digits' kind ("drawn" on a drawing), or None
+    digit_kinds: list[str | None] | None = None  # a number's digits' kinds (``number_kinds``), or None: the model's
 
 
 READING_MODES = ("auto", "single", "number")
@@ -668,12 +668,27 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
     if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
         return one_digit(ink, scan, drawing=placement.drawing)  # no line of writing (a "%"): one thing
     images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
-    digits_kind = "drawn" if placement.drawing else None
+    kinds = number_kinds(segments, ink, placement.drawing)
     if mode == "number":
-        return Reading(images, boxes, digits_kind=digits_kind)
+        return Reading(images, boxes, digit_kinds=kinds)
     # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
     whole = one_digit(ink, scan, drawing=placement.drawing)
-    return Reading(images, boxes, whole.images[0], whole.kind, digits_kind)
+    return Reading(images, boxes, whole.images[0], whole.kind, kinds)
+
+
+def number_kinds(segments: list, ink: np.ndarray, drawing: bool) -> list[str | None]:
+    """Per digit of a number (``segmentation.Segment``s found in the ink map ``ink``): "bold" when its
+    own ink, cropped as one digit's is (``preprocessing.crop_digit``), has bold strokes
+    (``bold_strokes.is_bold``: a number written with a marker, read 78% -> 91% exactly with the bold
+    reader, docs/BENCHMARKS.md), else "drawn" on a ``drawing``, else None."""
+    kinds = []
+    for segment in segments:
+        try:
+            bold = is_bold(preprocessing.crop_digit(ink if segment.ink is None else segment.ink))
+        except ImageError:
+            bold = False
+        kinds.append("bold" if bold else "drawn" if drawing else None)
+    return kinds
 
 
 def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None, drawing: bool = False) -> Reading:
@@ -721,7 +736,9 @@ def classify_readings(
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
     kinds = [
-        reading.kind if reading.boxes is None else reading.digits_kind for reading in readings for _ in reading.images
+        kind
+        for reading in readings
+        for kind in ([reading.kind] if reading.boxes is None else reading.digit_kinds or [None] * len(reading.images))
     ]
     flat = iter(classify(classifier, images, [None] * len(images), rejector, kinds))
     answers = []

@@ -99,10 +99,13 @@ class Segment:
         box: (left, top, right, bottom) of its ink in the original image's pixels, right and bottom
             exclusive.
         image: uint8 (28, 28), values 0-255, MNIST-style (light on dark, centred by mass).
+        ink: its ink alone as the image was made from it (in the ink map's pixels, its box's
+            size): float32 (h, w), values 0-1, light on dark; None when the segment is the whole image.
     """
 
     box: tuple[int, int, int, int]
     image: np.ndarray
+    ink: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -744,5 +747,5 @@ def find_digits(
     for blob in digits:
         top, bottom, left, right = digit.ink_bounding_box(blob.ink(ink))
         box = placement.box(blob.top + top, blob.top + bottom, blob.left + left, blob.left + right, shape)
-        segments.append(Segment(box, blob.mnist_image(ink)))
+        segments.append(Segment(box, blob.mnist_image(ink), (blob.faint or blob).ink(ink)))
     return segments
