@@ -124,31 +124,3 @@ def test_light_writing_on_a_dark_plaque_on_a_lighter_wall_is_no_drawing():
     image[writing & (image == 40)] = 180
     assert drawings.paper_level(drawings.sampled(image)[0]) == 235
     assert drawings.work_scale(image) == 1.0
-
-
-def test_is_drawing_tells_a_drawing_of_any_size_from_a_photo():
-    """A drawing is one whether or not it is shrunk: a small one too, which keeps its size."""
-    assert drawings.is_drawing(drawing()) and drawings.is_drawing(drawing(paper=246, ink=20))
-    small = drawing(size=(100, 300), height=60, pen=8)
-    assert drawings.is_drawing(small) and drawings.work_scale(small) == 1.0
-    noisy = drawing(paper=200, ink=30) + np.random.default_rng(0).normal(0, 3, (400, 1000))
-    assert not drawings.is_drawing(noisy)
-    assert not drawings.is_drawing(drawing(paper=200, ink=160))  # 40 grey levels: no clear ink
-    assert not drawings.is_drawing(np.zeros((50, 50), dtype=np.float32))
-
-
-def test_a_drawings_digits_are_read_by_the_drawn_reader_and_a_photos_by_the_model():
-    """``prediction.read`` marks a drawing's one digit, and a drawn number's digits, "drawn"
-    (``readers``: the drawn reader reads them); a photo's stay the model's, bold strokes the bold reader's."""
-    from mnist_cnn import prediction
-
-    digit = one_stroke_digit()
-    assert prediction.read(digit, "single").kind == "drawn"
-    assert prediction.read(Image.fromarray(digit)).kind == "drawn"
-    number = prediction.read_gray(np.concatenate([digit, digit], axis=1), "number")
-    assert len(number.images) == 2 and number.digit_kinds == ["drawn", "drawn"]
-    photo = digit * 0.6 + 60 + np.random.default_rng(1).normal(0, 4, digit.shape)
-    assert prediction.read(photo, "single").kind is None
-    assert prediction.read_gray(np.concatenate([photo, photo], axis=1), "number").digit_kinds == [None, None]
-    bold = drawing(size=(300, 300), height=150, pen=45)[:, :300]
-    assert prediction.read(bold, "single").kind == "bold"

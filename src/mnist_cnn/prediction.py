@@ -18,7 +18,6 @@ from mnist_cnn import preprocessing, readers
 from mnist_cnn.bold_strokes import is_bold
 from mnist_cnn.errors import Failure, ImageError, MissingExtraError, ModelError
 from mnist_cnn.low_resolution import is_low_resolution
-from mnist_cnn.preprocessing.drawings import is_drawing
 from mnist_cnn.quiet import native_stderr_closed
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
@@ -658,48 +657,48 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
 
     scan = is_low_resolution(gray)
     if mode == "single":
-        return one_digit(preprocessing.find_ink(gray)[0], scan, drawing=is_drawing(gray))
+        return one_digit(preprocessing.find_ink(gray)[0], scan)
     ink, placement = segmentation.ink_map(gray)
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
     if mode == "auto" and len(segments) == 1:
         if placement.reduced:  # a drawing cleaned smaller to find a number's digits: one digit is read at full size
-            return one_digit(preprocessing.find_ink(gray)[0], scan, drawing=True)
-        return one_digit(ink, scan, segments[0].image, placement.drawing)  # the same array to_mnist() makes
+            return one_digit(preprocessing.find_ink(gray)[0], scan)
+        return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
     if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
-        return one_digit(ink, scan, drawing=placement.drawing)  # no line of writing (a "%"): one thing
+        return one_digit(ink, scan)  # no line of writing (a "%"): one thing
     images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
-    kinds = number_kinds(segments, ink, placement.drawing)
+    kinds = number_kinds(segments, ink)
     if mode == "number":
         return Reading(images, boxes, digit_kinds=kinds)
     # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
-    whole = one_digit(ink, scan, drawing=placement.drawing)
+    whole = one_digit(ink, scan)
     return Reading(images, boxes, whole.images[0], whole.kind, kinds)
 
 
-def number_kinds(segments: list, ink: np.ndarray, drawing: bool) -> list[str | None]:
+def number_kinds(segments: list, ink: np.ndarray) -> list[str | None]:
     """Per digit of a number (``segmentation.Segment``s found in the ink map ``ink``): "bold" when its
     own ink, cropped as one digit's is (``preprocessing.crop_digit``), has bold strokes
-    (``bold_strokes.is_bold``: a number written with a marker, read 78% -> 91% exactly with the bold
-    reader, docs/BENCHMARKS.md), else "drawn" on a ``drawing``, else None."""
+    (``bold_strokes.is_bold``: a number written with a marker; docs/BENCHMARKS.md, "Reading
+    numbers"), else None."""
     kinds = []
     for segment in segments:
         try:
             bold = is_bold(preprocessing.crop_digit(ink if segment.ink is None else segment.ink))
         except ImageError:
             bold = False
-        kinds.append("bold" if bold else "drawn" if drawing else None)
+        kinds.append("bold" if bold else None)
     return kinds
 
 
-def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None, drawing: bool = False) -> Reading:
+def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = None) -> Reading:
     """A one-digit Reading of an ink map (``preprocessing.find_ink``'s, or ``segmentation.ink_map``'s):
     its 28x28 (``preprocessing.ink_to_mnist``, or ``image`` when already made from it) and its kind,
     "low_resolution" for a low-resolution scan's, "bold" for bold strokes (``bold_strokes.is_bold``
-    on the same crop), "drawn" for other strokes on a ``drawing`` (``drawings.is_drawing``), or None.
+    on the same crop), or None.
     Raises ImageError for an ink map that holds no ink."""
     cropped = preprocessing.crop_digit(ink)
     image = preprocessing.cropped_to_mnist(cropped) if image is None else image
-    kind = "low_resolution" if low_resolution else "bold" if is_bold(cropped) else "drawn" if drawing else None
+    kind = "low_resolution" if low_resolution else "bold" if is_bold(cropped) else None
     return Reading([image], kind=kind)
 
 

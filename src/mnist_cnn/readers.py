@@ -6,9 +6,8 @@ network ships in a folder of its own with a model card and its runtimes' files, 
 one-digit image of its kind in place of the shipped models in ``READ_FOR``:
 
 - ``"low_resolution"``: a scan of a few pixels a side, or such a scan enlarged (``low_resolution``);
-- ``"bold"``: strokes far wider than MNIST's, a marker's or a wide pen's (``bold_strokes``);
-- ``"drawn"``: a digit, or a number's digits, drawn on flat paper with a pen of constant width: the
-  served page's drawings (``preprocessing.drawings.is_drawing``; bold strokes go to ``"bold"``).
+- ``"bold"``: strokes far wider than MNIST's, a marker's or a wide pen's (``bold_strokes``), also a
+  number's digit by digit (``prediction.number_kinds``).
 
 The modules named there tell an image's kind; this one finds and loads the networks. A model the
 user names by its file is never replaced: only the shipped models' own folders count.
@@ -19,11 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-FOLDERS = {
-    "low_resolution": PACKAGE_DIR / "low_resolution_reader",
-    "bold": PACKAGE_DIR / "bold_reader",
-    "drawn": PACKAGE_DIR / "drawn_reader",
-}
+FOLDERS = {"low_resolution": PACKAGE_DIR / "low_resolution_reader", "bold": PACKAGE_DIR / "bold_reader"}
 KINDS = tuple(FOLDERS)
 READ_FOR = ("best", "best-ensemble")  # the shipped models whose inputs of these kinds the readers read
 

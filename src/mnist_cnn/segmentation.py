@@ -118,7 +118,6 @@ class Placement:
     scale_y: float
     scale_x: float
     reduced: bool = False  # a drawing cleaned smaller than ``preprocessing.to_mnist`` cleans it (``drawings``)
-    drawing: bool = False  # the image is a drawing on flat paper (``drawings.is_drawing``)
 
     def box(self, top: int, bottom: int, left: int, right: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in original pixels of a box (top, bottom, left, right) in the map's."""
@@ -187,11 +186,10 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
         ImageError: the image is not 2-D, or holds no ink at all.
     """
     gray = np.asarray(gray, dtype=np.float32)
-    found = drawings.drawing_ink(gray) if gray.ndim == 2 and gray.size else None
-    scale = 1.0 if found is None else drawings.ink_scale(*found)
+    scale = drawings.work_scale(gray) if gray.ndim == 2 and gray.size else 1.0
     ink, (rows, cols), (top, left) = find_ink(gray, scale)
     height, width = np.shape(gray)
-    return crop_to_ink(ink, Placement(top, left, height / rows, width / cols, scale < 1, found is not None))
+    return crop_to_ink(ink, Placement(top, left, height / rows, width / cols, scale < 1))
 
 
 def crop_to_ink(ink: np.ndarray, placement: Placement) -> tuple[np.ndarray, Placement]:
@@ -208,7 +206,6 @@ def crop_to_ink(ink: np.ndarray, placement: Placement) -> tuple[np.ndarray, Plac
         placement.scale_y,
         placement.scale_x,
         placement.reduced,
-        placement.drawing,
     )
     return ink[box], moved
 

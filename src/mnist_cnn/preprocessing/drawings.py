@@ -73,40 +73,23 @@ def strokes(mask: np.ndarray) -> tuple[float, float]:
 
 def work_scale(gray: np.ndarray) -> float:
     """The factor, at most 1, a drawing (h, w), grey levels 0-255, may be shrunk by before it is
-    cleaned (``ink_scale`` of its ``drawing_ink``); 1 for a photo or a scan."""
-    found = drawing_ink(gray)
-    return 1.0 if found is None else ink_scale(*found)
-
-
-def is_drawing(gray: np.ndarray) -> bool:
-    """Whether ``gray`` (h, w), grey levels 0-255, is a drawing on flat paper (``drawing_ink``)."""
-    return drawing_ink(gray) is not None
-
-
-def drawing_ink(gray: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """(ink, step) of a drawing (h, w), grey levels 0-255: its ink, boolean (h, w), the pixels over half
-    its strongest contrast with the paper, and the step ``sampled`` took; None for a photo or a scan
-    (``paper_level`` None, or not ``drawn``, judged on about SAMPLED pixels) and for ink under
-    INK_CONTRAST grey levels from the paper."""
+    cleaned: its ink (over half its contrast with the paper) kept INK_ROWS rows high, its pieces'
+    median height DIGIT_ROWS (a frame drawn around small digits) and its pen PEN pixels wide
+    (``strokes``), whichever shrinks least. Whether it is a drawing is judged
+    on about SAMPLED pixels (``sampled``); its strokes are measured on the maxima of blocks twice as
+    wide as the sample's step (``resize.max_pool``), where a hairline beside bold strokes stays a
+    line. 1 for a photo (``paper_level`` None, or not ``drawn``), for ink under INK_CONTRAST grey
+    levels from the paper, and for a drawing already that small."""
     sample, step = sampled(gray)
     level = paper_level(sample)
     if level is None:
-        return None
+        return 1.0
     signed = sample.astype(np.int16) - level
     strongest = int(np.abs(signed).max())
     if strongest < INK_CONTRAST or not drawn(sample, signed, np.abs(signed) > strongest / 2):
-        return None
+        return 1.0
     dark = signed.min() < -strongest / 2  # dark ink on light paper (drawn checked it is all on one side)
-    return (gray < level - strongest / 2 if dark else gray > level + strongest / 2), step
-
-
-def ink_scale(ink: np.ndarray, step: int) -> float:
-    """The factor, at most 1, a drawing whose ink is ``ink`` (boolean (h, w), ``drawing_ink``) may be
-    shrunk by: its ink kept INK_ROWS rows high, its pieces' median height DIGIT_ROWS (a frame drawn
-    around small digits) and its pen PEN pixels wide (``strokes``), whichever shrinks least. The
-    strokes are measured on the maxima of blocks twice as wide as the sample's ``step``
-    (``resize.max_pool``), where a hairline beside bold strokes stays a line. 1 for a drawing already
-    that small."""
+    ink = gray < level - strongest / 2 if dark else gray > level + strongest / 2
     pooled_longest = -(-max(ink.shape) // (2 * step))  # blocks twice the sample's step
     factor = -(-max(ink.shape) // pooled_longest)  # what max_pool pools by: 4 for a 1040x390 number
     pen, height = strokes(max_pool(ink, pooled_longest))
