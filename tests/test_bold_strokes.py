@@ -246,3 +246,27 @@ def test_predict_reads_a_marker_number_with_the_bold_reader_digit_by_digit(tmp_p
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["number"] == "10" and [digit["reader"] for digit in answer["digits"]] == ["bold", "bold"]
+
+
+@pytest.mark.parametrize("width", [2, 5, 12])
+def test_mean_stroke_width_of_bars_and_rings(width):
+    bar = np.zeros((120, 120), bool)
+    bar[10:110, 50 : 50 + width] = True
+    assert digit.mean_stroke_width(bar) == pytest.approx(width * 4 / np.pi, rel=0.15)  # along an axis: 4/pi wide
+    if width >= 5:  # a ring's path is itself about 2 pixels wide
+        assert digit.mean_stroke_width(ring(120, width / 14.4) > 0.5) == pytest.approx(width, rel=0.3)
+    assert digit.mean_stroke_width(np.zeros((5, 5), bool)) == 0.0
+
+
+def test_a_thin_number_is_not_measured_digit_by_digit(monkeypatch):
+    """A number whose whole ink is far from bold costs no per-digit measurement; a marker's is measured."""
+    from mnist_cnn import prediction, segmentation
+
+    measured = []
+    monkeypatch.setattr(prediction, "is_bold", lambda cropped: measured.append(1) or is_bold(cropped))
+    rings = [ring(120, multiple) for multiple in (1.0, 1.0, 1.0)]
+    for multiple, expected in ((1.0, [None] * 3), (3.0, ["bold"] * 3)):
+        ink = np.concatenate([ring(120, multiple) for _ in rings], axis=1)
+        segments = segmentation.find_digits(ink, segmentation.Placement(0, 0, 1.0, 1.0), ink.shape)
+        assert len(segments) == 3 and prediction.number_kinds(segments, ink) == expected
+        assert len(measured) == (0 if multiple == 1.0 else 3)

@@ -93,6 +93,16 @@ def normalise_stroke_width(digit: np.ndarray) -> np.ndarray:
     return changed[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
+def mean_stroke_width(mask: np.ndarray) -> float:
+    """The mean stroke width of a boolean image (h, w), in pixels: twice its area over its outline,
+    the outline counted as ink/paper changes along rows and columns times pi/4 (a stroke at a random
+    angle crosses 4/pi more pixel edges than its length; as ``drawings.strokes`` measures a piece).
+    Cheaper than ``stroke_width`` (no distance transform) and rougher. 0 for an empty mask."""
+    padded = np.pad(mask, 1)
+    changes = np.count_nonzero(padded[1:] != padded[:-1]) + np.count_nonzero(padded[:, 1:] != padded[:, :-1])
+    return 2.0 * np.count_nonzero(mask) / (changes * np.pi / 4) if changes else 0.0
+
+
 def stroke_multiple(digit: np.ndarray) -> float:
     """A cropped digit's stroke width (``stroke_width`` of its pixels over 0.5, half of full ink: the
     full width at half maximum of a stroke at full ink) in multiples of MNIST's proportion
