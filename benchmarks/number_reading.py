@@ -140,8 +140,13 @@ def detector_of(model):
 def read(gray: np.ndarray, model) -> str:
     """The number in ``gray`` (``preprocessing.open_image``'s) as ``predict --number`` reads it:
     segmented with the model and its digit detector, the digits read by the model or its specialist
-    reader (``prediction.read_digits``: a drawing's by the drawn reader), the model remembering the
+    reader (``prediction.read_digits``: a bold digit by the bold reader), the model remembering the
     images it was asked about within the read."""
+    return read_number(gray, model)[0]
+
+
+def read_number(gray: np.ndarray, model) -> tuple[str, str]:
+    """(``read``'s number, the same segments read by the model alone): "" for both when no digit is found."""
     from mnist_cnn import prediction
     from mnist_cnn.errors import ImageError
 
@@ -151,10 +156,11 @@ def read(gray: np.ndarray, model) -> str:
                 gray, "number", model.probabilities, detector_of(model).one_digit_probabilities
             )
         except ImageError:
-            return ""
+            return "", ""
         images = np.stack(reading.images)
-        probabilities, _ = prediction.read_digits(model, images, reading.digit_kinds)
-    return "".join(str(int(row.argmax())) for row in probabilities)
+        probabilities, read_by = prediction.read_digits(model, images, reading.digit_kinds)
+        alone = probabilities if not any(read_by) else model.probabilities(images)
+    return tuple("".join(str(int(row.argmax())) for row in rows) for rows in (probabilities, alone))
 
 
 def alone(grays: list[np.ndarray], model) -> str:
@@ -352,21 +358,14 @@ def marker_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) ->
     """``count`` numbers of 2-5 separated digits written with a marker (``with_marker``): exact-string
     accuracy read as ``predict --number`` reads them (a bold digit by the bold reader), and the same
     segments read by the model alone."""
-    from mnist_cnn import prediction
-
     rng = np.random.default_rng(17)
     right = {"read": 0, "model_alone": 0}
     for _ in range(count):
         chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
         expected = "".join(str(int(label)) for label in labels[chosen])
-        gray = with_marker(compose(digits[chosen], False, rng), rng)
-        right["read"] += read(gray, model) == expected
-        with model.remembering():
-            reading = prediction.read_gray(
-                gray, "number", model.probabilities, detector_of(model).one_digit_probabilities
-            )
-        alone = model.probabilities(np.stack(reading.images)).argmax(axis=1)
-        right["model_alone"] += "".join(str(int(digit)) for digit in alone) == expected
+        got, alone = read_number(with_marker(compose(digits[chosen], False, rng), rng), model)
+        right["read"] += got == expected
+        right["model_alone"] += alone == expected
     result = {"count": count, "exact": right["read"] / count, "exact_model_alone": right["model_alone"] / count}
     print(f"marker numbers: {result['exact']:.1%} exact ({result['exact_model_alone']:.1%} by the model alone)")
     return result

@@ -58,10 +58,9 @@ def rendered(kind: str, digits: np.ndarray, rng: np.random.Generator) -> list[np
 def routed_probabilities(first, bold, images: np.ndarray, kinds: list) -> np.ndarray:
     """Each image read by ``bold`` when its kind is "bold", else by ``first``."""
     probabilities = np.array(first.probabilities(images))  # a copy: a model may hand back its memory
-    for kind, model in (("bold", bold),):
-        chosen = [index for index, each in enumerate(kinds) if each == kind]
-        if chosen and model is not None:
-            probabilities[chosen] = model.probabilities(images[chosen])
+    chosen = [index for index, kind in enumerate(kinds) if kind == "bold"]
+    if chosen:
+        probabilities[chosen] = bold.probabilities(images[chosen])
     return probabilities
 
 

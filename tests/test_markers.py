@@ -122,21 +122,31 @@ def test_a_marker_run_makes_its_validation_markers_once_from_the_validation_digi
 
 
 @pytest.mark.slow
-def test_a_marker_run_chooses_its_epoch_on_validation_digits_written_with_a_marker_too(mnist_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("flag", "count", "file", "key", "written", "other_key"),
+    [
+        ("--marker-digits", 12, training.MARKER_VALIDATION_FILE, "marker_validation_images", "", None),
+        ("--drawn-digits", 10, training.DRAWN_VALIDATION_FILE, "drawn_validation_images", " drawn with the page's pen",
+         "marker_validation_images"),
+    ],
+)  # fmt: skip
+def test_a_pen_run_chooses_its_epoch_on_validation_digits_written_with_that_pen_too(
+    mnist_dir, tmp_path, flag, count, file, key, written, other_key
+):
     import json
 
     from conftest import run_cli
 
-    run_dir = tmp_path / "marked"
-    args = ["train", "--epochs", "1", "--limit", "1000", "--marker-digits", "12", "--data-dir", str(mnist_dir)]
+    run_dir = tmp_path / "run"
+    args = ["train", "--epochs", "1", "--limit", "1000", flag, str(count), "--data-dir", str(mnist_dir)]
     result = run_cli(*args, "--out", str(run_dir))
     assert result.returncode == 0, result.stderr
-    assert "chosen on the validation split and 12 of its digits" in result.stdout
-    with np.load(run_dir / training.MARKER_VALIDATION_FILE) as saved:
-        assert saved["images"].shape == (12, 28, 28) and int(saved["count"]) == 12
+    assert f"chosen on the validation split and {count} of its digits{written}" in result.stdout
+    with np.load(run_dir / file) as saved:
+        assert saved["images"].shape == (count, 28, 28) and int(saved["count"]) == count
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["validation_images"] == 100 and metrics["marker_validation_images"] == 12
-    assert metrics["train_images"] == 900 + 12
+    assert metrics["validation_images"] == 100 and metrics[key] == count and other_key not in metrics
+    assert metrics["train_images"] == 900 + count
 
 
 def test_the_page_pen_draws_flat_strokes_of_about_mnists_width_either_way_round():
@@ -180,24 +190,6 @@ def test_drawn_digits_are_kept_in_their_own_files_and_must_not_be_negative(tmp_p
     assert (tmp_path / training.DRAWN_FILE).exists() and not (tmp_path / training.MARKER_FILE).exists()
     with pytest.raises(training.UsageError, match="--drawn-digits"):
         training.TrainConfig(drawn_digits=-1).check()
-
-
-@pytest.mark.slow
-def test_a_drawn_digits_run_chooses_its_epoch_on_validation_digits_drawn_with_the_page_pen_too(mnist_dir, tmp_path):
-    import json
-
-    from conftest import run_cli
-
-    run_dir = tmp_path / "drawn"
-    args = ["train", "--epochs", "1", "--limit", "1000", "--drawn-digits", "10", "--data-dir", str(mnist_dir)]
-    result = run_cli(*args, "--out", str(run_dir))
-    assert result.returncode == 0, result.stderr
-    assert "chosen on the validation split and 10 of its digits drawn with the page's pen" in result.stdout
-    with np.load(run_dir / training.DRAWN_VALIDATION_FILE) as saved:
-        assert saved["images"].shape == (10, 28, 28) and int(saved["count"]) == 10
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["drawn_validation_images"] == 10 and "marker_validation_images" not in metrics
-    assert metrics["train_images"] == 900 + 10
 
 
 @pytest.mark.slow

@@ -17,7 +17,8 @@ images are made the way a person makes them, at full size, and put through the v
 
 The same path traced with the drawing page's pen (``drawn_image``: a tip of ``PAGE_PEN_WIDTHS`` times
 MNIST's stroke, flat ink on flat paper either way round, an antialiased edge, no noise) gives the
-digits a person draws on the page; ``drawn_reader/`` is trained on those.
+digits a person draws on the page (``train --drawn-digits``; a reader so trained read drawings no
+better than ``best``: docs/BENCHMARKS.md, "A reader for drawings, tried and not shipped").
 
 The numbers benchmark's and own-digits benchmark's markers (``benchmarks/digit_sets.py``) trace the
 same kind of path and are made from MNIST's test digits; these are made from the training split only.

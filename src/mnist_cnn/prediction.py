@@ -708,8 +708,7 @@ def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = 
     """A one-digit Reading of an ink map (``preprocessing.find_ink``'s, or ``segmentation.ink_map``'s):
     its 28x28 (``preprocessing.ink_to_mnist``, or ``image`` when already made from it) and its kind,
     "low_resolution" for a low-resolution scan's, "bold" for bold strokes (``bold_strokes.is_bold``
-    on the same crop), or None.
-    Raises ImageError for an ink map that holds no ink."""
+    on the same crop), or None. Raises ImageError for an ink map that holds no ink."""
     cropped = preprocessing.crop_digit(ink)
     image = preprocessing.cropped_to_mnist(cropped) if image is None else image
     kind = "low_resolution" if low_resolution else "bold" if is_bold(cropped) else None
