@@ -760,6 +760,21 @@ def test_median_matches_numpy_median():
         assert filters.median(values) == float(np.median(values))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_percentile_matches_numpy_percentile_bit_for_bit_with_its_dtype(dtype):
+    rng = np.random.default_rng(6)
+    for size in (1, 2, 3, 10, 11, 257, 2138):
+        for repeat in range(20):
+            values = rng.random(size) ** rng.uniform(0.2, 3)
+            values = (values * 255).astype(dtype) if dtype is np.uint8 else values.astype(dtype)
+            if repeat % 4 == 0:
+                values = np.round(values / 20) * 20  # ties, as ink at full level has
+            for q in (0, 5, 10, 50, 75, 90, 99, 100):
+                expected = np.percentile(values, q)
+                got = filters.percentile(values, q)
+                assert got == expected and np.asarray(got).dtype == np.asarray(expected).dtype, (size, q)
+
+
 def test_robust_std_is_the_normal_scale_of_the_median_absolute_deviation_and_ignores_outliers():
     rng = np.random.default_rng(5)
     paper = rng.normal(200.0, 3.0, (60, 60))

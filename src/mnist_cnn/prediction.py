@@ -660,21 +660,22 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
     in any ``mode``. Raises ImageError for an image that holds no ink."""
     from mnist_cnn import segmentation
 
-    scan = is_low_resolution(gray)
     if mode == "single":
-        return one_digit(preprocessing.find_ink(gray)[0], scan)
+        return one_digit(preprocessing.find_ink(gray)[0], is_low_resolution(gray))
     ink, placement = segmentation.ink_map(gray)
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
-    if mode == "auto" and len(segments) == 1:
+    if mode == "number":
+        images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
+        return Reading(images, boxes, digit_kinds=number_kinds(segments, ink))
+    scan = is_low_resolution(gray)  # what a one-digit reading's kind needs, not a number's digits
+    if len(segments) == 1:
         if placement.reduced:  # a drawing cleaned smaller to find a number's digits: one digit is read at full size
             return one_digit(preprocessing.find_ink(gray)[0], scan)
         return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
-    if mode == "auto" and not segmentation.on_one_line([segment.box for segment in segments]):
+    if not segmentation.on_one_line([segment.box for segment in segments]):
         return one_digit(ink, scan)  # no line of writing (a "%"): one thing
     images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
     kinds = number_kinds(segments, ink)
-    if mode == "number":
-        return Reading(images, boxes, digit_kinds=kinds)
     # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
     whole = one_digit(ink, scan)
     return Reading(images, boxes, whole.images[0], whole.kind, kinds)

@@ -25,6 +25,7 @@ import numpy as np
 
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import digit, drawings, find_ink, ink_to_mnist, paper, to_mnist
+from mnist_cnn.preprocessing.filters import percentile
 
 SPECK = 0.03  # of the largest component's ink: smaller marks far from any digit are dust, not digits
 STROKE = 0.3  # ink level: fainter pixels (blurred edges, JPEG halos) do not join two digits into one
@@ -180,14 +181,16 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, Placement]:
     as ``preprocessing.to_mnist`` (work size, sheet, ink, ruled lines), cut to its ink's box
     (``crop_to_ink``): float32 (H, W), values 0-1, light on dark; and where it lies in the original
     image. A drawing on flat paper is cleaned at the size its ink and pen need
-    (``drawings.work_scale``): a drawn 4-digit number about 3 times faster (``Placement.reduced``).
+    (``drawings.work_scale``): a drawn 4-digit number about 3 times faster (``Placement.reduced``),
+    and without looking for a shadow, which flat paper cannot hold.
 
     Raises:
         ImageError: the image is not 2-D, or holds no ink at all.
     """
     gray = np.asarray(gray, dtype=np.float32)
     scale = drawings.work_scale(gray) if gray.ndim == 2 and gray.size else 1.0
-    ink, (rows, cols), (top, left) = find_ink(gray, scale)
+    # Under 1 only for a drawing (flat paper, two tones, ``drawings.drawn``): no shadow to look for.
+    ink, (rows, cols), (top, left) = find_ink(gray, scale, relight=scale == 1.0)
     height, width = np.shape(gray)
     return crop_to_ink(ink, Placement(top, left, height / rows, width / cols, scale < 1))
 
@@ -577,7 +580,7 @@ def with_faint_ink(blob: Blob, digits: list[Blob], ink: np.ndarray, height: floa
         touched[labels[own]] = True  # the pieces its strokes lie in (np.isin's answer, as a lookup)
         touched[0] = False
         mask = own | (touched[labels] & (region <= STROKE))
-    gain = float(min(4.0, 1.0 / max(float(np.percentile(region[mask], 90)), 0.25)))
+    gain = float(min(4.0, 1.0 / max(float(percentile(region[mask], 90)), 0.25)))
     if gain == 1.0 and mask.sum() == own.sum():
         return blob
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))

@@ -89,10 +89,13 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
     return ink_to_mnist(ink)
 
 
-def find_ink(gray: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+def find_ink(
+    gray: np.ndarray, scale: float = 1.0, relight: bool = True
+) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
     """The chain's first steps (1-6), shared by ``to_mnist`` and ``segmentation``: a grayscale image
     (h, w), values 0-255, shrunk first by ``scale`` if that is under 1 (``fit_work_size``), to (ink,
-    work_shape, sheet_origin). ``ink``: float32, values 0-1, light on
+    work_shape, sheet_origin). ``relight``: look for a shadow to divide out (``paper.find_writing``);
+    a drawing on flat paper (``drawings.work_scale``) has none. ``ink``: float32, values 0-1, light on
     dark, the size of the sheet cut from the image at work size; ``work_shape``: (rows, cols) of the
     image at work size (``fit_work_size``); ``sheet_origin``: (top, left) of the sheet in it, (0, 0)
     when there is none.
@@ -107,7 +110,7 @@ def find_ink(gray: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, tuple[in
     sheet = sheets.sheet_in(work) or plaques.find_plaque(work)
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
-    ink, relit = paper.find_writing(paper_only, faint=enlarged(gray))
+    ink, relit = paper.find_writing(paper_only, relight=relight, faint=enlarged(gray))
     ink = frames.without_frames(ink, clear_of_edges=True)
     ink = frames.without_frames(lines.remove_ruled_lines(ink))
     ink = lines.without_hairlines(remnants.without_shade_remnants(ink, relit=relit))

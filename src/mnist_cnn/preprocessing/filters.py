@@ -1,6 +1,6 @@
 """Small image filters shared by the preprocessing steps.
 
-Mostly exact stand-ins for ``scipy.ndimage`` filters (and ``np.median``, ``np.histogram``) where
+Mostly exact stand-ins for ``scipy.ndimage`` filters (and ``np.median``, ``np.percentile``, ``np.histogram``) where
 they are slow: the same values, bit for bit, at a fraction of the cost (preprocessing runs per
 request in a server); tests check them against scipy. Also Otsu's threshold (Otsu 1979;
 scikit-image's ``threshold_otsu``) with how well it splits the values."""
@@ -52,6 +52,22 @@ def median(values: np.ndarray) -> float:
         return float(np.partition(flat, middle)[middle])
     lower, upper = np.partition(flat, (middle - 1, middle))[middle - 1 : middle + 1]
     return (float(lower) + float(upper)) / 2
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (its default "linear" method: Hyndman and Fan's 7th) of a
+    non-empty, NaN-free array, bit for bit and with its dtype (float32 for float32 values), from one
+    partition: a tenth of np.percentile's cost on the few hundred values a digit's ink holds, where
+    its checks and dispatch cost more than the partition. ``q``: 0-100."""
+    flat = np.asarray(values).ravel()
+    virtual = (flat.size - 1) * (q / 100)
+    lower = int(virtual)
+    upper = min(lower + 1, flat.size - 1)
+    ordered = np.partition(flat, (lower, upper) if upper != lower else lower)
+    below, above = ordered[lower], ordered[upper]
+    weight, difference = virtual - lower, above - below
+    # numpy's lerp: from the nearer end, so that a weight of 1 gives ``above`` exactly
+    return above - difference * (1 - weight) if weight >= 0.5 else below + difference * weight
 
 
 def robust_std(values: np.ndarray, centre: float | None = None) -> float:

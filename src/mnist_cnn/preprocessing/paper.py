@@ -13,7 +13,7 @@ import numpy as np
 
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import shading, shadows
-from mnist_cnn.preprocessing.filters import median, neighbourhood_count, neighbourhood_max
+from mnist_cnn.preprocessing.filters import median, neighbourhood_count, neighbourhood_max, percentile
 from mnist_cnn.preprocessing.lighting import illumination
 
 MIN_CONTRAST = 10.0  # grey levels: ink fainter than this against its paper is not told from paper
@@ -110,7 +110,7 @@ def find_writing(
         count_along(marks, axis=0) / gray.shape[0] >= 0.85
     )[None, :]
     pen = marks & ~across  # the pen's ink: printed lines across the image may be most of the marks
-    scale = float(np.percentile(near[pen if pen.any() else marks], 90))
+    scale = float(percentile(near[pen if pen.any() else marks], 90))
     floor = threshold if faint else max(threshold, FLOOR_SHARE * scale)
     near_marks = neighbourhood_max(marks, 5)  # anti-aliased edges, not specks
     result = np.zeros(gray.shape, dtype=np.float32)
