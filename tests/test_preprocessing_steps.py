@@ -1230,6 +1230,35 @@ def test_what_relighting_left_of_a_shadow_is_erased_and_the_digit_kept(what, sha
     np.testing.assert_array_equal(cleaned[ring], ink[ring])
 
 
+@pytest.mark.parametrize("relit", [False, True])
+def test_a_pale_shadow_corner_the_frame_cuts_is_erased_in_any_map(relit):
+    """A phone's shadow corner reaching the map's top edge, at 0.45 of the pen and filling over half
+    its box, its ridge about as wide as the pen's strokes (a long wedge, 11 pixels to the 0's 10, under
+    AS_WIDE): shade, whether or not a shadow was divided out to find the ink (shade_photo validation
+    photos: a 7 read as 6, a 5 as 3)."""
+    rows, cols = np.indices((400, 400))
+    wedge = (cols - 220 > rows * 6) & (rows < 30)  # a triangle along the top edge, at the right
+    assert digit.stroke_width(wedge) < remnants.AS_WIDE * 10
+    ink, ring = ring_with(np.where(wedge, np.float32(0.45), np.float32(0)))
+    cleaned = remnants.without_shade_remnants(ink, relit=relit)
+    assert not cleaned[~ring].any()
+    np.testing.assert_array_equal(cleaned[ring], ink[ring])
+
+
+def test_pale_solid_fingers_a_little_wider_than_the_pen_go_only_from_a_relit_map():
+    """Three fingers 13 pixels wide (1.3 of the 0's 10-pixel pen, under AS_WIDE) at 0.7 of its
+    strength, apart from it and clear of the frame's edge: what relighting left of a hand (shade
+    photos read "01" for 0), not a second digit; in a map where no shadow was divided out they may be
+    digits written more lightly, and stay."""
+    bar = draw(np.zeros((400, 400), np.float32), "line", (250, 60, 250, 160), 0.7, 13)
+    fingers = np.max([np.roll(bar, 40 * copy, axis=1) for copy in range(3)], axis=0)
+    ink, ring = ring_with(fingers)
+    assert remnants.without_shade_remnants(ink) is ink
+    cleaned = remnants.without_shade_remnants(ink, relit=True)
+    assert not cleaned[~ring].any()
+    np.testing.assert_array_equal(cleaned[ring], ink[ring])
+
+
 def test_a_hand_s_shadow_taken_whole_goes_though_its_fingers_are_narrower_than_three_pens():
     """A palm 160 pixels across from outside the frame (its bottom edge), its four fingers 25 pixels wide (2.5
     of the digit's 10-pixel pen, and most of the shadow's ridge): its typical stroke width is the

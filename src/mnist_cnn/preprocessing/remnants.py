@@ -30,6 +30,7 @@ FAINT = 0.65  # of the strongest mark's strength: a mark this pale is shade, wha
 APART = 0.25  # ... when its box lies this far from the writing's, of the writing's height
 FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide at its widest is a shadow taken whole ...
 SOLID = 0.45  # of its box: a shadow taken whole fills more of it than a digit's strokes do
+SOLID_WIDE = 1.25  # of the pen's stroke width: a pale solid mark apart this wide, in a relit map, is a finger
 LOOP = 0.05  # of a mark's pixels: a hole this large is a digit's loop, not a pinhole in a shadow
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
 
@@ -51,6 +52,13 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
       - in a relit map, marks at most 65% as strong whose boxes lie over a quarter of the
         writing's height from the box of the strong marks (``faint_apart``): fingertips and a rim
         as narrow as the pen or narrower, beside the digit;
+      - sizeable marks at most 80% as strong that fill over 45% of their box and lie that far from
+        the writing (``solid_apart``), when they reach the map's edge (``at_edge``: a phone's
+        corner or a fingertip the frame cuts, in any map, relit or not; its ridge can be no wider
+        than the pen's, a wedge's) or, in a relit map, are at least 1.25x the pen's width (fingers
+        left a little stronger than 65%). On 300 validation shade photos 273 -> 279 read right, none
+        read wrong that was right; 200 validation digits of each of the 15 other own-digits sets
+        read the same (docs/BENCHMARKS.md);
       - strong marks that fill over 45% of their box, both sides at least 8% of the map's longer
         side, reaching the map's edge (``is_broad``), whose widest part (``thickest``) is at least
         3x the pen's width and that wide, and enclosing no loop
@@ -108,15 +116,19 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
     strong = [label for label in np.flatnonzero(sizeable) if strength[label] >= STRONG * pen_top]
     pale = [label for label in np.flatnonzero(sizeable) if strength[label] <= PALE * top]
     broad = [label for label in strong if label in solid]
+    writing = [label for label in strong if label not in broad]
     if relit:
-        erased |= faint_apart(strength, boxes, [label for label in strong if label not in broad])
+        erased |= faint_apart(strength, boxes, writing)
+    shade = solid_apart(pale, sizes, boxes, writing)
+    erased |= shade & at_edge(boxes, box, ink.shape, len(strength))
     if pale or broad:
         width = {label: stroke_width(labels[boxes[label - 1]] == label) for label in strong + pale}
         written = [label for label in strong if width[label] >= MIN_PEN]  # not a ruling's leftover
         body = min(written, key=lambda label: width[label]) if written else None
         pen = width[body] if body is not None else np.inf  # no pen known: only specks go
         for label in pale:
-            erased[label] |= width[label] >= AS_WIDE * pen
+            wide = AS_WIDE if not (relit and shade[label]) else SOLID_WIDE  # a pale solid mark apart: a finger
+            erased[label] |= width[label] >= wide * pen
         for label in broad:
             piece = labels[boxes[label - 1]] == label
             erased[label] |= thickest(piece) >= max(FAR_WIDER * pen, whole) and not has_loop(piece)
@@ -133,22 +145,53 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
 def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.ndarray:
     """Boolean (count + 1,) by label: the marks at most ``FAINT`` as strong as the strongest whose
     boxes lie over ``APART`` of the writing's height from the writing's box (the box of the
-    ``written`` marks, strong and not a shadow taken whole). A hand's fingertips or a palm's rim that
+    ``written`` marks, strong and not a shadow taken whole; ``apart``). A hand's fingertips or a palm's rim that
     the closing left beside the digit, as narrow as its strokes or narrower, stood 0.26-0.64 of the
     digit's strength on 24 failing validation shade photos; a stroke written more lightly belongs to
     its digit and lies next to it. ``strength``: float (count + 1,) by label; ``boxes``:
     ``scipy.ndimage.find_objects``' (rows, cols) slices by label - 1."""
-    apart = np.zeros(len(strength), bool)
+    return apart(np.flatnonzero(strength[1:] <= FAINT * strength.max()) + 1, boxes, written, len(strength))
+
+
+def solid_apart(pale: list[int], sizes: np.ndarray, boxes: list, writing: list[int]) -> np.ndarray:
+    """Boolean (count + 1,) by label: which of the ``pale`` marks fill over ``SOLID`` of their box
+    and lie ``apart`` from the ``writing``: a shadow's piece, a phone's corner or a finger, as a
+    digit's strokes, filling under half their box, and the pen's own marks beside them are not.
+    ``sizes``: int (count + 1,) pixels by label."""
+    solid = [label for label in pale if sizes[label] > SOLID * area(boxes[label - 1])]
+    return apart(solid, boxes, writing, len(sizes))
+
+
+def at_edge(boxes: list, box: tuple[slice, slice], shape: tuple[int, int], count: int) -> np.ndarray:
+    """Boolean (count,) by label: the marks whose boxes reach an edge of the map ``shape`` (h, w): a
+    shadow's piece the frame cuts, held from outside it. ``box``: the box (rows, cols) of the map
+    the marks were labelled in."""
+    edge = np.zeros(count, bool)
+    for label, inner in enumerate(boxes, start=1):
+        rows, cols = in_map(box, inner)
+        edge[label] = rows.start == 0 or cols.start == 0 or rows.stop == shape[0] or cols.stop == shape[1]
+    return edge
+
+
+def area(box: tuple[slice, slice]) -> int:
+    """Pixels in a box (rows, cols)."""
+    return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+
+
+def apart(labels, boxes: list, written: list[int], count: int) -> np.ndarray:
+    """Boolean (count,) by label: which of ``labels`` have boxes lying over ``APART`` of the
+    writing's height from the writing's box (the box of the ``written`` marks); none without writing."""
+    far = np.zeros(count, bool)
     if not written:
-        return apart
+        return far
     writing_rows, writing_cols = zip(*(boxes[label - 1] for label in written))
     top, bottom = min(span.start for span in writing_rows), max(span.stop for span in writing_rows)
     left, right = min(span.start for span in writing_cols), max(span.stop for span in writing_cols)
     reach = APART * (bottom - top)
-    for label in np.flatnonzero(strength[1:] <= FAINT * strength.max()) + 1:
+    for label in labels:
         rows, cols = boxes[label - 1]
-        apart[label] = max(top - rows.stop, rows.start - bottom, left - cols.stop, cols.start - right) > reach
-    return apart
+        far[label] = max(top - rows.stop, rows.start - bottom, left - cols.stop, cols.start - right) > reach
+    return far
 
 
 def thickest(piece: np.ndarray) -> float:
