@@ -145,7 +145,7 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
 def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.ndarray:
     """Boolean (count + 1,) by label: the marks at most ``FAINT`` as strong as the strongest whose
     boxes lie over ``APART`` of the writing's height from the writing's box (the box of the
-    ``written`` marks, strong and not a shadow taken whole; ``apart``). A hand's fingertips or a palm's rim that
+    ``written`` marks, strong and not a shadow taken whole: ``apart``). A hand's fingertips or a palm's rim that
     the closing left beside the digit, as narrow as its strokes or narrower, stood 0.26-0.64 of the
     digit's strength on 24 failing validation shade photos; a stroke written more lightly belongs to
     its digit and lies next to it. ``strength``: float (count + 1,) by label; ``boxes``:
@@ -155,9 +155,9 @@ def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.nda
 
 def solid_apart(pale: list[int], sizes: np.ndarray, boxes: list, writing: list[int]) -> np.ndarray:
     """Boolean (count + 1,) by label: which of the ``pale`` marks fill over ``SOLID`` of their box
-    and lie ``apart`` from the ``writing``: a shadow's piece, a phone's corner or a finger, as a
-    digit's strokes, filling under half their box, and the pen's own marks beside them are not.
-    ``sizes``: int (count + 1,) pixels by label."""
+    and lie ``apart`` from the ``writing``: what may be a shadow's piece (a phone's corner, a
+    finger). A digit's strokes fill under half their box, and a stroke written more lightly lies
+    next to its digit. ``sizes``: int (count + 1,) pixels by label."""
     solid = [label for label in pale if sizes[label] > SOLID * area(boxes[label - 1])]
     return apart(solid, boxes, writing, len(sizes))
 
