@@ -55,13 +55,19 @@ def strokes(mask: np.ndarray) -> tuple[float, float]:
     a digit's and not a frame's around a number of them, nor a detached bar's alone."""
     from scipy import ndimage
 
-    labels, count = ndimage.label(np.pad(mask, 1), structure=np.ones((3, 3)))
+    padded = np.pad(mask, 1)
+    labels, count = ndimage.label(padded, structure=np.ones((3, 3)))
     if count == 0:
         return 0.0, 0.0
     changes = np.zeros(count + 1)
-    for a, b in ((labels[1:], labels[:-1]), (labels[:, 1:], labels[:, :-1])):
-        edge = a != b
-        changes += np.bincount(a[edge], minlength=count + 1) + np.bincount(b[edge], minlength=count + 1)
+    for a, b, in_a, in_b in (
+        (labels[1:], labels[:-1], padded[1:], padded[:-1]),
+        (labels[:, 1:], labels[:, :-1], padded[:, 1:], padded[:, :-1]),
+    ):
+        # An ink/paper change has one ink pixel (8-connected ink beside ink is one piece): the sum
+        # of the two labels is that pixel's piece.
+        edge = in_a != in_b
+        changes += np.bincount(a[edge] + b[edge], minlength=count + 1)
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     pieces = np.flatnonzero(areas[1:] >= SMALLEST_PIECE) + 1
     if len(pieces) == 0:
@@ -114,13 +120,16 @@ def drawn(sample: np.ndarray, signed: np.ndarray, ink: np.ndarray) -> bool:
     edge = np.concatenate([signed[0], signed[-1], signed[:, 0], signed[:, -1]])
     if np.mean(np.abs(edge) <= PAPER_NOISE) < EDGE_PAPER:
         return False
-    side = np.sign(signed[ink][0])
+    first_ink = signed.flat[int(np.argmax(ink))]  # the first ink pixel's side of the paper
     paper = np.abs(signed) <= PAPER_NOISE
-    if np.count_nonzero(~paper & (np.sign(signed) != side)) > OTHER_SIDE * np.count_nonzero(~paper):
+    # Off the paper (over PAPER_NOISE from it) on the other side than that ink: counted directly.
+    other_side = signed < -PAPER_NOISE if first_ink > 0 else signed > PAPER_NOISE
+    if np.count_nonzero(other_side) > OTHER_SIDE * np.count_nonzero(~paper):
         return False
     between = ~paper & ~ink & ~neighbourhood_max(paper, 5)  # neither ink nor its soft edge on the paper
     if np.count_nonzero(between) > THIRD_TONE * np.count_nonzero(ink):
         return False
     both = ink[:, 1:] & ink[:, :-1]
-    same = sample[:, 1:][both] == sample[:, :-1][both]
-    return bool(same.size == 0 or np.mean(same) >= FLAT_INK)
+    pairs = np.count_nonzero(both)
+    same = np.count_nonzero(both & (sample[:, 1:] == sample[:, :-1]))
+    return bool(pairs == 0 or same / pairs >= FLAT_INK)
