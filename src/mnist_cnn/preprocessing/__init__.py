@@ -111,12 +111,8 @@ def find_ink(
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
     ink, relit = paper.find_writing(paper_only, relight=relight, faint=enlarged(gray))
-    marks = frames.marks_of(ink) if min(ink.shape) >= frames.MIN_SIZE else None
-    framed = frames.without_frames(ink, clear_of_edges=True, marks=marks)
-    ruled = lines.remove_ruled_lines(framed)
-    # Labelled once when neither step changed the ink (most images: no frame, no ruled lines).
-    unchanged = framed is ink and np.array_equal(ruled, ink)
-    ink = frames.without_frames(ruled, marks=marks if unchanged else None)
+    ink = frames.without_frames(ink, clear_of_edges=True)
+    ink = frames.without_frames(lines.remove_ruled_lines(ink))
     ink = lines.without_hairlines(remnants.without_shade_remnants(ink, relit=relit))
     return blank.without_page_marks(ink), work.shape, origin
 

@@ -47,7 +47,7 @@ PLAIN = 0.02  # of a frame's pixels: a plain frame has at most this many inside 
 DIVIDER = 0.95  # of the inside's height at its columns: a piece reaching this far across is a cell's divider
 
 
-def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False, marks: tuple | None = None) -> np.ndarray:
+def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less up to MAX_FRAMES nested frames around the writing
     (``frame_erased``) and the rules beside it (``without_rules``); unchanged when there is none.
     Maps under MIN_SIZE pixels on a side are left alone.
@@ -58,11 +58,10 @@ def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False, marks: tupl
     top and a bottom that ``lines.remove_ruled_lines`` takes for two ruled lines, leaving its sides
     as 1s. Ruled paper's lines run on to the edges; a squared page's grid, even one stopping short
     of them, and a meter's cells have pieces inside the frame, and so has a frame a digit touches:
-    those are left to the pass after ruled lines (``frame_erased``'s ``plain``). ``marks``:
-    ``marks_of(ink)``, if already known (it is only read)."""
+    those are left to the pass after ruled lines (``frame_erased``'s ``plain``)."""
     if min(ink.shape) < MIN_SIZE:
         return ink
-    marks = marks_of(ink) if marks is None else marks
+    marks = marks_of(ink)
     for _ in range(MAX_FRAMES):
         erased = frame_erased(ink, marks, plain=clear_of_edges)
         if erased is None:
