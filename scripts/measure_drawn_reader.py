@@ -35,7 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mnist_cnn import data, markers, prediction, preprocessing, readers  # noqa: E402
+from ship_bold_reader import on_mnist_validation  # noqa: E402  (this script's folder is on sys.path)
+
+from mnist_cnn import markers, prediction, preprocessing, readers  # noqa: E402
 
 SEED = 2026  # the measured draws' seed: not the run's (its drawn digits come from the training split)
 RENDERERS = ("markers.py", "number_reading.drawn", "digit_sets.as_drawing", "digit_sets.small_drawing")
@@ -88,17 +90,10 @@ def numbers(best, reader, images: np.ndarray, labels: np.ndarray, count: int, rn
 
 def measure(run: Path, count: int, count_numbers: int) -> dict:
     """The run against the shipped ``best`` on validation digits (module docstring)."""
-    dataset = data.load_dataset("mnist")
-    _, (images, labels) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
     best, reader = prediction.load_model("best", runtime="onnx"), prediction.load_model(run / "model.keras")
     bold = readers.load_reader("bold", "onnx")
-    result = {
-        "mnist_validation": {
-            "images": len(labels),
-            "best": float(np.mean(best.probabilities(images).argmax(1) == labels)),
-            "reader": float(np.mean(reader.probabilities(images).argmax(1) == labels)),
-        }
-    }
+    images, labels, accuracies = on_mnist_validation(best, reader)
+    result = {"mnist_validation": accuracies}
     rng = np.random.default_rng(SEED)
     for kind in RENDERERS:
         chosen = rng.choice(len(images), count, replace=False)

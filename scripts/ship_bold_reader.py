@@ -50,20 +50,27 @@ def rendered(kind: str, digits: np.ndarray, rng: np.random.Generator) -> tuple[l
     return images, widths
 
 
+def on_mnist_validation(best, reader) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(images uint8 (n, 28, 28), labels (n,), accuracies): the validation split every shipped model
+    held out (seed 42, 10%) and ``best``'s and ``reader``'s accuracy on it, 0-1 (a reader must still
+    read plain MNIST). Shared with ``measure_drawn_reader.py``."""
+    dataset = data.load_dataset("mnist")
+    _, (images, labels) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
+    accuracies = {
+        "images": len(labels),
+        "best": float(np.mean(best.probabilities(images).argmax(1) == labels)),
+        "reader": float(np.mean(reader.probabilities(images).argmax(1) == labels)),
+    }
+    return images, labels, accuracies
+
+
 def measure(run: Path, count: int) -> dict:
     """The run against the shipped ``best`` on validation digits (module docstring)."""
     from mnist_cnn.prediction import load_model
 
-    dataset = data.load_dataset("mnist")
-    _, (images, labels) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
     best, reader = load_model("best", runtime="onnx"), load_model(run / "model.keras")
-    result = {
-        "mnist_validation": {
-            "images": len(labels),
-            "best": float(np.mean(best.probabilities(images).argmax(1) == labels)),
-            "reader": float(np.mean(reader.probabilities(images).argmax(1) == labels)),
-        }
-    }
+    images, labels, accuracies = on_mnist_validation(best, reader)
+    result = {"mnist_validation": accuracies}
     rng = np.random.default_rng(SEED)
     chosen = rng.choice(len(images), count, replace=False)
     for kind in ("markers.py", "digit_sets.bold_marker"):

@@ -664,8 +664,8 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
         return one_digit(preprocessing.find_ink(gray)[0], is_low_resolution(gray))
     ink, placement = segmentation.ink_map(gray)
     segments = segmentation.find_digits(ink, placement, gray.shape, classify, digit_probability, mode == "number")
+    images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
     if mode == "number":
-        images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
         return Reading(images, boxes, digit_kinds=number_kinds(segments, ink))
     scan = is_low_resolution(gray)  # what a one-digit reading's kind needs, not a number's digits
     if len(segments) == 1:
@@ -674,7 +674,6 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
         return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
     if not segmentation.on_one_line([segment.box for segment in segments]):
         return one_digit(ink, scan)  # no line of writing (a "%"): one thing
-    images, boxes = [segment.image for segment in segments], [list(segment.box) for segment in segments]
     kinds = number_kinds(segments, ink)
     # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
     whole = one_digit(ink, scan)
