@@ -263,6 +263,37 @@ def test_minimum_area_rectangle_of_upright_and_turned_rectangles():
     assert 800 <= area < 900 and 19 < shorter < 23  # its bounding box would be about 1,300
 
 
+def brush_stroke(size=(360, 210), ends=((105, 80), (105, 280)), width=72, ground=45.0, brush=212.0) -> np.ndarray:
+    """A drawing app's fat white brush stroke (a 1) with round ends on a dark ground, cropped tightly."""
+    image = Image.new("F", size[::-1], ground)
+    canvas = ImageDraw.Draw(image)
+    canvas.line([*ends[0], *ends[1]], fill=brush, width=width)
+    for x, y in ends:
+        canvas.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=brush)
+    return ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), 0.8)
+
+
+def test_fitted_rectangle_finds_a_sheets_corners_and_a_strokes_round_ends():
+    upright = np.zeros((50, 60), dtype=bool)
+    upright[10:30, 5:45] = True
+    assert sheets.fitted_rectangle(upright) == (800.0, 20.0, 0.0)
+    turned = np.asarray(Image.fromarray(upright.astype(np.uint8) * 255).rotate(20, expand=True)) > 127
+    _, shorter, gap = sheets.fitted_rectangle(turned)
+    assert gap < 0.05 * shorter  # a sheet's corners, turned
+    stroke = brush_stroke(ends=((80, 60), (130, 300))) > 128  # slanted, round ends
+    _, shorter, gap = sheets.fitted_rectangle(stroke)
+    assert 0.18 * shorter < gap < 0.23 * shorter  # (sqrt(2) - 1) / 2 of its width
+
+
+def test_a_fat_white_brush_stroke_is_the_digit_not_a_blank_sheet():
+    for stroke in (brush_stroke(), brush_stroke(size=(400, 310), ends=((230, 110), (90, 330)), width=85, ground=34.0)):
+        assert sheets.find_sheet(stroke) is None  # a third of the frame wide, but its ends are round
+        ink, _, _ = preprocessing.find_ink(stroke)
+        assert (ink > 0.5).sum() > 0.8 * (stroke > 128).sum()  # the stroke is the ink
+    blank_sheet = sheet_photo(0.0, (300, 200), (360, 260), desk=45.0, written=False)  # as tight, square corners
+    assert sheets.find_sheet(blank_sheet) is not None
+
+
 def test_minimum_area_rectangle_equals_the_one_of_every_pixels_corners():
     from scipy.spatial import ConvexHull
 

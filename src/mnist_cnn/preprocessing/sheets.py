@@ -20,6 +20,7 @@ SHEET_SMALLEST = 0.02  # of the frame: a note on a desk, 15% of the frame each w
 SHEET_CONTRAST = 20.0  # grey levels: white paper on a light desk stands this far above it
 SHEET_NARROWEST = 0.1  # of the frame's shorter side: a small sheet's shorter side at least
 WIDE_SHEET = 0.3  # of the frame's shorter side: a sheet narrower than this must have writing on it
+ROUND_ENDS = 0.1  # of its shorter side: a region further than this from every corner of its rectangle has round ends
 WRITING_SHARE = 0.002  # of a narrow sheet's pixels: dark ones, its writing
 WRITING_PIXELS = 10  # the least writing a narrow sheet holds
 WRITING_CONTRAST = 40.0  # grey levels under the paper's median: a dark pixel, writing
@@ -32,11 +33,14 @@ class Sheet:
     """A sheet of paper found in a photo (``find_sheet``): ``box`` (top, bottom, left, right) in the
     photo's pixels, inside the sheet's edges, and ``desk``, a boolean (bottom - top, right - left) of the
     box's pixels that show the desk beside a tilted sheet, or None when the box holds only paper;
-    ``narrow``: its shorter side spans under ``WIDE_SHEET`` of the frame's shorter side."""
+    ``narrow``: its shorter side spans under ``WIDE_SHEET`` of the frame's shorter side; ``rounded``:
+    it reaches none of its minimum-area rectangle's corners (``ROUND_ENDS``), as a stroke's round ends
+    do and a sheet's corners do not."""
 
     box: tuple[int, int, int, int]
     desk: np.ndarray | None = None
     narrow: bool = False
+    rounded: bool = False
     # The last image cut and its cut: the search that finds a sheet (or a plaque) reads the writing
     # on its cut, and ``find_ink`` cuts the same image again (a tilted sheet's cover: 7 ms).
     last_cut: list = field(default_factory=list, repr=False, compare=False)
@@ -93,8 +97,8 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     sheet = sheet_of(shrink(gray, 128), gray.shape)
     if sheet is None or has_writing(sheet.cut(gray)):
         return sheet
-    if sheet.narrow:
-        return None  # a narrow light region with nothing written on it: a light bar on a dark canvas (a 1)
+    if sheet.narrow or sheet.rounded:
+        return None  # nothing written on it, narrow or with round ends: a light bar on a dark canvas (a 1)
     top, bottom, left, right = sheet.box
     beside = np.ones(gray.shape, dtype=bool)
     beside[top:bottom, left:right] = False
@@ -127,8 +131,9 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     inset_y, inset_x = max(0.04 * height, SHEET_EDGE), max(0.04 * width, SHEET_EDGE)  # past the edge and its shadow
     top, bottom = int(rows[0] + inset_y), int(np.ceil(rows[-1] + 1 - inset_y))
     left, right = int(cols[0] + inset_x), int(np.ceil(cols[-1] + 1 - inset_x))
-    _, shorter_side = minimum_area_rectangle(sheet)
+    _, shorter_side, corner_gap = fitted_rectangle(sheet)
     narrow = bool(shorter_side < WIDE_SHEET * min(small.shape))
+    rounded = bool(corner_gap > ROUND_ENDS * shorter_side)
     if sheet[top:bottom, left:right].all():  # upright: the inset box holds only paper
         return Sheet(
             (
@@ -138,6 +143,7 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
                 int(np.ceil((cols[-1] + 1 - inset_x) * scale_x)),
             ),
             narrow=narrow,
+            rounded=rounded,
         )
     inner = ndimage.distance_transform_edt(np.pad(sheet, 1))[1:-1, 1:-1] > max(0.04 * shorter_side, SHEET_EDGE)
     if not inner.any():
@@ -150,7 +156,7 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
         min(int(np.ceil((cols[-1] + 1) * scale_x)), shape[1]),
     )
     desk = ~mask_at(inner, box, (scale_y, scale_x))
-    return Sheet(box, desk if desk.any() else None, narrow)
+    return Sheet(box, desk if desk.any() else None, narrow, rounded)
 
 
 def evenly_lit(small: np.ndarray) -> np.ndarray:
@@ -234,11 +240,21 @@ def desk_beside(gaps: tuple[int, ...], marks: np.ndarray, longest: int) -> bool:
 
 def minimum_area_rectangle(mask: np.ndarray) -> tuple[float, float]:
     """(area, shorter side) in pixels of the smallest rectangle, at any angle, holding every True
-    pixel of a boolean ``mask`` (h, w) with at least one: one side lies along an edge of the pixels'
-    convex hull (Freeman and Shapira 1975), so each edge's direction is tried (``scipy.spatial``'s
-    hull). A pixel counts as a unit square: an upright rectangle of h x w pixels gives (h * w, min(h, w)).
-    Only each row's first and last True pixel are hulled: the others lie between them, so the hull is
-    the same (a 96x128 copy's sheet: 5.6 ms with every pixel, 0.4 ms so)."""
+    pixel of a boolean ``mask`` (h, w) with at least one (``fitted_rectangle``)."""
+    area, shorter_side, _ = fitted_rectangle(mask)
+    return area, shorter_side
+
+
+def fitted_rectangle(mask: np.ndarray) -> tuple[float, float, float]:
+    """(area, shorter side, corner gap) in pixels of the smallest rectangle, at any angle, holding
+    every True pixel of a boolean ``mask`` (h, w) with at least one: one side lies along an edge of
+    the pixels' convex hull (Freeman and Shapira 1975), so each edge's direction is tried
+    (``scipy.spatial``'s hull). A pixel counts as a unit square: an upright rectangle of h x w pixels
+    gives (h * w, min(h, w), 0). The corner gap is how near the mask comes to the rectangle's nearest
+    corner: 0 for a sheet's square corner, ``(sqrt(2) - 1) / 2``, about a fifth, of the width for a
+    stroke's round ends or a disk. Only each row's first and last True
+    pixel are hulled: the others lie between them, so the hull is the same (a 96x128 copy's sheet:
+    5.6 ms with every pixel, 0.4 ms so)."""
     from scipy.spatial import ConvexHull, QhullError
 
     filled = np.flatnonzero(mask.any(axis=1))
@@ -251,7 +267,7 @@ def minimum_area_rectangle(mask: np.ndarray) -> tuple[float, float]:
     try:
         hull = corners[ConvexHull(corners).vertices]
     except QhullError:  # all on one line
-        return float(np.count_nonzero(mask)), 1.0
+        return float(np.count_nonzero(mask)), 1.0, 0.0
     edges = np.roll(hull, -1, axis=0) - hull
     angles = np.arctan2(edges[:, 0], edges[:, 1])
     cos, sin = np.cos(angles), np.sin(angles)
@@ -259,7 +275,13 @@ def minimum_area_rectangle(mask: np.ndarray) -> tuple[float, float]:
     across = -hull[:, 1, None] * sin + hull[:, 0, None] * cos
     lengths, widths = np.ptp(along, axis=0), np.ptp(across, axis=0)
     best = int(np.argmin(lengths * widths))
-    return float(lengths[best] * widths[best]), float(min(lengths[best], widths[best]))
+    ends, sides, cos, sin = along[:, best], across[:, best], cos[best], sin[best]
+    gap = min(  # from each of the rectangle's corners (its along, across) to the nearest pixel corner
+        float(np.hypot(corners[:, 1] - (a * cos - c * sin), corners[:, 0] - (a * sin + c * cos)).min())
+        for a in (ends.min(), ends.max())
+        for c in (sides.min(), sides.max())
+    )
+    return float(lengths[best] * widths[best]), float(min(lengths[best], widths[best])), gap
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
