@@ -381,6 +381,16 @@ def test_a_shadow_over_most_of_the_page_leaves_its_dark_writing_not_the_lit_corn
     assert ink[ring].mean() > 0.8 and not ink[lit].any()
 
 
+def test_a_phones_shadow_whose_top_edge_shows_too_leaves_the_digit_beside_it():
+    rows, cols = np.mgrid[0:545, 0:612].astype(np.float32)
+    phone = (cols > 366 + 0.14 * rows) & (rows > 10 + 0.13 * (612 - cols))  # its left edge and, near the top, its end
+    one = draw(np.zeros((545, 612), np.float32), "line", (180, 290, 95, 415), 1.0, 14) > 0.5  # a slanted 1 beside it
+    photo = 125.0 * np.where(phone, 0.54, 1.0) * np.where(one, 0.25, 1.0)
+    photo = ndimage.gaussian_filter(photo, 1.0) + np.random.default_rng(1).normal(0, 1.5, photo.shape)
+    ink = paper.ink_intensity(photo.astype(np.float32))  # the straight edge's relighting brightens the lit strip above
+    assert ink[one].mean() > 0.6 and ink[~ndimage.binary_dilation(one, iterations=3)].mean() < 0.01
+
+
 def test_a_shadow_reaches_the_rim_though_a_lamp_lights_part_of_it():
     small = np.full((100, 120), 100.0, dtype=np.float32)  # lit paper, left of column 30
     small[:, 30:] = 60.0  # in shadow

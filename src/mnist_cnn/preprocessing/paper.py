@@ -193,7 +193,7 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
     count = int(np.count_nonzero(marked))
     edge = shadows.find_shadow_edge(gray)
     if edge is not None:
-        relit = relit_ink(gray / edge.light(gray.shape), count, edge, lit=None if dark else marked)
+        relit = relit_ink(gray / edge.light(gray.shape), count, edge, lit=None if dark else marked, dark=dark)
         if relit is not None:
             return relit
     square = shading.pen_square(gray) if min(gray.shape) >= SHADE_MIN_SIZE else None
@@ -246,13 +246,20 @@ def writing_in_spot(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, relit
 
 
 def relit_ink(
-    relit: np.ndarray, marked: int, edge: shadows.ShadowEdge | None = None, lit: np.ndarray | None = None
+    relit: np.ndarray,
+    marked: int,
+    edge: shadows.ShadowEdge | None = None,
+    lit: np.ndarray | None = None,
+    dark: bool = False,
 ) -> np.ndarray | None:
     """The ink (h, w), 0-1, of an image ``relit`` with its shadow divided out (``without_shadow``),
     less what ``edge`` leaves along itself; None when it keeps over ``SHADOW_LEFT`` of the ``marked``
     pixels (the shadow was not what stood out). ``lit``: boolean (h, w), the marks when they were
     light: the lit side of a shadow covering most of the page. If the ink found now is dark, only
     what is left on that side counts: the dark writing in the shadow never was among those marks.
+    ``dark``: the marks were dark; if the ink found now is light, the relighting made it (a lit strip
+    beyond the edge, on the side divided as shade: a phone's shadow whose top edge the frame shows
+    too), and it is none: None.
 
     Raises:
         ImageError: "no digit found" when nothing is left.
@@ -262,6 +269,8 @@ def relit_ink(
         ink = shadows.without_edge(ink, edge)
     writing = ink > 0
     turned_dark = lit is not None and writing.any() and median(relit[writing]) < median(relit)
+    if dark and writing.any() and median(relit[writing]) > median(relit):
+        return None  # dark writing came out light: a lit strip the division brightened, no shadow's ink
     left = np.count_nonzero(ink[lit] if turned_dark else ink)
     if left > SHADOW_LEFT * marked:
         return None
