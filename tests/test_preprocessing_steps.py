@@ -1326,6 +1326,23 @@ def test_a_shadow_taken_whole_darker_than_the_digit_is_no_pen_and_goes():
     np.testing.assert_array_equal(cleaned, ring)
 
 
+def test_a_phone_shadows_corners_left_as_small_solid_wedges_apart_go_from_a_relit_map():
+    """A phone's shadow turned to the closing's square leaves its corners as wedges: solid, 3-5% of the
+    digit's pixels, 0.8 of its strength; a dot as strong beside the digit (a "9." or an "i") stays."""
+    rows, cols = np.indices((400, 400))
+    first = (rows >= 330) & (cols < 380) & (rows - 330 > 380 - cols) & (rows < 352)  # 22 x 22 wedges
+    second = (rows >= 360) & (rows < 385) & (cols >= 200) & (cols < 214) & (rows - 360 < 2 * (cols - 200))
+    wedges = (first | second).astype(np.float32) * 0.8
+    ink, ring = ring_with(wedges)
+    assert all(0.02 < wedge.sum() / ring.sum() < 0.08 for wedge in (first, second))
+    assert remnants.without_shade_remnants(ink) is ink  # no shadow was divided out
+    cleaned = remnants.without_shade_remnants(ink, relit=True)
+    assert not cleaned[~ring].any()
+    np.testing.assert_array_equal(cleaned[ring], ink[ring])
+    dotted, _ = ring_with(draw(np.zeros((400, 400), np.float32), "ring", (166, 205, 180, 219), 0.8, 7))
+    assert remnants.without_shade_remnants(dotted, relit=True) is dotted
+
+
 def test_thickest_is_the_diameter_of_the_largest_disk_inside_a_mark():
     rows, cols = np.indices((100, 100))
     disk = np.hypot(rows - 40, cols - 40) <= 30  # 60 across

@@ -36,36 +36,38 @@ DENOISE_SIGMA = 1.5  # pixels at work size: the standard deviation of the Gaussi
 DENOISE_MIN_SIZE = 128  # pixels: smaller images (tiny scans, thumbnails) are never smoothed, their strokes are too thin
 
 
-def ink_intensity(gray: np.ndarray, relight: bool = True, faint: bool = False, denoised: bool = False) -> np.ndarray:
+def ink_intensity(
+    gray: np.ndarray, relight: bool = True, faint: bool = False, denoised: bool = False, dark: bool | None = None
+) -> np.ndarray:
     """``find_writing``'s ink alone: a grayscale photo or drawing (h, w), values 0-255, to its ink
     (h, w), float32, values 0-1, light on dark.
 
     Raises:
         ImageError: "no digit found" when nothing stands out of the paper.
     """
-    return find_writing(gray, relight, faint, denoised)[0]
+    return find_writing(gray, relight, faint, denoised, dark)[0]
 
 
 def find_writing(
-    gray: np.ndarray, relight: bool = True, faint: bool = False, denoised: bool = False
+    gray: np.ndarray, relight: bool = True, faint: bool = False, denoised: bool = False, dark: bool | None = None
 ) -> tuple[np.ndarray, bool]:
     """A grayscale photo or drawing (h, w), values 0-255, to (its ink (h, w), float32, values 0-1,
     light on dark; whether a shadow was divided out to find it, ``without_shadow``).
 
-    The paper is what the lighting surface fits (``illumination``); the ink is the side of it, darker
-    or lighter, that holds more contrast above the noise: the minority of pixels, whatever the paper's
-    grey level. Noise is 4 robust standard deviations of the residual (at least 10 grey levels);
-    isolated marks under 3 pixels are dropped; the ink scale is the 90th percentile of the marks off
-    rows and columns that are 85% ink (the pen's, not ruled lines'), so a digit of a handful of
-    pixels keeps its full intensity. Ink under ``FLOOR_SHARE`` of that scale is dropped (a pen's
-    faint halo), unless ``faint`` is set: a tiny scan enlarged to work size holds its strokes' shape
-    in those grey levels, and its paper is fitted by a plane (``illumination``'s ``flat``). 1,000
-    8x8 box-filtered validation digits read 93.6% with the floor, 94.5% so (docs/BENCHMARKS.md).
-    When the marks may hold a shade (``may_be_shaded``: over ``SHADOW_SHARE`` of the frame, or a
-    mark far wider than the strokes) and ``relight`` is set, a shadow is looked for
-    (``without_shadow``: a hard shadow's straight edge, ``shadows.find_shadow_edge``, or compact
-    light and shade, ``shading.local_paper``); if one is found, it is divided out and the ink found
-    again on the relit image.
+    The paper is what the lighting surface fits (``illumination``); the ink is the side of it, darker or
+    lighter, that holds more contrast above the noise: the minority of pixels, whatever the paper's grey
+    level (``dark``: True or False when the side is known, None to decide so). Noise is 4 robust
+    standard deviations of the residual (at least 10 grey levels); isolated marks under 3 pixels are
+    dropped; the ink scale is the 90th percentile of the marks off rows and columns that are 85% ink
+    (the pen's, not ruled lines'), so a digit of a handful of pixels keeps its full intensity. Ink under
+    ``FLOOR_SHARE`` of that scale is dropped (a pen's faint halo), unless ``faint`` is set: a tiny scan
+    enlarged to work size holds its strokes' shape in those grey levels, and its paper is fitted by a
+    plane (``illumination``'s ``flat``). 1,000 8x8 box-filtered validation digits read 93.6% with the
+    floor, 94.5% so (docs/BENCHMARKS.md). When the marks may hold a shade (``may_be_shaded``: over
+    ``SHADOW_SHARE`` of the frame, or a mark far wider than the strokes) and ``relight`` is set, a
+    shadow is looked for (``without_shadow``: a hard shadow's straight edge,
+    ``shadows.find_shadow_edge``, or compact light and shade, ``shading.local_paper``); if one is found,
+    it is divided out and the ink found again on the relit image.
 
     A photo taken in a dim room can hold sensor noise of 8-14 grey levels per pixel around strokes
     only 20-35 levels darker than the paper: the noise threshold rises over the strokes and nothing
@@ -87,15 +89,15 @@ def find_writing(
     threshold = max(NOISE_SIGMAS * noise, MIN_CONTRAST)
     # -residual - threshold is (-threshold) - residual bit for bit (IEEE addition commutes): the darker
     # side is measured without negating the frame, which only dark ink needs.
-    dark = total_positive(np.subtract(-threshold, residual))
-    light = total_positive(np.subtract(residual, threshold))
-    ink = -residual if dark > light else residual
+    if dark is None:
+        dark = total_positive(np.subtract(-threshold, residual)) > total_positive(np.subtract(residual, threshold))
+    ink = -residual if dark else residual
     # Everything after this looks only at the marks and the 2 pixels around them (the anti-aliased
     # edges): it runs on their bounding box, the same values as on the whole frame at a fraction of
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
     if relight and may_be_shaded(marked):
-        relit = without_shadow(gray, ink, marked, dark=dark > light)
+        relit = without_shadow(gray, ink, marked, dark=dark)
         if relit is not None:
             return relit, True
     box = bounding_box(marked, margin=2)
@@ -257,20 +259,18 @@ def relit_ink(
     pixels (the shadow was not what stood out). ``lit``: boolean (h, w), the marks when they were
     light: the lit side of a shadow covering most of the page. If the ink found now is dark, only
     what is left on that side counts: the dark writing in the shadow never was among those marks.
-    ``dark``: the marks were dark; if the ink found now is light, the relighting made it (a lit strip
-    beyond the edge, on the side divided as shade: a phone's shadow whose top edge the frame shows
-    too), and it is none: None.
+    ``dark``: the marks were dark, so the writing is: only dark ink is looked for (light marks in
+    the relit image are the relighting's, a lit strip beyond the edge on the side divided as shade:
+    a phone's shadow whose end the frame shows too).
 
     Raises:
         ImageError: "no digit found" when nothing is left.
     """
-    ink = ink_intensity(relit, relight=False)
+    ink = ink_intensity(relit, relight=False, dark=True if dark else None)
     if edge is not None:
         ink = shadows.without_edge(ink, edge)
     writing = ink > 0
     turned_dark = lit is not None and writing.any() and median(relit[writing]) < median(relit)
-    if dark and writing.any() and median(relit[writing]) > median(relit):
-        return None  # dark writing came out light: a lit strip the division brightened, no shadow's ink
     left = np.count_nonzero(ink[lit] if turned_dark else ink)
     if left > SHADOW_LEFT * marked:
         return None

@@ -31,6 +31,7 @@ APART = 0.25  # ... when its box lies this far from the writing's, of the writin
 FAR_WIDER = 3.0  # of the pen's stroke width: a strong mark this wide at its widest is a shadow taken whole ...
 SOLID = 0.45  # of its box: a shadow taken whole fills more of it than a digit's strokes do
 SOLID_WIDE = 1.25  # of the pen's stroke width: a pale solid mark apart this wide, in a relit map, is a finger
+SMALL_SOLID = 0.08  # of the largest mark's pixels: a solid mark apart this small, in a relit map, is a shadow's corner
 LOOP = 0.05  # of a mark's pixels: a hole this large is a digit's loop, not a pinhole in a shadow
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
 
@@ -59,6 +60,9 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
         left a little stronger than 65%). On 300 validation shade photos 273 -> 279 read right, none
         read wrong that was right; 200 validation digits of each of the 15 other own-digits sets
         read the same (docs/BENCHMARKS.md);
+      - in a relit map, marks under 8% of the largest mark's pixels that fill over 45% of their box
+        and lie that far from the writing, however strong (``small_solid_apart``): a phone's shadow's
+        corners that the closing could not reach into;
       - strong marks that fill over 45% of their box, both sides at least 8% of the map's longer
         side, reaching the map's edge (``is_broad``), whose widest part (``thickest``) is at least
         3x the pen's width and that wide, and enclosing no loop
@@ -118,7 +122,7 @@ def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
     broad = [label for label in strong if label in solid]
     writing = [label for label in strong if label not in broad]
     if relit:
-        erased |= faint_apart(strength, boxes, writing)
+        erased |= faint_apart(strength, boxes, writing) | small_solid_apart(sizes, boxes, writing)
     shade = solid_apart(pale, sizes, boxes, writing)
     erased |= shade & at_edge(boxes, box, ink.shape, len(strength))
     if pale or broad:
@@ -159,6 +163,18 @@ def solid_apart(pale: list[int], sizes: np.ndarray, boxes: list, writing: list[i
     finger). A digit's strokes fill under half their box, and a stroke written more lightly lies
     next to its digit. ``sizes``: int (count + 1,) pixels by label."""
     solid = [label for label in pale if sizes[label] > SOLID * area(boxes[label - 1])]
+    return apart(solid, boxes, writing, len(sizes))
+
+
+def small_solid_apart(sizes: np.ndarray, boxes: list, writing: list[int]) -> np.ndarray:
+    """Boolean (count + 1,) by label: the marks under ``SMALL_SOLID`` of the largest mark's pixels
+    that fill over ``SOLID`` of their box and lie ``apart`` from the ``writing``, however strong: the
+    corners of a phone's shadow, turned to the closing's square, that the closing (``shading``) could
+    not reach into, left as small solid wedges as dark as a faint pen (0.76-0.83 of the digit's
+    strength, 3-5% of its pixels, on validation shade photos). The writing's own marks are never
+    apart; a digit's strokes fill under half their box. ``sizes``: int (count + 1,) pixels by label."""
+    small = np.flatnonzero((sizes < SMALL_SOLID * sizes.max()) & (sizes > 0))
+    solid = [label for label in small if sizes[label] > SOLID * area(boxes[label - 1])]
     return apart(solid, boxes, writing, len(sizes))
 
 
