@@ -66,3 +66,20 @@ def test_a_digit_photographed_with_specks_far_away_reads_as_without_them():
     for row, col in ((10, 10), (10, 285), (270, 20)):
         specked[row : row + 5, col : col + 5] = 40  # three dark blots in the corners
     np.testing.assert_array_equal(preprocessing.to_mnist(specked), preprocessing.to_mnist(clean))
+
+
+def test_nearest_gaps_are_the_gaps_to_the_nearest_box_in_chunks_of_any_size():
+    rng = np.random.default_rng(0)
+
+    def boxes(count):
+        rows, cols = np.sort(rng.integers(0, 500, (count, 2))), np.sort(rng.integers(0, 500, (count, 2)))
+        return [(slice(r[0], r[1] + 1), slice(c[0], c[1] + 1)) for r, c in zip(rows, cols)]
+
+    def spans(found):
+        return np.array([(box[0].start, box[0].stop, box[1].start, box[1].stop) for box in found]).reshape(-1, 4)
+
+    small, large = boxes(300), boxes(25)
+    expected = [min(dust.gap(box, other) for other in large) for box in small]
+    for chunk in (1, 64, 512):
+        np.testing.assert_array_equal(dust.nearest_gaps(spans(small), spans(large), chunk), expected)
+    assert np.isinf(dust.nearest_gaps(spans(small[:3]), spans([]))).all()  # no box to be near

@@ -402,14 +402,16 @@ def join_by_recognition(blobs: list[Blob], ink: np.ndarray, height: float, class
     Only pairs one of which the judge doubts is a whole digit (under JOIN_DOUBT) are tried: a
     number of clear digits costs one call of the judge, and without a judge (a model not trained on
     MNIST, whose rejector gives None) nothing is tried. All reads of a round go to each model in one
-    call (``read_all``)."""
+    call (``read_all``); a pair's join is made and read once, not again in each later round (a
+    noisy photo's hundred specks cost over a thousand reads so)."""
     blobs = sorted(blobs, key=lambda blob: blob.left + blob.right)
+    joins: dict[tuple[int, int], tuple[Blob, Blob, Blob]] = {}  # (id, id) -> (left, right, joined)
     while len(blobs) > 1:
         read_all(blobs, ink, None, digit_probability)
         if any(blob.one_digit_probability is None for blob in blobs):
             break  # no judge (a model not trained on MNIST): no doubt to go by, nothing is tried
         pairs = [
-            (index, union(blobs[index : index + 2]))
+            (index, joined_pair(blobs[index], blobs[index + 1], joins))
             for index in range(len(blobs) - 1)
             if blobs[index + 1].left - blobs[index].right <= JOIN_GAP * height
             and min(blobs[index].one_digit_probability, blobs[index + 1].one_digit_probability) < JOIN_DOUBT
@@ -426,6 +428,15 @@ def join_by_recognition(blobs: list[Blob], ink: np.ndarray, height: float, class
         index, joined = pairs[best]
         blobs[index : index + 2] = [joined]
     return blobs
+
+
+def joined_pair(left: Blob, right: Blob, joins: dict) -> Blob:
+    """``union([left, right])``, made once: kept in ``joins`` by the two blobs' ids, with the blobs
+    themselves, so that an id a freed blob's successor reuses is not taken for it."""
+    key = (id(left), id(right))
+    if key not in joins or joins[key][0] is not left or joins[key][1] is not right:
+        joins[key] = (left, right, union([left, right]))
+    return joins[key][2]
 
 
 def digits_across(blob: Blob, height: float) -> int:
