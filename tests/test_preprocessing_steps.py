@@ -1555,6 +1555,24 @@ def test_a_blank_page_s_shaded_corner_is_no_digit(radius):
         preprocessing.to_mnist(photo)
 
 
+@pytest.mark.parametrize("corner, radii, softness", [((0, 0), (250, 300), 20.0), ((599, 799), (380, 420), 8.0)])
+def test_a_blank_page_s_round_shadow_reaching_far_from_a_corner_is_no_digit(corner, radii, softness):
+    """A round shadow (a lamp's rim, a hand's) over a corner of a blank page, reaching over half of
+    the frame's height or width in: one solid convex mark, no strokes."""
+    rows, cols = np.indices((600, 800), dtype=np.float32)
+    inside = (((rows - corner[0]) / radii[0]) ** 2 + ((cols - corner[1]) / radii[1]) ** 2 < 1).astype(np.float32)
+    photo = 210.0 * (1 - 0.35 * ndimage.gaussian_filter(inside, softness))
+    photo = (photo + np.random.default_rng(0).normal(0, 2, photo.shape)).astype(np.float32)
+    with pytest.raises(ImageError, match="no digit found"):
+        preprocessing.to_mnist(photo)
+    bold_seven = draw(np.zeros((600, 800), np.float32), "line", (0, 20, 300, 20), 1.0, 60)  # cut by the top left corner
+    bold_seven = draw(bold_seven, "line", (300, 20, 120, 400), 1.0, 60)
+    rows, cols = np.nonzero(bold_seven)
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    assert lines.in_corner(box, bold_seven.shape, reach=blank.SOLID_SHADE)  # it sits in the corner too
+    np.testing.assert_array_equal(blank.without_page_marks(bold_seven), bold_seven)  # but it is strokes
+
+
 def test_a_digit_s_strokes_are_no_crease_and_no_corner_shade():
     ink = np.zeros((300, 300), dtype=np.float32)
     one = draw(ink, "line", (150, 60, 162, 240), 1.0, 3)  # a thin straight 1, well inside the frame

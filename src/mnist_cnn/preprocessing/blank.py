@@ -26,6 +26,9 @@ SPECK = 64  # pixels: a mark off a crease smaller than this is a speck of the pa
 CREASE_REACH = 0.75  # of the line's chord across the frame: a crease runs from edge to edge, dashed where faint
 CREASE_CHORD = 0.3  # of the frame's shorter side: the shortest chord a crease cuts (a folded corner's)
 CORNER_SHADE = 0.2  # of the frame's height and width: the furthest a corner's shade reaches in
+SOLID_SHADE = 0.7  # of the frame's height and width: the furthest a solid, convex shade in a corner reaches in
+SOLID_FILL = 0.6  # of its box: such a shade fills this much at least (a quarter disk 0.79; a digit's strokes less)
+CONVEX = 0.9  # of its convex hull: such a shade fills this much at least (a stroke's bend or a loop less)
 
 
 def without_page_marks(ink: np.ndarray) -> np.ndarray:
@@ -40,7 +43,7 @@ def without_page_marks(ink: np.ndarray) -> np.ndarray:
         return ink
     marks = ink > 0
     count = np.count_nonzero(marks)
-    if count == 0 or count > max(crease_capacity(ink.shape), CORNER_SHADE**2 * marks.size):
+    if count == 0 or count > max(crease_capacity(ink.shape), SOLID_SHADE**2 * marks.size):
         return ink  # more ink than a crease or a corner's shade can hold: a digit's (most photos stop here)
     rows, cols = np.nonzero(marks)
     if is_corner_shade(rows, cols, ink.shape) or is_lone_crease(rows, cols, ink.shape):
@@ -126,7 +129,28 @@ def chord(centre: np.ndarray, direction: np.ndarray, shape: tuple[int, int]) -> 
 def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
     """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) all lie in one corner:
     their box touches one of the top and bottom edges and one of the sides, no two opposite edges, and
-    reaches at most CORNER_SHADE of the frame's height and width in. A digit, even one cut by the
-    frame, reaches further in. The test of ``lines.in_corner``, with a shorter reach."""
+    reaches at most CORNER_SHADE of the frame's height and width in; or, when they are one solid
+    convex shade (a round shadow's quarter: SOLID_FILL of their box and CONVEX of their convex hull),
+    SOLID_SHADE. A digit, even one cut by the frame, reaches further in, or is strokes. The test of
+    ``lines.in_corner``, with a shorter reach."""
     box = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
-    return lines.in_corner(box, shape, reach=CORNER_SHADE)
+    if lines.in_corner(box, shape, reach=CORNER_SHADE):
+        return True
+    area = (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+    return (
+        lines.in_corner(box, shape, reach=SOLID_SHADE)
+        and len(rows) >= SOLID_FILL * area
+        and len(rows) >= CONVEX * hull_area(rows, cols)
+    )
+
+
+def hull_area(rows: np.ndarray, cols: np.ndarray) -> float:
+    """The area in pixels of the convex hull of pixels (``rows``, ``cols``), each a unit square
+    (``scipy.spatial.ConvexHull`` of their corners); their count when they lie on one line."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+    try:
+        return float(ConvexHull(corners.astype(np.float64)).volume)
+    except QhullError:
+        return float(len(rows))
