@@ -972,6 +972,39 @@ def test_the_closing_square_takes_in_the_pen_and_not_the_hand():
     assert square is not None and 12 < square < 55  # wider than the pen's 12 pixels, narrower than a finger
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_dim_photo_whose_noise_peaks_stand_out_is_read_after_smoothing(seed):
+    """Paper at 80, a 0 at 52 (a pencil, 0.65 of the paper), sensor noise of 12 levels, JPEG: only
+    noise's peaks stand over the threshold, a handful of specks on and off the 0 (a helper's kind)."""
+    import io
+
+    ring = draw(np.zeros((800, 800), np.float32), "ring", (300, 250, 500, 550), 1.0, 30)
+    cover = ndimage.gaussian_filter(ring, 1.5)
+    photo = 80.0 * (1 - cover) + 52.0 * cover + np.random.default_rng(seed).normal(0, 12, cover.shape)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=70)
+    photo = np.asarray(Image.open(buffer), np.float32)
+    ink, _, _ = preprocessing.find_ink(photo)
+    on = ring > 0.5
+    assert ink[on].mean() > 0.6 and not ink[~ndimage.binary_dilation(on, iterations=4)].any()
+
+
+def test_specks_are_speckled_and_a_digits_strokes_even_broken_are_not():
+    specks = np.zeros((300, 300), bool)
+    rows, cols = np.random.default_rng(0).integers(0, 298, (2, 40))
+    for row, col in zip(rows, cols):
+        specks[row : row + 2, col : col + 2] = True
+    assert paper.is_speckled(specks)
+    assert not paper.is_speckled(specks[:, :40])  # a few specks only
+    broken = draw(np.zeros((300, 300), np.float32), "ring", (80, 60, 220, 240), 1.0, 8) > 0.5
+    broken[145:155, :] = broken[:, 145:155] = False  # a 0 in four arcs, a dashed pen's
+    assert not paper.is_speckled(broken | specks)  # with specks of grain beside it
+    ruled = np.zeros((300, 300), bool)
+    ruled[8::17, :] = True  # 18 ruled lines, alike in size, a digit among them
+    ruled[120:160, 130:150] = True
+    assert not paper.is_speckled(ruled)
+
+
 def test_the_closing_square_is_no_plateau_where_a_speck_of_noise_vanishes(monkeypatch):
     # The ink each square finds on a photo of a bold "16", 150 pixels wide (helper-30's num_114): a
     # 10-pixel speck of noise at 3, none at 5, then the strokes come in until 13.

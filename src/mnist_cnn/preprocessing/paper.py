@@ -34,6 +34,9 @@ FEW_MARKS = 64  # pixels at work size: all the ink of a 1-pixel pen's tiny digit
 NOISE_PEAK = 1.5  # of the noise threshold: so few marks must stand out this far, or they are the paper's own grain
 DENOISE_SIGMA = 1.5  # pixels at work size: the standard deviation of the Gaussian that averages out sensor noise
 DENOISE_MIN_SIZE = 128  # pixels: smaller images (tiny scans, thumbnails) are never smoothed, their strokes are too thin
+SPECKLED_COUNT = 8  # marks: at least this many, and ...
+SPECKLED_SHARE = 0.2  # ... the largest under this share of the marked pixels ...
+SPECKLED_LARGEST = 64  # ... and under this many pixels: noise's specks, no strokes (nor ruled lines)
 
 
 def ink_intensity(
@@ -107,6 +110,11 @@ def find_writing(
         if denoised or not relight or faint or min(gray.shape) < DENOISE_MIN_SIZE:
             raise ImageError("no digit found: the image is blank")
         return find_writing(smoothed(gray), denoised=True)
+    if relight and not (denoised or faint) and min(gray.shape) >= DENOISE_MIN_SIZE and is_speckled(marks):
+        try:
+            return find_writing(smoothed(gray), denoised=True)  # only noise's peaks stood out: average it out
+        except ImageError:
+            pass  # nothing stands out of the smoothed image either: the specks are all there is
     # Marks outside the box are none, so counts over the box's rows and columns are the frame's.
     across = (count_along(marks, axis=1) / gray.shape[1] >= 0.85)[:, None] | (
         count_along(marks, axis=0) / gray.shape[0] >= 0.85
@@ -296,6 +304,21 @@ def bounding_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice] | Non
         slice(max(rows[0] - margin, 0), rows[-1] + 1 + margin),
         slice(max(cols[0] - margin, 0), cols[-1] + 1 + margin),
     )
+
+
+def is_speckled(marks: np.ndarray) -> bool:
+    """Whether boolean ``marks`` (h, w) are specks, no strokes: ``SPECKLED_COUNT`` marks (8-connected)
+    or more, the largest under ``SPECKLED_SHARE`` of the marked pixels and under ``SPECKLED_LARGEST``
+    pixels. Sensor noise of 12 grey levels over a dim page's faint ink leaves only its peaks over the
+    threshold, hundreds of specks, the largest 2-14% of them and 5-20 pixels (a helper's dim photos);
+    a digit's strokes, even broken, are a few marks of hundreds of pixels, and so are ruled lines."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(marks, structure=np.ones((3, 3)))
+    if count < SPECKLED_COUNT:
+        return False
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    return bool(sizes.max() < min(SPECKLED_SHARE * sizes.sum(), SPECKLED_LARGEST))
 
 
 def without_specks(marks: np.ndarray) -> np.ndarray:
