@@ -79,7 +79,13 @@ def test_nearest_gaps_are_the_gaps_to_the_nearest_box_in_chunks_of_any_size():
         return np.array([(box[0].start, box[0].stop, box[1].start, box[1].stop) for box in found]).reshape(-1, 4)
 
     small, large = boxes(300), boxes(25)
-    expected = [min(dust.gap(box, other) for other in large) for box in small]
+
+    def gap(a, b):  # the distance between two boxes, one pair at a time
+        down = max(0, max(a[0].start, b[0].start) - min(a[0].stop, b[0].stop))
+        across = max(0, max(a[1].start, b[1].start) - min(a[1].stop, b[1].stop))
+        return float(np.hypot(down, across))
+
+    expected = [min(gap(box, other) for other in large) for box in small]
     for chunk in (1, 64, 512):
         np.testing.assert_array_equal(dust.nearest_gaps(spans(small), spans(large), chunk), expected)
     assert np.isinf(dust.nearest_gaps(spans(small[:3]), spans([]))).all()  # no box to be near

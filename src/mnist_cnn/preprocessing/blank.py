@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_cnn.preprocessing import lines
+from mnist_cnn.preprocessing import lines, sheets
 
 MIN_SIZE = 128  # pixels: a tiny scan (enlarged to 64) or a small crop of a 1 is all strokes, no page
 CREASE_WIDTH = 0.006  # of the frame's longer side, 3 pixels at least: half the band a crease lies in
@@ -146,11 +146,12 @@ def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) 
 
 def hull_area(rows: np.ndarray, cols: np.ndarray) -> float:
     """The area in pixels of the convex hull of pixels (``rows``, ``cols``), each a unit square
-    (``scipy.spatial.ConvexHull`` of their corners); their count when they lie on one line."""
+    (``scipy.spatial.ConvexHull`` of ``sheets.hull_points``); their count when they lie on one line."""
     from scipy.spatial import ConvexHull, QhullError
 
-    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
+    mask = np.zeros((int(rows.max()) + 1, int(cols.max()) + 1), dtype=bool)
+    mask[rows, cols] = True
     try:
-        return float(ConvexHull(corners.astype(np.float64)).volume)
+        return float(ConvexHull(sheets.hull_points(mask)).volume)
     except QhullError:
         return float(len(rows))

@@ -59,7 +59,8 @@ def without_dust(ink: np.ndarray) -> np.ndarray:
 
 def nearest_gaps(spans: np.ndarray, others: np.ndarray, chunk: int = 512) -> np.ndarray:
     """For each box in ``spans`` (int (n, 4): row start, row stop, column start, column stop), the
-    ``gap`` to the nearest box in ``others`` (int (m, 4)); inf when there is none: float (n,). Array
+    distance in pixels to the nearest box in ``others`` (int (m, 4)), 0 where they overlap; inf when
+    there is none: float (n,). Array
     operations on ``chunk`` boxes at a time, so a noisy map's thousands of specks stay cheap in time
     and memory."""
     nearest = np.full(len(spans), np.inf)
@@ -69,10 +70,3 @@ def nearest_gaps(spans: np.ndarray, others: np.ndarray, chunk: int = 512) -> np.
         across = np.maximum(0, np.maximum(part[..., 2], others[:, 2]) - np.minimum(part[..., 3], others[:, 3]))
         nearest[start : start + chunk] = np.hypot(down, across).min(axis=1)
     return nearest
-
-
-def gap(a: tuple[slice, slice], b: tuple[slice, slice]) -> float:
-    """The distance in pixels between two boxes (row slice, column slice); 0 when they overlap."""
-    down = max(0, max(a[0].start, b[0].start) - min(a[0].stop, b[0].stop))
-    across = max(0, max(a[1].start, b[1].start) - min(a[1].stop, b[1].stop))
-    return float(np.hypot(down, across))

@@ -106,11 +106,12 @@ def find_writing(
     box = bounding_box(marked, margin=2)
     near = None if box is None else ink[box]
     marks = None if box is None else without_specks(near > threshold)
+    may_smooth = relight and not (denoised or faint) and min(gray.shape) >= DENOISE_MIN_SIZE
     if box is None or not marks.any() or only_grain(near, marks, threshold, any_size=denoised):
-        if denoised or not relight or faint or min(gray.shape) < DENOISE_MIN_SIZE:
+        if not may_smooth:
             raise ImageError("no digit found: the image is blank")
         return find_writing(smoothed(gray), denoised=True)
-    if relight and not (denoised or faint) and min(gray.shape) >= DENOISE_MIN_SIZE and is_speckled(marks):
+    if may_smooth and is_speckled(marks):
         try:
             return find_writing(smoothed(gray), denoised=True)  # only noise's peaks stood out: average it out
         except ImageError:

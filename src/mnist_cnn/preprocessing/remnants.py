@@ -158,7 +158,7 @@ def faint_apart(strength: np.ndarray, boxes: list, written: list[int]) -> np.nda
 
 
 def solid_apart(pale: list[int], sizes: np.ndarray, boxes: list, writing: list[int]) -> np.ndarray:
-    """Boolean (count + 1,) by label: which of the ``pale`` marks fill over ``SOLID`` of their box
+    """Boolean (count + 1,) by label: which of the ``pale`` marks (any labels) fill over ``SOLID`` of their box
     and lie ``apart`` from the ``writing``: what may be a shadow's piece (a phone's corner, a
     finger). A digit's strokes fill under half their box, and a stroke written more lightly lies
     next to its digit. ``sizes``: int (count + 1,) pixels by label."""
@@ -174,8 +174,7 @@ def small_solid_apart(sizes: np.ndarray, boxes: list, writing: list[int]) -> np.
     strength, 3-5% of its pixels, on validation shade photos). The writing's own marks are never
     apart; a digit's strokes fill under half their box. ``sizes``: int (count + 1,) pixels by label."""
     small = np.flatnonzero((sizes < SMALL_SOLID * sizes.max()) & (sizes > 0))
-    solid = [label for label in small if sizes[label] > SOLID * area(boxes[label - 1])]
-    return apart(solid, boxes, writing, len(sizes))
+    return solid_apart(list(small), sizes, boxes, writing)
 
 
 def at_edge(boxes: list, box: tuple[slice, slice], shape: tuple[int, int], count: int) -> np.ndarray:

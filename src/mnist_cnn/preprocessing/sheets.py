@@ -257,13 +257,7 @@ def fitted_rectangle(mask: np.ndarray) -> tuple[float, float, float]:
     5.6 ms with every pixel, 0.4 ms so)."""
     from scipy.spatial import ConvexHull, QhullError
 
-    filled = np.flatnonzero(mask.any(axis=1))
-    band = mask[filled]
-    first, last = np.argmax(band, axis=1), band.shape[1] - 1 - np.argmax(band[:, ::-1], axis=1)
-    rows, cols = np.concatenate([filled, filled]), np.concatenate([first, last])
-    corners = np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)]).astype(
-        np.float64
-    )
+    corners = hull_points(mask)
     try:
         hull = corners[ConvexHull(corners).vertices]
     except QhullError:  # all on one line
@@ -282,6 +276,19 @@ def fitted_rectangle(mask: np.ndarray) -> tuple[float, float, float]:
         for c in (sides.min(), sides.max())
     )
     return float(lengths[best] * widths[best]), float(min(lengths[best], widths[best])), gap
+
+
+def hull_points(mask: np.ndarray) -> np.ndarray:
+    """The points whose convex hull is that of every True pixel of a boolean ``mask`` (h, w) with at
+    least one, each pixel a unit square: the four corners of each row's first and last True pixel
+    (the others lie between them); float64 (n, 2), (row, col)."""
+    filled = np.flatnonzero(mask.any(axis=1))
+    band = mask[filled]
+    first, last = np.argmax(band, axis=1), band.shape[1] - 1 - np.argmax(band[:, ::-1], axis=1)
+    rows, cols = np.concatenate([filled, filled]), np.concatenate([first, last])
+    return np.concatenate([np.stack([rows + dy, cols + dx], axis=1) for dy in (0, 1) for dx in (0, 1)]).astype(
+        np.float64
+    )
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
