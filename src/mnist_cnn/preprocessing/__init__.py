@@ -30,7 +30,7 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 7. ``dust.without_dust``: specks more than a digit's height from the writing (a shadow's
    fingertip, a blot) erased; ``digit.ink_bounding_box``, ``resize.enlarge_small`` and
    ``resize.max_pool``: cropped to the ink, enlarged to 40 pixels if smaller (a 1-pixel pen's tiny
-   digit), shrunk to 80 if larger;
+   digit, its pixel staircase smoothed: ``is_hairline``), shrunk to 80 if larger;
 8. ``digit.normalise_stroke_width``: strokes made MNIST-wide, thicker or thinner;
 9. ``digit.fit_in_box`` and ``digit.centre_by_mass``: 20x20, centred by mass in 28x28.
 
@@ -54,6 +54,7 @@ WORK_SIZE = 1024  # longest side the cleaning steps work at: a digit in a corner
 SMALLEST_WORK_SIZE = 64  # shortest side: an 8x8 scan is enlarged to this before it is cleaned
 DIGIT_SIZE = 4 * 20  # a cropped digit is shrunk to this before strokes are measured: exact enough, and fast
 SMALLEST_DIGIT = 40  # a cropped digit smaller than this (a 1-pixel pen's on a large canvas) is enlarged to it
+HAIRLINE_WIDTH = 1.5  # pixels: a tiny crop's strokes this thin on average are a 1-pixel pen's (``is_hairline``)
 
 
 def model_input(images: np.ndarray) -> np.ndarray:
@@ -147,7 +148,20 @@ def crop_digit(ink: np.ndarray) -> np.ndarray:
     if box is None:
         raise ImageError("no digit found: the image is blank")
     top, bottom, left, right = box
-    return resize.max_pool(resize.enlarge_small(ink[top:bottom, left:right], SMALLEST_DIGIT), DIGIT_SIZE)
+    crop = ink[top:bottom, left:right]
+    return resize.max_pool(resize.enlarge_small(crop, SMALLEST_DIGIT, hairline=is_hairline(crop)), DIGIT_SIZE)
+
+
+def is_hairline(crop: np.ndarray) -> bool:
+    """Whether a cropped digit's ink (h, w), float 0-1, is a 1-pixel pen's tiny digit: enlarged to
+    ``SMALLEST_DIGIT`` by ``resize.HAIRLINE_FACTOR`` or more (under 20 pixels on its longer side),
+    its strokes (over half ink) at most ``HAIRLINE_WIDTH`` pixels wide on average
+    (``digit.mean_stroke_width``; a 1-pixel pen's 0, 6 or 8 measures 1.1-1.4). A blank page's grain
+    found as a few soft blobs measures wider (1.8 on the one of a rejection set's 600 blank pages
+    that this would have made a 7), and is not smoothed into a stroke."""
+    if -(-SMALLEST_DIGIT // max(crop.shape)) < resize.HAIRLINE_FACTOR:
+        return False
+    return digit.mean_stroke_width(crop > 0.5) <= HAIRLINE_WIDTH
 
 
 def prepare(source) -> np.ndarray:
