@@ -1606,6 +1606,30 @@ def test_a_blank_page_s_round_shadow_reaching_far_from_a_corner_is_no_digit(corn
     np.testing.assert_array_equal(blank.without_page_marks(bold_seven), bold_seven)  # but it is strokes
 
 
+@pytest.mark.parametrize("centre, radii, softness", [((300, 420), (150, 110), 25.0), ((120, 200), (180, 140), 12.0)])
+def test_a_blank_page_s_soft_shadow_anywhere_is_no_digit(centre, radii, softness):
+    """A soft elliptic shadow in the middle of a blank page or at its top edge (a hand held over it, a
+    lamp's rim; a helper's kind: read "1", "0" and "8" before): one solid convex mark whose edge
+    ramps up over tens of pixels. A marker's solid bar, a bold 1, as large and as solid, has a
+    crisp edge, and a 1-pixel line, which smoothing softens, is too thin to be a shade."""
+    rows, cols = np.indices((600, 800), dtype=np.float32)
+    inside = (((rows - centre[0]) / radii[0]) ** 2 + ((cols - centre[1]) / radii[1]) ** 2 < 1).astype(np.float32)
+    photo = 200.0 * (1 - 0.35 * ndimage.gaussian_filter(inside, softness))
+    photo = (photo + np.random.default_rng(0).normal(0, 3, photo.shape)).astype(np.float32)
+    with pytest.raises(ImageError, match="no digit found"):
+        preprocessing.to_mnist(photo)
+    bar = draw(np.zeros((600, 800), np.float32), "line", (400, 150, 400, 450), 1.0, 70)  # a bold 1
+    photo = 200.0 * (1 - 0.8 * ndimage.gaussian_filter(bar, 1.5))  # photographed, a little soft
+    photo = (photo + np.random.default_rng(0).normal(0, 3, photo.shape)).astype(np.float32)
+    ink, _, _ = preprocessing.find_ink(photo)
+    rows, cols = np.nonzero(ink)
+    assert not blank.is_soft_shade(ink, rows, cols) and ink[bar > 0.5].mean() > 0.9
+    hairline = np.zeros((600, 800), np.float32)
+    hairline[290:305, 400] = 1.0  # a 1 drawn with a 1-pixel pen, 15 pixels long
+    rows, cols = np.nonzero(hairline)
+    assert not blank.is_soft_shade(hairline, rows, cols)
+
+
 def test_a_digit_s_strokes_are_no_crease_and_no_corner_shade():
     ink = np.zeros((300, 300), dtype=np.float32)
     one = draw(ink, "line", (150, 60, 162, 240), 1.0, 3)  # a thin straight 1, well inside the frame

@@ -26,7 +26,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
    margin line or a sheet's edge in pieces) erased; ``blank.without_page_marks``: a blank page's
-   lone crease, at any angle (grain specks beside it or not), or its shaded corner emptied: no digit;
+   lone crease, at any angle (grain specks beside it or not), its shaded corner or a soft shadow
+   anywhere on it emptied: no digit;
 7. ``dust.without_dust``: specks more than a digit's height from the writing (a shadow's
    fingertip, a blot) erased; ``digit.ink_bounding_box``, ``resize.enlarge_small`` and
    ``resize.max_pool``: cropped to the ink, enlarged to 40 pixels if smaller (a 1-pixel pen's tiny

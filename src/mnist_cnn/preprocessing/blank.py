@@ -1,12 +1,13 @@
-"""What a photo of a blank page shows that is no writing, found in an ink map: a crease at any angle
-and the shade wedged in a corner of the frame.
+"""What a photo of a blank page shows that is no writing, found in an ink map: a crease at any angle,
+the shade wedged in a corner of the frame, and a soft shade anywhere.
 
 After the lighting is fitted (``paper.ink_intensity``) and printed lines are erased (``lines``), a
 blank sheet can still leave marks: a fold or a crease, a thin straight line from edge to edge at
 whatever angle the sheet lay (``lines.remove_folds`` takes folds only within 12 degrees of the
 frame's axes, and only where they run unbroken), dashed where it is faint; or a vignette's or a
 hand's shade cut off by a corner of the frame. Read as a digit, the crease is a "1" and the
-corner's shade a "1" or a "7". When such a mark is all the ink there is, the page is blank and the
+corner's shade a "1" or a "7"; a soft shade elsewhere (a hand held over the page, a lamp's rim) a "1",
+a "0" or an "8". When such a mark is all the ink there is, the page is blank and the
 ink map is emptied; beside any other ink nothing is touched.
 
 Every step takes and returns float32 ink maps (h, w), values 0-1, light ink on dark.
@@ -29,11 +30,17 @@ CORNER_SHADE = 0.2  # of the frame's height and width: the furthest a corner's s
 SOLID_SHADE = 0.7  # of the frame's height and width: the furthest a solid, convex shade in a corner reaches in
 SOLID_FILL = 0.6  # of its box: such a shade fills this much at least (a quarter disk 0.79; a digit's strokes less)
 CONVEX = 0.9  # of its convex hull: such a shade fills this much at least (a stroke's bend or a loop less)
+SHADE_SHARE = 0.95  # of the marked pixels: a soft shade anywhere holds this many, the rest specks
+SOFT_EDGE = 0.08  # of its ink per pixel: a soft shade's edge is no steeper than this (a pen's, 0.15-0.19)
+SOFT_SIGMA = 2.0  # pixels: the Gaussian the ink is smoothed by before its edge's steepness is measured
+SOFT_RIM = 3  # pixels: the rim of the shade, inside its edge, where the steepness is measured
+SOFT_SIZE = 0.1  # of the frame's shorter side: a soft shade's box is this wide and tall at least (no thin line)
 
 
 def without_page_marks(ink: np.ndarray) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, emptied when all its marks (pixels above 0) are what a blank page
-    shows: one crease (``is_lone_crease``) or the shade in one corner (``is_corner_shade``);
+    shows: one crease (``is_lone_crease``), the shade in one corner (``is_corner_shade``) or one soft
+    shade anywhere (``is_soft_shade``);
     otherwise unchanged. Maps under MIN_SIZE pixels on a side are left alone.
 
     On 600 blank-paper photos (``outliers.blank_paper``, a seed of its own), 30 were read as a digit
@@ -46,7 +53,11 @@ def without_page_marks(ink: np.ndarray) -> np.ndarray:
     if count == 0 or count > max(crease_capacity(ink.shape), SOLID_SHADE**2 * marks.size):
         return ink  # more ink than a crease or a corner's shade can hold: a digit's (most photos stop here)
     rows, cols = np.nonzero(marks)
-    if is_corner_shade(rows, cols, ink.shape) or is_lone_crease(rows, cols, ink.shape):
+    if (
+        is_corner_shade(rows, cols, ink.shape)
+        or is_lone_crease(rows, cols, ink.shape)
+        or is_soft_shade(ink, rows, cols)
+    ):
         return np.zeros_like(ink)
     return ink
 
@@ -142,6 +153,53 @@ def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) 
         and len(rows) >= SOLID_FILL * area
         and len(rows) >= CONVEX * hull_area(rows, cols)
     )
+
+
+def is_soft_shade(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> bool:
+    """Whether the marks of an ink map ``ink`` (h, w), float 0-1 (``rows``, ``cols``: its pixels above
+    0), are one soft shade anywhere on the page: one solid convex mark (SOLID_FILL of its box, CONVEX
+    of its convex hull, both sides of the box SOFT_SIZE of the frame's shorter side) holding
+    SHADE_SHARE of them, whose edge ramps up slowly (the steepest 10% of
+    its rim, SOFT_RIM pixels inside its edge, rise under SOFT_EDGE of its ink, the 90th percentile,
+    per pixel once smoothed by SOFT_SIGMA: scipy.ndimage). A hand's or a lamp's shadow on a blank
+    page, an ellipse blurred over 15-60 pixels (a helper's: 0.016-0.053), is; a marker's solid bar
+    (a bold 1) or a filled 0, however blurred a photo leaves them (0.15-0.19 on the shared bold
+    cases and a helper's bold 1s), is not. On 200 blank pages with such a shade anywhere (our own
+    generator, a `/work` script) 21 -> 4 were read as a digit. The ink map cannot tell a digit
+    written inside the shade when relighting did not find it (``paper.find_writing``; both are at
+    full ink there): of 200 digits on such pages, 5 inside the shade are now found blank, 4 of them
+    refused before and one, a 5, read right (docs/BENCHMARKS.md)."""
+    from scipy import ndimage
+
+    top, bottom, left, right = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    if len(rows) < SHADE_SHARE * SOLID_FILL * (bottom - top) * (right - left):
+        return False  # strokes leave most of their box empty (nearly every digit stops here)
+    if min(bottom - top, right - left) < SOFT_SIZE * min(ink.shape):
+        return False  # a line or a dot: smoothing would soften any edge it has
+    margin = int(3 * SOFT_SIGMA) + SOFT_RIM  # the ink around the mark, so its edge is seen whole
+    top, left = max(top - margin, 0), max(left - margin, 0)
+    bottom, right = min(bottom + margin, ink.shape[0]), min(right + margin, ink.shape[1])
+    box = ink[top:bottom, left:right]
+    labels, _ = ndimage.label(box > 0, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    shade = labels == int(np.argmax(sizes))
+    if sizes.max() < SHADE_SHARE * len(rows):
+        return False
+    shade_rows, shade_cols = np.nonzero(shade)
+    area = (np.ptp(shade_rows) + 1) * (np.ptp(shade_cols) + 1)
+    if sizes.max() < SOLID_FILL * area or sizes.max() < CONVEX * hull_area(shade_rows, shade_cols):
+        return False
+    rim = shade & ~ndimage.binary_erosion(shade, iterations=SOFT_RIM)
+    # Where the frame cuts the shade its edge is the frame's, not the shade's: left out
+    inside = np.zeros(ink.shape, dtype=bool)
+    inside[margin:-margin, margin:-margin] = True
+    rim &= inside[top:bottom, left:right]
+    if not rim.any():
+        return False
+    steepness = np.hypot(*np.gradient(ndimage.gaussian_filter(box, SOFT_SIGMA)))
+    level = float(np.percentile(box[shade], 90))
+    return float(np.percentile(steepness[rim], 90)) < SOFT_EDGE * level
 
 
 def hull_area(rows: np.ndarray, cols: np.ndarray) -> float:
