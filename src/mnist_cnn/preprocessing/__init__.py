@@ -116,7 +116,7 @@ def find_ink(
     ink = frames.without_frames(ink, clear_of_edges=True)
     ink = frames.without_frames(lines.remove_ruled_lines(ink))
     ink = lines.without_hairlines(remnants.without_shade_remnants(ink, relit=relit))
-    return blank.without_page_marks(ink), work.shape, origin
+    return blank.without_page_marks(ink, paper_only), work.shape, origin
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:

@@ -34,13 +34,16 @@ SHADE_SHARE = 0.95  # of the marked pixels: a soft shade anywhere holds this man
 SOFT_EDGE = 0.08  # of its ink per pixel: a soft shade's edge is no steeper than this (a pen's, 0.15-0.19)
 SOFT_SIGMA = 2.0  # pixels: the Gaussian the ink is smoothed by before its edge's steepness is measured
 SOFT_RIM = 3  # pixels: the rim of the shade, inside its edge, where the steepness is measured
+PALE_SHADE = 0.6  # of the paper's grey level: a shade takes at most this much of the light, a pen's ink more
+SOFT_BAND = 10  # pixels: the band of paper around a shade its paleness is measured against
 SOFT_SIZE = 0.1  # of the frame's shorter side: a soft shade's box is this wide and tall at least (no thin line)
 
 
-def without_page_marks(ink: np.ndarray) -> np.ndarray:
+def without_page_marks(ink: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, emptied when all its marks (pixels above 0) are what a blank page
     shows: one crease (``is_lone_crease``), the shade in one corner (``is_corner_shade``) or one soft
-    shade anywhere (``is_soft_shade``);
+    shade anywhere (``is_soft_shade``; ``gray``, the image (h, w) the ink was found in, grey levels,
+    tells how pale it is);
     otherwise unchanged. Maps under MIN_SIZE pixels on a side are left alone.
 
     On 600 blank-paper photos (``outliers.blank_paper``, a seed of its own), 30 were read as a digit
@@ -56,7 +59,7 @@ def without_page_marks(ink: np.ndarray) -> np.ndarray:
     if (
         is_corner_shade(rows, cols, ink.shape)
         or is_lone_crease(rows, cols, ink.shape)
-        or is_soft_shade(ink, rows, cols)
+        or is_soft_shade(ink, rows, cols, gray)
     ):
         return np.zeros_like(ink)
     return ink
@@ -155,20 +158,20 @@ def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) 
     )
 
 
-def is_soft_shade(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> bool:
+def is_soft_shade(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray, gray: np.ndarray | None = None) -> bool:
     """Whether the marks of an ink map ``ink`` (h, w), float 0-1 (``rows``, ``cols``: its pixels above
     0), are one soft shade anywhere on the page: one solid convex mark (SOLID_FILL of its box, CONVEX
     of its convex hull, both sides of the box SOFT_SIZE of the frame's shorter side) holding
-    SHADE_SHARE of them, whose edge ramps up slowly (the steepest 10% of
-    its rim, SOFT_RIM pixels inside its edge, rise under SOFT_EDGE of its ink, the 90th percentile,
-    per pixel once smoothed by SOFT_SIGMA: scipy.ndimage). A hand's or a lamp's shadow on a blank
-    page, an ellipse blurred over 15-60 pixels (a helper's: 0.016-0.053), is; a marker's solid bar
-    (a bold 1) or a filled 0, however blurred a photo leaves them (0.15-0.19 on the shared bold
-    cases and a helper's bold 1s), is not. On 200 blank pages with such a shade anywhere (our own
-    generator, a `/work` script) 21 -> 4 were read as a digit. The ink map cannot tell a digit
-    written inside the shade when relighting did not find it (``paper.find_writing``; both are at
-    full ink there): of 200 digits on such pages, 5 inside the shade are now found blank, 4 of them
-    refused before and one, a 5, read right (docs/BENCHMARKS.md)."""
+    SHADE_SHARE of them, whose edge ramps up slowly (the steepest 10% of its rim, SOFT_RIM pixels
+    inside its edge, rise under SOFT_EDGE of its ink, the 90th percentile, per pixel once smoothed
+    by SOFT_SIGMA: scipy.ndimage), and, given the image ``gray`` (h, w) it was found in, pale
+    (``is_pale``). A hand's or a lamp's shadow on a blank page, an ellipse blurred over 15-60 pixels
+    (a helper's: 0.016-0.053), is; a marker's solid bar (a bold 1) or a filled 0 photographed sharp
+    (0.15-0.19 on the shared bold cases and a helper's bold 1s) is not, nor, by its depth, one
+    enlarged from a soft scan under a lamp (0.068). Measured on our own blank pages with such a
+    shade and on digits written beside and inside it: docs/BENCHMARKS.md. The ink map cannot tell a
+    digit written inside the shade when relighting did not find it (``paper.find_writing``; both are
+    at full ink there)."""
     from scipy import ndimage
 
     top, bottom, left, right = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
@@ -199,7 +202,24 @@ def is_soft_shade(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> bool:
         return False
     steepness = np.hypot(*np.gradient(ndimage.gaussian_filter(box, SOFT_SIGMA)))
     level = float(np.percentile(box[shade], 90))
-    return float(np.percentile(steepness[rim], 90)) < SOFT_EDGE * level
+    if float(np.percentile(steepness[rim], 90)) >= SOFT_EDGE * level:
+        return False
+    return gray is None or is_pale(gray[top:bottom, left:right], shade, box > 0)
+
+
+def is_pale(gray: np.ndarray, shade: np.ndarray, marks: np.ndarray) -> bool:
+    """Whether a ``shade`` (boolean (h, w)) in ``gray`` (h, w), grey levels, is paler than a pen's
+    ink: its darkest tenth at most PALE_SHADE darker than the paper in a band SOFT_BAND pixels wide
+    around it (outside every mark, ``marks``). A shadow takes 15-60% of the light; a pen's ink, even
+    photographed soft under a lamp (a bold 1 whose edge ramps up as slowly as a shade's), 60-85%."""
+    from scipy import ndimage
+
+    band = ndimage.binary_dilation(shade, iterations=SOFT_BAND) & ~marks
+    if not band.any():
+        return True
+    paper = float(np.median(gray[band]))
+    darkest = float(np.percentile(gray[shade], 10))
+    return paper > 0 and darkest >= (1 - PALE_SHADE) * paper
 
 
 def hull_area(rows: np.ndarray, cols: np.ndarray) -> float:
