@@ -1840,6 +1840,24 @@ def test_a_margin_line_in_pieces_beside_a_number_is_erased_and_a_one_kept():
     np.testing.assert_array_equal(cleaned[writing > 0], writing[writing > 0])
 
 
+def test_a_margin_line_far_longer_than_the_writing_beside_it_is_erased_and_a_numbers_1_kept():
+    """A photographed page's margin line as dark as a fine pen, fading before the frame's edges, a
+    ruled line's stub still on it, beside a small 3 (helper-38: read "1" at 100%): erased. A 1 as
+    tall as the digit beside it, and a 1 alone spanning its frame, are writing and stay."""
+    canvas = np.zeros((800, 800), np.float32)
+    margin = draw(canvas, "line", (60, 50, 61, 740), 0.8, 3)
+    margin = draw(margin, "line", (30, 400, 61, 400), 0.8, 2)  # a stub a ruled line left on it
+    three = draw(draw(canvas, "ring", (400, 250, 480, 330), 1.0, 6), "ring", (395, 320, 485, 400), 1.0, 6)
+    cleaned = lines.without_hairlines(np.maximum(margin, three))
+    assert not cleaned[margin > 0.5].any()
+    np.testing.assert_array_equal(cleaned[three > 0], three[three > 0])
+    one = draw(canvas, "line", (300, 40, 290, 760), 1.0, 6)
+    zero = draw(canvas, "ring", (380, 40, 700, 760), 1.0, 6)  # "10" cropped tight
+    number = np.maximum(one, zero)
+    np.testing.assert_array_equal(lines.without_hairlines(number), number)
+    assert lines.without_long_lines(one) is one  # alone: a 1
+
+
 def test_a_one_beside_a_marker_blob_is_no_hairline():
     """The pen is the writing's usual stroke width, not the largest mark's: in "1 0 8 0" whose 8 was
     filled into a blob by the marker (a stroke 60 pixels wide), the 1, as wide as the pen of the

@@ -25,7 +25,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
-   margin line or a sheet's edge in pieces) erased; ``blank.without_page_marks``: a blank page's
+   margin line or a sheet's edge in pieces), or far longer than it is tall (a margin line beside a
+   small digit, ``lines.without_long_lines``), erased; ``blank.without_page_marks``: a blank page's
    lone crease, at any angle (grain specks beside it or not), its shaded corner or a soft shadow
    anywhere on it emptied: no digit;
 7. ``dust.without_dust``: specks more than a digit's height from the writing (a shadow's

@@ -317,6 +317,11 @@ CORNER_SMEAR = 0.4  # of the largest mark's median ink: a mark of any shape this
 ELONGATED = 3.0  # a line's length over its width at least: a blob or a dot is no printed line
 HAIRLINE = 0.35  # of the pen's stroke width: a straight mark this thin beside the writing is the page's
 HAIRLINE_LONG = 0.5  # of the largest mark's height: the shortest such line (a shorter one is a dash or a speck)
+PAGE_LINE_SPAN = 0.8  # of the frame along it: a straight line this long may be the page's (``without_long_lines``) ...
+PAGE_LINE_LONGER = 3.0  # ... when it is this many times as long as the writing beside it is tall or wide
+SIZEABLE_WRITING = 0.1  # of the largest mark's pixels: a mark this large beside such a line is writing
+STRAIGHT_BAND = 4.0  # pixels from a mark's principal axis: a printed line's pixels lie this near it ...
+STRAIGHT_SHARE = 0.9  # ... this many of them at least (the rest, stubs of lines that crossed it)
 
 
 def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
@@ -371,12 +376,14 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     dash, a decimal point) stays. With the largest mark alone as the pen, a marker's 8 filled into
     a blob (69 pixels wide) made the leading 1 of "148778" (21 pixels, as wide as the other digits'
     strokes) a hairline. Run after the shade is gone (``remnants``), so that the largest mark is
-    the writing. Maps under 128 pixels on a side are left alone.
+    the writing. Lines far longer than the writing is tall go first, however thick
+    (``without_long_lines``). Maps under 128 pixels on a side are left alone.
     """
     from scipy import ndimage
 
     if min(ink.shape) < FOLD_MIN_SIZE:
         return ink
+    ink = without_long_lines(ink)
     frame = bounding_box(ink > 0)  # labelled on the ink's box alone: the same marks, far faster
     if frame is None:
         return ink
@@ -412,6 +419,70 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     cleaned = ink.copy()
     cleaned[frame] = np.where(cut[labels], np.float32(0), ink[frame])
     return cleaned
+
+
+def without_long_lines(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w), float32 0-1, less the straight lines (``line_shape``) that run over
+    PAGE_LINE_SPAN of the frame along their axis and over PAGE_LINE_LONGER times as far as the
+    writing beside them is tall or wide: a margin line left on a photographed page (in a vignette
+    it fades short of the edges and is as dark as a fine pen, so ``remove_ruled_lines`` keeps it)
+    beside a small digit, read as the number's leading "1" or as the digit (helper-38: a 3 and a 7
+    read "1" at 100%). The writing is every other mark of SIZEABLE_WRITING of the largest's pixels
+    at least; without it a line is left alone, a 1 cropped tight. A number's digits share their
+    height, so its 1s are never that much taller than the rest."""
+    from scipy import ndimage
+
+    frame = bounding_box(ink > 0)
+    if frame is None or all((span.stop - span.start) < PAGE_LINE_SPAN * side for span, side in zip(frame, ink.shape)):
+        return ink  # nothing runs that far (nearly every photo stops here)
+    labels, count, _ = labelled_marks(ink[frame] > 0)
+    if count < 2:
+        return ink
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    boxes = ndimage.find_objects(labels)
+    extents = [(box[0].stop - box[0].start, box[1].stop - box[1].start) for box in boxes]
+    lines = [
+        label
+        for label in range(1, count + 1)
+        if max(e / side for e, side in zip(extents[label - 1], ink.shape)) >= PAGE_LINE_SPAN
+        and mostly_straight(labels[boxes[label - 1]] == label)
+    ]
+    if not lines:
+        return ink
+    writing = [
+        label for label in range(1, count + 1) if label not in lines and sizes[label] >= SIZEABLE_WRITING * sizes.max()
+    ]
+    if not writing:
+        return ink
+    tallest = max(max(extents[label - 1]) for label in writing)
+    long = [label for label in lines if max(extents[label - 1]) >= PAGE_LINE_LONGER * tallest]
+    if not long:
+        return ink
+    cut = np.zeros(count + 1, dtype=bool)
+    cut[long] = True
+    cleaned = ink.copy()
+    cleaned[frame] = np.where(cut[labels], np.float32(0), ink[frame])
+    return cleaned
+
+
+def mostly_straight(piece: np.ndarray) -> bool:
+    """Whether a boolean mark (h, w) is a straight line with at most stubs on it: STRAIGHT_SHARE of
+    its pixels within STRAIGHT_BAND pixels of its principal axis, and as long as ELONGATED times
+    its width (``line_shape``'s, on those pixels). A margin line keeps the stubs of the ruled lines
+    that crossed it; a digit's strokes curve or turn away from any one line."""
+    rows, cols = np.nonzero(piece)
+    if len(rows) < 3:
+        return False
+    points = np.stack([rows, cols], axis=1).astype(np.float64)
+    centre = points.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov((points - centre).T))
+    across = np.abs((points - centre) @ vectors[:, 0])  # the eigenvector of the smaller eigenvalue
+    near = across <= STRAIGHT_BAND
+    if near.mean() < STRAIGHT_SHARE:
+        return False
+    along = (points[near] - centre) @ vectors[:, 1]
+    return float(np.ptp(along)) >= ELONGATED * max(1.0, near.sum() / max(float(np.ptp(along)), 1.0))
 
 
 def in_corner(box: tuple[slice, slice], shape: tuple[int, int], reach: float = CORNER_REACH) -> bool:
