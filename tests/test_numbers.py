@@ -136,9 +136,41 @@ def test_auto_mode_reads_the_whole_as_one_digit_only_when_it_is_as_likely_a_digi
 
     coded = CodedScores()
     images = [np.full((28, 28), code, dtype=np.uint8) for code in pieces]
-    reading = Reading(images, [[0, 0, 10, 10], [12, 0, 22, 10]], np.full((28, 28), whole, dtype=np.uint8))
+    # the pieces' boxes touch along the line, as a digit's pieces do (``written_apart``, below)
+    reading = Reading(images, [[0, 0, 10, 10], [10, 0, 20, 10]], np.full((28, 28), whole, dtype=np.uint8))
     chosen = one_digit_if_accepted(coded, reading, coded)
     assert (chosen.boxes is None and chosen.images[0][0, 0] == whole) if one_digit else chosen is reading
+
+
+def test_digits_written_apart_stay_a_number_whatever_the_whole_reads():
+    from mnist_cnn.prediction import APART, Reading, one_digit_if_accepted, written_apart
+
+    coded = CodedScores()
+    images = [np.full((28, 28), 60, dtype=np.uint8), np.full((28, 28), 0, dtype=np.uint8)]
+    whole = np.full((28, 28), 99, dtype=np.uint8)  # the whole the likelier digit: it would win ...
+    gap = int(np.ceil(APART * 100))
+    apart = Reading(images, [[0, 0, 40, 100], [40 + gap, 0, 60 + gap, 100]], whole)
+    assert one_digit_if_accepted(coded, apart, coded) is apart  # ... but the digits stand apart
+    assert not written_apart([[0, 0, 40, 100], [30, 10, 60, 90]])  # overlapping along the line: one digit's
+    assert not written_apart([[0, 0, 40, 100], [40 + gap - 2, 0, 60 + gap, 100]]) and not written_apart(None)
+
+
+def fifty_one(gap: int) -> Image.Image:
+    """A "51" drawn with a 7-pixel pen on 210x147 white, the 1 ``gap`` pixels right of the 5's bowl."""
+    image = Image.new("L", (210, 147), 255)
+    pen = ImageDraw.Draw(image)
+    pen.line((95, 30, 68, 30), fill=0, width=7)
+    pen.line((68, 30, 64, 72), fill=0, width=7)
+    pen.arc((58, 58, 108, 112), 240, 520, fill=0, width=7)
+    pen.line((108 + gap, 28, 110 + gap, 114), fill=0, width=7)
+    return image
+
+
+def test_a_5_and_a_1_written_apart_are_51_not_one_5():
+    """Helper-38's kind: "51" with the 1 clear of the 5 by an eighth of their height was read as one
+    5 in the auto mode, its whole image a likelier digit to the detector than a plain 1."""
+    answers = mnist_cnn.predict([fifty_one(gap) for gap in (18, 22, 30)], model="best")
+    assert [getattr(answer, "number", None) for answer in answers] == ["51", "51", "51"]
 
 
 def test_one_digit_is_a_plain_prediction_and_single_forces_it(tmp_path):

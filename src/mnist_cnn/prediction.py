@@ -632,6 +632,9 @@ READING_MODES = ("auto", "single", "number")
 # renders them, the whole measured 0.53-0.71 of it drawn, 0.43-0.81 photographed, 0.67-2.40 written with
 # a marker 2-4x MNIST's stroke (1 of those 100 numbers has a digit measured bold under the gate).
 THIN_NUMBER = 0.75
+# of a number's digits' median height: a gap this wide along the line between two of them is no digit's own
+# (``written_apart``; a 5's loose bar overlaps its body along the line, a 4's two strokes nearly touch)
+APART = 0.1
 
 
 def read(source, mode: str = "auto", classify=None, digit_probability=None) -> Reading:
@@ -785,8 +788,11 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     and its detector finds the whole at least as likely a digit as the least likely of the number's
     digits: a 5 whose bar came apart (the bar is no digit) stays a 5, while "31" written close, whose
     whole the detector accepts at 0.49 against 0.99 for its 3 and its 1, stays "31". Without a
-    detector (a model trained on another dataset) an accepted whole is taken, as before."""
-    if reading.whole is None:
+    detector (a model trained on another dataset) an accepted whole is taken, as before. Digits
+    written apart (``written_apart``) stay a number whatever the whole reads: "51" with a gap of a
+    quarter of its height, its whole one 5 to the detector (0.74) beside a plain 1 it is less sure
+    of (helper-38), was read "5"."""
+    if reading.whole is None or written_apart(reading.boxes):
         return reading
     (whole,) = classify(classifier, [reading.whole], [None], rejector, [reading.kind])
     if whole.status != "digit":
@@ -795,6 +801,18 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     if pieces is not None and whole.digit_probability < round(float(pieces.min()), 6):  # as classify rounds
         return reading
     return Reading([reading.whole], kind=reading.kind)
+
+
+def written_apart(boxes: list[list[int]] | None) -> bool:
+    """Whether a number's digit boxes (``[left, top, right, bottom]`` each, in pixels) hold two
+    neighbours with a gap along the line of at least APART of the digits' median height: digits
+    written apart, never the pieces of one digit, which overlap along the line or nearly touch (a
+    5's loose bar, a 4 in two strokes, a marker's gap)."""
+    if not boxes or len(boxes) < 2:
+        return False
+    ordered = sorted(boxes, key=lambda box: box[0] + box[2])
+    height = float(np.median([box[3] - box[1] for box in ordered]))
+    return any(right[0] - left[2] >= APART * height for left, right in zip(ordered, ordered[1:]))
 
 
 def prepare_many(
