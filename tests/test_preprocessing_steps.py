@@ -1637,14 +1637,21 @@ def test_a_blank_page_s_shaded_corner_is_no_digit(radius):
         preprocessing.to_mnist(photo)
 
 
+def shaded_blank_page(centre, radii, softness: float, paper: float, noise: float) -> np.ndarray:
+    """A blank 600x800 page of ``paper`` grey under an elliptic shadow (``centre`` and ``radii`` in
+    pixels, (row, col)) taking 35% of the light, its edge blurred by a Gaussian of ``softness``
+    pixels, with sensor noise of ``noise`` levels: float32 (600, 800)."""
+    rows, cols = np.indices((600, 800), dtype=np.float32)
+    inside = (((rows - centre[0]) / radii[0]) ** 2 + ((cols - centre[1]) / radii[1]) ** 2 < 1).astype(np.float32)
+    photo = paper * (1 - 0.35 * ndimage.gaussian_filter(inside, softness))
+    return (photo + np.random.default_rng(0).normal(0, noise, photo.shape)).astype(np.float32)
+
+
 @pytest.mark.parametrize("corner, radii, softness", [((0, 0), (250, 300), 20.0), ((599, 799), (380, 420), 8.0)])
 def test_a_blank_page_s_round_shadow_reaching_far_from_a_corner_is_no_digit(corner, radii, softness):
     """A round shadow (a lamp's rim, a hand's) over a corner of a blank page, reaching over half of
     the frame's height or width in: one solid convex mark, no strokes."""
-    rows, cols = np.indices((600, 800), dtype=np.float32)
-    inside = (((rows - corner[0]) / radii[0]) ** 2 + ((cols - corner[1]) / radii[1]) ** 2 < 1).astype(np.float32)
-    photo = 210.0 * (1 - 0.35 * ndimage.gaussian_filter(inside, softness))
-    photo = (photo + np.random.default_rng(0).normal(0, 2, photo.shape)).astype(np.float32)
+    photo = shaded_blank_page(corner, radii, softness, paper=210.0, noise=2.0)
     with pytest.raises(ImageError, match="no digit found"):
         preprocessing.to_mnist(photo)
     bold_seven = draw(np.zeros((600, 800), np.float32), "line", (0, 20, 300, 20), 1.0, 60)  # cut by the top left corner
@@ -1662,10 +1669,7 @@ def test_a_blank_page_s_soft_shadow_anywhere_is_no_digit(centre, radii, softness
     ramps up over tens of pixels and takes a third of the light. A marker's solid bar, a bold 1, as
     large and as solid, has a crisp edge, or, photographed soft, is as dark as ink; a 1-pixel line,
     which smoothing softens, is too thin to be a shade."""
-    rows, cols = np.indices((600, 800), dtype=np.float32)
-    inside = (((rows - centre[0]) / radii[0]) ** 2 + ((cols - centre[1]) / radii[1]) ** 2 < 1).astype(np.float32)
-    photo = 200.0 * (1 - 0.35 * ndimage.gaussian_filter(inside, softness))
-    photo = (photo + np.random.default_rng(0).normal(0, 3, photo.shape)).astype(np.float32)
+    photo = shaded_blank_page(centre, radii, softness, paper=200.0, noise=3.0)
     with pytest.raises(ImageError, match="no digit found"):
         preprocessing.to_mnist(photo)
     bar = draw(np.zeros((600, 800), np.float32), "line", (400, 150, 400, 450), 1.0, 70)  # a bold 1

@@ -150,12 +150,14 @@ def is_corner_shade(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) 
     box = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
     if lines.in_corner(box, shape, reach=CORNER_SHADE):
         return True
-    area = (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
-    return (
-        lines.in_corner(box, shape, reach=SOLID_SHADE)
-        and len(rows) >= SOLID_FILL * area
-        and len(rows) >= CONVEX * hull_area(rows, cols)
-    )
+    return lines.in_corner(box, shape, reach=SOLID_SHADE) and is_solid_convex(rows, cols)
+
+
+def is_solid_convex(rows: np.ndarray, cols: np.ndarray) -> bool:
+    """Whether pixels (``rows``, ``cols``) fill SOLID_FILL of their box and CONVEX of their convex
+    hull (``hull_area``): a shade's one solid convex mark, not a digit's strokes."""
+    area = (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+    return len(rows) >= SOLID_FILL * area and len(rows) >= CONVEX * hull_area(rows, cols)
 
 
 def is_soft_shade(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray, gray: np.ndarray | None = None) -> bool:
@@ -189,9 +191,7 @@ def is_soft_shade(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray, gray: np.
     shade = labels == int(np.argmax(sizes))
     if sizes.max() < SHADE_SHARE * len(rows):
         return False
-    shade_rows, shade_cols = np.nonzero(shade)
-    area = (np.ptp(shade_rows) + 1) * (np.ptp(shade_cols) + 1)
-    if sizes.max() < SOLID_FILL * area or sizes.max() < CONVEX * hull_area(shade_rows, shade_cols):
+    if not is_solid_convex(*np.nonzero(shade)):
         return False
     rim = shade & ~ndimage.binary_erosion(shade, iterations=SOFT_RIM)
     # Where the frame cuts the shade its edge is the frame's, not the shade's: left out

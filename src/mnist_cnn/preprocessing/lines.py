@@ -412,17 +412,11 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     # distance transform per digit, and most straight marks, a number's 1s, are kept at once)
     others = [mark_width(labels, boxes[label - 1], label) for label in long if not shapes[label][1]]
     hairlines = thinner_than(min(pen, float(np.median([pen, *others]))))
-    if not hairlines:
-        return ink
-    cut = np.zeros(count + 1, dtype=bool)
-    cut[hairlines] = True
-    cleaned = ink.copy()
-    cleaned[frame] = np.where(cut[labels], np.float32(0), ink[frame])
-    return cleaned
+    return without_marks(ink, frame, labels, hairlines)
 
 
 def without_long_lines(ink: np.ndarray) -> np.ndarray:
-    """``ink`` (h, w), float32 0-1, less the straight lines (``line_shape``) that run over
+    """``ink`` (h, w), float32 0-1, less the straight lines (``mostly_straight``) that run over
     PAGE_LINE_SPAN of the frame along their axis and over PAGE_LINE_LONGER times as far as the
     writing beside them is tall or wide: a margin line left on a photographed page (in a vignette
     it fades short of the edges and is as dark as a fine pen, so ``remove_ruled_lines`` keeps it)
@@ -456,11 +450,18 @@ def without_long_lines(ink: np.ndarray) -> np.ndarray:
     if not writing:
         return ink
     tallest = max(max(extents[label - 1]) for label in writing)
-    long = [label for label in lines if max(extents[label - 1]) >= PAGE_LINE_LONGER * tallest]
-    if not long:
+    return without_marks(
+        ink, frame, labels, [label for label in lines if max(extents[label - 1]) >= PAGE_LINE_LONGER * tallest]
+    )
+
+
+def without_marks(ink: np.ndarray, frame: tuple[slice, slice], labels: np.ndarray, erased: list[int]) -> np.ndarray:
+    """``ink`` (h, w) less the marks ``erased`` of ``labels``, the marks labelled in ``ink[frame]``:
+    ``ink`` itself when there are none, else a copy."""
+    if not erased:
         return ink
-    cut = np.zeros(count + 1, dtype=bool)
-    cut[long] = True
+    cut = np.zeros(int(labels.max()) + 1, dtype=bool)
+    cut[erased] = True
     cleaned = ink.copy()
     cleaned[frame] = np.where(cut[labels], np.float32(0), ink[frame])
     return cleaned
