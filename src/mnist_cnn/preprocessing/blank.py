@@ -1,5 +1,6 @@
 """What a photo of a blank page shows that is no writing, found in an ink map: a crease at any angle,
-the shade wedged in a corner of the frame, and a soft shade anywhere.
+the shade wedged in a corner of the frame, a soft shade anywhere, and the grain scattered along a
+shadow's edge.
 
 After the lighting is fitted (``paper.ink_intensity``) and printed lines are erased (``lines``), a
 blank sheet can still leave marks: a fold or a crease, a thin straight line from edge to edge at
@@ -7,8 +8,9 @@ whatever angle the sheet lay (``lines.remove_folds`` takes folds only within 12 
 frame's axes, and only where they run unbroken), dashed where it is faint; or a vignette's or a
 hand's shade cut off by a corner of the frame. Read as a digit, the crease is a "1" and the
 corner's shade a "1" or a "7"; a soft shade elsewhere (a hand held over the page, a lamp's rim) a "1",
-a "0" or an "8". When such a mark is all the ink there is, the page is blank and the
-ink map is emptied; beside any other ink nothing is touched.
+a "0" or an "8"; the specks relighting leaves along a shadow's edge, strung out down the page, a
+"1". When such a mark is all the ink there is, the page is blank and the ink map is emptied;
+beside any other ink nothing is touched.
 
 Every step takes and returns float32 ink maps (h, w), values 0-1, light ink on dark.
 """
@@ -37,13 +39,16 @@ SOFT_RIM = 3  # pixels: the rim of the shade, inside its edge, where the steepne
 PALE_SHADE = 0.6  # of the paper's grey level: a shade takes at most this much of the light, a pen's ink more
 SOFT_BAND = 10  # pixels: the band of paper around a shade its paleness is measured against
 SOFT_SIZE = 0.1  # of the frame's shorter side: a soft shade's box is this wide and tall at least (no thin line)
+GRAIN = 8  # pixels: marks all this small, scattered, are the paper's grain (a 1-pixel pen's 9-pixel 1 is one mark)
+GRAIN_MOST = 32  # pixels: scattered marks up to this size, none standing out, are grain too (a deep shadow's edge)
+SCATTERED = 0.01  # of their joint box: scattered specks mark less of it (a dotted pen's digit, 5% and more)
 
 
 def without_page_marks(ink: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, emptied when all its marks (pixels above 0) are what a blank page
-    shows: one crease (``is_lone_crease``), the shade in one corner (``is_corner_shade``) or one soft
+    shows: one crease (``is_lone_crease``), the shade in one corner (``is_corner_shade``), one soft
     shade anywhere (``is_soft_shade``; ``gray``, the image (h, w) the ink was found in, grey levels,
-    tells how pale it is);
+    tells how pale it is) or scattered grain (``is_scattered_grain``);
     otherwise unchanged. Maps under MIN_SIZE pixels on a side are left alone.
 
     On 600 blank-paper photos (``outliers.blank_paper``, a seed of its own), 30 were read as a digit
@@ -60,6 +65,7 @@ def without_page_marks(ink: np.ndarray, gray: np.ndarray | None = None) -> np.nd
         is_corner_shade(rows, cols, ink.shape)
         or is_lone_crease(rows, cols, ink.shape)
         or is_soft_shade(ink, rows, cols, gray)
+        or is_scattered_grain(rows, cols, ink.shape)
     ):
         return np.zeros_like(ink)
     return ink
@@ -87,6 +93,29 @@ def is_lone_crease(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -
             length = chord(centre, direction, shape)
             return length >= CREASE_CHORD * min(shape) and float(np.ptp(along)) >= CREASE_REACH * length
     return False
+
+
+def is_scattered_grain(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) are only the grain a
+    relit shadow's edge or a noisy photo leaves: marks (8-connected) marking under SCATTERED of the
+    box they lie in together, the largest of them GRAIN pixels at most, or GRAIN_MOST at most and not
+    standing out from the rest (``lines.stands_out``). Helper-38's blank page with a soft shadow's
+    edge down one side left 25 specks of 3-5 pixels in a line 900 pixels long, read as a "1"; deeper
+    shadows leave bands of 140-230 specks of up to 15 pixels. A digit holds a mark of more pixels
+    (a 1-pixel pen's 9-pixel 1 is one mark, twice a speck beside it), or, drawn with a dotted pen,
+    dots close together."""
+    from scipy import ndimage
+
+    marks = np.zeros(shape, dtype=bool)
+    marks[rows, cols] = True
+    labels, _ = ndimage.label(marks, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    largest = int(sizes.max(initial=0))
+    if largest > GRAIN_MOST or (largest > GRAIN and lines.stands_out(sizes)):
+        return False
+    box = (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+    return len(rows) < SCATTERED * box
 
 
 def only_specks(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:

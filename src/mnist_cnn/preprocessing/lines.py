@@ -37,7 +37,9 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     a little turned has its lines tilted: when no row holds a line but ink reaches nearly every
     column, the tilt is measured (``line_slope``) and the lines are found and erased in the image
     sheared level by it. What erasing lines leaves, crossings and ends, goes, and so does the texture
-    of the paper itself, a dot grid (``without_leftovers``).
+    of the paper itself, a dot grid (``without_leftovers``), and what a turned page's ruling leaves
+    where it runs out of the frame: a sliver down the frame's edge (``without_edge_slivers``) or,
+    all that is left, a piece cutting a corner (``without_corner_cuts(..., lone=True)``).
     Folds, creases and a sheet's edge, straight lines from edge to edge at any
     small tilt, go too (``remove_folds``), and so do printed lines that only cut a corner of the
     frame (``without_corner_cuts``).
@@ -60,7 +62,9 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
             inside = in_frame(view.shape[0], shifts, padding)
             erased |= erase_lines(level, min_coverage, view.shape[0], spread=True, inside=inside)
             view[...] = unsheared(level, shifts, padding)
-    return without_corner_cuts(remove_folds(without_leftovers(cleaned, erased)))
+    if erased:
+        cleaned = without_edge_slivers(cleaned)
+    return without_corner_cuts(remove_folds(without_leftovers(cleaned, erased)), lone=erased)
 
 
 MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
@@ -72,6 +76,31 @@ TEXTURE_MARKS = 30
 TEXTURE_SHARE = 0.1  # a digit's mark holds at least this share of all the marked pixels among such dots
 TEXTURE_SPAN = 0.5  # marks spread over this share of the frame each way may be a texture; a digit's pieces are not
 STANDS_OUT = 2.0  # of the second largest mark's pixels: a mark this large among a texture's is the writing
+
+
+EDGE_SLIVER = 2  # pixels: a mark lying wholly this near one of the frame's edges is a ruling the frame cut
+
+
+def without_edge_slivers(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w) less the marks (8-connected) lying wholly within EDGE_SLIVER pixels of one of
+    the frame's edges: what a tilted ruling leaves where it runs out of a photographed page, once the
+    page's lines are erased (blank squared pages, 8-47 pixels down the last column, were read as a
+    "1"). A digit's stroke that reaches the edge runs on into the frame and stays."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(ink > 0, structure=np.ones((3, 3)))
+    if count == 0:
+        return ink
+    height, width = ink.shape
+    sliver = np.zeros(count + 1, dtype=bool)
+    for label, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        sliver[label] = (
+            rows.stop <= EDGE_SLIVER
+            or rows.start >= height - EDGE_SLIVER
+            or cols.stop <= EDGE_SLIVER
+            or cols.start >= width - EDGE_SLIVER
+        )
+    return np.where(sliver[labels], np.float32(0), ink) if sliver.any() else ink
 
 
 def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
@@ -324,7 +353,7 @@ STRAIGHT_BAND = 4.0  # pixels from a mark's principal axis: a printed line's pix
 STRAIGHT_SHARE = 0.9  # ... this many of them at least (the rest, stubs of lines that crossed it)
 
 
-def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
+def without_corner_cuts(ink: np.ndarray, lone: bool = False) -> np.ndarray:
     """``ink`` less the printed lines that only cut a corner of the frame: a turned page's margin
     line or ruling that comes in by one edge and leaves by the next, too short for a fold. A mark
     (8-connected) other than the largest goes when its box sits in a corner of the frame (it touches
@@ -333,8 +362,9 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
     thin beside the pen (at most FOLD_THIN of the largest mark's ``digit.stroke_width``) or pale
     beside it (its median ink at most CORNER_FAINT of the largest mark's), or of any shape and
     paler still (CORNER_SMEAR: the corner of a shadow, a faint triangle, left by relighting). A
-    digit's own stroke reaches further in, or is as wide and as dark as the pen, and stays. Images under 128 pixels on
-    a side are left alone."""
+    digit's own stroke reaches further in, or is as wide and as dark as the pen, and stays. With
+    ``lone`` (the page's ruled lines were just erased), a straight line in a corner that is the only
+    mark goes too (``without_lone_corner_cut``). Images under 128 pixels on a side are left alone."""
     from scipy import ndimage
 
     marks = ink > 0
@@ -344,7 +374,7 @@ def without_corner_cuts(ink: np.ndarray) -> np.ndarray:
         return ink  # no mark reaches an edge on each axis: no corner is cut
     labels, count, largest = labelled_marks(marks)
     if count < 2:
-        return ink
+        return without_lone_corner_cut(ink, labels) if lone and count == 1 else ink
     boxes = ndimage.find_objects(labels)
     pen = None
     cut = np.zeros(count + 1, dtype=bool)
@@ -484,6 +514,19 @@ def mostly_straight(piece: np.ndarray) -> bool:
         return False
     along = (points[near] - centre) @ vectors[:, 1]
     return float(np.ptp(along)) >= ELONGATED * max(1.0, near.sum() / max(float(np.ptp(along)), 1.0))
+
+
+def without_lone_corner_cut(ink: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``ink`` (h, w), whose one mark is ``labels``' 1, empty when that mark is a straight line
+    (``line_shape``) in a corner of the frame (``in_corner``): on a page whose ruled lines were just
+    erased, a turned page's margin line coming in by one edge and leaving by the next is all there is
+    (a blank page's, read as a "1"). A digit written there alone would reach further in."""
+    from scipy import ndimage
+
+    box = ndimage.find_objects(labels)[0]
+    if in_corner(box, ink.shape) and line_shape(labels[box] == 1)[1]:
+        return np.zeros_like(ink)
+    return ink
 
 
 def in_corner(box: tuple[slice, slice], shape: tuple[int, int], reach: float = CORNER_REACH) -> bool:
