@@ -78,3 +78,19 @@ def test_a_blank_photo_is_no_digit(path):
 
     with pytest.raises(ImageError, match="no digit found"):
         preprocessing.prepare(path)
+
+
+LINED_PHOTOS = sorted((ROOT / "tests" / "data" / "lined-photos").glob("*.jpg"))
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, id=path.name) for path in LINED_PHOTOS])
+def test_a_small_digit_on_a_turned_ruled_or_squared_photo_is_read(model, path):
+    """A helper's photos of a small digit on a turned page whose lines are as dark as the thin pen
+    (tests/data/lined-photos/README.md): a line's level is the median of its ink's peaks across
+    it (``lines.erase_lines``), so where a turned, anti-aliased line's ink is split between two
+    rows the line is not left in dashes that stretch the digit's box."""
+    import mnist_cnn
+
+    expected = path.stem.split("_")[2][0]
+    prediction = mnist_cnn.predict([path], model=model)[0]
+    assert (str(prediction.digit), prediction.status) == (expected, "digit"), f"{path.name}: {prediction.describe()}"

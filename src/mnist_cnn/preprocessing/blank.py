@@ -39,6 +39,8 @@ SOFT_RIM = 3  # pixels: the rim of the shade, inside its edge, where the steepne
 PALE_SHADE = 0.6  # of the paper's grey level: a shade takes at most this much of the light, a pen's ink more
 SOFT_BAND = 10  # pixels: the band of paper around a shade its paleness is measured against
 SOFT_SIZE = 0.1  # of the frame's shorter side: a soft shade's box is this wide and tall at least (no thin line)
+EDGE_BAND_CONTACT = 0.9  # of a side of the frame: the desk beside a blank sheet lies along this much of it
+EDGE_BAND_REACH = 0.3  # of the frame across: the furthest in such a band reaches (a digit's 1 stands inside)
 GRAIN = 8  # pixels: marks all this small, scattered, are the paper's grain (a 1-pixel pen's 9-pixel 1 is one mark)
 GRAIN_MOST = 32  # pixels: scattered marks up to this size, none standing out, are grain too (a deep shadow's edge)
 SCATTERED = 0.01  # of their joint box: scattered specks mark less of it (a dotted pen's digit, 5% and more)
@@ -48,7 +50,8 @@ def without_page_marks(ink: np.ndarray, gray: np.ndarray | None = None) -> np.nd
     """``ink`` (h, w), float32 0-1, emptied when all its marks (pixels above 0) are what a blank page
     shows: one crease (``is_lone_crease``), the shade in one corner (``is_corner_shade``), one soft
     shade anywhere (``is_soft_shade``; ``gray``, the image (h, w) the ink was found in, grey levels,
-    tells how pale it is) or scattered grain (``is_scattered_grain``);
+    tells how pale it is), scattered grain (``is_scattered_grain``) or the desk along one side
+    (``is_edge_band``);
     otherwise unchanged. Maps under MIN_SIZE pixels on a side are left alone.
 
     On 600 blank-paper photos (``outliers.blank_paper``, a seed of its own), 30 were read as a digit
@@ -66,6 +69,7 @@ def without_page_marks(ink: np.ndarray, gray: np.ndarray | None = None) -> np.nd
         or is_lone_crease(rows, cols, ink.shape)
         or is_soft_shade(ink, rows, cols, gray)
         or is_scattered_grain(rows, cols, ink.shape)
+        or is_edge_band(rows, cols, ink.shape)
     ):
         return np.zeros_like(ink)
     return ink
@@ -93,6 +97,26 @@ def is_lone_crease(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -
             length = chord(centre, direction, shape)
             return length >= CREASE_CHORD * min(shape) and float(np.ptp(along)) >= CREASE_REACH * length
     return False
+
+
+def is_edge_band(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) are one solid convex
+    band along one side of the frame (``is_solid_convex``): in contact with EDGE_BAND_CONTACT of that
+    side's length, reaching at most EDGE_BAND_REACH of the frame in. A blank sheet photographed on a
+    desk that shows beyond one edge of it (too little desk for ``sheets.find_sheet``, which wants
+    the sheet clear of two edges) leaves the desk as such a bar, read as a "1" (helper-39: 20 of
+    32 probes). A 1 written on the page stands inside the frame, or slants or ends round where it
+    meets an edge; a bar touching two opposite sides is no band along one."""
+    height, width = shape
+    top, bottom, left, right = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    sides = (
+        (left == 0 and right <= EDGE_BAND_REACH * width, cols == 0, height),
+        (right == width and left >= (1 - EDGE_BAND_REACH) * width, cols == width - 1, height),
+        (top == 0 and bottom <= EDGE_BAND_REACH * height, rows == 0, width),
+        (bottom == height and top >= (1 - EDGE_BAND_REACH) * height, rows == height - 1, width),
+    )
+    along = any(inside and np.count_nonzero(contact) >= EDGE_BAND_CONTACT * length for inside, contact, length in sides)
+    return along and is_solid_convex(rows, cols)
 
 
 def is_scattered_grain(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:

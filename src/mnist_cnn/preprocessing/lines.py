@@ -28,15 +28,17 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     A line is a run of rows (or columns) at most 4% of the image thick (and 4 pixels at least) in
     which ``min_coverage`` of the pixels are ink, with at least one more such line parallel to it
     (ruled paper has many), or ``MARGIN_COVERAGE`` with ``MARGIN_LINES`` - 1 more (lines that start
-    at a margin: on the first helper's 6 such pages, 3 -> 5 read right), or, alone, spanning 95% of
-    the image in ink at most 60% as strong as the pen's (a printed margin line). A digit cropped
-    tightly (a 1, the bar of a 7) spans its image
-    once, in the pen's full ink; images under 48 pixels are left alone. On a line, pixels clearly
-    stronger than the line's own ink are kept (a digit written in darker ink than the printed line),
-    and where the digit continues on both sides of the line, the gap is bridged. Paper photographed
-    a little turned has its lines tilted: when no row holds a line but ink reaches nearly every
-    column, the tilt is measured (``line_slope``) and the lines are found and erased in the image
-    sheared level by it. What erasing lines leaves, crossings and ends, goes, and so does the texture
+    at a margin or fade in a vignette: on the first helper's 6 such pages, 3 -> 5 read right), or,
+    alone, spanning 95% of the image in ink at most 60% as strong as the pen's (a printed margin
+    line). A digit cropped tightly (a 1, the bar of a 7) spans its image once, in the pen's full
+    ink; images under 48 pixels are left alone. On a line, pixels clearly stronger than the line's
+    own ink (the median of its ink's peaks across it) are kept (a digit written in darker ink than
+    the printed line), and where the digit continues on both sides of the line, the gap is bridged.
+    Paper photographed a little turned has its lines tilted: when ink reaches nearly every column
+    (or, for lines from a margin, most of them), the tilt is measured (``line_slope``; level wins a
+    tie) and the lines are found and erased in the image sheared level by it (``erase_along``),
+    also when some row already holds a line: turned a fraction of a degree, a few lines fill a row
+    and the rest are split between two. What erasing lines leaves, crossings and ends, goes, and so does the texture
     of the paper itself, a dot grid (``without_leftovers``), and what a turned page's ruling leaves
     where it runs out of the frame: a sliver down the frame's edge (``without_edge_slivers``) or,
     all that is left, a piece cutting a corner (``without_corner_cuts(..., lone=True)``).
@@ -50,21 +52,27 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     erased = False
     for axis in (0, 1):
         view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
-        slope = line_slope(view, min_coverage)
-        if slope == 0.0:
-            # Lines that stop at a margin cover less of the image; many of them are ruled paper still.
-            erased |= erase_lines(view, min_coverage, view.shape[0]) or erase_lines(
-                view, MARGIN_COVERAGE, view.shape[0], least=MARGIN_LINES
-            )
-        else:
-            shifts, padding = shear_shifts(view.shape[1], slope)
-            level = sheared(view, shifts, padding)
-            inside = in_frame(view.shape[0], shifts, padding)
-            erased |= erase_lines(level, min_coverage, view.shape[0], spread=True, inside=inside)
-            view[...] = unsheared(level, shifts, padding)
+        # Lines that stop at a margin, or fade in a vignette, cover less of the image; many of them
+        # are ruled paper still.
+        erased |= erase_along(view, min_coverage) or erase_along(view, MARGIN_COVERAGE, least=MARGIN_LINES)
     if erased:
         cleaned = without_edge_slivers(cleaned)
     return without_corner_cuts(remove_folds(without_leftovers(cleaned, erased)), lone=erased)
+
+
+def erase_along(view: np.ndarray, min_coverage: float, least: int = 1) -> bool:
+    """``remove_ruled_lines``' work along the rows of ``view``, in place: the lines covering
+    ``min_coverage`` of it erased, ``least`` of them at least (``erase_lines``), level, or turned
+    as ``line_slope`` measures and erased in the image sheared level. Returns whether any was."""
+    slope = line_slope(view, min_coverage)
+    if slope == 0.0:
+        return erase_lines(view, min_coverage, view.shape[0], least=least)
+    shifts, padding = shear_shifts(view.shape[1], slope)
+    level = sheared(view, shifts, padding)
+    inside = in_frame(view.shape[0], shifts, padding)
+    erased = erase_lines(level, min_coverage, view.shape[0], spread=True, inside=inside, least=least)
+    view[...] = unsheared(level, shifts, padding)
+    return erased
 
 
 MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
@@ -189,7 +197,8 @@ def erase_lines(
         band = view[start:stop]
         if not (band > 0).any():
             continue
-        level = float(np.median(band[band > 0]))
+        peaks = band.max(axis=0)  # across the line: a turned, anti-aliased line's ink is split between rows
+        level = float(np.median(peaks[peaks > 0]))
         if len(lines) == 1 and (coverage[start:stop].max() < 0.95 or level > 0.6):
             continue  # one dark bar across the image is a stroke of the digit; a margin line is fainter
         keep = band > min(1.0, 1.5 * level + 0.15)
@@ -211,8 +220,9 @@ def reaches_edge(band: np.ndarray) -> bool:
 
 def line_slope(view: np.ndarray, min_coverage: float) -> float:
     """The slope (rows per column) of tilted lines running along the rows of ``view``, 0.0 when no
-    row needs it: some row is already a line, or ink is missing from over a tenth of the columns
-    (nothing runs across), or no tilt within LINE_MAX_TILT degrees lines up ``min_coverage`` of the
+    row needs it: the lines lie level (a tie goes to level), or ink is missing from over a tenth
+    of the columns (nothing runs across; for ``min_coverage`` under 0.85, over 1 - min_coverage
+    - 0.05 of them), or no tilt within LINE_MAX_TILT degrees lines up ``min_coverage`` of the
     columns along two lines at least, none thicker than LINE_THICKNESS of the image (one line, or
     thick ones, are strokes: touching digits' bars, a tightly cropped number's stems). The tilt is the one
     whose projection profile (the ink counted along lines of that slope; Postl 1986) has the fullest
@@ -222,9 +232,7 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
 
     marks = view > 0
     width = view.shape[1]
-    if count_along(marks, axis=0).astype(bool).mean() < 0.9:
-        return 0.0
-    if (count_along(marks, axis=1) / width >= min_coverage).any():
+    if count_along(marks, axis=0).astype(bool).mean() < min(0.9, min_coverage + 0.05):
         return 0.0
     pooled = max_pool(marks.astype(np.float32), max(1, max(view.shape) // 4)) > 0
     coarse = np.tan(np.deg2rad(np.arange(-LINE_MAX_TILT, LINE_MAX_TILT + 0.25, 0.5)))
@@ -232,7 +240,7 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
     if not ruled(counts, pooled.shape, min_coverage, 4):
         return 0.0  # nothing like ruled paper at any tilt: spared the fine search (a number cropped tightly)
     fine = slope + np.arange(-np.tan(np.deg2rad(0.5)), np.tan(np.deg2rad(0.5)), 0.5 / width)
-    slope, counts = fullest_line(marks, fine)
+    slope, counts = fullest_line(marks, np.concatenate([[0.0], fine]))  # level first: it keeps a tie
     return slope if slope != 0.0 and ruled(counts, view.shape, min_coverage, 6) else 0.0
 
 
