@@ -624,6 +624,9 @@ class Reading:
     whole: np.ndarray | None = None
     kind: str | None = None  # the one digit's (or the whole's) kind with a reader of its own (``readers.KINDS``)
     digit_kinds: list[str | None] | None = None  # a number's digits' kinds (``number_kinds``), or None: the model's
+    # In the "auto" mode, for one digit as wide as two touching ones, the number mode's reading of the
+    # image, which wins if the whole is refused and each of its digits is read (``pieces_if_refused``).
+    pieces: Reading | None = None
 
 
 READING_MODES = ("auto", "single", "number")
@@ -635,6 +638,12 @@ THIN_NUMBER = 0.75
 # of a number's digits' median height: a gap this wide along the line between two of them is no digit's own
 # (``written_apart``; a 5's loose bar overlaps its body along the line, a 4's two strokes nearly touch)
 APART = 0.1
+# of its height: one mark this wide may be two digits touching (MNIST's digits: 1.8% of them, 0s and 2s
+# mostly, by the ink boxes' WIDTH_PRIOR); the "auto" mode then also reads it as a number (``pieces_if_refused``)
+TOUCHING_WIDTH = 1.0
+# the digit detector's probability: each digit of such a number is this sure a digit, or the whole stays
+# refused (helper-38's heart cut into "17": 0.44 for its "1"; helper-39's touching "45" and "97": 0.94-1.0)
+SURE_PIECE = 0.9
 
 
 def read(source, mode: str = "auto", classify=None, digit_probability=None) -> Reading:
@@ -673,14 +682,34 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
     scan = is_low_resolution(gray)  # what a one-digit reading's kind needs, not a number's digits
     if len(segments) == 1:
         if placement.reduced:  # a drawing cleaned smaller to find a number's digits: one digit is read at full size
-            return one_digit(preprocessing.find_ink(gray)[0], scan)
-        return one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
+            single = one_digit(preprocessing.find_ink(gray)[0], scan)
+        else:
+            single = one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
+        single.pieces = touching_pieces(segments[0].box, ink, placement, gray.shape, classify, digit_probability)
+        return single
     if not segmentation.on_one_line([segment.box for segment in segments]):
         return one_digit(ink, scan)  # no line of writing (a "%"): one thing
     kinds = number_kinds(segments, ink)
     # to_mnist's (a reduced drawing's at that size), from the same ink map: it wins if read as one digit
     whole = one_digit(ink, scan)
     return Reading(images, boxes, whole.images[0], whole.kind, kinds)
+
+
+def touching_pieces(box, ink: np.ndarray, placement, shape: tuple[int, int], classify, digit_probability):
+    """The number mode's Reading of an image found to hold one mark (``box``: [left, top, right,
+    bottom], in the image's pixels) at least TOUCHING_WIDTH times as wide as it is tall: two or more
+    digits on one line when segmentation, told it is a number, cuts it so; else None (also without
+    the classifier and the piece judge, which choose the cuts)."""
+    from mnist_cnn import segmentation
+
+    left, top, right, bottom = box
+    if classify is None or digit_probability is None or right - left < TOUCHING_WIDTH * (bottom - top):
+        return None
+    segments = segmentation.find_digits(ink, placement, shape, classify, digit_probability, number=True)
+    boxes = [list(segment.box) for segment in segments]
+    if len(segments) < 2 or not segmentation.on_one_line(boxes):
+        return None
+    return Reading([segment.image for segment in segments], boxes, digit_kinds=number_kinds(segments, ink))
 
 
 def number_kinds(segments: list, ink: np.ndarray) -> list[str | None]:
@@ -749,6 +778,7 @@ def classify_readings(
     if rejector is not None:
         readings = [brackets_as_one(classifier, reading) for reading in readings]
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
+        readings = [pieces_if_refused(classifier, reading, rejector) for reading in readings]
     images = [image for reading in readings for image in reading.images]
     kinds = [
         kind
@@ -801,6 +831,25 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
     if pieces is not None and whole.digit_probability < round(float(pieces.min()), 6):  # as classify rounds
         return reading
     return Reading([reading.whole], kind=reading.kind)
+
+
+def pieces_if_refused(classifier: Classifier, reading: Reading, rejector) -> Reading:
+    """``reading``, or its number mode's reading (``Reading.pieces``) when the rejector refuses the
+    whole as no digit and gives each of the number's digits the status "digit" at a digit
+    probability of SURE_PIECE at least, not all of them 1s: two digits written touching ("45",
+    "97": helper-39) are no one digit, while a symbol's or a letter's strokes cut apart are unsure
+    digits (a heart's "1" at 0.44), or read as 1s ("M" as "111"), and stay refused. Every other
+    reading is left as it is."""
+    if reading.pieces is None:
+        return reading
+    (whole,) = classify(classifier, reading.images, [None], rejector, [reading.kind])
+    if whole.status != "not_a_digit":
+        return reading
+    pieces = reading.pieces
+    count = len(pieces.images)
+    digits = classify(classifier, pieces.images, [None] * count, rejector, pieces.digit_kinds or [None] * count)
+    sure = all(digit.status == "digit" and (digit.digit_probability or 0.0) >= SURE_PIECE for digit in digits)
+    return pieces if sure and any(digit.digit != 1 for digit in digits) else reading
 
 
 def written_apart(boxes: list[list[int]] | None) -> bool:
