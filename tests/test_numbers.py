@@ -179,7 +179,7 @@ def test_a_refused_whole_is_read_as_its_touching_digits_only_when_each_is_surely
 
     coded = scores()
     split = Reading([np.full((28, 28), code, dtype=np.uint8) for code in pieces], [[0, 0, 10, 10], [9, 0, 20, 10]])
-    reading = Reading([np.full((28, 28), whole, dtype=np.uint8)], pieces=split)
+    reading = Reading([np.full((28, 28), whole, dtype=np.uint8)], pieces=lambda: split)
     assert pieces_if_refused(coded, reading, coded) is (split if number else reading)
     assert pieces_if_refused(coded, Reading(reading.images), coded).images is reading.images  # no pieces: as it is
 

@@ -6,10 +6,10 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -624,9 +624,10 @@ class Reading:
     whole: np.ndarray | None = None
     kind: str | None = None  # the one digit's (or the whole's) kind with a reader of its own (``readers.KINDS``)
     digit_kinds: list[str | None] | None = None  # a number's digits' kinds (``number_kinds``), or None: the model's
-    # In the "auto" mode, for one digit as wide as two touching ones, the number mode's reading of the
-    # image, which wins if the whole is refused and each of its digits is read (``pieces_if_refused``).
-    pieces: Reading | None = None
+    # In the "auto" mode, for one mark at least as wide as it is tall: makes the number mode's reading of
+    # the image (or None), which wins if the whole is refused and each of its digits is surely one
+    # (``pieces_if_refused``); made only then, since few wholes are refused.
+    pieces: Callable[[], Reading | None] | None = None
 
 
 READING_MODES = ("auto", "single", "number")
@@ -638,8 +639,8 @@ THIN_NUMBER = 0.75
 # of a number's digits' median height: a gap this wide along the line between two of them is no digit's own
 # (``written_apart``; a 5's loose bar overlaps its body along the line, a 4's two strokes nearly touch)
 APART = 0.1
-# of its height: one mark this wide may be two digits touching (MNIST's digits: 1.8% of them, 0s and 2s
-# mostly, by the ink boxes' WIDTH_PRIOR); the "auto" mode then also reads it as a number (``pieces_if_refused``)
+# of its height: one mark this wide may be two digits touching, and the "auto" mode also reads it as a number
+# (``pieces_if_refused``). 20% of MNIST's training digits are as wide by their ink boxes (0s, 2s and 5s: 39-46%).
 TOUCHING_WIDTH = 1.0
 # the digit detector's probability: each digit of such a number is this sure a digit, or the whole stays
 # refused (helper-38's heart cut into "17": 0.44 for its "1"; helper-39's touching "45" and "97": 0.94-1.0)
@@ -685,7 +686,9 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
             single = one_digit(preprocessing.find_ink(gray)[0], scan)
         else:
             single = one_digit(ink, scan, segments[0].image)  # the same array to_mnist() makes
-        single.pieces = touching_pieces(segments[0].box, ink, placement, gray.shape, classify, digit_probability)
+        left, top, right, bottom = segments[0].box
+        if classify is not None and digit_probability is not None and right - left >= TOUCHING_WIDTH * (bottom - top):
+            single.pieces = partial(touching_pieces, ink, placement, gray.shape, classify, digit_probability)
         return single
     if not segmentation.on_one_line([segment.box for segment in segments]):
         return one_digit(ink, scan)  # no line of writing (a "%"): one thing
@@ -695,16 +698,13 @@ def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probabi
     return Reading(images, boxes, whole.images[0], whole.kind, kinds)
 
 
-def touching_pieces(box, ink: np.ndarray, placement, shape: tuple[int, int], classify, digit_probability):
-    """The number mode's Reading of an image found to hold one mark (``box``: [left, top, right,
-    bottom], in the image's pixels) at least TOUCHING_WIDTH times as wide as it is tall: two or more
-    digits on one line when segmentation, told it is a number, cuts it so; else None (also without
-    the classifier and the piece judge, which choose the cuts)."""
+def touching_pieces(ink: np.ndarray, placement, shape: tuple[int, int], classify, digit_probability) -> Reading | None:
+    """The number mode's Reading of an image of ``shape`` (h, w) whose ink map ``ink`` (with its
+    ``placement``, ``segmentation.ink_map``'s) holds one mark at least TOUCHING_WIDTH times as wide
+    as it is tall: two or more digits on one line when segmentation, told it is a number, cuts it so
+    with ``classify`` and the piece judge's ``digit_probability``; else None."""
     from mnist_cnn import segmentation
 
-    left, top, right, bottom = box
-    if classify is None or digit_probability is None or right - left < TOUCHING_WIDTH * (bottom - top):
-        return None
     segments = segmentation.find_digits(ink, placement, shape, classify, digit_probability, number=True)
     boxes = [list(segment.box) for segment in segments]
     if len(segments) < 2 or not segmentation.on_one_line(boxes):
@@ -843,9 +843,9 @@ def pieces_if_refused(classifier: Classifier, reading: Reading, rejector) -> Rea
     if reading.pieces is None:
         return reading
     (whole,) = classify(classifier, reading.images, [None], rejector, [reading.kind])
-    if whole.status != "not_a_digit":
+    pieces = reading.pieces() if whole.status == "not_a_digit" else None
+    if pieces is None:
         return reading
-    pieces = reading.pieces
     count = len(pieces.images)
     digits = classify(classifier, pieces.images, [None] * count, rejector, pieces.digit_kinds or [None] * count)
     sure = all(digit.status == "digit" and (digit.digit_probability or 0.0) >= SURE_PIECE for digit in digits)

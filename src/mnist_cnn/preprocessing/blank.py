@@ -1,6 +1,6 @@
 """What a photo of a blank page shows that is no writing, found in an ink map: a crease at any angle,
-the shade wedged in a corner of the frame, a soft shade anywhere, and the grain scattered along a
-shadow's edge.
+the shade wedged in a corner of the frame, a soft shade anywhere, the grain scattered along a
+shadow's edge, and the desk showing along one side of the sheet.
 
 After the lighting is fitted (``paper.ink_intensity``) and printed lines are erased (``lines``), a
 blank sheet can still leave marks: a fold or a crease, a thin straight line from edge to edge at
@@ -8,9 +8,9 @@ whatever angle the sheet lay (``lines.remove_folds`` takes folds only within 12 
 frame's axes, and only where they run unbroken), dashed where it is faint; or a vignette's or a
 hand's shade cut off by a corner of the frame. Read as a digit, the crease is a "1" and the
 corner's shade a "1" or a "7"; a soft shade elsewhere (a hand held over the page, a lamp's rim) a "1",
-a "0" or an "8"; the specks relighting leaves along a shadow's edge, strung out down the page, a
-"1". When such a mark is all the ink there is, the page is blank and the ink map is emptied;
-beside any other ink nothing is touched.
+a "0" or an "8"; the specks relighting leaves along a shadow's edge, strung out down the page, and
+the desk beside the sheet, a "1". When such a mark is all the ink there is, the page is blank and
+the ink map is emptied; beside any other ink nothing is touched.
 
 Every step takes and returns float32 ink maps (h, w), values 0-1, light ink on dark.
 """

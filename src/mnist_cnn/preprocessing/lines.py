@@ -38,8 +38,8 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     (or, for lines from a margin, most of them), the tilt is measured (``line_slope``; level wins a
     tie) and the lines are found and erased in the image sheared level by it (``erase_along``),
     also when some row already holds a line: turned a fraction of a degree, a few lines fill a row
-    and the rest are split between two. What erasing lines leaves, crossings and ends, goes, and so does the texture
-    of the paper itself, a dot grid (``without_leftovers``), and what a turned page's ruling leaves
+    and the rest are split between two. What erasing lines leaves, crossings and ends, goes, and so
+    does the texture of the paper itself, a dot grid (``without_leftovers``), and what a turned page's ruling leaves
     where it runs out of the frame: a sliver down the frame's edge (``without_edge_slivers``) or,
     all that is left, a piece cutting a corner (``without_corner_cuts(..., lone=True)``).
     Folds, creases and a sheet's edge, straight lines from edge to edge at any
