@@ -2000,6 +2000,24 @@ def test_a_margin_line_far_longer_than_the_writing_beside_it_is_erased_and_a_num
     assert lines.without_long_lines(one) is one  # alone: a 1
 
 
+def test_a_pale_line_left_beside_a_thin_pen_s_digit_is_the_page_s():
+    """A photographed ruled page's line fading out of the erasing, left at 0.23 of the ink far above
+    a 2 written with a thin pen (helper-39: read 8 with it): as wide as the pen's stroke, so no
+    hairline, but pale beside the writing. A straight stroke beside the 2 (a 1 of the number) stays
+    at the pen's darkness, at 0.8 of it, and at 0.5, as a photo's lighting gradient may leave it:
+    it shares the 2's rows."""
+    canvas = np.zeros((1000, 1000), np.float32)
+    two = draw(canvas, "ring", (480, 500, 550, 560), 1.0, 4)
+    two = draw(two, "line", (540, 545, 480, 600, 556, 600), 1.0, 4)
+    faint = draw(canvas, "line", (178, 256, 428, 256), 0.23, 4)
+    cleaned = lines.without_hairlines(np.maximum(two, faint))
+    assert not cleaned[faint > 0].any()
+    np.testing.assert_array_equal(cleaned[two > 0], two[two > 0])
+    for level in (1.0, 0.8, 0.5):
+        one = draw(canvas, "line", (700, 500, 700, 600), level, 4)  # the number's 1, beside the 2
+        np.testing.assert_array_equal(lines.without_hairlines(np.maximum(two, one)), np.maximum(two, one))
+
+
 def test_a_one_beside_a_marker_blob_is_no_hairline():
     """The pen is the writing's usual stroke width, not the largest mark's: in "1 0 8 0" whose 8 was
     filled into a blob by the marker (a stroke 60 pixels wide), the 1, as wide as the pen of the

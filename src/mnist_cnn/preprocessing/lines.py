@@ -359,6 +359,7 @@ PAGE_LINE_LONGER = 3.0  # ... when it is this many times as long as the writing 
 SIZEABLE_WRITING = 0.1  # of the largest mark's pixels: a mark this large beside such a line is writing
 STRAIGHT_BAND = 4.0  # pixels from a mark's principal axis: a printed line's pixels lie this near it ...
 STRAIGHT_SHARE = 0.9  # ... this many of them at least (the rest, stubs of lines that crossed it)
+PALE_WRITING = 200  # pixels: a mark this large is writing, to which a pale line beside it is compared
 
 
 def without_corner_cuts(ink: np.ndarray, lone: bool = False) -> np.ndarray:
@@ -405,7 +406,9 @@ def without_corner_cuts(ink: np.ndarray, lone: bool = False) -> np.ndarray:
 def without_hairlines(ink: np.ndarray) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less the page's hairlines beside the writing: marks (8-connected)
     other than the largest, at least HAIRLINE_LONG of its height long, that are straight lines
-    (``line_shape``) at most HAIRLINE of the pen's stroke width (``digit.stroke_width``) thick. The
+    (``line_shape``) at most HAIRLINE of the pen's stroke width (``digit.stroke_width``) thick, or
+    of any width at most CORNER_FAINT as dark as the largest mark when that is writing, above or
+    below it (``pale_marks``). The
     pen is the largest mark's width, or the median over it and the other long marks that are no
     straight lines (the writing's other digits) when that is less. A margin line or a sheet's edge
     beside a number, often in pieces where the rulings crossing it were erased and so no fold, was
@@ -439,9 +442,10 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     straight = [label for label in long if shapes[label][1]]
     if not straight:
         return ink
+    paler = pale_marks(ink[frame], labels, straight, largest)
 
     def thinner_than(pen: float) -> list[int]:
-        return [label for label in straight if shapes[label][0] <= HAIRLINE * pen]
+        return [label for label in straight if shapes[label][0] <= HAIRLINE * pen or label in paler]
 
     pen = mark_width(labels, boxes[largest - 1], largest)
     if not thinner_than(pen):
@@ -451,6 +455,30 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     others = [mark_width(labels, boxes[label - 1], label) for label in long if not shapes[label][1]]
     hairlines = thinner_than(min(pen, float(np.median([pen, *others]))))
     return without_marks(ink, frame, labels, hairlines)
+
+
+def pale_marks(ink: np.ndarray, labels: np.ndarray, candidates: list[int], largest: int) -> set[int]:
+    """The ``candidates`` among the marks ``labels`` (int (h, w), of ``ink``'s box) whose median ink
+    is at most CORNER_FAINT of the ``largest`` mark's, when that holds PALE_WRITING pixels at least,
+    above or below it (sharing none of its rows): a printed line's remnant beside the pen's writing,
+    however wide (a photographed ruled page's line fading out of the erasing, 0.23 beside a thin
+    pen's 2 at 1.0, read as an 8 with it). A number's 1 photographed in a lighting gradient may be
+    as pale beside its largest digit, but it shares the digit's rows ("13" read "3" without that);
+    in a map of specks (a relit desk's grain) the largest speck is no writing to compare with."""
+    from scipy import ndimage
+
+    pixels = labels == largest
+    if np.count_nonzero(pixels) < PALE_WRITING:
+        return set()
+    writing = median(ink[pixels])
+    boxes = ndimage.find_objects(labels)
+    rows = boxes[largest - 1][0]
+    return {
+        label
+        for label in candidates
+        if (boxes[label - 1][0].stop <= rows.start or boxes[label - 1][0].start >= rows.stop)
+        and median(ink[labels == label]) <= CORNER_FAINT * writing
+    }
 
 
 def without_long_lines(ink: np.ndarray) -> np.ndarray:
