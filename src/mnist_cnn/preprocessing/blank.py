@@ -128,13 +128,7 @@ def is_scattered_grain(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int
     shadows leave bands of 140-230 specks of up to 15 pixels. A digit holds a mark of more pixels
     (a 1-pixel pen's 9-pixel 1 is one mark, twice a speck beside it), or, drawn with a dotted pen,
     dots close together."""
-    from scipy import ndimage
-
-    marks = np.zeros(shape, dtype=bool)
-    marks[rows, cols] = True
-    labels, _ = ndimage.label(marks, structure=np.ones((3, 3)))
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
+    sizes = mark_sizes(rows, cols, shape)
     largest = int(sizes.max(initial=0))
     if largest > GRAIN_MOST or (largest > GRAIN and lines.stands_out(sizes)):
         return False
@@ -145,12 +139,20 @@ def is_scattered_grain(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int
 def only_specks(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> bool:
     """Whether the marked pixels (``rows``, ``cols``) of a frame ``shape`` (h, w) are all specks: marks
     (8-connected) of fewer than ``SPECK`` pixels each, as grainy paper scatters beside a crease."""
+    return int(mark_sizes(rows, cols, shape).max(initial=0)) < SPECK
+
+
+def mark_sizes(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The pixel count of each mark (8-connected, ``scipy.ndimage.label``) of the marked pixels
+    (``rows``, ``cols``) of a frame ``shape`` (h, w): int (count + 1,), by label, 0 at label 0."""
     from scipy import ndimage
 
     marks = np.zeros(shape, dtype=bool)
     marks[rows, cols] = True
     labels, _ = ndimage.label(marks, structure=np.ones((3, 3)))
-    return int(np.bincount(labels.ravel())[1:].max(initial=0)) < SPECK
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return sizes
 
 
 def crease_limit(shape: tuple[int, int]) -> float:

@@ -442,7 +442,7 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     straight = [label for label in long if shapes[label][1]]
     if not straight:
         return ink
-    paler = pale_marks(ink[frame], labels, straight, largest)
+    paler = pale_marks(ink[frame], labels, boxes, straight, largest)
 
     def thinner_than(pen: float) -> list[int]:
         return [label for label in straight if shapes[label][0] <= HAIRLINE * pen or label in paler]
@@ -457,27 +457,32 @@ def without_hairlines(ink: np.ndarray) -> np.ndarray:
     return without_marks(ink, frame, labels, hairlines)
 
 
-def pale_marks(ink: np.ndarray, labels: np.ndarray, candidates: list[int], largest: int) -> set[int]:
-    """The ``candidates`` among the marks ``labels`` (int (h, w), of ``ink``'s box) whose median ink
-    is at most CORNER_FAINT of the ``largest`` mark's, when that holds PALE_WRITING pixels at least,
-    above or below it (sharing none of its rows): a printed line's remnant beside the pen's writing,
-    however wide (a photographed ruled page's line fading out of the erasing, 0.23 beside a thin
-    pen's 2 at 1.0, read as an 8 with it). A number's 1 photographed in a lighting gradient may be
-    as pale beside its largest digit, but it shares the digit's rows ("13" read "3" without that);
-    in a map of specks (a relit desk's grain) the largest speck is no writing to compare with."""
-    from scipy import ndimage
+def pale_marks(
+    ink: np.ndarray, labels: np.ndarray, boxes: list[tuple[slice, slice]], candidates: list[int], largest: int
+) -> set[int]:
+    """The ``candidates`` among the marks ``labels`` (int (h, w), of ``ink``'s box; ``boxes``, their
+    ``scipy.ndimage.find_objects``) whose median ink is at most CORNER_FAINT of the ``largest``
+    mark's, when that holds PALE_WRITING pixels at least, above or below it (sharing none of its
+    rows): a printed line's remnant beside the pen's writing, however wide (a photographed ruled
+    page's line fading out of the erasing, 0.23 beside a thin pen's 2 at 1.0, read as an 8 with
+    it). A number's 1 photographed in a lighting gradient may be as pale beside its largest digit,
+    but it shares the digit's rows ("13" read "3" without that); in a map of specks (a relit
+    desk's grain) the largest speck is no writing to compare with."""
 
-    pixels = labels == largest
-    if np.count_nonzero(pixels) < PALE_WRITING:
+    def mark_ink(label: int) -> np.ndarray:
+        box = boxes[label - 1]
+        return ink[box][labels[box] == label]
+
+    writing = mark_ink(largest)
+    if len(writing) < PALE_WRITING:
         return set()
-    writing = median(ink[pixels])
-    boxes = ndimage.find_objects(labels)
+    level = median(writing)
     rows = boxes[largest - 1][0]
     return {
         label
         for label in candidates
         if (boxes[label - 1][0].stop <= rows.start or boxes[label - 1][0].start >= rows.stop)
-        and median(ink[labels == label]) <= CORNER_FAINT * writing
+        and median(mark_ink(label)) <= CORNER_FAINT * level
     }
 
 
