@@ -85,10 +85,12 @@ LINED_PHOTOS = sorted((ROOT / "tests" / "data" / "lined-photos").glob("*.jpg"))
 
 @pytest.mark.parametrize("path", [pytest.param(path, id=path.name) for path in LINED_PHOTOS])
 def test_a_small_digit_on_a_turned_ruled_or_squared_photo_is_read(model, path):
-    """A helper's photos of a small digit on a turned page whose lines are as dark as the thin pen
-    (tests/data/lined-photos/README.md): a line's level is the median of its ink's peaks across
-    it (``lines.erase_lines``), so where a turned, anti-aliased line's ink is split between two
-    rows the line is not left in dashes that stretch the digit's box."""
+    """A helper's photos of a small digit on a ruled or squared page (tests/data/lined-photos/README.md).
+    Turned, with lines as dark as the thin pen: a line's level is the median of its ink's peaks
+    across it (``lines.erase_lines``), so where a turned, anti-aliased line's ink is split between
+    two rows the line is not left in dashes that stretch the digit's box. A fine grid beside a
+    marker's digit: what erasing it leaves at a quarter of the pen's ink goes
+    (``lines.faint_leftovers``)."""
     import mnist_cnn
 
     expected = path.stem.split("_")[2][0]

@@ -38,7 +38,8 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
     (or, for lines from a margin, most of them), the tilt is measured (``line_slope``; level wins a
     tie) and the lines are found and erased in the image sheared level by it (``erase_along``),
     also when some row already holds a line: turned a fraction of a degree, a few lines fill a row
-    and the rest are split between two. What erasing lines leaves, crossings and ends, goes, and so
+    and the rest are split between two. What erasing lines leaves, crossings and ends (larger ones
+    when far paler than the pen), goes, and so
     does the texture of the paper itself, a dot grid (``without_leftovers``), and what a turned page's ruling leaves
     where it runs out of the frame: a sliver down the frame's edge (``without_edge_slivers``) or,
     all that is left, a piece cutting a corner (``without_corner_cuts(..., lone=True)``).
@@ -78,6 +79,8 @@ def erase_along(view: np.ndarray, min_coverage: float, least: int = 1) -> bool:
 MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
 MARGIN_LINES = 4  # lines at least, parallel, to be ruled paper beside a margin; a digit has fewer thin bars
 EDGE_REACH = 0.03  # of the image along them: lines that start at a margin run on to within this of the edge
+LEFTOVER_PALE = 0.4  # of the largest mark's median ink: a smaller mark this pale left after erasing lines is theirs
+LEFTOVER_PALE_SIZE = 0.25  # of the largest mark's pixels: the largest such pale leftover
 LEFTOVER = 0.05  # of the largest mark's pixels: smaller marks left after erasing lines are their crossings and ends
 # This many marks or more with none standing out are the paper's own: a dot grid, a blank page's grid.
 TEXTURE_MARKS = 30
@@ -115,7 +118,8 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
     """``ink`` less what is left of the paper: after lines were erased (``erased``), or among marks
     spread over the page, the marks (8-connected) under LEFTOVER of the largest one's pixels (a
     squared page's crossings, a line's end, a dash of a faint one, the dots of dot-grid paper), which
-    would otherwise stretch the digit's box over the page; and all of them when they are many
+    would otherwise stretch the digit's box over the page, and after lines were erased, larger ones
+    too when far paler than it (``faint_leftovers``); and all of them when they are many
     (TEXTURE_MARKS) with none holding TEXTURE_SHARE of the marked pixels: paper with nothing written,
     or, when the largest stands out (``stands_out``), that mark alone written on it.
     On plain paper (not ``erased``) fewer than TEXTURE_MARKS marks are a digit's or a number's pieces
@@ -137,7 +141,27 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
             return np.zeros_like(ink)
         return np.where(labels == int(np.argmax(sizes)), ink, np.float32(0))  # the writing alone
     small = sizes < LEFTOVER * sizes.max()
+    if erased:
+        small |= faint_leftovers(ink, labels, sizes)
     return np.where(small[labels], np.float32(0), ink) if small[1:].any() else ink
+
+
+def faint_leftovers(ink: np.ndarray, labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """bool (count + 1,): the marks (``labels``, sizes by label) under LEFTOVER_PALE_SIZE of the
+    largest's pixels whose median ink is at most LEFTOVER_PALE of the largest's: after a page's lines
+    were erased, what is left of a fine printed grid beside a pen's digit (crossings and dashes of a
+    quarter of the pen's ink, 44-71 pixels beside a marker's 3 of 759, which stretched its box and
+    made it a 7). A pen's own small marks (a 5's bar, an i's dot) are the pen's ink."""
+    from scipy import ndimage
+
+    largest = int(np.argmax(sizes))
+    candidates = np.flatnonzero((sizes > 0) & (sizes < LEFTOVER_PALE_SIZE * sizes[largest]))
+    pale = np.zeros(len(sizes), dtype=bool)
+    if len(candidates) == 0:
+        return pale
+    medians = ndimage.median(ink, labels, index=[largest, *candidates])
+    pale[candidates] = np.asarray(medians[1:]) <= LEFTOVER_PALE * medians[0]
+    return pale
 
 
 def stands_out(sizes: np.ndarray) -> bool:
