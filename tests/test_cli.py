@@ -67,6 +67,50 @@ def test_predict_reports_each_bad_file_and_still_predicts_the_good_ones(tmp_path
     assert result.stdout.startswith(f"{good}: 7 ")
 
 
+def test_predict_json_gives_every_image_a_line_in_the_order_given(tmp_path):
+    """``--json`` promises one object per image: an image that cannot be read gets {"path", "status":
+    "error", "error"} in its place (and its line on stderr), not silence."""
+    import json
+
+    from test_preprocessing import draw_seven
+
+    good = tmp_path / "seven.png"
+    draw_seven().save(good)
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    result = run_cli("predict", "--json", str(text), str(good), str(tmp_path / "missing.png"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [answer["path"] for answer in answers] == [str(text), str(good), str(tmp_path / "missing.png")]
+    assert [answer["status"] for answer in answers] == ["error", "digit", "error"]
+    assert answers[1]["digit"] == 7 and answers[2]["error"] == "no such file"
+    alone = run_cli("predict", "--json", str(text))
+    assert alone.returncode == 2 and json.loads(alone.stdout)["status"] == "error"
+
+
+def test_predict_stops_quietly_when_its_reader_goes_away_and_the_csv_is_whole(tmp_path):
+    """``predict ... | head -1``: the reader of stdout closing early ends the command as it ends other
+    tools (exit 141, 128 + SIGPIPE), without "error: Broken pipe", and the --csv file is written first."""
+    import subprocess
+    import sys
+
+    from test_preprocessing import draw_seven
+
+    for index in range(40):
+        draw_seven().save(tmp_path / f"seven{index:02d}.png")
+    table = tmp_path / "rows.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mnist_cnn.cli", "predict", "--json", "--csv", str(table), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # gone before the first line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=600) == 141, stderr
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr
+    assert len(table.read_text().splitlines()) == 41
+
+
 @pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["predict", "--help"]])
 def test_help_states_defaults_and_exits_zero(args):
     result = run_cli(*args)

@@ -13,6 +13,7 @@ from mnist_cnn.errors import DataError, ImageError, MissingExtraError, MnistCnnE
 from mnist_cnn.quiet import VERBOSE_ENV_VAR, quiet_python_logs
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
 NAME_HELP = (  # how output_names names the files written for each input
     "NAME is the image's path below the folder all inputs share (DIR/0/a.png and DIR/1/a.png: 0/a.png and "
     "1/a.png), its file name when they are all in one folder; standard input is stdin (stdin-1 if a file is so named)"
@@ -277,8 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object per image per line "
-        "(path, status, digit, confidence, digit_probability, probabilities)",
+        help="print one JSON object per image per line, in the order given "
+        "(path, status, digit, confidence, digit_probability, probabilities; an image that cannot be read: "
+        "path, status error, error)",
     )
     reading = predict.add_mutually_exclusive_group()
     reading.add_argument(
@@ -766,7 +768,7 @@ def print_lines(lines: list[str], kind: str) -> None:
 
 def run_predict(args) -> int:
     from mnist_cnn.image_files import gather_images
-    from mnist_cnn.prediction import NumberPrediction, classify_readings, load_model, read_many, write_csv
+    from mnist_cnn.prediction import classify_readings, load_model, read_many, write_csv
     from mnist_cnn.rejection import load_rejector
 
     if args.method and not args.explain:
@@ -786,6 +788,8 @@ def run_predict(args) -> int:
     errors = images.errors + failures
     print_lines(errors, "error")
     if not readings:
+        if args.json:
+            print_json_lines([], failures, images.given)
         if args.csv and failures:
             write_csv([], args.csv, failures, order=images.given)
         return EXIT_USAGE
@@ -797,19 +801,40 @@ def run_predict(args) -> int:
 
         for prediction, maps in zip(predictions, explain_predictions(classifier, predictions, args.method)):
             save_explanations(prediction, maps, args.explain, file_names[prediction.path], args.method, "--explain")
-    for prediction in predictions:
-        if args.save_preprocessed:
+    if args.save_preprocessed:
+        for prediction in predictions:
             save_preprocessed(prediction, args.save_preprocessed, file_names[prediction.path])
-        if args.json:
-            print(json.dumps(prediction.to_json()))
-        elif isinstance(prediction, NumberPrediction):
-            print(f"{prediction.path}: {prediction.describe()}")
-        else:
-            top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
-            print(f"{prediction.path}: {prediction.describe()}  top 3: {top}")
-    if args.csv:
+    if args.csv:  # the files first: a reader of stdout that stops early (``| head``) costs none of them
         write_csv(predictions, args.csv, failures, order=images.given)
+    if args.json:
+        print_json_lines(predictions, failures, images.given)
+    else:
+        for prediction in predictions:
+            print(f"{prediction.path}: {describe_line(prediction)}")
     return EXIT_USAGE if errors else 0
+
+
+def describe_line(prediction) -> str:
+    """What ``predict`` prints after an image's path: the number and its digits, or the digit and its top 3."""
+    from mnist_cnn.prediction import NumberPrediction
+
+    if isinstance(prediction, NumberPrediction):
+        return prediction.describe()
+    top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
+    return f"{prediction.describe()}  top 3: {top}"
+
+
+def print_json_lines(predictions: list, failures: list, given: list[str]) -> None:
+    """One JSON object per image on stdout, in the order the images were given: each prediction's
+    ``to_json()``, and for an image that could not be read {"path", "status": "error", "error": why}
+    (its reason is on stderr too)."""
+    from mnist_cnn.prediction import in_given_order
+
+    objects = [(prediction.path, prediction.to_json()) for prediction in predictions] + [
+        (failure.path, {"path": failure.path, "status": "error", "error": failure.message}) for failure in failures
+    ]
+    for _, answer in in_given_order(objects, given):
+        print(json.dumps(answer))
 
 
 def check_predict_outputs(args) -> None:
@@ -1047,6 +1072,10 @@ def run_command(args) -> int:
         return HANDLERS[args.command](args)
     except MnistCnnError as error:
         return fail(str(error))
+    except BrokenPipeError:  # the reader of stdout stopped (``| head -1``): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
+        return EXIT_BROKEN_PIPE
     except OSError as error:  # the disk or the system failed where no check foresaw it: still one line
         return fail(f"{error.filename or 'a file'}: {error.strerror or error}")
     except KeyboardInterrupt:
