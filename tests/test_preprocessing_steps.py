@@ -2,6 +2,7 @@
 from one real validation digit)."""
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,6 +174,45 @@ def test_a_small_sheet_under_uneven_light_is_found_once_the_light_is_divided_out
 
 def test_white_paper_on_a_light_desk_is_a_sheet():
     assert sheets.find_sheet(sheet_photo(6.0, (400, 300), (600, 800), desk=212.0)) is not None  # 28 levels darker
+
+
+def wooden_desk(frame=(768, 1024), level=165.0, seed=0) -> np.ndarray:
+    """A light wooden desk's grey levels: grain streaks along the rows and broad lighter and darker
+    patches (about 28 levels' standard deviation, its 90th percentile 195), a little noise."""
+    rng = np.random.default_rng(seed)
+    grain = ndimage.gaussian_filter(rng.normal(0, 400, frame), (1.5, 60))
+    patches = ndimage.gaussian_filter(rng.normal(0, 1, frame), 80)
+    return (level + grain + 25 * patches / patches.std() + rng.normal(0, 3, frame)).astype(np.float32)
+
+
+@pytest.mark.parametrize("angle", [0.0, 10.0])
+def test_a_note_on_a_light_wooden_desk_is_a_sheet_and_a_grained_gradient_is_not(angle):
+    """Helper-40's notes on birch and oak desks were read as the digit (a "0"): the desk's grain spreads
+    its grey levels so one threshold splits them poorly (Otsu's effectiveness under TWO_TONED), yet
+    the note stands clear of nine tenths of the desk (``sheets.stands_apart``). A lighting gradient
+    over the same grain does not: its bright part meets the rest at the threshold."""
+    desk = wooden_desk()
+    note = sheet_photo(angle, (200, 160), desk.shape, desk=-1000.0)  # the desk far below 0: the note's mask
+    photo = np.where(note > 0, note, desk)
+    small = resize.shrink(photo, 128)
+    assert sheets.otsu_threshold(ndimage.uniform_filter(small, 3))[1] < sheets.TWO_TONED  # poorly split
+    sheet = sheets.find_sheet(photo)
+    assert sheet is not None
+    top, bottom, left, right = sheet.box
+    rows, cols = np.nonzero((note > 0) & (note < 100))  # the ring written on the note
+    assert top <= rows.min() and rows.max() < bottom and left <= cols.min() and cols.max() < right
+    seen = preprocessing.to_mnist(photo)
+    assert seen[12:16, 12:16].max() == 0 and seen.max() == 255  # the ring, its middle dark, not the whole note
+    gradient = desk + np.linspace(-50, 50, desk.shape[1], dtype=np.float32)[None, :]
+    assert sheets.find_sheet(gradient) is None
+
+
+def test_a_lamps_bright_corner_is_no_sheet_on_a_textured_desk():
+    """tests/data/lamp-photos/README.md: a lamp's light spreading from a corner stands clear of the
+    rest of the page, but its edge is a slope, not a sheet's step (``sheets.sharp_edged``)."""
+    photo = preprocessing.open_image(Image.open(Path(__file__).parent / "data" / "lamp-photos" / "lamp_corner_3.jpg"))
+    assert sheets.sheet_in(preprocessing.fit_work_size(photo)) is None
+    assert preprocessing.to_mnist(photo).max() == 255  # the 3 is found, not cut away with the desk
 
 
 def dark_plaque(turn: float = 0.0, border: bool = True) -> np.ndarray:

@@ -17,6 +17,9 @@ from mnist_cnn.preprocessing.filters import median, otsu_threshold
 from mnist_cnn.preprocessing.resize import shrink
 
 SHEET_SMALLEST = 0.02  # of the frame: a note on a desk, 15% of the frame each way, is a sheet
+TWO_TONED = 0.8  # Otsu's effectiveness: a sheet on a plain desk splits the grey levels this cleanly
+EDGE_BAND = 2  # pixels of the 128-pixel copy either side of a sheet's edge: its step (``sharp_edged``)
+SHEET_GAP = 15.0  # grey levels: a sheet on a textured desk, less cleanly split, stands this clear of it
 SHEET_CONTRAST = 20.0  # grey levels: white paper on a light desk stands this far above it
 SHEET_NARROWEST = 0.1  # of the frame's shorter side: a small sheet's shorter side at least
 WIDE_SHEET = 0.3  # of the frame's shorter side: a sheet narrower than this must have writing on it
@@ -76,9 +79,11 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     of the frame, nearly a rectangle at any angle (85% of its minimum-area bounding rectangle), that
     rectangle's shorter side at least ``SHEET_NARROWEST`` (10%) of the frame's shorter side, holding
     at most a quarter dark marks, sharply two-toned against a surface at least ``SHEET_CONTRAST``
-    (20) grey levels darker (white paper on a light desk). A sheet under ``WIDE_SHEET`` (30%) of
-    the frame's shorter side, a note far from the camera, must have writing on it (``has_writing``,
-    at full size: on the copy a small digit's strokes vanish); a wider one with none on it is no
+    (20) grey levels darker (white paper on a light desk), or, on a textured desk that one
+    threshold splits poorly (wood grain), standing clear of nine tenths of it (``stands_apart``)
+    behind a sharp edge (``sharp_edged``). A sheet under ``WIDE_SHEET`` (30%) of the frame's
+    shorter side, a note far from the camera, must have writing on it (``has_writing``, at full
+    size: on the copy a small digit's strokes vanish); a wider one with none on it is no
     sheet when there is writing beside it (the lit part of a page, the rest in a hand's shadow). A
     light digit on a dark canvas fails these (too thin, a ring, too much hole, a bar with nothing
     written on it), as does a lighting gradient (not two-toned). An upright sheet is cut to its box
@@ -120,9 +125,9 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     128 pixels on its longest side; the Sheet's box in the image's pixels."""
     from scipy import ndimage
 
-    sheet = sheet_region(small, SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST)
+    sheet = sheet_region(small, SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST, textured=True)
     if sheet is None:
-        sheet = sheet_region(evenly_lit(small), SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST)
+        sheet = sheet_region(evenly_lit(small), SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST, textured=True)
     if sheet is None:
         return None
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
@@ -172,24 +177,47 @@ def evenly_lit(small: np.ndarray) -> np.ndarray:
 
 
 def sheet_region(
-    small: np.ndarray, smallest: float = 0.08, contrast: float = 40.0, narrowest: float = 0.3
+    small: np.ndarray, smallest: float = 0.08, contrast: float = 40.0, narrowest: float = 0.3, textured: bool = False
 ) -> np.ndarray | None:
     """The sheet's pixels, boolean like ``small`` (a 128-pixel copy, values 0-255), holes filled, when
     ``find_sheet``'s tests pass; else None. ``smallest``: the least share of the frame it covers;
     ``contrast``: grey levels it stands above its surroundings at least; ``narrowest``: the least
-    share of the frame's shorter side its minimum-area rectangle's shorter side spans."""
+    share of the frame's shorter side its minimum-area rectangle's shorter side spans.
+
+    The bright region is what lies above Otsu's threshold of the copy, smoothed; none when that
+    splits the grey levels poorly (an effectiveness under TWO_TONED: a lighting gradient), unless
+    ``textured`` (a desk's grain may be why): then the region must stand apart from the rest
+    (``stands_apart``), and when it does not, the brighter part's own Otsu threshold is tried (a
+    small note on a wooden desk whose light patches the first threshold took with it)."""
     from scipy import ndimage
 
     smooth = ndimage.uniform_filter(small, 3)
     threshold, effectiveness = otsu_threshold(smooth)
-    if effectiveness < 0.8:
+    if effectiveness >= TWO_TONED:
+        return region_above(small, smooth > threshold, smallest, contrast, narrowest)
+    if not textured:
         return None
-    bright = smooth > threshold
+    for level in (threshold, otsu_threshold(smooth[smooth > threshold])[0]):
+        sheet = region_above(small, smooth > level, smallest, contrast, narrowest, apart=True)
+        if sheet is not None:
+            return sheet
+    return None
+
+
+def region_above(
+    small: np.ndarray, bright: np.ndarray, smallest: float, contrast: float, narrowest: float, apart: bool = False
+) -> np.ndarray | None:
+    """``sheet_region``'s tests of the largest region of ``bright`` (boolean like ``small``), holes
+    filled: the sheet's pixels, or None. ``apart``: it must also ``stand_apart`` from the rest."""
+    from scipy import ndimage
+
     labels, count = ndimage.label(bright)
     if count == 0:
         return None
     largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))  # the most pixels; sum_labels' choice
     sheet = fill_holes(labels == largest)
+    if sheet.all() or (apart and not (stands_apart(small, sheet & bright, ~sheet) and sharp_edged(small, sheet))):
+        return None
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
     area = int(sheet.sum())
     gaps = (rows[0], sheet.shape[0] - 1 - rows[-1], cols[0], sheet.shape[1] - 1 - cols[-1])
@@ -207,6 +235,31 @@ def sheet_region(
     if shorter_side < narrowest * min(sheet.shape):
         return None
     return sheet
+
+
+def stands_apart(small: np.ndarray, paper: np.ndarray, rest: np.ndarray) -> bool:
+    """Whether a bright region's ``paper`` (boolean like ``small``, grey levels 0-255) is brighter
+    than its surroundings ``rest`` almost everywhere: its 10th percentile SHEET_GAP grey levels over
+    their 90th. A small white note on a light wooden desk: the desk's grain spreads the grey levels
+    so that one threshold splits them poorly (Otsu's effectiveness 0.48-0.69 on helper-40's birch and
+    oak desks, under TWO_TONED), yet the note stands 20-75 grey levels clear of nine tenths of the
+    desk. Across a lighting gradient the region above the threshold meets the rest at it."""
+    return float(np.percentile(small[paper], 10)) - float(np.percentile(small[rest], 90)) >= SHEET_GAP
+
+
+def sharp_edged(small: np.ndarray, sheet: np.ndarray) -> bool:
+    """Whether a region ``sheet`` (boolean like ``small``, grey levels 0-255) ends in a step: the
+    median of its EDGE_BAND pixels inside its edge SHEET_GAP grey levels over that of as many
+    outside (the frame's edges left out). A sheet's edge is a step of 40-80 levels on the 128-pixel
+    copy; where a lamp's light fades out the brightest part of the gradient ends in a slope of a
+    few levels, though it stands clear of the rest (``stands_apart``)."""
+    from scipy import ndimage
+
+    inner = sheet & ~ndimage.binary_erosion(sheet, iterations=EDGE_BAND, border_value=1)
+    outer = ndimage.binary_dilation(sheet, iterations=EDGE_BAND) & ~sheet
+    if not inner.any() or not outer.any():
+        return False
+    return float(np.median(small[inner])) - float(np.median(small[outer])) >= SHEET_GAP
 
 
 def mask_at(mask: np.ndarray, box: tuple[int, int, int, int], scale: tuple[float, float]) -> np.ndarray:
