@@ -315,8 +315,9 @@ def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, np.ndarr
     for slope in slopes:
         offsets = rows - np.round(cols * slope).astype(np.intp)
         offsets -= offsets.min()
-        key = np.unique(offsets * marks.shape[1] + cols)  # each column once per line
-        counts = np.bincount(key // marks.shape[1])
+        # A column's pixels are shifted alike, so each lies on a line of its own: a count of pixels
+        # per line is a count of columns per line (what np.unique over (line, column) pairs gave).
+        counts = np.bincount(offsets)
         counts = counts + np.concatenate([counts[1:], [0]])  # a line split across two rows
         if counts.max() > best:
             best, best_slope, best_counts = int(counts.max()), float(slope), counts
