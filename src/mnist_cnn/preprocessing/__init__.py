@@ -7,9 +7,9 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64 (a drawing whose
    number is read, further: ``drawings.work_scale``);
 2. ``sheets.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
-   turned, large or a small note, under even or uneven light, the desk left in its box covered with
-   paper; or else a dark plaque with light writing on a lighter wall (a house number), the wall
-   covered with the plaque's ground (``plaques.find_plaque``);
+   turned, large or a small note, under even or uneven light, on a plain or a wooden desk, the desk
+   left in its box covered with paper; or else a dark plaque with light writing on a lighter wall
+   (a house number), the wall covered with the plaque's ground (``plaques.find_plaque``);
 3. ``paper.find_writing``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
    a quartic under a desk lamp's spot; a hard shadow's straight edge divided out first, ``shadows``;
    a hand's or a phone's shadow or a tight lamp spot by a grey closing wider than the pen,
@@ -20,8 +20,9 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 4. ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
    meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
    ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
-   squared paper (level or turned a few degrees, or starting at a margin), what they leave, a dot
-   grid, folds and creases; a frame cut by the edge and a rule above or below the writing go then;
+   squared paper (level or turned a few degrees, fanning out in perspective, or starting at a
+   margin), what they leave, a dot grid, folds and creases; a frame cut by the edge and a rule
+   above or below the writing go then;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
