@@ -278,9 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object per image per line, in the order given "
-        "(path, status, digit, confidence, digit_probability, probabilities; an image that cannot be read: "
-        "path, status error, error)",
+        help="print one JSON object per line for each image read (path, status, digit, confidence, "
+        "digit_probability, probabilities); an image that cannot be read, or holds no digit at all, gets its "
+        "error on stderr instead (and a row with status error in --csv)",
     )
     reading = predict.add_mutually_exclusive_group()
     reading.add_argument(
@@ -788,8 +788,6 @@ def run_predict(args) -> int:
     errors = images.errors + failures
     print_lines(errors, "error")
     if not readings:
-        if args.json:
-            print_json_lines([], failures, images.given)
         if args.csv and failures:
             write_csv([], args.csv, failures, order=images.given)
         return EXIT_USAGE
@@ -806,11 +804,8 @@ def run_predict(args) -> int:
             save_preprocessed(prediction, args.save_preprocessed, file_names[prediction.path])
     if args.csv:  # the files first: a reader of stdout that stops early (``| head``) costs none of them
         write_csv(predictions, args.csv, failures, order=images.given)
-    if args.json:
-        print_json_lines(predictions, failures, images.given)
-    else:
-        for prediction in predictions:
-            print(f"{prediction.path}: {describe_line(prediction)}")
+    for prediction in predictions:
+        print(json.dumps(prediction.to_json()) if args.json else f"{prediction.path}: {describe_line(prediction)}")
     return EXIT_USAGE if errors else 0
 
 
@@ -822,19 +817,6 @@ def describe_line(prediction) -> str:
         return prediction.describe()
     top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
     return f"{prediction.describe()}  top 3: {top}"
-
-
-def print_json_lines(predictions: list, failures: list, given: list[str]) -> None:
-    """One JSON object per image on stdout, in the order the images were given: each prediction's
-    ``to_json()``, and for an image that could not be read {"path", "status": "error", "error": why}
-    (its reason is on stderr too)."""
-    from mnist_cnn.prediction import in_given_order
-
-    objects = [(prediction.path, prediction.to_json()) for prediction in predictions] + [
-        (failure.path, {"path": failure.path, "status": "error", "error": failure.message}) for failure in failures
-    ]
-    for _, answer in in_given_order(objects, given):
-        print(json.dumps(answer))
 
 
 def check_predict_outputs(args) -> None:
