@@ -208,7 +208,8 @@ def region_above(
     small: np.ndarray, bright: np.ndarray, smallest: float, contrast: float, narrowest: float, apart: bool = False
 ) -> np.ndarray | None:
     """``sheet_region``'s tests of the largest region of ``bright`` (boolean like ``small``), holes
-    filled: the sheet's pixels, or None. ``apart``: it must also ``stand_apart`` from the rest."""
+    filled: the sheet's pixels, or None. ``apart``: it must also stand apart from the rest
+    (``stands_apart``) behind a sharp edge (``sharp_edged``)."""
     from scipy import ndimage
 
     labels, count = ndimage.label(bright)
