@@ -367,9 +367,17 @@ def test_a_number_written_with_a_finger_on_a_phone(server, chromium):
             touch_stroke(points, steps=4)
     assert page.shown_prediction()[0] == "1704"
     assert page.page.locator("#boxes .box").count() == 4
-    for tile in page.page.locator("#tiles .tile").all():
-        box = tile.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] >= 40
+    # Every tile measured in one go in the page: an answer arriving meanwhile (the page may ask again
+    # for the same drawing) replaces the tiles, and a tile located before it has no box after it.
+    measure = "tiles => tiles.map(tile => { const r = tile.getBoundingClientRect(); return [r.x, r.width, r.height]; })"
+    for _ in range(3):
+        page.page.wait_for_selector("#tiles .tile", timeout=15_000)
+        tiles = page.page.eval_on_selector_all("#tiles .tile", measure)
+        if tiles:
+            break
+    assert tiles, "the number's digits are shown as tiles"
+    for x, width, height in tiles:
+        assert x >= 0 and x + width <= 375 and height >= 40
     # A tap's click is synthesised by the browser after tap() returns, and an answer arriving then
     # (the page may ask again for the same drawing) replaces the tiles under the finger, as a person
     # finds: tap again, at most three times, until the tile is picked.
