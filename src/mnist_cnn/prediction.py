@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
@@ -571,20 +570,6 @@ def read_digits(
 CSV_COLUMNS = ("path", "digit", "confidence", "status", "error")
 
 
-T = TypeVar("T")
-
-
-def in_given_order(items: Sequence[tuple[str, T]], order: Sequence[str]) -> list[tuple[str, T]]:
-    """``items`` ((path, anything) pairs) sorted by where their paths stand in ``order``, the paths as
-    given (a path given twice listed twice): each item takes its path's next position, so
-    predictions and failures each keep the input's order; items of paths not in it come last."""
-    positions: dict[str, list[int]] = {}
-    for index, path in enumerate(order):
-        positions.setdefault(path, []).append(index)
-    taken = [positions[path].pop(0) if positions.get(path) else len(order) for path, _ in items]
-    return [item for _, item in sorted(zip(taken, items), key=lambda pair: pair[0])]
-
-
 def write_csv(
     predictions: Sequence[Prediction | NumberPrediction],
     target: Path,
@@ -615,7 +600,12 @@ def write_csv(
         for prediction in predictions
     ] + [[failure.path, "", "", "error", failure.message] for failure in failures]
     if order is not None:
-        rows = [row for _, row in in_given_order([(row[0], row) for row in rows], order)]
+        positions: dict[str, list[int]] = {}
+        for index, path in enumerate(order):
+            positions.setdefault(path, []).append(index)
+        # Each row takes its path's next position: predictions and failures each keep the input's order.
+        taken = [positions[row[0]].pop(0) if positions.get(row[0]) else len(order) for row in rows]
+        rows = [row for _, row in sorted(zip(taken, rows), key=lambda pair: pair[0])]
     with atomic_path(target) as partial, partial.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
