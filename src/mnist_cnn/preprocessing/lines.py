@@ -73,16 +73,18 @@ def erase_along(view: np.ndarray, min_coverage: float, least: int = 1) -> bool:
     up to 2% of the frame: 20 of 35 read right, 28 so). Returns whether any was."""
     if not erase_at_tilt(view, min_coverage, least):
         return False
+    erase_at_tilts(view, min_coverage, least)
+    width = view.shape[1]
+    for start in range(FAN_STRIPS if width >= FAN_STRIPS * 48 else 0):
+        erase_at_tilts(view[:, start * width // FAN_STRIPS : (start + 1) * width // FAN_STRIPS], min_coverage, least)
+    return True
+
+
+def erase_at_tilts(view: np.ndarray, min_coverage: float, least: int = 1) -> None:
+    """``erase_at_tilt`` up to FAN_PASSES times, in place, until a pass erases nothing."""
     for _ in range(FAN_PASSES):
         if not erase_at_tilt(view, min_coverage, least):
             break
-    width = view.shape[1]
-    for start in range(FAN_STRIPS if width >= FAN_STRIPS * 48 else 0):
-        strip = view[:, start * width // FAN_STRIPS : (start + 1) * width // FAN_STRIPS]
-        for _ in range(FAN_PASSES):
-            if not erase_at_tilt(strip, min_coverage, least):
-                break
-    return True
 
 
 def erase_at_tilt(view: np.ndarray, min_coverage: float, least: int = 1) -> bool:
