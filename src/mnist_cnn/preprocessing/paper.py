@@ -99,7 +99,7 @@ def find_writing(
     # edges): it runs on their bounding box, the same values as on the whole frame at a fraction of
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
-    if relight and may_be_shaded(marked):
+    if relight and may_be_shaded(marked, light=not dark):
         relit = without_shadow(gray, ink, marked, dark=dark)
         if relit is not None:
             return relit, True
@@ -150,15 +150,18 @@ def only_grain(ink: np.ndarray, marks: np.ndarray, threshold: float, any_size: b
     return few and float(ink[marks].max()) < NOISE_PEAK * threshold
 
 
-def may_be_shaded(marked: np.ndarray) -> bool:
+def may_be_shaded(marked: np.ndarray, light: bool = False) -> bool:
     """Whether the marks (boolean (h, w)) may hold a shadow worth looking for (``without_shadow``):
     over ``SHADOW_SHARE`` of the frame, or over ``WIDE_SHARE`` with a mark far wider than the strokes
-    (``shading.has_wide_mark``: a hand's or a phone's shadow beside the digit). Ordinary photos, whose
-    marks are the digit's strokes, skip the look (30-60 ms)."""
+    (``shading.has_wide_mark``: a hand's or a phone's shadow beside the digit), or, when the marks
+    are ``light`` (lighter than the paper), with one wide mark alone: a phone flash's spot of light,
+    which outweighed the dark digit's strokes when the ink's side was chosen (helper-41's sheets
+    lit by a flash read "8", "6" or nothing). Ordinary photos, whose marks are the digit's strokes,
+    skip the look (30-60 ms)."""
     count = np.count_nonzero(marked)
     return (
         count > SHADOW_SHARE * marked.size
-        or (count > WIDE_SHARE * marked.size and shading.has_wide_mark(marked))
+        or (count > WIDE_SHARE * marked.size and shading.has_wide_mark(marked, light))
         or runs_along_border(marked)
     )
 
@@ -209,7 +212,7 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
             return relit
     square = shading.pen_square(gray) if min(gray.shape) >= SHADE_MIN_SIZE else None
     spot = int(SPOT_WIDTH * min(gray.shape)) | 1
-    if square is None or (not dark and not shading.wider_than(ink, marked, spot, SPOT_SHARE)):
+    if square is None or (not dark and not shading.wider_than(ink, marked, spot, SPOT_SHARE, closing=square)):
         return None  # light marks as narrow as the pen are its strokes (chalk), not a lamp's spot
     local = shading.local_paper(gray, square)
     try:

@@ -87,18 +87,23 @@ def local_paper(gray: np.ndarray, square: int) -> np.ndarray:
     return np.maximum(closing(np.asarray(gray, dtype=np.float32), square), 1.0)
 
 
-def wider_than(ink: np.ndarray, marked: np.ndarray, square: int, share: float) -> bool:
+def wider_than(ink: np.ndarray, marked: np.ndarray, square: int, share: float, closing: int = 1) -> bool:
     """Whether over ``share`` of the ``marked`` pixels (boolean (h, w)) stay marked after a grey
     opening of ``ink`` (float (h, w), larger is more ink) by a ``square``: marks wider than the square
-    (a lamp's spot), not strokes as narrow as the pen (chalk on a board)."""
+    (a lamp's spot), not strokes as narrow as the pen (chalk on a board). ``closing``: a square (in
+    pixels) the ink is grey-closed by first, so that gaps narrower than it do not break a mark: the
+    dark strokes of a digit written under a flash's spot of light, which cut the spot's light marks
+    into pieces narrower than the ``square``."""
     from scipy import ndimage
 
     floor = float(ink[marked].min()) if marked.any() else 0.0
+    if closing > 1:
+        ink = ndimage.grey_closing(ink, size=closing)
     opened = ndimage.maximum_filter(ndimage.minimum_filter(ink, size=square), size=square)
     return np.count_nonzero(marked & (opened >= floor)) > share * np.count_nonzero(marked)
 
 
-def has_wide_mark(marked: np.ndarray) -> bool:
+def has_wide_mark(marked: np.ndarray, light: bool = False) -> bool:
     """Whether the marks (boolean (h, w)) hold one far wider than their strokes: on a copy at most
     ``SEARCH_SIZE`` long (block maxima), the largest distance to the paper is over ``WIDE_RATIO``
     times the median along the marks' ridge (``digit.ridge_distances``; points at distance 1 there,
@@ -110,11 +115,14 @@ def has_wide_mark(marked: np.ndarray) -> bool:
     validation digits of each kind whose marks cover 2-10% of the frame: 24 of 36 shade photos pass;
     no photo, dim photo, lamp photo, sheet on a desk, tilted sheet, drawing or bold marker (ratio
     at most 2.5); 3 of 127 lined-paper and 3 of 52 lined photos (where a digit's crossing with
-    the lines is wide)."""
+    the lines is wide). ``light``: the marks are lighter than the paper, so the dark writing is
+    not among them: a phone flash's spot of light stands alone, with no strokes to be wider than,
+    and its width is enough (a white brush's strokes that wide are told from a spot later:
+    ``paper.without_shadow``)."""
     small = max_pool(np.asarray(marked, dtype=bool).view(np.uint8), SEARCH_SIZE) > 0  # block maxima, 7x faster
     distances = ridge_distances(small)
     strokes = distances[distances > 1]  # printed lines, a pixel on the copy, are no strokes
     if not len(strokes):
         return False
     widest = float(strokes.max())
-    return widest > WIDE_RATIO * median(strokes) and widest >= WIDE_HALF * max(small.shape)
+    return widest >= WIDE_HALF * max(small.shape) and (light or widest > WIDE_RATIO * median(strokes))
