@@ -782,6 +782,28 @@ def test_paper_texture_alone_is_blank_and_a_digit_on_it_loses_the_dots():
     assert rows.min() > 110 and cols.min() > 90 and cols.max() < 210  # only the ring is left
 
 
+def test_a_dot_grids_large_dots_go_beside_a_thin_pens_digit():
+    """helper-41's dot-grid page: printed dots of 72 pixels beside a ballpoint's 1 of 1,108, over
+    LEFTOVER of it, stayed and were read as a second digit ("15"). Dots alike in size, many of them,
+    with the 1 standing out, are the paper's; the 1 and a 5's short bar written beside it stay."""
+    rows, cols = np.mgrid[0:600, 0:800]
+    dots = np.zeros((600, 800), bool)
+    for row in range(58, 600, 78):
+        for col in range(58, 800, 78):
+            dots |= (rows - row) ** 2 + (cols - col) ** 2 <= 25  # 81 pixels each
+    one = draw(np.zeros((600, 800), np.float32), "line", (325, 220, 350, 440), 1.0, 4) > 0.5
+    ink = np.where(one, 1.0, np.where(dots, 0.6, 0.0)).astype(np.float32)
+    cleaned = lines.remove_ruled_lines(ink)
+    assert cleaned[dots & ~one].max() == 0 and cleaned[one].min() > 0
+    bar = draw(np.zeros((600, 800), np.float32), "line", (440, 215, 500, 215), 1.0, 4) > 0.5  # a 5's bar: 3 dots' size
+    ink = np.where(bar, 1.0, ink).astype(np.float32)
+    assert lines.remove_ruled_lines(ink)[bar].min() > 0
+    dots = np.array([0, 1108, *([72] * 30), 69, 70, 81])  # pixels by label: the 1, then the dots
+    assert lines.printed_dots(dots)[2:].all() and not lines.printed_dots(dots)[1]
+    fragments = np.array([0, 1108, *np.geomspace(4, 150, 40).astype(int)])  # a pencil's broken strokes
+    assert not lines.printed_dots(fragments).any()
+
+
 def test_a_mark_standing_out_of_a_textures_leftovers_is_the_writing():
     """A thin 1 on a photographed squared page: erasing the lines left thousands of their bits, the
     1 among them holding under a tenth of the marked pixels but over twice the largest bit. It stays,
@@ -1398,6 +1420,21 @@ def test_a_pen_digit_under_a_lamps_spot_on_a_dim_page_is_kept(dim, reflectance):
     photo = light * np.where(seven, reflectance, 1.0) + np.random.default_rng(0).normal(0, 2.5, (600, 800))
     ink = paper.ink_intensity(np.clip(photo, 0, 255).astype(np.float32))
     assert ink[seven].mean() > 0.8 and ink[~seven].mean() < 0.01
+
+
+@pytest.mark.parametrize("centre", [(230, 420), (120, 330), (300, 330)])
+def test_a_pen_digit_beside_a_flash_s_spot_of_light_is_the_ink(centre):
+    """A phone's flash on a page of ordinary grey: a spot of light a tenth of the frame wide, 45%
+    brighter, that outweighs a thin digit's strokes when the ink's side is chosen. The spot is light,
+    not the ink, whether it lies on the strokes, beside them or inside the ring (helper-41's sheets
+    under a flash read "8", "6" or nothing; the first two spots made the ring a dark hole in light ink)."""
+    rows, cols = np.mgrid[0:600, 0:640].astype(np.float32)
+    spot = np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / (2 * 55.0**2))
+    ring = draw(np.zeros((600, 640), np.float32), "ring", (200, 230, 430, 400), 1.0, 9) > 0.5
+    page = 175 * (1 + 0.45 * spot) * np.where(ring, 0.3, 1.0)
+    photo = np.clip(page + np.random.default_rng(0).normal(0, 2.5, page.shape), 0, 255).astype(np.float32)
+    ink = paper.ink_intensity(photo)
+    assert ink[ring].mean() > 0.7 and ink[~ring].mean() < 0.01
 
 
 def streaky_chalk(width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -113,6 +113,11 @@ TEXTURE_MARKS = 30
 TEXTURE_SHARE = 0.1  # a digit's mark holds at least this share of all the marked pixels among such dots
 TEXTURE_SPAN = 0.5  # marks spread over this share of the frame each way may be a texture; a digit's pieces are not
 STANDS_OUT = 2.0  # of the second largest mark's pixels: a mark this large among a texture's is the writing
+# of the median mark's pixels: among TEXTURE_MARKS or more with the writing standing out, marks up to this
+# size are the paper's dots, however large beside a thin pen's digit (helper-41's dot grid: 72-pixel dots
+# beside a ballpoint's 1 of 1,108, over LEFTOVER of it, read "15")
+DOT_ALIKE = 2.5
+DOTS_EVEN = 1.5  # the 75th percentile of a dot grid's dot sizes over their 25th at most: printed alike
 
 
 EDGE_SLIVER = 2  # pixels: a mark lying wholly this near one of the frame's edges is a ruling the frame cut
@@ -147,7 +152,9 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
     would otherwise stretch the digit's box over the page, and after lines were erased, larger ones
     too when far paler than it (``faint_leftovers``); and all of them when they are many
     (TEXTURE_MARKS) with none holding TEXTURE_SHARE of the marked pixels: paper with nothing written,
-    or, when the largest stands out (``stands_out``), that mark alone written on it.
+    or, when the largest stands out (``stands_out``), that mark alone written on it; with the
+    writing standing out among as many, the marks alike in size to the median one go
+    (``printed_dots``: a dot grid's dots as large as a twentieth of a thin pen's digit).
     On plain paper (not ``erased``) fewer than TEXTURE_MARKS marks are a digit's or a number's pieces
     and stay, however small."""
     from scipy import ndimage
@@ -167,9 +174,23 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
             return np.zeros_like(ink)
         return np.where(labels == int(np.argmax(sizes)), ink, np.float32(0))  # the writing alone
     small = sizes < LEFTOVER * sizes.max()
+    if count >= TEXTURE_MARKS and stands_out(sizes):
+        small |= printed_dots(sizes)
     if erased:
         small |= faint_leftovers(ink, labels, sizes)
     return np.where(small[labels], np.float32(0), ink) if small[1:].any() else ink
+
+
+def printed_dots(sizes: np.ndarray) -> np.ndarray:
+    """bool like ``sizes`` (pixels by label, label 0 none): the marks up to DOT_ALIKE times the
+    median mark's pixels when they are alike, the 75th percentile of their sizes within DOTS_EVEN of
+    the 25th: a dot grid's printed dots (helper-41's: 69-72 pixels each), not the fragments of a
+    pencil's broken strokes or a noisy photo's specks, which come in every size."""
+    alike = (sizes > 0) & (sizes <= DOT_ALIKE * median(sizes[1:]))
+    if np.count_nonzero(alike) < TEXTURE_MARKS:
+        return np.zeros(len(sizes), dtype=bool)
+    low, high = np.percentile(sizes[alike], [25, 75])
+    return alike if high <= DOTS_EVEN * low else np.zeros(len(sizes), dtype=bool)
 
 
 def faint_leftovers(ink: np.ndarray, labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
