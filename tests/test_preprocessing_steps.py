@@ -2162,6 +2162,21 @@ def test_a_pale_line_left_beside_a_thin_pen_s_digit_is_the_page_s():
         np.testing.assert_array_equal(lines.without_hairlines(np.maximum(two, one)), np.maximum(two, one))
 
 
+def test_a_pale_edge_taller_than_the_writing_beside_it_is_the_page_s():
+    """A sticky note's edge left beside a 6 (helper-41: read "61"): a straight mark 0.21 as dark as the
+    writing, sharing its rows but 1.45x as tall, as wide as the pen. A pale 1 as tall as the digit
+    beside it (a number photographed in a lighting gradient) stays."""
+    canvas = np.zeros((1000, 1000), np.float32)
+    two = draw(canvas, "ring", (480, 500, 550, 560), 1.0, 4)
+    two = draw(two, "line", (540, 545, 480, 600, 556, 600), 1.0, 4)  # 100 pixels tall
+    edge = draw(canvas, "line", (700, 478, 706, 623), 0.21, 4)
+    cleaned = lines.without_hairlines(np.maximum(two, edge))
+    assert not cleaned[edge > 0].any()
+    np.testing.assert_array_equal(cleaned[two > 0], two[two > 0])
+    one = draw(canvas, "line", (700, 498, 703, 603), 0.21, 4)
+    np.testing.assert_array_equal(lines.without_hairlines(np.maximum(two, one)), np.maximum(two, one))
+
+
 def test_a_one_beside_a_marker_blob_is_no_hairline():
     """The pen is the writing's usual stroke width, not the largest mark's: in "1 0 8 0" whose 8 was
     filled into a blob by the marker (a stroke 60 pixels wide), the 1, as wide as the pen of the

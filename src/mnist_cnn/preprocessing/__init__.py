@@ -12,8 +12,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    (a house number), the wall covered with the plaque's ground (``plaques.find_plaque``);
 3. ``paper.find_writing``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
    a quartic under a desk lamp's spot; a hard shadow's straight edge divided out first, ``shadows``;
-   a hand's or a phone's shadow or a tight lamp spot by a grey closing wider than the pen,
-   ``shading``; a plane for a tiny scan, whose faint grey levels are kept), the ink found on
+   a hand's or a phone's shadow, a tight lamp spot or a phone flash's spot by a grey closing
+   wider than the pen, ``shading``; a plane for a tiny scan, whose faint grey levels are kept), the ink found on
    whichever side of the paper is the minority (dark on light or light on dark, any paper grey),
    noise and specks dropped (a speck or two of the paper's grain alone: blank; a photo found blank
    is looked at once more smoothed, where a dim room's sensor noise hid the strokes);
@@ -21,13 +21,15 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
    ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
    squared paper (level or turned a few degrees, fanning out in perspective, or starting at a
-   margin), what they leave, a dot grid, folds and creases; a frame cut by the edge and a rule
+   margin), what they leave, a dot grid (dots alike in size), folds and creases, while a
+   pencil's strokes broken into specks by a noisy photo stay; a frame cut by the edge and a rule
    above or below the writing go then;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
-   margin line or a sheet's edge in pieces), or far longer than it is tall (a margin line beside a
-   small digit, ``lines.without_long_lines``), erased; ``blank.without_page_marks``: a blank page's
+   margin line or a sheet's edge in pieces), or paler and far taller (a sticky note's edge), or
+   far longer than it is tall (a margin line beside a small digit, ``lines.without_long_lines``),
+   erased; ``blank.without_page_marks``: a blank page's
    lone crease, at any angle (grain specks beside it or not), its shaded corner or a soft shadow
    anywhere on it emptied: no digit;
 7. ``dust.without_dust``: specks more than a digit's height from the writing (a shadow's
