@@ -99,7 +99,7 @@ def find_writing(
     # edges): it runs on their bounding box, the same values as on the whole frame at a fraction of
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
-    if relight and may_be_shaded(marked, light=not dark):
+    if relight and may_be_shaded(marked, light=not dark and soft_marks(ink, marked)):
         relit = without_shadow(gray, ink, marked, dark=dark)
         if relit is not None:
             return relit, True
@@ -256,21 +256,30 @@ def writing_in_spot(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, relit
     ``ink``: the lighting fit's light marks' excess over the paper (h, w), ``marked`` (boolean (h, w))
     where it stands over the noise threshold; ``relit``: the ink found in the relit image (h, w), 0-1.
 
-    A spot is soft, brush strokes are solid: under ``SOLID_MARKS`` of the marks within 80% of their
-    90th percentile is a spot whatever it holds (the marks of 54 pen digits under Gaussian spots on
-    dim pages, a reviewer's: 0.17-0.28; 46 of a helper's white brushes: 0.93-0.99). Solid marks are
+    A spot is soft, brush strokes are solid (``soft_marks``): soft marks are a spot whatever they
+    hold. Solid marks are
     a spot only if the writing found is at least ``SPOT_WRITING`` of them and darker than the frame's
     median, the paper, by the noise threshold (the least of ``ink`` over ``marked``): the white
     brushes' "writing" stood 8.4 to 0 thresholds lighter, a negative 9 at 4x MNIST's stroke over half
     the frame left a speck of 0.05% of the marks; the 5 of 1,400 validation photos (200 of each of
     seven sets) that reach this stood 2.2-6.6 thresholds darker with 5.5-30% (docs/BENCHMARKS.md)."""
-    excess = ink[marked]
-    if np.mean(excess >= 0.8 * np.percentile(excess, 90)) < SOLID_MARKS:
+    if soft_marks(ink, marked):
         return True
+    excess = ink[marked]
     writing = relit > 0
     if np.count_nonzero(writing) < SPOT_WRITING * np.count_nonzero(marked):
         return False
     return float(np.median(gray) - np.median(gray[writing])) >= float(excess.min())
+
+
+def soft_marks(ink: np.ndarray, marked: np.ndarray) -> bool:
+    """Whether the marks (boolean (h, w); ``ink``, float (h, w), their excess over the paper) are soft
+    as light is, not solid as strokes are: under SOLID_MARKS of them within 80% of their 90th
+    percentile (the marks of 54 pen digits under Gaussian spots on dim pages, a reviewer's: 0.17-0.28;
+    46 of a helper's white brushes: 0.93-0.99). Only soft light marks alone are looked at as a spot
+    of light (``may_be_shaded``): a drawing's solid strokes, white on black, skip the look."""
+    excess = ink[marked]
+    return bool(len(excess)) and bool(np.mean(excess >= 0.8 * np.percentile(excess, 90)) < SOLID_MARKS)
 
 
 def relit_ink(
