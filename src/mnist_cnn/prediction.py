@@ -643,14 +643,8 @@ APART = 0.1
 # (``pieces_if_refused``). 20% of MNIST's training digits are as wide by their ink boxes (0s, 2s and 5s: 39-46%).
 TOUCHING_WIDTH = 1.0
 # the digit detector's probability: each digit of such a number is this sure a digit, or the whole stays
-# refused (helper-38's heart cut into "17": 0.44 for its "1"; helper-39's touching "45" and "97": 0.94-1.0).
-# A 1 must be SURE_ONE: a letter's or a symbol's strokes cut apart read as 1s. Other digits SURE_PIECE:
-# of 140 wide one-mark numbers written touching or overlapping (helper-41's, 300 validation renderings'),
-# 0.9 for every digit read 21 right, 0.8 for digits other than 1 reads 24 (the cut 8 of a touching "48":
-# 0.85). Of 3,300 rejection images read as files, 0.8 takes an arrow more as "77"; 0.6 took an M as "14"
-# and an x as "76" too (/work scripts; docs/BENCHMARKS.md).
-SURE_ONE = 0.9
-SURE_PIECE = 0.8
+# refused (helper-38's heart cut into "17": 0.44 for its "1"; helper-39's touching "45" and "97": 0.94-1.0)
+SURE_PIECE = 0.9
 
 
 def read(source, mode: str = "auto", classify=None, digit_probability=None) -> Reading:
@@ -842,10 +836,10 @@ def one_digit_if_accepted(classifier: Classifier, reading: Reading, rejector) ->
 def pieces_if_refused(classifier: Classifier, reading: Reading, rejector) -> Reading:
     """``reading``, or its number mode's reading (``Reading.pieces``) when the rejector refuses the
     whole as no digit and gives each of the number's digits the status "digit" at a digit
-    probability of SURE_PIECE at least (SURE_ONE for a 1), not all of them 1s: two digits written
-    touching ("45", "97": helper-39; "48", its 8 cut at 0.85: helper-41) are no one digit, while a
-    symbol's or a letter's strokes cut apart are unsure digits (a heart's "1" at 0.44), or read as
-    1s ("M" as "111"), and stay refused. Every other reading is left as it is."""
+    probability of SURE_PIECE at least, not all of them 1s: two digits written touching ("45",
+    "97": helper-39) are no one digit, while a symbol's or a letter's strokes cut apart are unsure
+    digits (a heart's "1" at 0.44), or read as 1s ("M" as "111"), and stay refused. Every other
+    reading is left as it is."""
     if reading.pieces is None:
         return reading
     (whole,) = classify(classifier, reading.images, [None], rejector, [reading.kind])
@@ -854,10 +848,7 @@ def pieces_if_refused(classifier: Classifier, reading: Reading, rejector) -> Rea
         return reading
     count = len(pieces.images)
     digits = classify(classifier, pieces.images, [None] * count, rejector, pieces.digit_kinds or [None] * count)
-    sure = all(
-        digit.status == "digit" and (digit.digit_probability or 0.0) >= (SURE_ONE if digit.digit == 1 else SURE_PIECE)
-        for digit in digits
-    )
+    sure = all(digit.status == "digit" and (digit.digit_probability or 0.0) >= SURE_PIECE for digit in digits)
     return pieces if sure and any(digit.digit != 1 for digit in digits) else reading
 
 
