@@ -176,7 +176,7 @@ def without_leftovers(ink: np.ndarray, erased: bool = True) -> np.ndarray:
     sizes[0] = 0
     if count >= TEXTURE_MARKS and sizes.max() < TEXTURE_SHARE * sizes.sum():
         if not stands_out(sizes):
-            stroke = broken_stroke(marks)
+            stroke = None if erased else broken_stroke(marks)  # once lines were erased, their leftovers chain
             return np.zeros_like(ink) if stroke is None else np.where(stroke, ink, np.float32(0))
         return np.where(labels == int(np.argmax(sizes)), ink, np.float32(0))  # the writing alone
     small = sizes < LEFTOVER * sizes.max()
@@ -193,7 +193,8 @@ def broken_stroke(marks: np.ndarray) -> np.ndarray | None:
     dilated pixels fill at most CHAIN_FILL of its box, a curve, not a patch of grain. A pencil's
     digit in a dim, noisy photo breaks into dozens of specks, none a tenth of them, like a texture's
     (helper-41's dim ruled page: 62 pieces, the largest 7%, a clear 5 found blank); a dot grid's
-    dots and a grid's leftovers stand apart, and a noisy page's grain fills its patches."""
+    dots stand apart, and a noisy page's grain fills its patches. Looked for on plain paper only:
+    once lines were erased, a fine grid's broken minor lines chain across the page."""
     from scipy import ndimage
 
     reach = max(2, int(round(CHAIN_GAP * max(marks.shape))))
