@@ -2175,6 +2175,13 @@ def test_a_pale_edge_taller_than_the_writing_beside_it_is_the_page_s():
     np.testing.assert_array_equal(cleaned[two > 0], two[two > 0])
     one = draw(canvas, "line", (700, 498, 703, 603), 0.21, 4)
     np.testing.assert_array_equal(lines.without_hairlines(np.maximum(two, one)), np.maximum(two, one))
+    # "178036" photographed: the bold 0, flat, is the largest and darkest mark; the thin 1 and 8 beside
+    # it are 1.4x as tall and half as dark, but as tall as each other: the writing, and they stay
+    zero = draw(canvas, "ring", (300, 530, 380, 600), 1.0, 14)
+    one = draw(canvas, "line", (150, 500, 170, 600), 0.5, 4)
+    eight = draw(draw(canvas, "ring", (440, 500, 480, 548), 0.5, 4), "ring", (436, 548, 484, 600), 0.5, 4)
+    number = np.maximum(np.maximum(zero, one), eight)
+    np.testing.assert_array_equal(lines.without_hairlines(number), number)
 
 
 def test_a_one_beside_a_marker_blob_is_no_hairline():

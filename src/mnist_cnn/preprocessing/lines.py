@@ -464,7 +464,7 @@ SIZEABLE_WRITING = 0.1  # of the largest mark's pixels: a mark this large beside
 STRAIGHT_BAND = 4.0  # pixels from a mark's principal axis: a printed line's pixels lie this near it ...
 STRAIGHT_SHARE = 0.9  # ... this many of them at least (the rest, stubs of lines that crossed it)
 PALE_WRITING = 200  # pixels: a mark this large is writing, to which a pale line beside it is compared
-PALE_TALL = 1.3  # of the writing's height: a pale straight mark beside it this tall is the page's, never a 1
+PALE_TALL = 1.3  # of the writing's height: a pale straight mark beside it this tall is the page's, never a digit
 
 
 def without_corner_cuts(ink: np.ndarray, lone: bool = False) -> np.ndarray:
@@ -571,10 +571,12 @@ def pale_marks(
     rows): a printed line's remnant beside the pen's writing, however wide (a photographed ruled
     page's line fading out of the erasing, 0.23 beside a thin pen's 2 at 1.0, read as an 8 with
     it). A number's 1 photographed in a lighting gradient may be as pale beside its largest digit,
-    but it shares the digit's rows ("13" read "3" without that), and is no taller than it: a pale
-    straight mark beside it PALE_TALL times as tall is the page's (helper-41's sticky note's edge,
-    0.21 as dark and 1.45x as tall as the 6 beside it, read "61"); in a map of specks (a relit
-    desk's grain) the largest speck is no writing to compare with."""
+    but it shares the digit's rows ("13" read "3" without that), and is no taller than the writing:
+    a pale straight mark beside it PALE_TALL times as tall as the median of the other marks at least
+    HAIRLINE_LONG of the largest's height (the writing's digits) is the page's (helper-41's sticky
+    note's edge, 0.21 as dark and 1.45x as tall as the 6 beside it, read "61"; measured against the
+    largest mark alone, a thin 8 beside a bold, flat 0 went); in a map of specks (a relit desk's
+    grain) the largest speck is no writing to compare with."""
 
     def mark_ink(label: int) -> np.ndarray:
         box = boxes[label - 1]
@@ -585,16 +587,17 @@ def pale_marks(
         return set()
     level = median(writing)
     rows = boxes[largest - 1][0]
-    tallest = PALE_TALL * (rows.stop - rows.start)
+    heights = np.array([box[0].stop - box[0].start for box in boxes])
+    tall = heights >= HAIRLINE_LONG * heights[largest - 1]  # the writing's digits (bars and dots left out)
 
-    def apart_or_taller(box: tuple[slice, slice]) -> bool:
-        return box[0].stop <= rows.start or box[0].start >= rows.stop or box[0].stop - box[0].start >= tallest
+    def apart_or_taller(label: int) -> bool:
+        box = boxes[label - 1]
+        if box[0].stop <= rows.start or box[0].start >= rows.stop:
+            return True
+        others = np.delete(heights, label - 1)[np.delete(tall, label - 1)]
+        return bool(len(others)) and heights[label - 1] >= PALE_TALL * median(others)
 
-    return {
-        label
-        for label in candidates
-        if apart_or_taller(boxes[label - 1]) and median(mark_ink(label)) <= CORNER_FAINT * level
-    }
+    return {label for label in candidates if apart_or_taller(label) and median(mark_ink(label)) <= CORNER_FAINT * level}
 
 
 def without_long_lines(ink: np.ndarray) -> np.ndarray:
