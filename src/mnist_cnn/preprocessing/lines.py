@@ -117,12 +117,12 @@ STANDS_OUT = 2.0  # of the second largest mark's pixels: a mark this large among
 # size are the paper's dots, however large beside a thin pen's digit (helper-41's dot grid: 72-pixel dots
 # beside a ballpoint's 1 of 1,108, over LEFTOVER of it, read "15")
 DOT_ALIKE = 2.5
+DOTS_EVEN = 1.5  # the 75th percentile of a dot grid's dot sizes over their 25th at most: printed alike
 # A stroke broken into specks (``broken_stroke``): specks within CHAIN_GAP of the frame's longer side of
 # each other chain; one chain holding CHAIN_SHARE of the marks and filling at most CHAIN_FILL of its box
 CHAIN_GAP = 0.01
 CHAIN_SHARE = 0.8
 CHAIN_FILL = 0.35
-DOTS_EVEN = 1.5  # the 75th percentile of a dot grid's dot sizes over their 25th at most: printed alike
 
 
 EDGE_SLIVER = 2  # pixels: a mark lying wholly this near one of the frame's edges is a ruling the frame cut

@@ -154,10 +154,10 @@ def may_be_shaded(marked: np.ndarray, light: bool = False) -> bool:
     """Whether the marks (boolean (h, w)) may hold a shadow worth looking for (``without_shadow``):
     over ``SHADOW_SHARE`` of the frame, or over ``WIDE_SHARE`` with a mark far wider than the strokes
     (``shading.has_wide_mark``: a hand's or a phone's shadow beside the digit), or, when the marks
-    are ``light`` (lighter than the paper), with one wide mark alone: a phone flash's spot of light,
-    which outweighed the dark digit's strokes when the ink's side was chosen (helper-41's sheets
-    lit by a flash read "8", "6" or nothing). Ordinary photos, whose marks are the digit's strokes,
-    skip the look (30-60 ms)."""
+    are ``light`` (lighter than the paper and soft as light is: ``soft_marks``), with one wide mark
+    alone: a phone flash's spot of light, which outweighed the dark digit's strokes when the ink's
+    side was chosen (helper-41's sheets lit by a flash read "8", "6" or nothing). Ordinary photos,
+    whose marks are the digit's strokes, skip the look (30-60 ms)."""
     count = np.count_nonzero(marked)
     return (
         count > SHADOW_SHARE * marked.size
@@ -257,12 +257,12 @@ def writing_in_spot(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, relit
     where it stands over the noise threshold; ``relit``: the ink found in the relit image (h, w), 0-1.
 
     A spot is soft, brush strokes are solid (``soft_marks``): soft marks are a spot whatever they
-    hold. Solid marks are
-    a spot only if the writing found is at least ``SPOT_WRITING`` of them and darker than the frame's
-    median, the paper, by the noise threshold (the least of ``ink`` over ``marked``): the white
-    brushes' "writing" stood 8.4 to 0 thresholds lighter, a negative 9 at 4x MNIST's stroke over half
-    the frame left a speck of 0.05% of the marks; the 5 of 1,400 validation photos (200 of each of
-    seven sets) that reach this stood 2.2-6.6 thresholds darker with 5.5-30% (docs/BENCHMARKS.md)."""
+    hold. Solid marks are a spot only if the writing found is at least ``SPOT_WRITING`` of them and
+    darker than the frame's median, the paper, by the noise threshold (the least of ``ink`` over
+    ``marked``): the white brushes' "writing" stood 8.4 to 0 thresholds lighter, a negative 9 at 4x
+    MNIST's stroke over half the frame left a speck of 0.05% of the marks; the 5 of 1,400
+    validation photos (200 of each of seven sets) that reach this stood 2.2-6.6 thresholds darker
+    with 5.5-30% (docs/BENCHMARKS.md)."""
     if soft_marks(ink, marked):
         return True
     excess = ink[marked]

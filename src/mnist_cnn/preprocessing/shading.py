@@ -117,8 +117,8 @@ def has_wide_mark(marked: np.ndarray, light: bool = False) -> bool:
     at most 2.5); 3 of 127 lined-paper and 3 of 52 lined photos (where a digit's crossing with
     the lines is wide). ``light``: the marks are lighter than the paper, so the dark writing is
     not among them: a phone flash's spot of light stands alone, with no strokes to be wider than,
-    and its width is enough (a white brush's strokes that wide are told from a spot later:
-    ``paper.without_shadow``)."""
+    and its width is enough (the caller passes only soft marks so, not a white brush's solid
+    strokes: ``paper.soft_marks``)."""
     small = max_pool(np.asarray(marked, dtype=bool).view(np.uint8), SEARCH_SIZE) > 0  # block maxima, 7x faster
     distances = ridge_distances(small)
     strokes = distances[distances > 1]  # printed lines, a pixel on the copy, are no strokes
