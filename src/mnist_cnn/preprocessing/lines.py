@@ -206,11 +206,11 @@ def broken_stroke(marks: np.ndarray) -> np.ndarray | None:
     largest = int(np.argmax(held))
     if held[largest] < CHAIN_SHARE * np.count_nonzero(marks):
         return None
-    rows, cols = ndimage.find_objects((labels == largest).astype(np.int8))[0]
-    box = (rows.stop - rows.start) * (cols.stop - cols.start)
-    if np.count_nonzero(labels[rows, cols] == largest) > CHAIN_FILL * box:
+    chain = labels == largest
+    rows, cols = ndimage.find_objects(chain.astype(np.int8))[0]
+    if np.count_nonzero(chain[rows, cols]) > CHAIN_FILL * (rows.stop - rows.start) * (cols.stop - cols.start):
         return None
-    return marks & (labels == largest)
+    return marks & chain
 
 
 def printed_dots(sizes: np.ndarray) -> np.ndarray:

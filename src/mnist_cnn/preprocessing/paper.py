@@ -99,7 +99,7 @@ def find_writing(
     # edges): it runs on their bounding box, the same values as on the whole frame at a fraction of
     # the cost; the rest of the frame is no ink.
     marked = ink > threshold
-    if relight and may_be_shaded(marked, light=not dark and soft_marks(ink, marked)):
+    if relight and may_be_shaded(marked, light_ink=None if dark else ink):
         relit = without_shadow(gray, ink, marked, dark=dark)
         if relit is not None:
             return relit, True
@@ -150,20 +150,23 @@ def only_grain(ink: np.ndarray, marks: np.ndarray, threshold: float, any_size: b
     return few and float(ink[marks].max()) < NOISE_PEAK * threshold
 
 
-def may_be_shaded(marked: np.ndarray, light: bool = False) -> bool:
+def may_be_shaded(marked: np.ndarray, light_ink: np.ndarray | None = None) -> bool:
     """Whether the marks (boolean (h, w)) may hold a shadow worth looking for (``without_shadow``):
     over ``SHADOW_SHARE`` of the frame, or over ``WIDE_SHARE`` with a mark far wider than the strokes
     (``shading.has_wide_mark``: a hand's or a phone's shadow beside the digit), or, when the marks
-    are ``light`` (lighter than the paper and soft as light is: ``soft_marks``), with one wide mark
-    alone: a phone flash's spot of light, which outweighed the dark digit's strokes when the ink's
-    side was chosen (helper-41's sheets lit by a flash read "8", "6" or nothing). Ordinary photos,
-    whose marks are the digit's strokes, skip the look (30-60 ms)."""
+    are light (``light_ink``: float (h, w), their excess over the paper; None for dark marks) and
+    soft as light is (``soft_marks``, measured only then), with one wide mark alone: a phone flash's
+    spot of light, which outweighed the dark digit's strokes when the ink's side was chosen
+    (helper-41's sheets lit by a flash read "8", "6" or nothing). Ordinary photos, whose marks are
+    the digit's strokes, skip the look (30-60 ms)."""
     count = np.count_nonzero(marked)
-    return (
-        count > SHADOW_SHARE * marked.size
-        or (count > WIDE_SHARE * marked.size and shading.has_wide_mark(marked, light))
-        or runs_along_border(marked)
-    )
+    if count > SHADOW_SHARE * marked.size:
+        return True
+    if count > WIDE_SHARE * marked.size:
+        light = light_ink is not None and soft_marks(light_ink, marked)
+        if shading.has_wide_mark(marked, light):
+            return True
+    return runs_along_border(marked)
 
 
 def runs_along_border(marked: np.ndarray) -> bool:
