@@ -244,3 +244,18 @@ def test_evaluate_on_your_own_labelled_images_writes_the_test_set_reports(labell
 def test_gathering_keeps_missing_files_so_each_is_reported_in_turn(tmp_path):
     images = gather_images([str(tmp_path / "gone.png")])
     assert images.names == [str(tmp_path / "gone.png")] and images.errors == []
+
+
+def test_an_animated_gif_says_only_its_first_frame_is_read(tmp_path, capfd):
+    blank, one = Image.new("L", (300, 300), 255), draw_one()
+    blank.save(tmp_path / "blank-first.gif", save_all=True, append_images=[one], duration=100, loop=0)
+    one.save(tmp_path / "one-first.gif", save_all=True, append_images=[blank], duration=100, loop=0)
+    one.save(tmp_path / "still.gif")
+    images = gather_images([str(tmp_path)])
+    assert images.notes == [
+        f"{tmp_path / 'blank-first.gif'}: 2 frames (animated or multi-page); only the first is read",
+        f"{tmp_path / 'one-first.gif'}: 2 frames (animated or multi-page); only the first is read",
+    ]
+    code, out, err = run(capfd, ["predict", str(tmp_path / "one-first.gif"), "--model", "seed"])
+    assert code == 0 and out.split(": ")[1].startswith("1 ")
+    assert err == [f"note: {tmp_path / 'one-first.gif'}: 2 frames (animated or multi-page); only the first is read"]

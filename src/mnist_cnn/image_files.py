@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.errors import Failure, ImageError, UsageError
-from mnist_cnn.preprocessing import IMAGE_SUFFIXES
+from mnist_cnn.preprocessing import IMAGE_SUFFIXES, frame_count
 
 STDIN = "-"
 IMAGE_FILE_SUFFIXES = frozenset(IMAGE_SUFFIXES | {".npy"})
@@ -113,9 +113,18 @@ def gather_images(arguments: list[str], recursive: bool = False, read_stdin=None
                 images.errors.append(f"{path}/: no image files in this folder")
             for file in files:
                 images.add(str(file), file)
+                note_frames(images, str(file), file)
         else:
             images.add(argument, path)
+            note_frames(images, argument, path)
     return images
+
+
+def note_frames(images: ImageList, name: str, path: Path) -> None:
+    """A note for a file of several frames (an animated GIF, a multi-page TIFF): only its first is read."""
+    frames = frame_count(path)
+    if frames > 1:
+        images.notes.append(f"{name}: {frames} frames (animated or multi-page); only the first is read")
 
 
 def add_stdin(images: ImageList, read_stdin) -> None:

@@ -50,9 +50,18 @@ import numpy as np
 
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import blank, digit, dust, frames, lines, paper, plaques, remnants, resize, sheets
-from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, grayscale, load_npy, open_image
+from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, frame_count, grayscale, load_npy, open_image
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "grayscale", "model_input", "open_image", "prepare", "to_mnist"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "frame_count",
+    "grayscale",
+    "model_input",
+    "open_image",
+    "prepare",
+    "to_mnist",
+]
 
 FIELD = digit.FIELD
 WORK_SIZE = 1024  # longest side the cleaning steps work at: a digit in a corner of a photo keeps its detail

@@ -23,6 +23,7 @@ MAX_PIXELS = 250_000_000
 MAX_FULL_DECODE_PIXELS = 120_000_000  # formats without a reduced decode (PNG, TIFF, ...) decode whole
 DECODE_SIDE = 2048  # longest side we need: the cleaning steps work at 1024 at most
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+ANIMATED_SUFFIXES = {".png", ".gif", ".webp", ".tif", ".tiff"}  # formats that may hold several frames
 # Pillow refuses images over twice this on its own; ours is the limit that counts, checked below.
 Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, MAX_PIXELS // 2 + 1)
 
@@ -69,6 +70,21 @@ def open_image(source) -> np.ndarray:
             else f"unreadable or truncated image ({error})"
         )
         raise ImageError(f"{name}: {reason}") from None
+
+
+def frame_count(path: Path) -> int:
+    """How many frames the image file at ``path`` holds (an animated GIF, PNG or WebP, a multi-page
+    TIFF): Pillow's ``n_frames``, read from the file without decoding pixels. 1 for a file of one
+    frame, of another format, or one that cannot be opened (reading it reports why)."""
+    if Path(path).suffix.lower() not in ANIMATED_SUFFIXES:
+        return 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                return int(getattr(image, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - any failure here is reported when the image is read
+        return 1
 
 
 def check_size(image: Image.Image, name: str) -> None:
