@@ -62,6 +62,16 @@ def test_a_folder_without_write_permission_is_refused_up_front(tmp_path, monkeyp
         files.ensure_folder(tmp_path / "out", "--out")
 
 
+def test_a_folder_that_takes_no_new_files_is_named_with_that_reason(tmp_path, monkeypatch):
+    def vanished(self, *args, **kwargs):  # what creating a file in /proc or /sys gives
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
+
+    monkeypatch.setattr(files.Path, "touch", vanished)
+    message = f"cannot write {tmp_path}: no file can be created in this folder; choose a folder you can write to"
+    with pytest.raises(OutputError, match=message):
+        files.ensure_folder(tmp_path, "--csv")
+
+
 def test_an_output_folder_that_is_a_file_or_lies_under_one_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(OutputError, match="notes.txt is a file, not a folder; choose another --out"):

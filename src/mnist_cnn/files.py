@@ -62,6 +62,9 @@ def output_error(path: Path, error: OSError) -> OutputError:
     blocker = blocking_file(path) if number in (errno.ENOTDIR, errno.EEXIST, None) else None
     if blocker is not None:
         return OutputError(f"cannot write {path}: {blocker} is a file, not a folder; choose another path")
+    if number == errno.ENOENT and Path(path).is_dir():  # a folder that takes no new files: /proc, /sys
+        reason = "no file can be created in this folder; choose a folder you can write to"
+        return OutputError(f"cannot write {path}: {reason}")
     reason, remedy = REASONS.get(number, (error.strerror or str(error).splitlines()[0], "check the path and the disk"))
     return OutputError(f"cannot write {path}: {reason}; {remedy}")
 
