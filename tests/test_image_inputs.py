@@ -259,3 +259,26 @@ def test_an_animated_gif_says_only_its_first_frame_is_read(tmp_path, capfd):
     code, out, err = run(capfd, ["predict", str(tmp_path / "one-first.gif"), "--model", "seed"])
     assert code == 0 and out.split(": ")[1].startswith("1 ")
     assert err == [f"note: {tmp_path / 'one-first.gif'}: 2 frames (animated or multi-page); only the first is read"]
+
+
+def test_images_may_follow_the_options_and_an_unknown_option_is_still_an_error(tmp_path, capfd):
+    draw_one().save(tmp_path / "a.png")
+    draw_seven().save(tmp_path / "b.png")
+    code, out, err = run(capfd, ["predict", str(tmp_path / "a.png"), "--model", "seed", str(tmp_path / "b.png")])
+    assert code == 0 and [line.split(": ")[1][0] for line in out.splitlines()] == ["1", "7"]
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", str(tmp_path / "a.png"), "--model", "seed", "--colour", "red"])
+    assert stop.value.code == 2
+    assert capfd.readouterr().err.strip() == "error: mnist-cnn: unrecognized arguments: --colour red"
+
+
+def test_an_empty_argument_or_a_device_is_one_clear_error_not_the_current_folder_or_no_such_file(
+    tmp_path, capfd, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    draw_one().save(tmp_path / "a.png")  # what an empty argument read as "." would have found
+    code, out, err = run(capfd, ["predict", "", "--model", "seed"])
+    assert code == 2 and out == ""
+    assert err == ["error: '': an empty argument names no image; give a file or a folder"]
+    code, out, err = run(capfd, ["predict", "/dev/null", "--model", "seed"])
+    assert code == 2 and err == ["error: /dev/null: not a regular file (a folder, a device or a pipe)"]

@@ -1024,11 +1024,26 @@ HANDLERS = {
 }
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, except that a command's IMAGE arguments may also come after its options
+    (``predict a.png --json b.png``), as with most command-line tools; anything else left over is an error."""
+    args, extras = parser.parse_known_args(argv)
+    if (
+        extras
+        and isinstance(getattr(args, "images", None), list)
+        and not any(extra.startswith("-") and extra != "-" for extra in extras)
+    ):
+        args.images += extras
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     from mnist_cnn.files import missing_folders, remove_empty_folders
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     quiet_libraries(args.verbose, needs_tensorflow=args.command in TENSORFLOW_COMMANDS)
     created = missing_folders(*output_folders(args))
     code = run_command(args)

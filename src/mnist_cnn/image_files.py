@@ -106,6 +106,8 @@ def gather_images(arguments: list[str], recursive: bool = False, read_stdin=None
         path = Path(argument)
         if argument == STDIN:
             add_stdin(images, read_stdin)
+        elif argument == "":  # Path("") is the current folder: an unset variable, not a wish to read "."
+            images.errors.append(f"{argument!r}: an empty argument names no image; give a file or a folder")
         elif path.is_dir():
             files, notes = image_files(path, recursive)
             images.notes.extend(notes)

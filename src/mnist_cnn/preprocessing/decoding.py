@@ -44,7 +44,8 @@ def open_image(source) -> np.ndarray:
     if not isinstance(source, (bytes, bytearray)):
         path = Path(source)
         if not path.is_file():
-            raise ImageError(f"{path}: no such file")
+            what = "not a regular file (a folder, a device or a pipe)" if path.exists() else "no such file"
+            raise ImageError(f"{path}: {what}")
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: empty file")
         source = path.read_bytes()
