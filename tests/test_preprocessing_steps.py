@@ -2214,3 +2214,67 @@ def test_a_number_s_straight_stems_are_no_ruled_lines_starting_at_a_margin():
     for left in (60, 150, 240, 330):
         ruled[90:300, left : left + 2] = 0.5  # lines from a margin at row 90 on to the page's edge
     assert not lines.remove_ruled_lines(ruled).any()
+
+
+def palm_from_top(shape: tuple[int, int], column: int, reach: int, radius: int, softness: float) -> np.ndarray:
+    """A hand's shadow coming in from the top edge, as a share of the light it takes (0-1): an arm
+    ``2 * radius / 3`` wide down to row ``reach`` and a round palm of ``radius`` there, blurred by
+    ``softness`` pixels (scipy.ndimage's Gaussian)."""
+    from scipy import ndimage
+
+    rows, cols = np.indices(shape)
+    arm = (np.abs(cols - column) <= radius * 2 // 3) & (rows <= reach)
+    palm = np.hypot(rows - reach, cols - column) <= radius
+    return ndimage.gaussian_filter((arm | palm).astype(np.float32), softness)
+
+
+def test_a_hand_s_shadow_joined_to_the_strokes_goes_and_the_strokes_stay():
+    strokes = draw(np.zeros((200, 200), np.float32), "line", (60, 60, 140, 60), 1.0, 8)
+    strokes = np.maximum(strokes, draw(np.zeros((200, 200), np.float32), "line", (140, 60, 90, 170), 1.0, 8))
+    shade = 0.35 * palm_from_top((200, 200), 120, 30, 30, 3.0)  # the palm reaches into the 7's bar
+    ink = np.where(shade > 0.02, np.maximum(strokes, shade), strokes).astype(np.float32)
+    cleaned = remnants.without_joined_shade(ink)
+    written = strokes > 0
+    np.testing.assert_array_equal(cleaned[written], ink[written])
+    assert (cleaned[~written] > 0).sum() < 0.05 * (ink[~written] > 0).sum()
+
+
+@pytest.mark.parametrize(
+    "what, extra",
+    [
+        ("a stroke written more lightly, as wide as the pen", ("line", (60, 150, 140, 150), 0.45, 8)),
+        ("a soft pen's halo", None),
+        ("a pale hairline joined to the strokes", ("line", (140, 60, 180, 20), 0.3, 2)),
+    ],
+)
+def test_the_pen_s_own_pale_parts_are_no_joined_shade(what, extra):
+    from scipy import ndimage
+
+    strokes = draw(np.zeros((200, 200), np.float32), "line", (60, 60, 140, 60), 1.0, 8)
+    strokes = np.maximum(strokes, draw(np.zeros((200, 200), np.float32), "line", (140, 60, 90, 170), 1.0, 8))
+    if extra is None:
+        strokes = ndimage.gaussian_filter(strokes, 2.0)
+    else:
+        strokes = np.maximum(strokes, draw(np.zeros((200, 200), np.float32), extra[0], *extra[1:]))
+    assert remnants.without_joined_shade(strokes) is strokes, what
+
+
+def test_a_shadow_alone_or_a_pencil_s_grain_is_no_joined_shade():
+    shadow = (0.4 * palm_from_top((200, 200), 100, 60, 40, 6.0)).astype(np.float32)
+    assert remnants.without_joined_shade(shadow) is shadow  # its core is the strongest, thickest part
+    rng = np.random.default_rng(3)
+    pencil = draw(np.zeros((200, 200), np.float32), "line", (100, 30, 100, 170), 1.0, 6)
+    pencil = (pencil * rng.uniform(0.2, 1.0, pencil.shape)).astype(np.float32)  # grains of every strength
+    assert remnants.without_joined_shade(pencil) is pencil
+
+
+def test_a_small_photo_s_hand_shadow_is_not_read_with_the_digit():
+    """An 88x80 photo (no shade is looked for under ``paper.SHADE_MIN_SIZE``): a 7 whose bar a hand's
+    palm, 40% darker, reaches from the top edge comes out as the 7 on its own."""
+    paper_light = 200.0 * (1 - 0.4 * palm_from_top((80, 88), 52, 10, 16, 3.0))
+    seven = draw(np.zeros((80, 88), np.float32), "line", (28, 22, 64, 22), 1.0, 4)
+    seven = np.maximum(seven, draw(np.zeros((80, 88), np.float32), "line", (64, 22, 38, 70), 1.0, 4))
+    photo = paper_light * (1 - 0.8 * seven)
+    clean = preprocessing.to_mnist(200.0 * (1 - 0.8 * seven)) > 60
+    shaded = preprocessing.to_mnist(photo) > 60
+    assert (clean & shaded).sum() / (clean | shaded).sum() > 0.9  # 0.72 with the palm kept

@@ -26,6 +26,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    above or below the writing go then;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
+   ``remnants.without_joined_shade``: a shadow's pale part joined to the strokes, far thicker than
+   them, erased (a hand's palm reaching into the digit, in a photo of any size);
 6. ``lines.without_hairlines``: straight marks far thinner than the pen beside the writing (a
    margin line or a sheet's edge in pieces), or paler and far taller (a sticky note's edge), or
    far longer than it is tall (a margin line beside a small digit, ``lines.without_long_lines``),
@@ -128,7 +130,8 @@ def find_ink(
     ink, relit = paper.find_writing(paper_only, relight=relight, faint=enlarged(gray))
     ink = frames.without_frames(ink, clear_of_edges=True)
     ink = frames.without_frames(lines.remove_ruled_lines(ink))
-    ink = lines.without_hairlines(remnants.without_shade_remnants(ink, relit=relit))
+    ink = remnants.without_joined_shade(remnants.without_shade_remnants(ink, relit=relit))
+    ink = lines.without_hairlines(ink)
     return blank.without_page_marks(ink, paper_only), work.shape, origin
 
 

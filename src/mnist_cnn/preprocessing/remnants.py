@@ -1,5 +1,7 @@
 """What lighting correction leaves of a shadow beside the digit, found among an ink map's marks and erased.
 
+Also a shadow joined to the strokes, which no relighting divided out (``without_joined_shade``).
+
 A hand's or a phone's shadow is divided out by ``shading`` and ``shadows``, but not always whole: a
 finger narrower than the closing square, a palm's rim, the soft edge of a phone's shadow stay in the
 ink map as marks beside the digit, and a shadow the closing was not taken for stays whole. They are
@@ -34,6 +36,12 @@ SOLID_WIDE = 1.25  # of the pen's stroke width: a pale solid mark apart this wid
 SMALL_SOLID = 0.08  # of the largest mark's pixels: a solid mark apart this small, in a relit map, is a shadow's corner
 LOOP = 0.05  # of a mark's pixels: a hole this large is a digit's loop, not a pinhole in a shadow
 WHOLE_SHADOW = 0.08  # ... if it is also this wide, of the map's longer side (not a piece of a ruled-out digit)
+# A shadow joined to the strokes (``without_joined_shade``):
+JOINED_TOP = 95  # percentile of the marked pixels' ink: the pen's full ink
+JOINED_PALE = 0.6  # of that ink: paler pixels may be shade; the strokes' cores are stronger
+JOINED_THICK = 1.5  # of the strong strokes' widest part: a pale part this much wider is shade, not a faint stroke ...
+JOINED_WIDE = 0.1  # ... and at least this wide, of the strong strokes' box's longer side (a pencil's grain is not)
+JOINED_SMALLEST = 20  # pixels: strong strokes in a box shorter than this on both sides are a speck, not a digit
 
 
 def without_shade_remnants(ink: np.ndarray, relit: bool = False) -> np.ndarray:
@@ -258,3 +266,66 @@ def mark_strengths(ink: np.ndarray, labels: np.ndarray, count: int) -> np.ndarra
     picks = starts[present] + ((counts[present] - 1) * STRENGTH_PERCENTILE) // 100
     strengths[present] = (ordered[picks] - np.flatnonzero(present)) * 2
     return strengths
+
+
+def without_joined_shade(ink: np.ndarray) -> np.ndarray:
+    """``ink`` less a shadow's pale part that is joined to the pen's strokes: one mark, so
+    ``without_shade_remnants``, which weighs whole marks, never sees it.
+
+    The marked pixels under JOINED_PALE (0.6) of the pen's full ink (their 95th percentile) are
+    split into 8-connected parts. A part is shade and goes when it touches the strong strokes, is at
+    its widest (``thickest``: the largest disk inside it) at least JOINED_THICK (1.5) times as wide
+    as the strong strokes are at theirs and at least JOINED_WIDE (a tenth) of their box's longer
+    side, and holds at least four squares of that width: a hand's palm or arm darkening the page
+    beside a digit and reaching into its strokes, kept as pale ink (a grey plateau the classifier
+    reads as part of the digit: a 7 read as 9, a 0 as 6). A faint stroke, a soft pen's halo and a
+    pencil's light pressure or grain are no wider than the pen, and stay; a shadow alone on a blank
+    page has no strong strokes apart from its own core, which is its widest part (``blank`` judges
+    it whole); strong strokes whose box is under JOINED_SMALLEST (20) pixels on both sides are a
+    speck, left alone. Unlike ``without_shade_remnants`` it looks at maps of any size: a small
+    photo's shadow (under ``paper.SHADE_MIN_SIZE``) is never divided out. Measured on two helpers'
+    photos and the validation sets (docs/BENCHMARKS.md, "A hand's shadow joined to the strokes").
+
+    Args:
+        ink: float32 (h, w), values 0-1, light ink on dark.
+    Returns:
+        float32 (h, w): ``ink`` itself when nothing is erased, else a copy with the shade at 0.
+    """
+    from scipy import ndimage
+
+    marked = ink > 0
+    if not marked.any():
+        return ink
+    strong = ink >= JOINED_PALE * float(np.percentile(ink[marked], JOINED_TOP))
+    pale = marked & ~strong
+    if not strong.any() or not pale.any():
+        return ink
+    rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
+    longer = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    if longer < JOINED_SMALLEST:
+        return ink  # a speck of grain: nothing to tell its pale part from
+    least = JOINED_WIDE * longer  # pixels
+    # A disk ``least`` across holds a square ``least / sqrt 2`` on a side: where no such square of
+    # pale pixels is found (a separable minimum filter, far cheaper than a distance transform), no
+    # pale part is that wide: a soft pen's edges, a light stroke. Most images stop here.
+    if not ndimage.minimum_filter(pale.view(np.uint8), size=max(int(least / np.sqrt(2.0)) - 1, 1)).any():
+        return ink
+    depth = ndimage.distance_transform_edt(np.pad(pale, 1))[1:-1, 1:-1]  # each pale part's own, at once
+    core = max(thickest(strong), least / JOINED_THICK, 1.0)
+    labels, count = ndimage.label(pale, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    candidates = [label for label in range(1, count + 1) if sizes[label] >= 4 * core * core]
+    if not candidates:
+        return ink
+    widths = 2.0 * np.asarray(ndimage.maximum(depth, labels, candidates), dtype=np.float64) - 1.0
+    boxes = ndimage.find_objects(labels)
+    erased = np.zeros(count + 1, dtype=bool)
+    for label, width in zip(candidates, widths):
+        if width < JOINED_THICK * core:
+            continue
+        box = tuple(slice(max(span.start - 1, 0), span.stop + 1) for span in boxes[label - 1])
+        beside = ndimage.binary_dilation(labels[box] == label, structure=np.ones((3, 3)))
+        erased[label] = bool((beside & strong[box]).any())  # joined to the strokes
+    if not erased.any():
+        return ink
+    return np.where(erased[labels], np.float32(0), ink).astype(np.float32)
