@@ -2278,3 +2278,37 @@ def test_a_small_photo_s_hand_shadow_is_not_read_with_the_digit():
     clean = preprocessing.to_mnist(200.0 * (1 - 0.8 * seven)) > 60
     shaded = preprocessing.to_mnist(photo) > 60
     assert (clean & shaded).sum() / (clean | shaded).sum() > 0.9  # 0.72 with the palm kept
+
+
+def squared_page_with_a_nine(pen: int, shade: float, pitch: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, clean): a 480x480 squared page (2-pixel lines every ``pitch``) with a 9 written with a
+    ``pen`` pixels wide, and under a hand's shadow from the left edge taking ``shade`` of the light
+    (a blurred arm and palm, ``palm_from_top`` turned); ``clean``: the same 9 on plain paper."""
+    rng = np.random.default_rng(0)
+    page = np.full((480, 480), 235.0, np.float32)
+    for at in range(pitch // 2, 480, pitch):
+        page[at : at + 2, :] = 190
+        page[:, at : at + 2] = 190
+    nine = draw(np.zeros((480, 480), np.float32), "ring", (170, 150, 290, 270), 1.0, pen)
+    nine = np.maximum(nine, draw(np.zeros((480, 480), np.float32), "line", (288, 210, 270, 400), 1.0, pen))
+    light = 1 - shade * palm_from_top((480, 480), 330, 200, 90, 8.0).T
+    photo = page * (1 - 0.85 * nine) * light + rng.normal(0, 2, page.shape)
+    return photo.astype(np.float32), (235 * (1 - 0.85 * nine)).astype(np.float32)
+
+
+@pytest.mark.parametrize("pen", [9, 12])
+def test_a_hand_s_shadow_on_a_squared_page_is_divided_out_though_the_pen_is_wider_than_its_lines(pen):
+    """The printed lines set the closing square; a gel pen wider than it was taken with the shadow,
+    as dark as the ink kept, so the shade was refused and the 9 read with the shadow (0.2 of it in
+    common with the clean 9's 28x28). A closing three times as wide takes the shadow alone."""
+    photo, clean = squared_page_with_a_nine(pen, 0.4)
+    _, relit = paper.find_writing(photo)
+    seen, wanted = preprocessing.to_mnist(photo) > 60, preprocessing.to_mnist(clean) > 60
+    assert relit and (seen & wanted).sum() / (seen | wanted).sum() > 0.9
+
+
+def test_a_marker_on_a_squared_page_without_a_shadow_is_not_relit():
+    photo, clean = squared_page_with_a_nine(28, 0.0)
+    _, relit = paper.find_writing(photo)
+    assert not relit
+    np.testing.assert_array_equal(preprocessing.to_mnist(photo) > 60, preprocessing.to_mnist(clean) > 60)
