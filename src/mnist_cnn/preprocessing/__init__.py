@@ -13,7 +13,8 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 3. ``paper.find_writing``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
    a quartic under a desk lamp's spot; a hard shadow's straight edge divided out first, ``shadows``;
    a hand's or a phone's shadow, a tight lamp spot or a phone flash's spot by a grey closing
-   wider than the pen, ``shading``; a plane for a tiny scan, whose faint grey levels are kept), the ink found on
+   wider than the pen, ``shading``, or three times as wide when a squared page's lines set it;
+   a plane for a tiny scan, whose faint grey levels are kept), the ink found on
    whichever side of the paper is the minority (dark on light or light on dark, any paper grey),
    noise and specks dropped (a speck or two of the paper's grain alone: blank; a photo found blank
    is looked at once more smoothed, where a dim room's sensor noise hid the strokes);
