@@ -190,27 +190,26 @@ def longest_run(values: np.ndarray) -> int:
 
 def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: bool) -> np.ndarray | None:
     """The ink (h, w), 0-1, of ``gray`` with a shadow divided out, or None when there is none that
-        leaves at most ``SHADOW_LEFT`` of the ``marked`` pixels (boolean (h, w): where the lighting fit's
-        ``ink``, grey levels beyond the paper, stands out) as ink. First a hard shadow's straight edge
-        (``shadows``; what the edge itself leaves is no ink, ``shadows.without_edge``); failing that,
-        compact light and shade, a hand's or a phone's shadow or a tight lamp spot, by a grey closing
-        wider than the pen (``shading.local_paper``), and if that is refused, once more by one SHADE_RETRY
-    (3) times as wide (``divided_by_closing``). A shadow that is not one straight edge, a corner of
-        a phone's shadow, leaves more than ``SHADOW_LEFT`` after the first. For ``dark`` ink, what the
-        closing takes away must be shade, paler than the ink it keeps (its median under ``SHADE_DEPTH``
-        of the kept ink's 90th percentile): a closing narrower than a marker's strokes takes their
-        inside, as dark as what it leaves (on 24 bold-marker validation digits that reach it, 1.0-1.16;
-        on the third helper's hand and phone shadows, 0.38-0.88); the kept ink next to what was taken
-        does not count: it is the grain a closing leaves inside a bold stroke it took (a marker digit on
-        ruled paper, whose lines set the square; helper-29's lined photos 119 -> 128 of 150 read right).
-        If the fit found
-        light ink, its marks must be a lamp's spot, ``SPOT_SHARE`` of them wider than ``SPOT_WIDTH`` of
-        the image (``shading.wider_than``), not chalk strokes on a board; a closing that leaves
-        nothing was a board's, and one whose writing is no darker than the paper was a bold brush's
-        (``writing_in_spot``): None.
+    leaves at most ``SHADOW_LEFT`` of the ``marked`` pixels (boolean (h, w): where the lighting fit's
+    ``ink``, grey levels beyond the paper, stands out) as ink. First a hard shadow's straight edge
+    (``shadows``; what the edge itself leaves is no ink, ``shadows.without_edge``); failing that,
+    compact light and shade, a hand's or a phone's shadow or a tight lamp spot, by a grey closing
+    wider than the pen (``shading.local_paper``), and if that is refused, once more by one
+    SHADE_RETRY (3) times as wide (``divided_by_closing``). A shadow that is not one straight edge,
+    a corner of a phone's shadow, leaves more than ``SHADOW_LEFT`` after the first. For ``dark``
+    ink, what the closing takes away must be shade, paler than the ink it keeps (its median under
+    ``SHADE_DEPTH`` of the kept ink's 90th percentile): a closing narrower than a marker's strokes
+    takes their inside, as dark as what it leaves (on 24 bold-marker validation digits that reach
+    it, 1.0-1.16; on the third helper's hand and phone shadows, 0.38-0.88); the kept ink next to
+    what was taken does not count: it is the grain a closing leaves inside a bold stroke it took (a
+    marker digit on ruled paper, whose lines set the square; helper-29's lined photos 119 -> 128 of
+    150 read right). If the fit found light ink, its marks must be a lamp's spot, ``SPOT_SHARE`` of
+    them wider than ``SPOT_WIDTH`` of the image (``shading.wider_than``), not chalk strokes on a
+    board; a closing that leaves nothing was a board's, and one whose writing is no darker than the
+    paper was a bold brush's (``writing_in_spot``): None.
 
-        Raises:
-            ImageError: "no digit found" when the shadow was all that stood out of the paper.
+    Raises:
+        ImageError: "no digit found" when the shadow was all that stood out of the paper.
     """
     count = int(np.count_nonzero(marked))
     edge = shadows.find_shadow_edge(gray)
@@ -222,26 +221,26 @@ def without_shadow(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, dark: 
     spot = int(SPOT_WIDTH * min(gray.shape)) | 1
     if square is None or (not dark and not shading.wider_than(ink, marked, spot, SPOT_SHARE, closing=square)):
         return None  # light marks as narrow as the pen are its strokes (chalk), not a lamp's spot
-    relit = divided_by_closing(gray, ink, marked, square, dark)
+    relit = divided_by_closing(gray, ink, marked, count, square, dark)
     if relit is None and dark:
-        relit = divided_by_closing(gray, ink, marked, SHADE_RETRY * square | 1, dark, retry=True)
+        relit = divided_by_closing(gray, ink, marked, count, SHADE_RETRY * square | 1, dark, retry=True)
     return relit
 
 
 def divided_by_closing(
-    gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, square: int, dark: bool, retry: bool = False
+    gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, count: int, square: int, dark: bool, retry: bool = False
 ) -> np.ndarray | None:
     """``without_shadow``'s compact light and shade: the ink (h, w), 0-1, of ``gray`` divided by its
     grey closing by ``square`` pixels (``shading.local_paper``), or None when that is no shade taken
-    away (see ``without_shadow``). ``retry``: a second, wider closing after the pen square's was
-    refused (on a squared page the thin printed lines set the square, and a gel pen's strokes wider
-    than it were taken with the hand's shadow: as dark as the ink kept, so refused). It is taken only
-    when at most DARK_TAKEN of what it takes is as dark as SHADE_DEPTH of the kept ink's 90th
-    percentile (a marker's inside taken with a shadow is), and a closing that leaves nothing is no
-    shade (None), not a blank page. On a helper's hand shadows 4 more of 560 inputs read right (3
-    squared and ruled pages and a number), none fewer; 3,190 own-digits validation images, 3,300
-    rejection images and 600 blank ruled pages read as before (docs/BENCHMARKS.md)."""
-    count = int(np.count_nonzero(marked))
+    away (see ``without_shadow``; ``count``: how many pixels ``marked`` holds). ``retry``: a second,
+    wider closing after the pen square's was refused (on a squared page the thin printed lines set
+    the square, and a gel pen's strokes wider than it were taken with the hand's shadow: as dark as
+    the ink kept, so refused). It is taken only when at most DARK_TAKEN of what it takes is as dark
+    as SHADE_DEPTH of the kept ink's 90th percentile (a marker's inside taken with a shadow is), and
+    a closing that leaves nothing is no shade (None), not a blank page. On a helper's hand shadows 4
+    more of 560 inputs read right (3 squared and ruled pages and a number), none fewer; 3,190
+    own-digits validation images, 3,300 rejection images and 600 blank ruled pages read as before
+    (docs/BENCHMARKS.md)."""
     local = shading.local_paper(gray, square)
     try:
         relit = relit_ink(gray / local * float(np.percentile(local, 90)), count)

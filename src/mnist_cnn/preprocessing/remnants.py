@@ -313,18 +313,16 @@ def without_joined_shade(ink: np.ndarray) -> np.ndarray:
     # pale part is that wide: a soft pen's edges, a light stroke. Most images stop here.
     if not ndimage.minimum_filter(pale.view(np.uint8), size=max(int(least / np.sqrt(2.0)) - 1, 1)).any():
         return ink
-    depth = ndimage.distance_transform_edt(np.pad(pale, 1))[1:-1, 1:-1]  # each pale part's own, at once
     core = max(thickest(strong), least / JOINED_THICK, 1.0)
     labels, count = ndimage.label(pale, structure=np.ones((3, 3)))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes[0] = 0
     parts = ndimage.find_objects(labels)
     erased = np.zeros(count + 1, dtype=bool)
     for label in np.flatnonzero(sizes >= 4 * core * core):
-        if label == 0:
-            continue
         part = tuple(slice(max(span.start - 1, 0), span.stop + 1) for span in parts[label - 1])
         piece = labels[part] == label
-        if 2.0 * float(depth[part][piece].max()) - 1.0 < JOINED_THICK * core:
+        if thickest(piece) < JOINED_THICK * core:
             continue
         beside = ndimage.binary_dilation(piece, structure=np.ones((3, 3)))
         erased[label] = bool((beside & strong[part]).any())  # joined to the strokes
