@@ -207,6 +207,96 @@ def test_a_note_on_a_light_wooden_desk_is_a_sheet_and_a_grained_gradient_is_not(
     assert sheets.find_sheet(gradient) is None
 
 
+def gingham(frame, check=24, seed=0) -> np.ndarray:
+    """A gingham tablecloth's grey levels: white, mid-grey and dark checks ``check`` pixels wide,
+    a little noise."""
+    rows = np.arange(frame[0])[:, None] // check % 2
+    cols = np.arange(frame[1])[None, :] // check % 2
+    return (230.0 - 70.0 * rows - 70.0 * cols + np.random.default_rng(seed).normal(0, 3, frame)).astype(np.float32)
+
+
+def note_on(desk: np.ndarray, angle: float, size=(300, 260)) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, note): ``sheet_photo``'s note with its ring laid on ``desk``; ``note`` is positive on
+    the note only."""
+    note = sheet_photo(angle, size, desk.shape, desk=-1000.0)
+    return np.where(note > 0, note, desk), note
+
+
+def threshold_searches_fail(photo: np.ndarray) -> bool:
+    small = resize.shrink(photo, 128)
+    return all(
+        sheets.sheet_region(image, sheets.SHEET_SMALLEST, sheets.SHEET_CONTRAST, sheets.SHEET_NARROWEST, textured=True)
+        is None
+        for image in (small, sheets.evenly_lit(small))
+    )
+
+
+@pytest.mark.parametrize("angle", [0.0, 7.0, -12.0])
+@pytest.mark.parametrize("check", [24, 40])
+def test_a_note_on_a_gingham_tablecloth_is_found_by_its_flat_paper(angle, check):
+    """Helper-42's notes on gingham were read as "0" or "8": the checks give no two-toned histogram
+    and nothing stands apart, so the threshold searches fail (asserted), but the note is the large
+    flat region among them (``sheets.flat_region``)."""
+    photo, note = note_on(gingham((600, 800), check), angle)
+    assert threshold_searches_fail(photo)
+    sheet = sheets.find_sheet(photo)
+    assert sheet is not None
+    top, bottom, left, right = sheet.box
+    rows, cols = np.nonzero((note > 0) & (note < 100))  # the ring written on the note
+    assert top <= rows.min() and rows.max() < bottom and left <= cols.min() and cols.max() < right
+    paper_rows, paper_cols = np.nonzero(note > 0)
+    assert paper_rows.min() <= top and bottom <= paper_rows.max() + 1  # inside the note
+    seen = preprocessing.to_mnist(photo)
+    assert seen[12:16, 12:16].max() == 0 and seen.max() == 255  # the ring, its middle dark
+
+
+def test_a_note_on_a_second_sheet_on_a_patterned_desk_is_cut_to_the_top_sheet():
+    """A second sheet under the note, both on gingham: the note is the flat region, the sheet under
+    it (an L of paper beside it, not a rectangle) is left out."""
+    desk = gingham((600, 800), 32)
+    under = np.zeros_like(desk)
+    under[120:520, 170:560] = 1
+    desk = np.where(under > 0, 205.0, desk).astype(np.float32)
+    photo, note = note_on(desk, 4.0)
+    assert threshold_searches_fail(photo)
+    sheet = sheets.find_sheet(photo)
+    assert sheet is not None
+    paper_rows, paper_cols = np.nonzero(note > 0)
+    top, bottom, left, right = sheet.box
+    assert paper_rows.min() <= top and bottom <= paper_rows.max() + 1
+    assert paper_cols.min() <= left and right <= paper_cols.max() + 1
+    assert preprocessing.to_mnist(photo)[12:16, 12:16].max() == 0
+
+
+def test_the_lit_part_of_a_note_cut_by_a_shadow_is_no_flat_sheet():
+    """A hard shadow across a note on gingham cuts its ring: the lit part is flat, a rectangle, with
+    desk around it, but the ring runs out of it (``sheets.cuts_writing``), so it is not cut out."""
+    photo, _ = note_on(gingham((600, 800)), 7.0)
+    photo[330:] *= 0.55
+    small = resize.shrink(photo, 128)
+    assert sheets.flat_region(small) is None
+
+
+def test_a_squared_page_s_cell_lit_by_a_vignette_is_no_flat_sheet():
+    """tests/data/squared-photos/README.md: one lit cell of a squared page stood 20 levels over the
+    vignetted rest and was cut out as a sheet, losing the 6 of "61"; it stands barely over the paper
+    just beside it (``sheets.BESIDE``)."""
+    photo = preprocessing.open_image(Image.open(Path(__file__).parent / "data" / "squared-photos" / "squared_61.jpg"))
+    work = preprocessing.fit_work_size(photo)
+    assert sheets.flat_region(resize.shrink(work, 128)) is None
+    assert sheets.sheet_in(work) is None
+
+
+def test_no_flat_sheet_in_a_tablecloth_a_drawing_or_a_page_filling_the_frame():
+    cloth = gingham((600, 800), 60)  # each white check a flat rectangle, 0.75% of the frame
+    drawing = draw(page((400, 600), 255.0), "ring", (200, 100, 400, 300), 0.0, 12)
+    framed = draw(page((400, 600)), "line", (100, 80, 500, 80, 500, 320, 100, 320, 100, 80), 30.0, 10)
+    framed = draw(framed, "ring", (250, 130, 350, 270), 20.0, 8)  # a digit in a printed box on a page
+    for image in (cloth, drawing, framed):
+        assert sheets.flat_region(resize.shrink(image, 128)) is None
+    assert sheets.find_sheet(cloth) is None
+
+
 def test_a_lamps_bright_corner_is_no_sheet_on_a_textured_desk():
     """tests/data/lamp-photos/README.md: a lamp's light spreading from a corner stands clear of the
     rest of the page, but its edge is a slope, not a sheet's step (``sheets.sharp_edged``)."""

@@ -7,8 +7,9 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 1. ``fit_work_size``: photos shrunk to 1024 pixels, tiny scans enlarged to 64 (a drawing whose
    number is read, further: ``drawings.work_scale``);
 2. ``sheets.crop_to_sheet``: a sheet of paper photographed on a darker desk is cut out, upright or
-   turned, large or a small note, under even or uneven light, on a plain or a wooden desk, the desk
-   left in its box covered with paper; or else a dark plaque with light writing on a lighter wall
+   turned, large or a small note, under even or uneven light, on a plain or a wooden desk, or on a
+   patterned one (gingham, tiles, a keyboard: the flat region among the pattern), the desk left in
+   its box covered with paper; or else a dark plaque with light writing on a lighter wall
    (a house number), the wall covered with the plaque's ground (``plaques.find_plaque``);
 3. ``paper.find_writing``: the lighting fitted and removed (``lighting.illumination``: a quadratic;
    a quartic under a desk lamp's spot; a hard shadow's straight edge divided out first, ``shadows``;

@@ -2,9 +2,10 @@
 
 A person photographs a note lying on a table; the bright sheet on the darker surface would be taken
 for the digit. ``find_sheet`` finds the sheet first (the largest bright region, nearly a rectangle at
-any angle, sharply two-toned against the desk) and ``Sheet.cut`` cuts the image to it, so only paper
-and writing are left for ``paper.ink_intensity``. Grayscale images are float32 (h, w), values 0-255.
-Image processing comes from ``scipy.ndimage`` and ``scipy.spatial``.
+any angle, sharply two-toned against the desk; on a patterned desk, the flat region among the
+pattern) and ``Sheet.cut`` cuts the image to it, so only paper and writing are left for
+``paper.ink_intensity``. Grayscale images are float32 (h, w), values 0-255. Image processing comes
+from ``scipy.ndimage``, ``scipy.spatial`` and ``skimage.morphology``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ WRITING_PIXELS = 10  # the least writing a narrow sheet holds
 WRITING_CONTRAST = 40.0  # grey levels under the paper's median: a dark pixel, writing
 LIGHT_SPREAD = 0.25  # of the copy's longer side: the Gaussian light the copy is divided by when no sheet stands out
 SHEET_EDGE = 1.5  # pixels of the 128-pixel copy: the least a sheet is cut inside its blurred edge
+FLAT = 3.0  # grey levels per pixel of the 128-pixel copy: paper changes slower than this, a patterned desk faster
+FLAT_OPENING = 3  # pixels of the copy: narrower bridges between flat regions (a gap in a sheet's edge) are cut
+FLAT_SHARE = 0.6  # of its convex hull: a flat region this full is a sheet with writing and shadows cut out of it
+SHEET_RECTANGLE = 0.85  # of its minimum-area rectangle: a sheet fills this much at any angle
+BESIDE = (2, 5)  # pixels of the copy outside a flat region's hull: the band where the desk shows beside a sheet
+RIM = 3  # pixels of the copy: the band inside a sheet's edge that writing does not cross
+RIM_DARK = 0.1  # of the rim: dark marks in more of it are a patterned desk or a second sheet's edge
+RIM_WRITING = 0.2  # of the writing in a sheet: more of it in the rim is writing cut through by a shadow's edge
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,8 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
 
     When no sheet stands out, the copy's slow light is divided out (``evenly_lit``) and the sheet
     looked for again: a lamp or a window makes a desk's lit side as bright as a small sheet's
-    shaded one.
+    shaded one. When still none does, the sheet is the flat region among a patterned desk
+    (``flat_region``: gingham, tiles, a keyboard).
 
     On 150 validation digits written on notes 15-30% of the frame each way on a darker desk (a
     ``/work`` script), 15% were read right when 8% of the frame, 30% of its shorter side and 40 grey
@@ -129,6 +139,8 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     if sheet is None:
         sheet = sheet_region(evenly_lit(small), SHEET_SMALLEST, SHEET_CONTRAST, SHEET_NARROWEST, textured=True)
     if sheet is None:
+        sheet = flat_region(small)
+    if sheet is None:
         return None
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
@@ -162,6 +174,90 @@ def sheet_of(small: np.ndarray, shape: tuple[int, int]) -> Sheet | None:
     )
     desk = ~mask_at(inner, box, (scale_y, scale_x))
     return Sheet(box, desk if desk.any() else None, narrow, rounded)
+
+
+def flat_region(small: np.ndarray) -> np.ndarray | None:
+    """The sheet's pixels on a patterned desk, boolean like ``small`` (a 128-pixel copy, grey levels
+    0-255), or None: the largest flat region that passes a sheet's tests.
+
+    Gingham, tiles, a keyboard or strong wood grain give no two-toned histogram and no region that
+    stands apart from the rest (``sheet_region``), yet paper is flat where the desk is patterned.
+    After a 3x3 median (printed lines and a fine pen's strokes go) and a Gaussian of 0.7 pixels, a
+    pixel is flat where the grey level changes by under ``FLAT`` (3) levels per pixel (the Sobel
+    gradient's magnitude, its kernel's weight of 8 divided out). Flat pixels are opened by a
+    ``FLAT_OPENING`` (3) pixel diamond, which cuts a sheet from the desk where its edge is faint for a
+    few pixels, and labelled. Of the four largest regions (``SHEET_SMALLEST`` of the frame each at
+    least), the first is the sheet that
+    - leaves desk beside it on three sides (2% of the frame's longer side);
+    - stands ``SHEET_CONTRAST`` (20) grey levels over the rest (medians);
+    - fills ``FLAT_SHARE`` (60%) of its convex hull, the sheet with the writing, a shadow's edge and
+      its corners' notches in it, which covers under 97% of the frame;
+    - and whose hull fills ``SHEET_RECTANGLE`` (85%) of its minimum-area rectangle, is
+      ``SHEET_NARROWEST`` of the frame's shorter side across, stands ``SHEET_CONTRAST`` over the band
+      ``BESIDE`` (2-5) pixels outside it (medians: a squared page's cell, lit by a vignette, stood
+      17 levels over it, helper-41's and -42's sheets on patterned desks 42-161) and does not end
+      in dark marks (``cuts_writing``).
+    The hull is returned. The search runs only when the median of the frame's rim (2% of the longer
+    side) is ``SHEET_CONTRAST`` under the image's 98th percentile: a page filling the frame and a
+    drawing on a white canvas have no darker desk around them.
+    """
+    from scipy import ndimage
+    from skimage.morphology import convex_hull_image
+
+    rim_width = max(1, int(0.02 * max(small.shape)))
+    frame_rim = np.ones(small.shape, dtype=bool)
+    frame_rim[rim_width:-rim_width, rim_width:-rim_width] = False
+    if median(small[frame_rim]) > np.percentile(small, 98) - SHEET_CONTRAST:
+        return None  # no darker desk all round: a page filling the frame, a drawing
+    smooth = ndimage.gaussian_filter(ndimage.median_filter(small, 3, mode="nearest"), 0.7)
+    gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)) / 8
+    diamond = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), FLAT_OPENING)
+    labels, count = ndimage.label(ndimage.binary_opening(gradient < FLAT, diamond))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes[0] = 0
+    boxes = ndimage.find_objects(labels)
+    for label in np.argsort(sizes)[::-1][:4]:
+        if sizes[label] < SHEET_SMALLEST * small.size:
+            break
+        rows, cols = boxes[label - 1]
+        gaps = (rows.start, small.shape[0] - rows.stop, cols.start, small.shape[1] - cols.stop)
+        if sum(gap >= 0.02 * max(small.shape) for gap in gaps) < 3:
+            continue  # the desk, or a sheet filling the frame
+        region = labels == label
+        paper_level = median(small[region])
+        if paper_level - median(small[~region]) < SHEET_CONTRAST:
+            continue  # no brighter than the rest: a desk's flat patch
+        sheet = convex_hull_image(region)
+        area = int(np.count_nonzero(sheet))
+        if area > 0.97 * small.size or sizes[label] < FLAT_SHARE * area:
+            continue
+        rectangle_area, shorter_side = minimum_area_rectangle(sheet)
+        if area < SHEET_RECTANGLE * rectangle_area or shorter_side < SHEET_NARROWEST * min(small.shape):
+            continue
+        beside = ndimage.binary_dilation(sheet, iterations=BESIDE[1]) & ~ndimage.binary_dilation(
+            sheet, iterations=BESIDE[0]
+        )
+        if not beside.any() or paper_level - median(small[beside]) < SHEET_CONTRAST:
+            continue  # paper beside it: a squared page's lit cell, not a sheet on a desk
+        if cuts_writing(small, sheet, paper_level):
+            continue
+        return sheet
+    return None
+
+
+def cuts_writing(small: np.ndarray, sheet: np.ndarray, paper_level: float) -> bool:
+    """Whether ``flat_region``'s ``sheet`` (boolean like ``small``, grey levels 0-255) ends where its
+    edge should not be: its ``RIM`` pixel rim holds dark marks (``WRITING_CONTRAST`` under
+    ``paper_level``) in over ``RIM_DARK`` (10%) of its pixels (a patterned desk's dark checks, the
+    edge of a second sheet) or over ``RIM_WRITING`` (20%) of the writing in it: writing runs out of
+    it, so it is the lit part of a sheet cut off by a shadow's edge (a digit crossing the edge: 25%
+    on a synthetic page)."""
+    from scipy import ndimage
+
+    dark = small < paper_level - WRITING_CONTRAST
+    rim = sheet & ~ndimage.binary_erosion(sheet, iterations=RIM)
+    in_rim = np.count_nonzero(rim & dark)
+    return in_rim > RIM_DARK * np.count_nonzero(rim) or in_rim > RIM_WRITING * np.count_nonzero(sheet & dark)
 
 
 def evenly_lit(small: np.ndarray) -> np.ndarray:
