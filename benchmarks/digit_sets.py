@@ -3,8 +3,8 @@
 Each function takes one MNIST digit (uint8 (28, 28), light ink on black) and a NumPy random generator
 and returns a PIL image as a person would hand it to `mnist-cnn predict`. The kinds follow
 `../shared/cases/README.md`: bold marker (and a bold brush, light on dark), low-resolution scans,
-dim photos, a sheet of paper on a desk, squared and ruled paper, small drawings with the served
-page's pen.
+dim photos, a sheet of paper on a desk (plain or patterned), squared and ruled paper, small
+drawings with the served page's pen.
 """
 
 from __future__ import annotations
@@ -141,6 +141,62 @@ def tilted_sheet(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
         )
     )
     turned, cover = turned[:height, :width], cover[:height, :width]  # a sheet wider than the frame runs off it
+    top = int(rng.integers(0, height - turned.shape[0] + 1))
+    left = int(rng.integers(0, width - turned.shape[1] + 1))
+    region = desk[top : top + turned.shape[0], left : left + turned.shape[1]]
+    region[...] = region * (1 - cover) + turned * cover
+    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
+    return as_jpeg(photo, int(rng.integers(70, 95)))
+
+
+def desk_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A patterned desk's grey levels (h, w): a gingham tablecloth (checks 2-6% of the frame's
+    shorter side, in two tones that darken where bands cross), tiles (8-20% of the shorter side, grout
+    lines darker or lighter), a wooden desk with strong grain (warped streaks 30-60 levels deep) or
+    a keyboard (dark keys in a grid, lighter gaps), chosen at random."""
+    height, width = shape
+    rows, cols = np.indices(shape, dtype=np.float32)
+    short = min(shape)
+    kind = rng.choice(["gingham", "tiles", "wood", "keyboard"])
+    if kind == "gingham":
+        check = short * float(rng.uniform(0.02, 0.06))
+        light, step = float(rng.uniform(190, 240)), float(rng.uniform(40, 80))
+        return light - step * ((rows // check) % 2) - step * ((cols // check) % 2)
+    if kind == "tiles":
+        tile, grout = short * float(rng.uniform(0.08, 0.2)), max(2.0, short * float(rng.uniform(0.008, 0.02)))
+        level = float(rng.uniform(90, 200)) + ndimage.gaussian_filter(rng.normal(0, 15, shape), tile / 4)
+        lines = ((rows % tile) < grout) | ((cols % tile) < grout)
+        return np.where(lines, level + float(rng.choice([-1, 1]) * rng.uniform(40, 70)), level)
+    if kind == "wood":
+        warp = ndimage.gaussian_filter(rng.normal(0, 1, shape), short / 10)
+        warp *= short / 8 / max(float(np.abs(warp).max()), 1e-6)
+        period = short * float(rng.uniform(0.02, 0.06))
+        grain = np.sin(2 * np.pi * (rows + warp) / period)
+        return float(rng.uniform(80, 170)) + float(rng.uniform(30, 60)) * grain
+    key, gap = short * float(rng.uniform(0.06, 0.12)), short * float(rng.uniform(0.01, 0.025))
+    gaps = ((rows % key) < gap) | ((cols % key) < gap)
+    return np.where(gaps, float(rng.uniform(90, 150)), float(rng.uniform(15, 60)))
+
+
+def patterned_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A sheet of paper turned up to 15 degrees either way on a patterned desk (``desk_pattern``:
+    gingham, tiles, strong wood grain, a keyboard), 25-60% of the frame each way, 500-1400 pixels,
+    the digit written on it, as a JPEG."""
+    height, width = int(rng.integers(500, 1400)), int(rng.integers(500, 1400))
+    desk = desk_pattern((height, width), rng)
+    sheet_h, sheet_w = int(height * rng.uniform(0.25, 0.6)), int(width * rng.uniform(0.25, 0.6))
+    ramp = float(rng.uniform(-20, 20)) * np.linspace(-1, 1, sheet_w)[None, :]
+    sheet = np.clip(float(rng.uniform(200, 250)) + ramp, 170, 252) * np.ones((sheet_h, 1))
+    write_on_sheet(digit, sheet, 0.3, rng)
+    angle = float(rng.uniform(-15, 15))
+    turned = np.asarray(
+        Image.fromarray(sheet.astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    )
+    cover = np.asarray(
+        Image.fromarray(np.ones((sheet_h, sheet_w), np.float32), "F").rotate(
+            angle, Image.Resampling.BILINEAR, expand=True
+        )
+    )
     top = int(rng.integers(0, height - turned.shape[0] + 1))
     left = int(rng.integers(0, width - turned.shape[1] + 1))
     region = desk[top : top + turned.shape[0], left : left + turned.shape[1]]

@@ -250,6 +250,20 @@ def test_a_note_on_a_gingham_tablecloth_is_found_by_its_flat_paper(angle, check)
     assert seen[12:16, 12:16].max() == 0 and seen.max() == 255  # the ring, its middle dark
 
 
+def test_a_note_running_out_of_a_corner_of_the_frame_on_a_patterned_desk_is_found():
+    """Helper-43 photographed notes partly out of the frame: with the desk on two sides only, the
+    flat region is a sheet still."""
+    photo, note = note_on(gingham((600, 800), 32), 7.0)
+    photo, note = photo[200:, :400], note[200:, :400]  # the note runs out at the top and the right
+    assert threshold_searches_fail(photo)
+    sheet = sheets.find_sheet(photo)
+    assert sheet is not None
+    top, bottom, left, right = sheet.box
+    rows, cols = np.nonzero((note > 0) & (note < 100))
+    assert top <= rows.min() and rows.max() < bottom and left <= cols.min() and cols.max() < right
+    assert preprocessing.to_mnist(photo)[12:16, 12:16].max() == 0
+
+
 def test_a_note_on_a_second_sheet_on_a_patterned_desk_is_cut_to_the_top_sheet():
     """A second sheet under the note, both on gingham: the note is the flat region, the sheet under
     it (an L of paper beside it, not a rectangle) is left out."""

@@ -188,7 +188,8 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
     ``FLAT_OPENING`` (3) pixel diamond, which cuts a sheet from the desk where its edge is faint for a
     few pixels, and labelled. Of the four largest regions (``SHEET_SMALLEST`` of the frame each at
     least), the first is the sheet that
-    - leaves desk beside it on three sides (2% of the frame's longer side);
+    - leaves desk beside it on two sides at least (2% of the frame's longer side: a note running
+      out of a corner of the frame is a sheet);
     - stands ``SHEET_CONTRAST`` (20) grey levels over the rest (medians);
     - fills ``FLAT_SHARE`` (60%) of its convex hull, the sheet with the writing, a shadow's edge and
       its corners' notches in it, which covers under 97% of the frame;
@@ -197,9 +198,9 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
       ``BESIDE`` (2-5) pixels outside it (medians: a squared page's cell, lit by a vignette, stood
       17 levels over it, helper-41's and -42's sheets on patterned desks 42-161) and does not end
       in dark marks (``cuts_writing``).
-    The hull is returned. The search runs only when the median of the frame's rim (2% of the longer
-    side) is ``SHEET_CONTRAST`` under the image's 98th percentile: a page filling the frame and a
-    drawing on a white canvas have no darker desk around them.
+    The hull is returned. The search runs only when the 25th percentile of the frame's rim (2% of
+    the longer side) is ``SHEET_CONTRAST`` under the image's 98th percentile: a page filling the
+    frame and a drawing on a white canvas have no darker desk around them.
     """
     from scipy import ndimage
     from skimage.morphology import convex_hull_image
@@ -207,8 +208,8 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
     rim_width = max(1, int(0.02 * max(small.shape)))
     frame_rim = np.ones(small.shape, dtype=bool)
     frame_rim[rim_width:-rim_width, rim_width:-rim_width] = False
-    if median(small[frame_rim]) > np.percentile(small, 98) - SHEET_CONTRAST:
-        return None  # no darker desk all round: a page filling the frame, a drawing
+    if np.percentile(small[frame_rim], 25) > np.percentile(small, 98) - SHEET_CONTRAST:
+        return None  # no darker desk around it: a page filling the frame, a drawing
     smooth = ndimage.gaussian_filter(ndimage.median_filter(small, 3, mode="nearest"), 0.7)
     gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)) / 8
     diamond = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), FLAT_OPENING)
@@ -221,7 +222,7 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
             break
         rows, cols = boxes[label - 1]
         gaps = (rows.start, small.shape[0] - rows.stop, cols.start, small.shape[1] - cols.stop)
-        if sum(gap >= 0.02 * max(small.shape) for gap in gaps) < 3:
+        if sum(gap >= 0.02 * max(small.shape) for gap in gaps) < 2:
             continue  # the desk, or a sheet filling the frame
         region = labels == label
         paper_level = median(small[region])
@@ -247,17 +248,25 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
 
 def cuts_writing(small: np.ndarray, sheet: np.ndarray, paper_level: float) -> bool:
     """Whether ``flat_region``'s ``sheet`` (boolean like ``small``, grey levels 0-255) ends where its
-    edge should not be: its ``RIM`` pixel rim holds dark marks (``WRITING_CONTRAST`` under
-    ``paper_level``) in over ``RIM_DARK`` (10%) of its pixels (a patterned desk's dark checks, the
-    edge of a second sheet) or over ``RIM_WRITING`` (20%) of the writing in it: writing runs out of
-    it, so it is the lit part of a sheet cut off by a shadow's edge (a digit crossing the edge: 25%
-    on a synthetic page)."""
+    edge should not be. Dark marks are pixels ``WRITING_CONTRAST`` under ``paper_level``. It does
+    when they fill over ``RIM_DARK`` (10%) of its ``RIM`` pixel rim (a patterned desk's dark checks,
+    the edge of a second sheet), or when marks running from its rim into its inside (8-connected),
+    writing that the rim cuts through, have over ``RIM_WRITING`` (20%) of the sheet's dark pixels in
+    the rim: the lit part of a sheet cut off by a shadow's edge across the digit (25% on a synthetic
+    page). Dark pixels of the desk caught in the rim reach no further in, and do not count."""
     from scipy import ndimage
 
-    dark = small < paper_level - WRITING_CONTRAST
-    rim = sheet & ~ndimage.binary_erosion(sheet, iterations=RIM)
-    in_rim = np.count_nonzero(rim & dark)
-    return in_rim > RIM_DARK * np.count_nonzero(rim) or in_rim > RIM_WRITING * np.count_nonzero(sheet & dark)
+    dark = sheet & (small < paper_level - WRITING_CONTRAST)
+    inside = ndimage.binary_erosion(sheet, iterations=RIM)
+    rim = sheet & ~inside
+    if np.count_nonzero(rim & dark) > RIM_DARK * np.count_nonzero(rim):
+        return True
+    labels, count = ndimage.label(dark, structure=np.ones((3, 3), dtype=bool))
+    crossing = np.zeros(count + 1, dtype=bool)
+    crossing[labels[rim & dark]] = True
+    crossing &= np.bincount(labels[inside & dark], minlength=count + 1).astype(bool)
+    crossing[0] = False
+    return np.count_nonzero(crossing[labels] & rim) > RIM_WRITING * np.count_nonzero(dark)
 
 
 def evenly_lit(small: np.ndarray) -> np.ndarray:
