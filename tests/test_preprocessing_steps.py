@@ -301,6 +301,26 @@ def test_a_squared_page_s_cell_lit_by_a_vignette_is_no_flat_sheet():
     assert sheets.sheet_in(work) is None
 
 
+def test_a_white_brush_s_fat_1_on_a_dark_ground_is_no_flat_sheet():
+    """A bold brush's 1, light on a dark ground and nearly as tall as the frame, is flat, bright and
+    a rectangle with the ground on two sides, but nothing is written on it (``sheets.holds_writing``):
+    two such validation digits were read as 5 and 2 when it was cut out as a sheet."""
+    ground = page((300, 160), 30.0)
+    brush = draw(ground, "line", (80, 12, 84, 288), 235.0, 46)
+    assert sheets.flat_region(resize.shrink(brush, 128)) is None
+
+
+def test_the_bright_middle_of_a_vignetted_page_is_no_flat_sheet():
+    """Helper-40's "5022" photographed with dark corners: the page's bright middle, a flat region
+    standing over its surroundings, was cut out and the 5 lost. Its edge is a slope of about 3
+    grey levels per pixel of the copy, a sheet's a step (``sheets.FLAT_STEP``)."""
+    rows, cols = np.mgrid[-1:1:210j, -1:1:480j]
+    vignetted = (240.0 * (1 - 0.5 * np.clip(np.hypot(rows, cols) - 0.5, 0, None) ** 1.5)).astype(np.float32)
+    for left in (70, 170, 270, 370):  # four digits, the first in the dark corner's slope
+        vignetted = draw(vignetted, "ring", (left, 70, left + 50, 140), 40.0, 8)
+    assert sheets.flat_region(resize.shrink(vignetted, 128)) is None
+
+
 def test_no_flat_sheet_in_a_tablecloth_a_drawing_or_a_page_filling_the_frame():
     cloth = gingham((600, 800), 60)  # each white check a flat rectangle, 0.75% of the frame
     drawing = draw(page((400, 600), 255.0), "ring", (200, 100, 400, 300), 0.0, 12)
