@@ -35,9 +35,7 @@ FLAT_OPENING = 3  # pixels of the copy: narrower bridges between flat regions (a
 FLAT_SHARE = 0.6  # of its convex hull: a flat region this full is a sheet with writing and shadows cut out of it
 SHEET_RECTANGLE = 0.85  # of its minimum-area rectangle: a sheet fills this much at any angle
 BESIDE = (2, 5)  # pixels of the copy outside a flat region's hull: the band where the desk shows beside a sheet
-FLAT_STEP = (
-    6.0  # grey levels per pixel of the copy: a sheet's edge climbs this steeply at least, a vignette's slope not
-)
+FLAT_STEP = 6.0  # grey levels per pixel of the copy: a sheet's edge is this steep at least, a vignette's slope is not
 FLAT_WRITING = 4  # pixels of the copy: the least writing a flat region found as a sheet holds
 RIM = 3  # pixels of the copy: the band inside a sheet's edge that writing does not cross
 RIM_DARK = 0.1  # of the rim: dark marks in more of it are a patterned desk or a second sheet's edge
@@ -199,12 +197,11 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
       its corners' notches in it, which covers under 97% of the frame;
     - and whose hull fills ``SHEET_RECTANGLE`` (85%) of its minimum-area rectangle, is
       ``SHEET_NARROWEST`` of the frame's shorter side across, holds writing (``holds_writing``),
-      stands ``SHEET_CONTRAST`` over the band
-      ``BESIDE`` (2-5) pixels outside it (medians: a squared page's cell, lit by a vignette, stood
-      17 levels over it, helper-41's and -42's sheets on patterned desks 42-161), ends in a step
-      (the median gradient ``RIM`` pixels outside it ``FLAT_STEP`` (6) levels per pixel at least:
-      the bright middle of a vignetted page, 3.4; sheets on patterned desks 8.6 and over) and does
-      not end in dark marks (``cuts_writing``).
+      stands ``SHEET_CONTRAST`` over the band ``BESIDE`` (2-5) pixels outside it (medians: a squared
+      page's cell, lit by a vignette, stood 17 levels over it, helper-41's and -42's sheets on
+      patterned desks 42-161), ends in a step (the median gradient ``RIM`` pixels outside it
+      ``FLAT_STEP`` (6) levels per pixel at least: the bright middle of a vignetted page, 3.4;
+      sheets on patterned desks 8.6 and over) and does not end in dark marks (``cuts_writing``).
     The hull is returned. The search runs only when the 25th percentile of the frame's rim (2% of
     the longer side) is ``SHEET_CONTRAST`` under the image's 98th percentile: a page filling the
     frame and a drawing on a white canvas have no darker desk around them.
