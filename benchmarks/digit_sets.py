@@ -109,6 +109,30 @@ def write_on_sheet(digit: np.ndarray, sheet: np.ndarray, smallest: float, rng: n
         on_paper(alpha, inner, float(rng.uniform(10, 50)), rng)
 
 
+def lay_turned(sheet: np.ndarray, angle: float, desk: np.ndarray, rng: np.random.Generator) -> None:
+    """Lay ``sheet`` (grey levels) turned ``angle`` degrees anywhere on ``desk`` (in place), its
+    edges blended (a bilinear cover); a sheet wider than the desk runs off it."""
+    turned = np.asarray(
+        Image.fromarray(sheet.astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    )
+    cover = np.asarray(
+        Image.fromarray(np.ones(sheet.shape, np.float32), "F").rotate(angle, Image.Resampling.BILINEAR, expand=True)
+    )
+    height, width = desk.shape
+    turned, cover = turned[:height, :width], cover[:height, :width]
+    top = int(rng.integers(0, height - turned.shape[0] + 1))
+    left = int(rng.integers(0, width - turned.shape[1] + 1))
+    region = desk[top : top + turned.shape[0], left : left + turned.shape[1]]
+    region[...] = region * (1 - cover) + turned * cover
+
+
+def photographed(desk: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A desk scene (grey levels) as a phone photo: noise of 3 levels, a Gaussian blur of 1 pixel,
+    JPEG quality 70-95."""
+    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
+    return as_jpeg(photo, int(rng.integers(70, 95)))
+
+
 def sheet_on_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A sheet of paper on a darker table, 50-85% of the frame each way, with the digit written on it."""
     height, width = int(rng.integers(600, 1200)), int(rng.integers(600, 1200))
@@ -118,8 +142,7 @@ def sheet_on_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     sheet = np.full((sheet_h, sheet_w), float(rng.uniform(190, 245)))
     write_on_sheet(digit, sheet, 0.25, rng)
     desk[top : top + sheet_h, left : left + sheet_w] = sheet
-    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
-    return as_jpeg(photo, int(rng.integers(70, 95)))
+    return photographed(desk, rng)
 
 
 def tilted_sheet(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -132,21 +155,8 @@ def tilted_sheet(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     sheet = np.clip(float(rng.uniform(190, 240)) + ramp, 150, 250) * np.ones((sheet_h, 1))
     write_on_sheet(digit, sheet, 0.3, rng)
     angle = float(rng.uniform(2, 15) * rng.choice([-1, 1]))
-    turned = np.asarray(
-        Image.fromarray(sheet.astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
-    )
-    cover = np.asarray(
-        Image.fromarray(np.ones((sheet_h, sheet_w), np.float32), "F").rotate(
-            angle, Image.Resampling.BILINEAR, expand=True
-        )
-    )
-    turned, cover = turned[:height, :width], cover[:height, :width]  # a sheet wider than the frame runs off it
-    top = int(rng.integers(0, height - turned.shape[0] + 1))
-    left = int(rng.integers(0, width - turned.shape[1] + 1))
-    region = desk[top : top + turned.shape[0], left : left + turned.shape[1]]
-    region[...] = region * (1 - cover) + turned * cover
-    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
-    return as_jpeg(photo, int(rng.integers(70, 95)))
+    lay_turned(sheet, angle, desk, rng)
+    return photographed(desk, rng)
 
 
 def desk_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -189,20 +199,8 @@ def patterned_desk(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     sheet = np.clip(float(rng.uniform(200, 250)) + ramp, 170, 252) * np.ones((sheet_h, 1))
     write_on_sheet(digit, sheet, 0.3, rng)
     angle = float(rng.uniform(-15, 15))
-    turned = np.asarray(
-        Image.fromarray(sheet.astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
-    )
-    cover = np.asarray(
-        Image.fromarray(np.ones((sheet_h, sheet_w), np.float32), "F").rotate(
-            angle, Image.Resampling.BILINEAR, expand=True
-        )
-    )
-    top = int(rng.integers(0, height - turned.shape[0] + 1))
-    left = int(rng.integers(0, width - turned.shape[1] + 1))
-    region = desk[top : top + turned.shape[0], left : left + turned.shape[1]]
-    region[...] = region * (1 - cover) + turned * cover
-    photo = ndimage.gaussian_filter(desk + rng.normal(0, 3, desk.shape), 1.0)
-    return as_jpeg(photo, int(rng.integers(70, 95)))
+    lay_turned(sheet, angle, desk, rng)
+    return photographed(desk, rng)
 
 
 def lined_paper(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
