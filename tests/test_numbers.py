@@ -356,7 +356,7 @@ def test_cli_prints_the_number_and_its_digits_and_json_gives_boxes(tmp_path):
 def test_cli_single_and_csv(tmp_path):
     path = draw_number(tmp_path / "n.png", [FOUR, SEVEN])
     result = run_cli("predict", str(path), "--single", "--csv", str(tmp_path / "a.csv"))
-    assert result.returncode == 0 and "digits" not in result.stdout and "top 3:" in result.stdout
+    assert result.returncode == 0 and "digits" not in result.stdout and "top 3" in result.stdout
     result = run_cli("predict", str(path), "--csv", str(tmp_path / "b.csv"))
     with (tmp_path / "b.csv").open(newline="") as file:
         assert [row["digit"] for row in csv.DictReader(file)] == ["47"]

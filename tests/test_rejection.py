@@ -53,7 +53,10 @@ def test_each_status_is_described_in_one_line():
     probabilities[4], probabilities[9] = 0.52, 0.48
     assert prediction("digit", probabilities).describe() == "4 (52.0%)"
     assert prediction(UNSURE, probabilities).describe() == "unsure: 4 or 9 (4 52.0%, 9 48.0%)"
-    assert prediction(NOT_A_DIGIT, probabilities).describe() == "not a digit (looks most like 4, 52.0%)"
+    assert prediction(NOT_A_DIGIT, probabilities).describe() == "not a digit (nearest digit 4)"
+    refused = prediction(NOT_A_DIGIT, probabilities)
+    refused.digit_probability = 0.031
+    assert refused.describe() == "not a digit (digit detector 3.1%; nearest digit 4)"
 
 
 def test_shipped_thresholds_are_probabilities_chosen_on_validation_data():
@@ -132,7 +135,8 @@ def test_cli_says_not_a_digit_and_what_it_looks_like(tmp_path):
     path = letter_a(tmp_path / "a.png")
     result = run_cli("predict", str(path))
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith(f"{path}: not a digit (looks most like ")
+    assert result.stdout.startswith(f"{path}: not a digit (digit detector ")
+    assert "; nearest digit " in result.stdout and "top 3 if a digit: " in result.stdout
     accepted = run_cli("predict", str(path), "--accept-all")
     assert accepted.returncode == 0 and "not a digit" not in accepted.stdout
 

@@ -810,13 +810,15 @@ def run_predict(args) -> int:
 
 
 def describe_line(prediction) -> str:
-    """What ``predict`` prints after an image's path: the number and its digits, or the digit and its top 3."""
+    """What ``predict`` prints after an image's path: the number and its digits, or the digit and its top 3
+    (for an image refused as no digit, "top 3 if a digit": the classifier's shares among the ten digits)."""
     from mnist_cnn.prediction import NumberPrediction
 
     if isinstance(prediction, NumberPrediction):
         return prediction.describe()
     top = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top(3))
-    return f"{prediction.describe()}  top 3: {top}"
+    label = "top 3 if a digit" if prediction.status == "not_a_digit" else "top 3"
+    return f"{prediction.describe()}  {label}: {top}"
 
 
 def check_predict_outputs(args) -> None:

@@ -49,9 +49,12 @@ class Prediction:
 
     def describe(self) -> str:
         """One line for people: ``7 (99.1%)``, ``unsure: 4 or 9 (4 52.0%, 9 41.3%)`` or
-        ``not a digit (looks most like 4, 31.0%)``."""
+        ``not a digit (digit detector 0.3%; nearest digit 4)``: a refused image's own confidence is the
+        classifier's among the ten digits only, so it is not shown as if it were the answer's."""
         if self.status == "not_a_digit":
-            return f"not a digit (looks most like {self.digit}, {self.confidence:.1%})"
+            if self.digit_probability is None:
+                return f"not a digit (nearest digit {self.digit})"
+            return f"not a digit (digit detector {self.digit_probability:.1%}; nearest digit {self.digit})"
         if self.status == "unsure":
             (first, p_first), (second, p_second) = self.top(2)
             return f"unsure: {first} or {second} ({first} {p_first:.1%}, {second} {p_second:.1%})"
