@@ -12,7 +12,7 @@ import numpy as np
 
 
 def machine() -> dict:
-    from mnist_cnn.prediction import usable_cores
+    from mnist_cnn.runtimes import usable_cores
 
     model_name = platform.processor()
     try:

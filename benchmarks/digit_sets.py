@@ -399,3 +399,49 @@ def shade_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     light *= 1 - rng.uniform(0.25, 0.6) * shadow
     photo = ndimage.gaussian_filter(page * light + rng.normal(0, 3, (height, width)), float(rng.uniform(0.5, 1.5)))
     return as_jpeg(photo, int(rng.integers(60, 95)))
+
+
+def notebook_page(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A phone photo of a whole notebook page: squared (two times in three) or ruled lines every
+    1.8-3.5% of the frame's width (5 mm squares on a page photographed whole), blue or grey, 1-2
+    pixels, sometimes a red margin line; the digit written 2-5 squares high in ink 0-70, anywhere
+    clear of the frame's edges; the page turned up to 3 degrees either way and cropped inside its
+    corners, lit unevenly, noisy, soft, JPEG; 600-1,400 by 500-1,200 pixels, RGB."""
+    height, width = int(rng.integers(500, 1200)), int(rng.integers(600, 1400))
+    angle = float(rng.uniform(-3, 3))
+    inset = int(np.ceil(np.sin(np.deg2rad(abs(angle))) * max(height, width))) + 2
+    big_h, big_w = height + 2 * inset, width + 2 * inset
+    page = np.ones((big_h, big_w, 3)) * float(rng.uniform(225, 252))
+    spacing = width * rng.uniform(0.018, 0.035)
+    colour = np.array([150, 180, 230]) if rng.random() < 0.6 else np.array([165, 165, 170])
+    colour = colour + float(rng.uniform(-20, 40))  # a faint or a strong ruling
+    thickness = int(rng.integers(1, 3))
+    squared = rng.random() < 2 / 3
+    for position in np.arange(rng.uniform(0, spacing), max(big_h, big_w), spacing).astype(int):
+        page[position : position + thickness] = colour
+        if squared:
+            page[:, position : position + thickness] = colour
+    if rng.random() < 0.3:
+        margin = inset + int(width * rng.uniform(0.05, 0.2))
+        page[:, margin : margin + 2] = np.array([220, 90, 90])
+    mask = crop_mask(ink_mask(digit, 8)).astype(np.float32)
+    tall = spacing * rng.uniform(2, 5)
+    alpha = np.asarray(Image.fromarray(mask * 255).resize(size_for(mask.shape, tall), Image.Resampling.BILINEAR)) / 255
+    top = int(rng.integers(inset + height // 10, inset + height - height // 10 - alpha.shape[0]))
+    left = int(rng.integers(inset + width // 10, inset + width - width // 10 - alpha.shape[1]))
+    region = page[top : top + alpha.shape[0], left : left + alpha.shape[1]]
+    region[...] = region * (1 - alpha[..., None]) + float(rng.uniform(0, 70)) * alpha[..., None]
+    turned = np.stack(
+        [np.asarray(Image.fromarray(page[..., c].astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC)) for c in range(3)],
+        -1,
+    )[inset : inset + height, inset : inset + width]
+    ramp = np.linspace(-1, 1, width)[None, :, None] * float(rng.uniform(-0.15, 0.15))
+    ramp = ramp + np.linspace(-1, 1, height)[:, None, None] * float(rng.uniform(-0.1, 0.1))
+    photo = turned * (1 + ramp) + rng.normal(0, 3, turned.shape)
+    photo = ndimage.gaussian_filter(photo, (float(rng.uniform(0.5, 1.1)),) * 2 + (0,))
+    return as_jpeg(photo, int(rng.integers(70, 92))).convert("RGB")
+
+
+def size_for(shape: tuple[int, int], tall: float) -> tuple[int, int]:
+    """(width, height) of a crop of ``shape`` (rows, cols) resized to ``tall`` pixels high."""
+    return max(1, round(shape[1] * tall / shape[0])), max(1, round(tall))

@@ -124,7 +124,7 @@ def main() -> None:
     import keras
 
     from mnist_cnn import data, models
-    from mnist_cnn.prediction import RUNTIME_FILES, RUNTIMES, SHIPPED_DIR, installed, load_model, shipped_models
+    from mnist_cnn.runtimes import RUNTIME_FILES, RUNTIMES, SHIPPED_DIR, installed, load_model, shipped_models
 
     images = data.load_dataset("mnist", args.data_dir).test_images
     command = "python benchmarks/inference.py" + (f" --calls {args.calls}" if args.calls != 1000 else "")

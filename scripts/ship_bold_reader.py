@@ -66,7 +66,7 @@ def on_mnist_validation(best, reader) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def measure(run: Path, count: int) -> dict:
     """The run against the shipped ``best`` on validation digits (module docstring)."""
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.runtimes import load_model
 
     best, reader = load_model("best", runtime="onnx"), load_model(run / "model.keras")
     images, labels, accuracies = on_mnist_validation(best, reader)

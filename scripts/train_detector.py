@@ -472,7 +472,7 @@ def by_kind_name(per_kind: dict[int, float]) -> dict[str, float]:
 def choose_thresholds(detector, sets: dict) -> dict:
     """The digit threshold (``digit_threshold``) on a 0.01 grid, and the confidence threshold calling
     at most UNSURE_SHARE of the validation digits unsure with best."""
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.runtimes import load_model
 
     def scores(images):
         return detector.predict(images[..., None].astype(np.float32) / 255, batch_size=1024, verbose=0)[:, 0]
@@ -614,7 +614,7 @@ def card(thresholds: dict, detector) -> str:
     import keras
 
     from mnist_cnn.models import forward_flops
-    from mnist_cnn.prediction import SHIPPED_DIR
+    from mnist_cnn.runtimes import SHIPPED_DIR
 
     parameters, flops = detector.count_params(), forward_flops(detector)
     best_flops = forward_flops(keras.models.load_model(SHIPPED_DIR / "best" / "model.keras", compile=False))

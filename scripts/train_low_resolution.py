@@ -204,7 +204,7 @@ def measure(out: Path, count: int, processes: int) -> dict:
     """Validation accuracy by size: the first ``count`` validation-split digits scanned at each of
     ``MEASURED_SIZES`` pixels (their own draw, not the training or choosing sets), made MNIST-style,
     read by the run's reader and by the shipped ``best`` (ONNX Runtime)."""
-    from mnist_cnn.prediction import OnnxClassifier, load_model
+    from mnist_cnn.runtimes import OnnxClassifier, load_model
 
     dataset = data.load_dataset("mnist")
     _, (validation, labels) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)

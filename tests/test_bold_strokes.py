@@ -13,8 +13,9 @@ from scipy import ndimage
 from conftest import Constant, run_cli
 from mnist_cnn import preprocessing, readers
 from mnist_cnn.bold_strokes import READER_DIR, is_bold, reader_for
-from mnist_cnn.prediction import Prediction, Reading, classify, classify_readings, load_model, read
+from mnist_cnn.prediction import Prediction, Reading, classify, classify_readings, read
 from mnist_cnn.preprocessing import digit
+from mnist_cnn.runtimes import load_model
 
 
 def ring(height: int, multiple: float, blur: float = 0.0) -> np.ndarray:

@@ -86,7 +86,7 @@ def test_a_student_learns_what_only_its_teacher_says(mnist_dir, tmp_path):
     import keras
 
     from mnist_cnn import data
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+    from mnist_cnn.runtimes import load_keras_model, resolve_model_path
 
     best = load_keras_model(resolve_model_path("best", "keras")[1])
     shift = keras.layers.Dense(10, use_bias=False, name="next_digit")

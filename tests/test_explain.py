@@ -297,7 +297,7 @@ def test_predict_explain_writes_the_same_pictures_while_it_predicts(tmp_path):
     ],
 )
 def test_a_wrong_explain_invocation_is_one_line_and_writes_nothing(tmp_path, arguments, message):
-    from mnist_cnn.prediction import SHIPPED_DIR
+    from mnist_cnn.runtimes import SHIPPED_DIR
 
     draw_seven().save(tmp_path / "seven.png")
     (tmp_path / "afile").write_text("in the way")

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, run_cli
 from mnist_cnn.data import load_dataset
 from mnist_cnn.errors import ModelError
-from mnist_cnn.prediction import SHIPPED_DIR, load_model
+from mnist_cnn.runtimes import SHIPPED_DIR, load_model
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +132,7 @@ def test_base_install_predicts_and_explains_the_training_extra(tmp_path):
 
 
 def test_export_checks_a_model_on_the_data_its_run_says_it_was_trained_on(tmp_path):
-    from mnist_cnn.prediction import trained_on
+    from mnist_cnn.runtimes import trained_on
 
     model = tmp_path / "model.keras"
     assert trained_on(model) == "mnist"  # a bare model file

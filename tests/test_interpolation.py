@@ -71,7 +71,7 @@ def test_wrong_runs_alphas_and_folders_exit_2_before_any_folder(tmp_path, capfd)
 
 @pytest.mark.slow
 def test_a_mixed_run_holds_every_artifact_and_the_mean_of_the_two_models(mnist_dir, tmp_path):
-    from mnist_cnn.prediction import load_keras_model
+    from mnist_cnn.runtimes import load_keras_model
 
     quick = {"model": "fast", "epochs": 1, "limit": 6000, "batch_size": 32}
     start = training.train(training.TrainConfig(**quick), tmp_path / "start", mnist_dir, log=lambda *_: None)

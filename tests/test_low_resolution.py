@@ -13,7 +13,8 @@ from PIL import Image
 from conftest import Constant, run_cli
 from mnist_cnn import preprocessing, readers
 from mnist_cnn.low_resolution import LOST_DETAIL, READER_DIR, is_low_resolution, is_tiny, lost_detail, reader_for
-from mnist_cnn.prediction import Reading, classify, classify_readings, load_model, read
+from mnist_cnn.prediction import Reading, classify, classify_readings, read
+from mnist_cnn.runtimes import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -379,7 +379,7 @@ def test_the_api_returns_a_number_with_its_digits_and_boxes(tmp_path):
 
     import httpx
 
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.runtimes import load_model
     from mnist_cnn.serving.app import Settings, create_app
 
     body = draw_number(tmp_path / "n.png", [SEVEN, ONE]).read_bytes()
@@ -404,8 +404,6 @@ def test_a_number_whose_pieces_are_no_digits_says_so_in_its_line():
 
     refused = NumberPrediction([piece(4, "not_a_digit"), piece(2, "not_a_digit"), piece(5, "digit")], path="a.png")
     assert refused.status == "not_a_digit"
-    assert refused.describe() == (
-        "not a digit (looks most like 425: digits 4 90.0% not_a_digit, 2 90.0% not_a_digit, 5 90.0%)"
-    )
+    assert refused.describe() == ("not a digit (nearest number 425: digits 4 not_a_digit, 2 not_a_digit, 5 90.0%)")
     doubted = NumberPrediction([piece(4, "not_a_digit"), piece(2, "digit"), piece(5, "digit")])
-    assert doubted.status == "unsure" and doubted.describe().startswith("425 (digits 4 90.0% not_a_digit")
+    assert doubted.status == "unsure" and doubted.describe().startswith("425 (digits 4 not_a_digit, 2 90.0%")

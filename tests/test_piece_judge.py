@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mnist_cnn import segmentation
-from mnist_cnn.prediction import load_model
 from mnist_cnn.rejection import PIECE_JUDGE_DIR, Rejector, Thresholds, load_rejector
+from mnist_cnn.runtimes import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = Thresholds(digit=0.5, confidence=0.5)

@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from conftest import run_cli
 from mnist_cnn.data import load_dataset
 from mnist_cnn.errors import ModelError
-from mnist_cnn.prediction import shipped_models
+from mnist_cnn.runtimes import shipped_models
 from own_digits import as_photo  # noqa: E402  (the benchmark's photo maker, so test and benchmark agree)
 from test_preprocessing import draw_seven
 
@@ -39,12 +39,12 @@ def test_set(mnist_dir):
 )
 def test_models_are_shipped_with_their_model_cards(name, command):
     assert name in shipped_models()
-    card = (mnist_cnn.prediction.SHIPPED_DIR / name / "MODEL_CARD.md").read_text()
+    card = (mnist_cnn.runtimes.SHIPPED_DIR / name / "MODEL_CARD.md").read_text()
     assert "Test accuracy" in card and command in card
 
 
 def test_shipped_ensemble_stays_under_20_mb():
-    files = (mnist_cnn.prediction.SHIPPED_DIR / "best-ensemble").iterdir()
+    files = (mnist_cnn.runtimes.SHIPPED_DIR / "best-ensemble").iterdir()
     assert sum(path.stat().st_size for path in files) < 20_000_000
 
 
@@ -125,9 +125,9 @@ def test_the_ensemble_ships_no_onnx_file_and_says_how_to_make_one(tmp_path):
 def test_a_model_answers_images_it_was_just_asked_about_without_running_again(monkeypatch):
     from pathlib import Path
 
-    from mnist_cnn import prediction
+    from mnist_cnn import preprocessing, runtimes
 
-    class Counting(prediction.Classifier):
+    class Counting(runtimes.Classifier):
         def __init__(self):
             super().__init__("counting", Path("none"))
             self.batches = []
@@ -147,13 +147,13 @@ def test_a_model_answers_images_it_was_just_asked_about_without_running_again(mo
         again = model.probabilities(images[[2, 0, 4, 3]])  # two known, two new: only the new ones run
     assert model.batches == [3, 2] and not model.recent  # forgotten when the block closes
     assert np.array_equal(again[:2], first[[2, 0]])
-    assert np.array_equal(again, model.run(prediction.preprocessing.model_input(images[[2, 0, 4, 3]])))
+    assert np.array_equal(again, model.run(preprocessing.model_input(images[[2, 0, 4, 3]])))
     model.batches.clear()
-    big = np.repeat(images[:1], prediction.RECENT_BATCH + 1, axis=0)
-    monkeypatch.setattr(prediction, "RECENT", 2)
+    big = np.repeat(images[:1], runtimes.RECENT_BATCH + 1, axis=0)
+    monkeypatch.setattr(runtimes, "RECENT", 2)
     with model.remembering():
         model.probabilities(images[:3])
         model.probabilities(big)  # an evaluation's batch: run whole, not looked up
-        assert model.batches == [3, prediction.RECENT_BATCH + 1]
+        assert model.batches == [3, runtimes.RECENT_BATCH + 1]
         model.probabilities(255 - images[:1])  # a new image: the memory keeps the 2 newest
         assert len(model.recent) == 2 and (255 - images[0]).tobytes() in model.recent

@@ -18,7 +18,7 @@ from conftest import run_cli
 from mnist_cnn import outliers
 from mnist_cnn.data import load_dataset
 from mnist_cnn.errors import ImageError
-from mnist_cnn.prediction import Prediction, load_model, load_network
+from mnist_cnn.prediction import Prediction
 from mnist_cnn.rejection import (
     DETECTOR_DIR,
     NOT_A_DIGIT,
@@ -29,6 +29,7 @@ from mnist_cnn.rejection import (
     load_rejector,
     statuses,
 )
+from mnist_cnn.runtimes import load_model, load_network
 
 THRESHOLDS = Thresholds(digit=0.5, confidence=0.6)
 

@@ -125,7 +125,7 @@ def test_an_image_can_be_the_whole_body(app):
     assert response.json()["predictions"][0]["digit"] == 7
 
 
-@pytest.mark.parametrize("runtime", mnist_cnn.prediction.RUNTIMES)
+@pytest.mark.parametrize("runtime", mnist_cnn.runtimes.RUNTIMES)
 def test_every_runtime_serves_the_same_answers(runtime, test_set):
     app = create_app(LIMITS, mnist_cnn.load_model("seed", runtime=runtime))
     response = call(app, "POST", "/v1/predict", json={"pixels": test_set.test_images[:8].tolist()})
@@ -135,8 +135,8 @@ def test_every_runtime_serves_the_same_answers(runtime, test_set):
 
 def test_model_info_reports_name_accuracy_input_and_runtime(app):
     info = call(app, "GET", "/v1/model").json()
-    card = json.loads((mnist_cnn.prediction.SHIPPED_DIR / "seed" / "metrics.json").read_text())
-    assert info["name"] == "seed" and info["runtime"] in mnist_cnn.prediction.RUNTIMES
+    card = json.loads((mnist_cnn.runtimes.SHIPPED_DIR / "seed" / "metrics.json").read_text())
+    assert info["name"] == "seed" and info["runtime"] in mnist_cnn.runtimes.RUNTIMES
     assert info["test_accuracy"] == card["test_accuracy"] and info["dataset"] == "mnist"
     assert info["input"]["shape"] == [28, 28] and info["input"]["max_batch"] == LIMITS.max_batch
     assert info["input"]["max_body_bytes"] == LIMITS.max_body_bytes

@@ -4,8 +4,8 @@ __version__ = "0.1.0"
 
 
 def load_model(name_or_path=None, runtime=None):
-    """Load a shipped model by name or a .keras/.h5 file; see ``mnist_cnn.prediction.load_model``."""
-    from mnist_cnn.prediction import load_model as _load_model
+    """Load a shipped model by name or a .keras/.h5 file; see ``mnist_cnn.runtimes.load_model``."""
+    from mnist_cnn.runtimes import load_model as _load_model
 
     return _load_model(name_or_path, runtime=runtime)
 

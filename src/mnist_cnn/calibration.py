@@ -160,7 +160,7 @@ def calibrate_saved_model(name_or_path, out_dir, data_dir=None, dataset_name: st
 
     from mnist_cnn import data, files, plots
     from mnist_cnn.errors import ModelError
-    from mnist_cnn.prediction import load_digit_classifier, resolve_model_path, trained_on
+    from mnist_cnn.runtimes import load_digit_classifier, resolve_model_path, trained_on
 
     name, path = resolve_model_path(name_or_path, "keras")
     model = load_digit_classifier(path)

@@ -697,7 +697,8 @@ TENSORFLOW_COMMANDS = {"models", "train", "export", "calibrate", "interpolate"}
 def run_evaluate(args) -> int:
     from mnist_cnn import evaluation
     from mnist_cnn.files import ensure_folder
-    from mnist_cnn.prediction import load_model, read_digits
+    from mnist_cnn.prediction import read_digits
+    from mnist_cnn.runtimes import load_model
 
     if args.out:
         require_training_extra("evaluate --out")
@@ -768,8 +769,9 @@ def print_lines(lines: list[str], kind: str) -> None:
 
 def run_predict(args) -> int:
     from mnist_cnn.image_files import gather_images
-    from mnist_cnn.prediction import classify_readings, load_model, read_many, write_csv
+    from mnist_cnn.prediction import classify_readings, read_many, write_csv
     from mnist_cnn.rejection import load_rejector
+    from mnist_cnn.runtimes import load_model
 
     if args.method and not args.explain:
         raise UsageError("--method chooses how --explain DIR explains; add --explain DIR, or leave --method out")
@@ -911,7 +913,7 @@ def load_explainable_model(args):
     """The model for --model/--runtime on a runtime ``args.method`` works on (integrated gradients: Keras
     unless another runtime is asked for, which is refused). Raises UsageError, ModelError."""
     from mnist_cnn.explain import check_method, method_runtime
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.runtimes import load_model
 
     classifier = load_model(args.model, runtime=method_runtime(args.method, args.runtime))
     check_method(classifier, args.method)

@@ -185,7 +185,7 @@ def integrated_gradients(model, images, targets, steps: int = IG_STEPS) -> np.nd
 def keras_model_of(classifier):
     """The Keras model behind a Classifier: its own, or the ``model.keras`` beside its file (shipped
     models carry one beside their ONNX and LiteRT files); None when there is none."""
-    from mnist_cnn.prediction import load_keras_model
+    from mnist_cnn.runtimes import load_keras_model
 
     if getattr(classifier, "runtime", None) == "keras":
         return classifier.model
@@ -206,7 +206,7 @@ def check_method(classifier, method: str) -> None:
 
 
 def explain(classifier, images, targets, method: str = "occlusion") -> np.ndarray:
-    """Attribution maps for a loaded model (``prediction.load_model``): float32 (n, 28, 28).
+    """Attribution maps for a loaded model (``runtimes.load_model``): float32 (n, 28, 28).
 
     ``method``: "occlusion" (every runtime; ``occlusion``) or "integrated-gradients" (the Keras runtime
     only; ``integrated_gradients``). ``images``: uint8 (n, 28, 28); ``targets``: a digit 0-9 per image.

@@ -123,7 +123,7 @@ def export(
     """
     import keras
 
-    from mnist_cnn.prediction import load_digit_classifier, resolve_model_path, trained_on
+    from mnist_cnn.runtimes import load_digit_classifier, resolve_model_path, trained_on
 
     if keras.backend.backend() != "tensorflow":
         return export_on_tensorflow(model_name_or_path, formats, out_dir, quantize, data_dir, log, dataset_name)
@@ -179,7 +179,7 @@ def export_quietly(*arguments) -> dict:
 def export_checked(model, fmt: str, out_dir: Path, quantize: str | None, dataset: data.Dataset, log) -> dict:
     """Write one format into ``out_dir``, score it in its own runtime on the test set; its manifest entry."""
     from mnist_cnn import evaluation
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.runtimes import load_model
 
     target = export_one(model, fmt, out_dir, quantize, dataset.train_images)
     classifier = load_model(target, runtime={"savedmodel": "savedmodel"}.get(fmt, fmt))

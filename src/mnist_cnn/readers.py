@@ -24,14 +24,14 @@ READ_FOR = ("best", "best-ensemble")  # the shipped models whose inputs of these
 
 
 def reader_for(classifier, kind: str):
-    """The ``kind`` reader (a ``prediction.Classifier``: uint8 (n, 28, 28) -> float32 (n, 10)
+    """The ``kind`` reader (a ``runtimes.Classifier``: uint8 (n, 28, 28) -> float32 (n, 10)
     calibrated probabilities) in ``classifier``'s runtime when ``classifier`` is one of the shipped
     models in ``READ_FOR`` and the reader ships a file for that runtime; None otherwise.
 
     Raises:
         ValueError: ``kind`` is not one of ``KINDS``.
     """
-    from mnist_cnn.prediction import SHIPPED_DIR
+    from mnist_cnn.runtimes import SHIPPED_DIR
 
     check_kind(kind)
     path = Path(classifier.path).resolve()
@@ -42,13 +42,13 @@ def reader_for(classifier, kind: str):
 
 def load_reader(kind: str, runtime: str):
     """The shipped ``kind`` reader for ``runtime`` ("onnx", "litert", "keras" or "savedmodel", which
-    uses the Keras file), loaded once per process (``prediction.load_network``, also when several
+    uses the Keras file), loaded once per process (``runtimes.load_network``, also when several
     threads ask at once); None when it has no file for that runtime.
 
     Raises:
         ValueError: ``kind`` is not one of ``KINDS``.
     """
-    from mnist_cnn.prediction import RUNTIME_FILES, load_network
+    from mnist_cnn.runtimes import RUNTIME_FILES, load_network
 
     check_kind(kind)
     runtime = "keras" if runtime == "savedmodel" else runtime

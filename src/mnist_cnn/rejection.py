@@ -76,7 +76,7 @@ class Rejector:
     """The digit detector (or none) and the thresholds, for one classifier's runtime, and the piece
     judge that number segmentation asks instead of the detector (or none).
 
-    ``detector``: a ``prediction.Classifier`` whose model maps images to float32 (n, 1) digit
+    ``detector``: a ``runtimes.Classifier`` whose model maps images to float32 (n, 1) digit
     probabilities, or None for a classifier not trained on MNIST (then only "unsure" applies).
     ``load_piece_judge``: a function giving the same for the probability that a piece cut from a
     number is one whole digit (``piece_judge/``, trained by ``scripts/train_piece_judge.py``), called
@@ -91,7 +91,7 @@ class Rejector:
 
     @property
     def piece_judge(self):
-        """The piece judge (a ``prediction.Classifier``), loaded on first use; None without one."""
+        """The piece judge (a ``runtimes.Classifier``), loaded on first use; None without one."""
         if self._piece_judge is None and self._load_piece_judge is not None:
             self._piece_judge = self._load_piece_judge()
         return self._piece_judge
@@ -122,7 +122,7 @@ def last_output(model, images: np.ndarray) -> np.ndarray:
 def detector_path(runtime: str, folder: Path = DETECTOR_DIR) -> Path:
     """The shipped detector's (or piece judge's) file for a classifier's runtime (a SavedModel
     classifier uses Keras)."""
-    from mnist_cnn.prediction import RUNTIME_FILES
+    from mnist_cnn.runtimes import RUNTIME_FILES
 
     return folder / RUNTIME_FILES[DETECTOR_RUNTIME[runtime]]
 
@@ -132,7 +132,7 @@ def load_rejector(classifier) -> Rejector:
     asked) in the classifier's runtime when the classifier reads MNIST digits, neither for a model
     trained on another dataset. The networks are loaded once per process and runtime (a rewritten
     file is loaded again), so calling ``mnist_cnn.predict`` image by image does not reload them."""
-    from mnist_cnn.prediction import load_network, trained_on
+    from mnist_cnn.runtimes import load_network, trained_on
 
     thresholds = Thresholds.shipped()
     if trained_on(Path(classifier.path)) != "mnist":

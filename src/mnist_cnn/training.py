@@ -932,7 +932,7 @@ def init_weights(init: str, model) -> list:
     Raises:
         ModelError: ``init`` is unknown or unreadable. UsageError: its architecture is not ``model``'s.
     """
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+    from mnist_cnn.runtimes import load_keras_model, resolve_model_path
 
     _, path = resolve_model_path(init, "keras")
     weights = load_keras_model(path).get_weights()
@@ -949,7 +949,7 @@ def load_teacher(teacher: str):
         ModelError: ``teacher`` is unknown or unreadable. UsageError: its input or output is not a digit
             classifier's.
     """
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+    from mnist_cnn.runtimes import load_keras_model, resolve_model_path
 
     _, path = resolve_model_path(teacher, "keras")
     model = load_keras_model(path)
@@ -1121,7 +1121,7 @@ def interpolate_run(
             DataError: bad data. OutputError: ``out_dir`` cannot be written.
     """
     from mnist_cnn import evaluation, interpolation
-    from mnist_cnn.prediction import load_keras_model, resolve_model_path
+    from mnist_cnn.runtimes import load_keras_model, resolve_model_path
 
     tuned = Path(tuned)
     tuned_dir = tuned.parent if tuned.suffix in (".keras", ".h5") else tuned

@@ -34,8 +34,9 @@ from starlette.requests import ClientDisconnect
 from mnist_cnn import __version__, preprocessing, readers
 from mnist_cnn.errors import ImageError
 from mnist_cnn.explain import explain_predictions, explanation_json
-from mnist_cnn.prediction import Classifier, Prediction, Reading, classify_readings, load_model, read
+from mnist_cnn.prediction import Prediction, Reading, classify_readings, read
 from mnist_cnn.rejection import Rejector, load_rejector
+from mnist_cnn.runtimes import Classifier, load_model
 from mnist_cnn.serving.batching import BatchingClassifier
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -7,7 +7,7 @@ from collections import deque
 
 import numpy as np
 
-from mnist_cnn.prediction import Classifier
+from mnist_cnn.runtimes import Classifier
 
 # The Keras runtime calls the model directly up to 64 images and switches to predict() above that,
 # whose set-up costs more than the batch saves; no request waits behind more than one such call.

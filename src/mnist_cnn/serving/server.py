@@ -26,7 +26,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, **setting
         raise MissingExtraError(
             f"`mnist-cnn serve` needs the serve extra ({error.name} is missing): pip install 'mnist-cnn[serve]'"
         ) from None
-    from mnist_cnn.prediction import load_model
+    from mnist_cnn.runtimes import load_model
 
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535; received {port}")
