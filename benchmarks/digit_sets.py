@@ -424,7 +424,8 @@ def notebook_page(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     if rng.random() < 0.3:
         margin = inset + int(width * rng.uniform(0.05, 0.2))
         page[:, margin : margin + 2] = np.array([220, 90, 90])
-    mask = crop_mask(ink_mask(digit, 8)).astype(np.float32)
+    mask = ink_mask(digit, 8)
+    mask = (crop_mask(mask) if mask.any() else np.zeros((28, 28), bool)).astype(np.float32)  # a blank page
     tall = spacing * rng.uniform(2, 5)
     alpha = np.asarray(Image.fromarray(mask * 255).resize(size_for(mask.shape, tall), Image.Resampling.BILINEAR)) / 255
     top = int(rng.integers(inset + height // 10, inset + height - height // 10 - alpha.shape[0]))

@@ -100,6 +100,8 @@ def erase_at_tilt(view: np.ndarray, min_coverage: float, least: int = 1) -> bool
     return erased
 
 
+POOLED_SATURATED = 0.5  # of the pooled image marked: lines closer than the pooling's blocks merged into one
+COARSE_TIE = 0.97  # of the fullest line's count: coarse tilts this close are searched finely between
 FAN_STRIPS = 4  # strips across the lines in which what is left of them is looked for again, each at its own tilts
 FAN_PASSES = 4  # further tilts looked for once lines were erased: a page's lines fanning out in perspective
 MARGIN_COVERAGE = 0.6  # of the image: ruled lines that start at a margin still run this far across it
@@ -283,6 +285,7 @@ def erase_lines(
         marks = neighbourhood_max(marks, 3)
         from scipy import ndimage
 
+        marks = ndimage.binary_opening(marks, structure=np.ones((1, 7), bool))
         marks = ndimage.maximum_filter1d(marks, size=max(3, view.shape[1] // 50), axis=1)
     counts = count_along(marks, axis=1)
     if inside is None:
@@ -339,11 +342,17 @@ def line_slope(view: np.ndarray, min_coverage: float) -> float:
         return 0.0
     pooled = max_pool(marks.astype(np.float32), max(1, max(view.shape) // 4)) > 0
     coarse = np.tan(np.deg2rad(np.arange(-LINE_MAX_TILT, LINE_MAX_TILT + 0.25, 0.5)))
-    slope, counts = fullest_line(pooled, coarse)
+    slope, counts, fullest = fullest_line(pooled, coarse)
     if not ruled(counts, pooled.shape, min_coverage, 4):
-        return 0.0  # nothing like ruled paper at any tilt: spared the fine search (a number cropped tightly)
-    fine = slope + np.arange(-np.tan(np.deg2rad(0.5)), np.tan(np.deg2rad(0.5)), 0.5 / width)
-    slope, counts = fullest_line(marks, np.concatenate([[0.0], fine]))  # level first: it keeps a tie
+        if pooled.mean() < POOLED_SATURATED:
+            return 0.0  # nothing like ruled paper at any tilt: spared the fine search (a number cropped tightly)
+        slope, counts, fullest = fullest_line(marks, coarse)  # a fine grid, whose lines the pooling merged
+        if not ruled(counts, view.shape, min_coverage, 4):
+            return 0.0
+    near = coarse[fullest >= COARSE_TIE * fullest.max()]  # thick pooled lines fit neighbouring tilts alike
+    step = np.tan(np.deg2rad(0.5))
+    fine = np.arange(near.min() - step, near.max() + step, 0.5 / width)
+    slope, counts, _ = fullest_line(marks, np.concatenate([[0.0], fine]))  # level first: it keeps a tie
     return slope if slope != 0.0 and ruled(counts, view.shape, min_coverage, 6) else 0.0
 
 
@@ -361,22 +370,25 @@ def ruled(counts: np.ndarray, shape: tuple[int, int], min_coverage: float, least
     return thin_lines >= 2 and thin_lines > 2 * (len(lines) - thin_lines)
 
 
-def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, np.ndarray]:
-    """(slope, counts): of ``slopes``, the one along which some line (pixels at one rounded row
-    offset, spread over two neighbouring rows) holds the most columns with ink, and every line's count
-    of such columns along it (int, one per row offset)."""
+def fullest_line(marks: np.ndarray, slopes: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(slope, counts, fullest): of ``slopes``, the one along which some line (pixels at one rounded
+    row offset, spread over two neighbouring rows) holds the most columns with ink; every line's count
+    of such columns along it (int, one per row offset); and each slope's fullest line's count (int,
+    one per slope)."""
     rows, cols = np.nonzero(marks)
     best, best_slope, best_counts = -1, 0.0, np.zeros(1, dtype=np.intp)
-    for slope in slopes:
+    fullest = np.zeros(len(slopes), dtype=np.intp)
+    for index, slope in enumerate(slopes):
         offsets = rows - np.round(cols * slope).astype(np.intp)
         offsets -= offsets.min()
         # A column's pixels are shifted alike, so each lies on a line of its own: a count of pixels
         # per line is a count of columns per line (what np.unique over (line, column) pairs gave).
         counts = np.bincount(offsets)
         counts = counts + np.concatenate([counts[1:], [0]])  # a line split across two rows
-        if counts.max() > best:
-            best, best_slope, best_counts = int(counts.max()), float(slope), counts
-    return best_slope, best_counts
+        fullest[index] = counts.max(initial=0)
+        if fullest[index] > best:
+            best, best_slope, best_counts = int(fullest[index]), float(slope), counts
+    return best_slope, best_counts, fullest
 
 
 def shear_shifts(width: int, slope: float) -> tuple[np.ndarray, int]:
