@@ -432,10 +432,9 @@ def notebook_page(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     left = int(rng.integers(inset + width // 10, inset + width - width // 10 - alpha.shape[1]))
     region = page[top : top + alpha.shape[0], left : left + alpha.shape[1]]
     region[...] = region * (1 - alpha[..., None]) + float(rng.uniform(0, 70)) * alpha[..., None]
-    turned = np.stack(
-        [np.asarray(Image.fromarray(page[..., c].astype(np.float32), "F").rotate(angle, Image.Resampling.BICUBIC)) for c in range(3)],
-        -1,
-    )[inset : inset + height, inset : inset + width]
+    channels = [Image.fromarray(page[..., c].astype(np.float32), "F") for c in range(3)]
+    turned = np.stack([np.asarray(channel.rotate(angle, Image.Resampling.BICUBIC)) for channel in channels], -1)
+    turned = turned[inset : inset + height, inset : inset + width]
     ramp = np.linspace(-1, 1, width)[None, :, None] * float(rng.uniform(-0.15, 0.15))
     ramp = ramp + np.linspace(-1, 1, height)[:, None, None] * float(rng.uniform(-0.1, 0.1))
     photo = turned * (1 + ramp) + rng.normal(0, 3, turned.shape)
