@@ -755,6 +755,7 @@ def test_a_sliver_down_the_frame_s_edge_goes_and_a_stroke_reaching_the_edge_stay
     ink = np.zeros((300, 300), np.float32)
     ink[100:147, 299] = 1.0  # a ruling's last pixels down the last column
     ink[0, 20:40] = 0.8  # and along the top row
+    ink[2:56, 0:4] = 0.9  # a blurred line's end, 4 pixels wide, down the first column (a blank notebook page's "1")
     np.testing.assert_array_equal(lines.without_edge_slivers(ink), np.zeros_like(ink))
     seven = draw(
         draw(np.zeros((300, 300), np.float32), "line", (150, 60, 299, 60), 1.0, 8), "line", (299, 60, 200, 250), 1.0, 8

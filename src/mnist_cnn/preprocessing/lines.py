@@ -127,7 +127,9 @@ CHAIN_SHARE = 0.8
 CHAIN_FILL = 0.35
 
 
-EDGE_SLIVER = 2  # pixels: a mark lying wholly this near one of the frame's edges is a ruling the frame cut
+# pixels: a mark lying wholly this near one of the frame's edges is a ruling the frame cut (a turned
+# photo's blurred line, 3-4 pixels wide where it runs out, left blank notebook pages read "1" at 2)
+EDGE_SLIVER = 5
 
 
 def without_edge_slivers(ink: np.ndarray) -> np.ndarray:
