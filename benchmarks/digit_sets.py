@@ -305,10 +305,7 @@ def lined_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     top, left = (int(rng.integers(low, max(low + 1, high))) for _ in range(2))
     region = page[top : top + alpha.shape[0], left : left + alpha.shape[1]]
     region[...] = region * (1 - alpha[..., None]) + float(rng.uniform(0, 60)) * alpha[..., None]
-    turned = np.stack(
-        [np.asarray(Image.fromarray(page[..., c], "F").rotate(angle, Image.Resampling.BICUBIC)) for c in range(3)], -1
-    )
-    photo = turned[inset:-inset, inset:-inset]
+    photo = turned_rgb(page, angle)[inset:-inset, inset:-inset]
     light = 1 + float(rng.uniform(-0.15, 0.15)) * np.linspace(-1, 1, photo.shape[1])[None, :, None]
     photo = ndimage.gaussian_filter(photo * light + rng.normal(0, 3, photo.shape), (0.8, 0.8, 0))
     buffer = io.BytesIO()
@@ -316,6 +313,13 @@ def lined_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
         buffer, "JPEG", quality=int(rng.integers(70, 95))
     )
     return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def turned_rgb(page: np.ndarray, angle: float) -> np.ndarray:
+    """``page`` (rows, cols, channels), any real dtype, turned ``angle`` degrees anticlockwise about its
+    centre, each channel by Pillow's bicubic rotation, the same size (corners left 0): float32."""
+    channels = [Image.fromarray(page[..., c].astype(np.float32), "F") for c in range(page.shape[-1])]
+    return np.stack([np.asarray(channel.rotate(angle, Image.Resampling.BICUBIC)) for channel in channels], -1)
 
 
 def lamp_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -432,9 +436,7 @@ def notebook_page(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     left = int(rng.integers(inset + width // 10, inset + width - width // 10 - alpha.shape[1]))
     region = page[top : top + alpha.shape[0], left : left + alpha.shape[1]]
     region[...] = region * (1 - alpha[..., None]) + float(rng.uniform(0, 70)) * alpha[..., None]
-    channels = [Image.fromarray(page[..., c].astype(np.float32), "F") for c in range(3)]
-    turned = np.stack([np.asarray(channel.rotate(angle, Image.Resampling.BICUBIC)) for channel in channels], -1)
-    turned = turned[inset : inset + height, inset : inset + width]
+    turned = turned_rgb(page, angle)[inset : inset + height, inset : inset + width]
     ramp = np.linspace(-1, 1, width)[None, :, None] * float(rng.uniform(-0.15, 0.15))
     ramp = ramp + np.linspace(-1, 1, height)[:, None, None] * float(rng.uniform(-0.1, 0.1))
     photo = turned * (1 + ramp) + rng.normal(0, 3, turned.shape)
