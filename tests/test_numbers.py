@@ -43,6 +43,33 @@ def test_a_drawn_number_is_read_left_to_right_with_boxes(tmp_path):
     assert all(0 <= left < right <= 520 and 0 <= top < bottom <= 260 for left, top, right, bottom in boxes)
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_large_photo_s_digit_boxes_are_in_its_own_pixels(tmp_path, suffix):
+    """A photo over 4,096 pixels wide is decoded at half its size or less (``open_image``), and its
+    digits' boxes were given in the decoded pixels: helper-45's 9000x6000 photo had them at a
+    quarter of where its digits are. They are in the photo's own pixels."""
+    small = draw_number(tmp_path / "small.png", [SEVEN, ONE, FOUR])
+    (near,) = mnist_cnn.predict([small], model="best")
+    large = tmp_path / f"large{suffix}"
+    Image.open(small).resize((5200, 2600), Image.Resampling.BILINEAR).save(large)
+    (far,) = mnist_cnn.predict([large], model="best")
+    assert far.number == near.number == "714"
+    for box, expected in zip((digit.box for digit in far.digits), (digit.box for digit in near.digits)):
+        assert np.abs(np.array(box) - 10 * np.array(expected)).max() <= 60, (box, expected)
+
+
+def test_displayed_shape_reads_the_header_upright_per_exif(tmp_path):
+    from mnist_cnn.preprocessing import displayed_shape
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: shown 300 wide and 200 high
+    Image.new("L", (200, 300), 255).save(tmp_path / "turned.jpg", exif=exif)
+    Image.new("L", (200, 300), 255).save(tmp_path / "plain.png")
+    assert displayed_shape(tmp_path / "turned.jpg") == (200, 300)
+    assert displayed_shape((tmp_path / "plain.png").read_bytes()) == (300, 200)
+    assert displayed_shape(b"not an image") is None
+
+
 def test_auto_mode_makes_a_numbers_whole_image_as_a_single_digit_would_be(tmp_path):
     """A photographed number's whole is exactly the single digit's image; a drawing's is made from the
     smaller map its digits were found on (``drawings.work_scale``), nearly the same."""

@@ -7,7 +7,7 @@ Python API has always found them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -322,7 +322,34 @@ def read(source, mode: str = "auto", classify=None, digit_probability=None) -> R
         gray, mode = preprocessing.array_to_gray(source), "single"
     else:
         gray = preprocessing.open_image(source)
+        shape = preprocessing.displayed_shape(source)
+        return in_pixels_of(read_gray(gray, mode, classify, digit_probability), gray.shape, shape)
     return read_gray(gray, mode, classify, digit_probability)
+
+
+def in_pixels_of(reading: Reading, decoded: tuple[int, int], shape: tuple[int, int] | None) -> Reading:
+    """``reading`` of an image decoded at ``decoded`` (rows, cols) with its number's boxes (and those
+    of the number its ``pieces`` may make) given in the pixels of the picture's own ``shape`` (rows,
+    cols; ``preprocessing.displayed_shape``): a large photo is decoded reduced (``open_image``)."""
+    if shape is None or tuple(shape) == tuple(decoded):
+        return reading
+    rows, cols = shape[0] / decoded[0], shape[1] / decoded[1]
+    boxes = None
+    if reading.boxes is not None:
+        boxes = [
+            [round(left * cols), round(top * rows), round(right * cols), round(bottom * rows)]
+            for left, top, right, bottom in reading.boxes
+        ]
+    pieces = reading.pieces
+    if pieces is not None:
+        pieces = partial(scaled_pieces, pieces, decoded, shape)
+    return replace(reading, boxes=boxes, pieces=pieces)
+
+
+def scaled_pieces(pieces: Callable[[], Reading | None], decoded, shape) -> Reading | None:
+    """``pieces()`` with its boxes in the pixels of ``shape`` (``in_pixels_of``)."""
+    reading = pieces()
+    return None if reading is None else in_pixels_of(reading, decoded, shape)
 
 
 def read_gray(gray: np.ndarray, mode: str = "auto", classify=None, digit_probability=None) -> Reading:

@@ -25,7 +25,10 @@ turned into the same thing by one chain of named steps (``to_mnist``):
    squared paper (level or turned a few degrees, fanning out in perspective, or starting at a
    margin), what they leave, a dot grid (dots alike in size), folds and creases, while a
    pencil's strokes broken into specks by a noisy photo stay; a frame cut by the edge and a rule
-   above or below the writing go then;
+   above or below the writing go then. When the lines were most of the ink and the writing left is
+   mostly at full ink (``saturated``: a dark pen on a page of faint lines, whose ink set the
+   scale), steps 3-6 run once more with the scale measured on that writing, so the lines' erasure
+   tells the pen from them and a small loop stays open;
 5. ``remnants.without_shade_remnants``: what relighting left of a shadow beside the digit erased
    (marks paler than the pen and wider than its strokes, a solid shadow taken whole, specks);
    ``remnants.without_joined_shade``: a shadow's pale part joined to the strokes, far thicker than
@@ -54,11 +57,20 @@ import numpy as np
 
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import blank, digit, dust, frames, lines, paper, plaques, remnants, resize, sheets
-from mnist_cnn.preprocessing.decoding import IMAGE_SUFFIXES, MAX_PIXELS, frame_count, grayscale, load_npy, open_image
+from mnist_cnn.preprocessing.decoding import (
+    IMAGE_SUFFIXES,
+    MAX_PIXELS,
+    displayed_shape,
+    frame_count,
+    grayscale,
+    load_npy,
+    open_image,
+)
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
+    "displayed_shape",
     "frame_count",
     "grayscale",
     "model_input",
@@ -130,11 +142,35 @@ def find_ink(
     origin = (0, 0) if sheet is None else (sheet.box[0], sheet.box[2])
     paper_only = work if sheet is None else sheet.cut(work)
     ink, relit = paper.find_writing(paper_only, relight=relight, faint=enlarged(gray))
+    writing, lined = cleaned(ink, relit, paper_only)
+    if lined and saturated(writing):  # the page's lines set the ink's scale: measure it on the writing
+        ink, relit = paper.find_writing(paper_only, relight=relight, faint=enlarged(gray), pen=writing > 0)
+        writing, _ = cleaned(ink, relit, paper_only)
+    return writing, work.shape, origin
+
+
+LINED = 0.5  # of the ink's mass erased as ruled lines at least: the page's lines were most of the ink
+SATURATED = 0.5  # of the writing's marked pixels at full ink: the scale was the lines', not the pen's
+
+
+def cleaned(ink: np.ndarray, relit: bool, paper_only: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Steps 4-6 on ``paper.find_writing``'s ink (h, w), float32 0-1: (the writing, float32 (h, w),
+    values 0-1; whether ruled lines were over ``LINED`` of the ink's mass)."""
     ink = frames.without_frames(ink, clear_of_edges=True)
-    ink = frames.without_frames(lines.remove_ruled_lines(ink))
+    without_lines = lines.remove_ruled_lines(ink)
+    lined = float(without_lines.sum()) < (1 - LINED) * float(ink.sum())
+    ink = frames.without_frames(without_lines)
     ink = remnants.without_joined_shade(remnants.without_shade_remnants(ink, relit=relit))
     ink = lines.without_hairlines(ink)
-    return blank.without_page_marks(ink, paper_only), work.shape, origin
+    return blank.without_page_marks(ink, paper_only), lined
+
+
+def saturated(writing: np.ndarray) -> bool:
+    """Whether over ``SATURATED`` of the marked pixels of ``writing`` (h, w), float 0-1, are at full
+    ink: a pen far darker than the page's faint lines, scaled by them (``paper.find_writing``), so the
+    lines' erasure could not tell it from them, and a loop's paler inside is filled."""
+    marked = writing[writing > 0]
+    return marked.size > 0 and float(np.mean(marked >= 0.999)) > SATURATED
 
 
 def ink_to_mnist(ink: np.ndarray) -> np.ndarray:

@@ -73,6 +73,30 @@ def open_image(source) -> np.ndarray:
         raise ImageError(f"{name}: {reason}") from None
 
 
+TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that turn the picture a quarter turn: rows and columns swap
+
+
+def displayed_shape(source) -> tuple[int, int] | None:
+    """(rows, cols) of the picture a path, bytes or PIL image holds, upright per EXIF, read from its
+    header without decoding pixels: the size ``open_image`` reduces a large photo from, in which a
+    number's digit boxes are given. None when the header cannot be read (reading it reports why)."""
+    if isinstance(source, Image.Image):
+        return header_shape(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source)) as image:
+                return header_shape(image)
+    except Exception:  # noqa: BLE001 - any failure here is reported when the image is read
+        return None
+
+
+def header_shape(image: Image.Image) -> tuple[int, int]:
+    """(rows, cols) of an opened image, upright per its EXIF orientation."""
+    width, height = image.size
+    return (width, height) if image.getexif().get(0x0112) in TRANSPOSED else (height, width)
+
+
 def frame_count(path: Path) -> int:
     """How many frames the image file at ``path`` holds (an animated GIF, PNG or WebP, a multi-page
     TIFF): Pillow's ``n_frames``, read from the file without decoding pixels. 1 for a file of one
