@@ -22,9 +22,10 @@ turned into the same thing by one chain of named steps (``to_mnist``):
 4. ``frames.without_frames``: a frame around the writing (a form field's box, a plaque's border, a
    meter's cells) erased, first when it stays clear of the image's edges (its top and bottom are no
    ruled lines), then again after ``lines.remove_ruled_lines`` has erased the lines of ruled and
-   squared paper (level or turned a few degrees, fanning out in perspective, or starting at a
-   margin), what they leave, a dot grid (dots alike in size), folds and creases, while a
-   pencil's strokes broken into specks by a noisy photo stay; a frame cut by the edge and a rule
+   squared paper (level or turned a few degrees, fanning out in perspective, each line on its own
+   when they converge so that no two share a tilt, or starting at a margin), what they leave, a
+   dot grid (dots alike in size), folds and creases, while a pencil's strokes broken into specks
+   by a noisy photo stay; a frame cut by the edge and a rule
    above or below the writing go then. When the lines were most of the ink and the writing left is
    mostly at full ink (``saturated``: a dark pen on a page of faint lines, whose ink set the
    scale), steps 3-6 run once more with the scale measured on that writing, so the lines' erasure

@@ -56,7 +56,11 @@ def remove_ruled_lines(ink: np.ndarray, min_coverage: float = 0.85) -> np.ndarra
         view = cleaned if axis == 0 else cleaned.T  # rows of ``view`` are lines along this axis
         # Lines that stop at a margin, or fade in a vignette, cover less of the image; many of them
         # are ruled paper still.
-        erased |= erase_along(view, min_coverage) or erase_along(view, MARGIN_COVERAGE, least=MARGIN_LINES)
+        erased |= (
+            erase_along(view, min_coverage)
+            or erase_along(view, MARGIN_COVERAGE, least=MARGIN_LINES)
+            or erase_fanned(view)
+        )
     if erased:
         cleaned = without_edge_slivers(cleaned)
     return without_corner_cuts(remove_folds(without_leftovers(cleaned, erased)), lone=erased)
@@ -74,6 +78,7 @@ def erase_along(view: np.ndarray, min_coverage: float, least: int = 1) -> bool:
     if not erase_at_tilt(view, min_coverage, least):
         return False
     erase_at_tilts(view, min_coverage, least)
+    erase_fanned(view)  # lines left whole, each at a tilt of its own, before the strips cut them into dashes
     width = view.shape[1]
     for start in range(FAN_STRIPS if width >= FAN_STRIPS * 48 else 0):
         erase_at_tilts(view[:, start * width // FAN_STRIPS : (start + 1) * width // FAN_STRIPS], min_coverage, least)
@@ -98,6 +103,86 @@ def erase_at_tilt(view: np.ndarray, min_coverage: float, least: int = 1) -> bool
     erased = erase_lines(level, min_coverage, view.shape[0], spread=True, inside=inside, least=least)
     view[...] = unsheared(level, shifts, padding)
     return erased
+
+
+FANNED_LINES = 6  # straight thin lines from edge to edge at least, each at its own tilt: a ruling in perspective
+FANNED_NEAR = 2  # pixels either side of a Hough line: its ink (a photographed line 1-4 pixels wide)
+FANNED_SPAN = 0.6  # of the rows a line crosses: ink within FANNED_NEAR of it in this many (a faint one is dashed)
+FANNED_FLANKS = 0.3  # of those rows: ink beside it (3-8 pixels off) in at most this many (the crossing lines)
+
+
+def erase_fanned(view: np.ndarray) -> bool:
+    """``erase_along``'s last resort, in place, for a page photographed at an angle whose lines along
+    the rows of ``view`` converge, each at its own tilt, so that no one tilt lines up two of them
+    (squared paper in perspective, its far side narrower: helper-45's pages, 0 of 6 read). The lines
+    are found one by one (``fanned_lines``) and erased when there are FANNED_LINES at least (a
+    number's stems cropped tightly are fewer), each with a pixel's margin (its soft edge) as
+    ``erase_lines`` erases a line: its pixels clearly stronger than its own ink (the pen's, where
+    the digit crosses it) stay, and where a stroke goes on either side of it, the gap is bridged
+    (the weaker of the ink FANNED_NEAR + 2 pixels above and below). Images under
+    FOLD_MIN_SIZE pixels on a side, or with ink in under FANNED_SPAN of the columns, are left
+    alone. Returns whether any was."""
+    if min(view.shape) < FOLD_MIN_SIZE or count_along(view > 0, axis=0).astype(bool).mean() < FANNED_SPAN:
+        return False  # small, or no lines along the rows: they would leave ink in most columns
+    found = [line.T for line in fanned_lines(view.T > 0)]
+    if len(found) < FANNED_LINES:
+        return False
+    from scipy import ndimage
+
+    reach = FANNED_NEAR + 2
+    padded = np.pad(view, ((reach, reach), (0, 0)))
+    bridge = np.minimum(padded[: -2 * reach], padded[2 * reach :])  # a stroke crossing goes on above and below
+    for line in found:
+        level = float(np.median(view[line]))
+        erase = ndimage.binary_dilation(line) & (view <= min(1.0, 1.5 * level + 0.15))  # and its soft edge
+        view[erase] = bridge[erase]
+    return True
+
+
+def fanned_lines(marks: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks (h, w) of the thin straight lines in ``marks`` that run from its top edge to its
+    bottom edge (or out by a side, over FOLD_MIN_LENGTH of the rows), tilted at most FOLD_MAX_TILT
+    degrees from its columns, each at its own tilt: the peaks of a straight-line Hough transform
+    (Duda and Hart 1972, scikit-image) in quarter degrees, at least 3*FANNED_NEAR + 1 pixels apart,
+    with ink within FANNED_NEAR pixels of the line in FANNED_SPAN of the rows it crosses, no more
+    than 2*FANNED_NEAR + 2 pixels of it in the median row, and paper beside it (FANNED_NEAR + 2 to
+    3*FANNED_NEAR + 2 pixels off) in all but FANNED_FLANKS of those rows (the other lines'
+    crossings): a pen's broad stroke has ink there. Each mask is the ink within FANNED_NEAR."""
+    from skimage.transform import hough_line, hough_line_peaks
+
+    height, width = marks.shape
+    tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
+    accumulator, tilts, offsets = hough_line(marks, theta=tilts)
+    peaks = hough_line_peaks(
+        accumulator,
+        tilts,
+        offsets,
+        min_distance=3 * FANNED_NEAR + 1,
+        min_angle=len(tilts),
+        threshold=FANNED_SPAN * FOLD_MIN_LENGTH * height,
+        num_peaks=4 * width // (3 * FANNED_NEAR + 1),
+    )
+    rows, cols = np.nonzero(marks)
+    found = []
+    for _, tilt, offset in zip(*peaks):
+        cos, sin = np.cos(tilt), np.sin(tilt)
+        along = (offset - np.arange(height) * sin) / cos  # the line's column in each row
+        crossed = np.flatnonzero((along >= 0) & (along <= width - 1))
+        if len(crossed) < FOLD_MIN_LENGTH * height or (crossed[0] > 0 and crossed[-1] < height - 1):
+            continue  # too short, or in and out by the sides: not from edge to edge
+        distance = np.abs(cols * cos + rows * sin - offset)
+        near = distance <= FANNED_NEAR
+        per_row = np.bincount(rows[near], minlength=height)[crossed[0] : crossed[-1] + 1]
+        if (per_row > 0).mean() < FANNED_SPAN or np.median(per_row[per_row > 0]) > 2 * FANNED_NEAR + 2:
+            continue
+        flanks = (distance > FANNED_NEAR + 1) & (distance <= 3 * FANNED_NEAR + 2)  # paper beside a thin line
+        beside = np.bincount(rows[flanks], minlength=height)[crossed[0] : crossed[-1] + 1]
+        if (beside > 0).mean() > FANNED_FLANKS:
+            continue  # ink beside it along much of its length: a pen's broad stroke, or no line at all
+        line = np.zeros_like(marks)
+        line[rows[near], cols[near]] = True
+        found.append(line)
+    return found
 
 
 POOLED_SATURATED = 0.5  # of the pooled image marked: lines closer than the pooling's blocks merged into one
