@@ -887,8 +887,9 @@ def squared_page_in_perspective(keystone: float, angle: float) -> tuple[np.ndarr
     inset = keystone * 700
     quad = (inset, 0, 0, 800, 700, 800, 700 - inset, 0)
     turned = [
-        image.transform((700, 800), Image.Transform.QUAD, quad, Image.Resampling.BICUBIC, fillcolor=fill)
-        .rotate(angle, Image.Resampling.BICUBIC, fillcolor=fill)
+        image.transform((700, 800), Image.Transform.QUAD, quad, Image.Resampling.BICUBIC, fillcolor=fill).rotate(
+            angle, Image.Resampling.BICUBIC, fillcolor=fill
+        )
         for image, fill in ((page, 245), (mask, 0))
     ]
     rng = np.random.default_rng(45)
