@@ -794,16 +794,22 @@ def test_a_squared_page_turned_a_fraction_of_a_degree_is_erased_whole(angle, pha
     assert ink[one].mean() > 0.7
 
 
-def fine_squared_photo(angle: float, spacing: int) -> tuple[np.ndarray, np.ndarray]:
-    """(gray, ring): a whole squared page photographed, grey 1-pixel lines every ``spacing`` pixels
-    (2-3% of the frame's width: 5 mm squares on a page taken whole) on white, turned ``angle``
-    degrees, a 0 written on it with a 5-pixel pen: float32 (600, 800), grey levels, and where the 0 is."""
+def fine_grid(angle: float, spacing: int) -> np.ndarray:
+    """A whole squared page: grey (185) 1-pixel lines every ``spacing`` pixels on white (245), turned
+    ``angle`` degrees and cropped inside its corners: float32 (600, 800)."""
     big = Image.new("F", (1000, 800), 245.0)
     pen = ImageDraw.Draw(big)
     for position in range(3, 1000, spacing):
         pen.line((0, position, 1000, position), fill=185.0, width=1)
         pen.line((position, 0, position, 800), fill=185.0, width=1)
-    turned = np.asarray(big.rotate(angle, Image.Resampling.BICUBIC))[100:700, 100:900]
+    return np.asarray(big.rotate(angle, Image.Resampling.BICUBIC))[100:700, 100:900]
+
+
+def fine_squared_photo(angle: float, spacing: int) -> tuple[np.ndarray, np.ndarray]:
+    """(gray, ring): a whole squared page photographed, grey 1-pixel lines every ``spacing`` pixels
+    (2-3% of the frame's width: 5 mm squares on a page taken whole) on white, turned ``angle``
+    degrees, a 0 written on it with a 5-pixel pen: float32 (600, 800), grey levels, and where the 0 is."""
+    turned = fine_grid(angle, spacing)
     ring = draw(np.zeros((600, 800), np.float32), "ring", (300, 250, 350, 330), 1.0, 5) > 0.5
     return np.where(ring, 40.0, turned).astype(np.float32), ring
 
@@ -827,12 +833,7 @@ def small_loop_on_a_grid(angle: float, spacing: int) -> tuple[np.ndarray, np.nda
     """(gray, pen): a fine squared page as ``fine_squared_photo``'s (lines 60 grey levels under the
     paper) with a bold blot written on it whose small loop the blur left 80 levels under the paper,
     between the lines' and the pen's (205): float32 (600, 800), and where the pen's ink is full."""
-    big = Image.new("F", (1000, 800), 245.0)
-    pen = ImageDraw.Draw(big)
-    for position in range(3, 1000, spacing):
-        pen.line((0, position, 1000, position), fill=185.0, width=1)
-        pen.line((position, 0, position, 800), fill=185.0, width=1)
-    turned = np.asarray(big.rotate(angle, Image.Resampling.BICUBIC))[100:700, 100:900]
+    turned = fine_grid(angle, spacing)
     radius = np.hypot(*np.mgrid[-300:300, -400:400])
     ink = ndimage.gaussian_filter(((radius >= 3.5) & (radius < 22)).astype(np.float32), 2.5)
     return (turned * (1 - ink) + 40 * ink).astype(np.float32), ink > 0.9

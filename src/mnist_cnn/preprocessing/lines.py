@@ -148,28 +148,13 @@ def fanned_lines(marks: np.ndarray) -> list[np.ndarray]:
     than 2*FANNED_NEAR + 2 pixels of it in the median row, and paper beside it (FANNED_NEAR + 2 to
     3*FANNED_NEAR + 2 pixels off) in all but FANNED_FLANKS of those rows (the other lines'
     crossings): a pen's broad stroke has ink there. Each mask is the ink within FANNED_NEAR."""
-    from skimage.transform import hough_line, hough_line_peaks
-
     height, width = marks.shape
-    tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
-    accumulator, tilts, offsets = hough_line(marks, theta=tilts)
-    peaks = hough_line_peaks(
-        accumulator,
-        tilts,
-        offsets,
-        min_distance=3 * FANNED_NEAR + 1,
-        min_angle=len(tilts),
-        threshold=FANNED_SPAN * FOLD_MIN_LENGTH * height,
-        num_peaks=4 * width // (3 * FANNED_NEAR + 1),
-    )
+    apart = 3 * FANNED_NEAR + 1
     rows, cols = np.nonzero(marks)
     found = []
-    for _, tilt, offset in zip(*peaks):
-        cos, sin = np.cos(tilt), np.sin(tilt)
-        along = (offset - np.arange(height) * sin) / cos  # the line's column in each row
-        crossed = np.flatnonzero((along >= 0) & (along <= width - 1))
-        if len(crossed) < FOLD_MIN_LENGTH * height or (crossed[0] > 0 and crossed[-1] < height - 1):
-            continue  # too short, or in and out by the sides: not from edge to edge
+    for cos, sin, offset, crossed in edge_to_edge_lines(
+        marks, apart, FANNED_SPAN * FOLD_MIN_LENGTH * height, 4 * width // apart
+    ):
         distance = np.abs(cols * cos + rows * sin - offset)
         near = distance <= FANNED_NEAR
         per_row = np.bincount(rows[near], minlength=height)[crossed[0] : crossed[-1] + 1]
@@ -867,6 +852,35 @@ def pen_strokes(marks: np.ndarray, fold: np.ndarray, width: float) -> np.ndarray
     return strokes
 
 
+def edge_to_edge_lines(
+    marks: np.ndarray, apart: int, least: float, most: float = np.inf
+) -> list[tuple[float, float, float, np.ndarray]]:
+    """(cos, sin, offset, crossed) of each straight line that the ink of ``marks`` (h, w, boolean)
+    may lie along from its top edge to its bottom edge, or out by a side over FOLD_MIN_LENGTH of its
+    rows, tilted at most FOLD_MAX_TILT degrees from its columns: the peaks of a straight-line Hough
+    transform (Duda and Hart 1972, ``skimage.transform.hough_line``) in quarter degrees, ``apart``
+    pixels apart at least, with ``least`` marked pixels along them at least, ``most`` of them.
+    A pixel (row, col) is ``col * cos + row * sin - offset`` pixels off the line; ``crossed``: the
+    rows the line crosses within the image (one run)."""
+    from skimage.transform import hough_line, hough_line_peaks
+
+    height, width = marks.shape
+    tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
+    accumulator, tilts, offsets = hough_line(marks, theta=tilts)
+    peaks = hough_line_peaks(
+        accumulator, tilts, offsets, min_distance=apart, min_angle=len(tilts), threshold=least, num_peaks=most
+    )
+    lines = []
+    for _, tilt, offset in zip(*peaks):
+        cos, sin = np.cos(tilt), np.sin(tilt)
+        along = (offset - np.arange(height) * sin) / cos  # the line's column in each row
+        crossed = np.flatnonzero((along >= 0) & (along <= width - 1))  # its rows in the image: one run
+        if len(crossed) < FOLD_MIN_LENGTH * height or (crossed[0] > 0 and crossed[-1] < height - 1):
+            continue  # too short, or in and out by the sides: not from edge to edge
+        lines.append((cos, sin, offset, crossed))
+    return lines
+
+
 def fold_lines(marks: np.ndarray) -> list[np.ndarray]:
     """Boolean masks (h, w) of the straight lines in ``marks`` that run across it from edge to edge,
     tilted at most 12 degrees from its columns: from its top edge to its bottom edge, or, near a side,
@@ -878,32 +892,15 @@ def fold_lines(marks: np.ndarray) -> list[np.ndarray]:
     5% of the width of the line must be there in 97% of those rows and, in the median row, no thicker
     than 5% of the width (a shadow over half the page is). Its mask is that ink.
     """
-    from skimage.transform import hough_line, hough_line_peaks
-
     height, width = marks.shape
     inked = marks.any(axis=1)
     edge = max(1, int(0.03 * height))
     if inked.mean() < FOLD_SPAN * FOLD_MIN_LENGTH or not (inked[:edge].any() or inked[-edge:].any()):
         return []  # too few rows with ink, or none at the top or bottom: nothing runs in from an edge
     limit = FOLD_MAX_WIDTH * width
-    tilts = np.deg2rad(np.arange(-FOLD_MAX_TILT, FOLD_MAX_TILT + 0.125, 0.25))
-    accumulator, tilts, offsets = hough_line(marks, theta=tilts)
-    peaks = hough_line_peaks(
-        accumulator,
-        tilts,
-        offsets,
-        min_distance=int(2 * limit) + 1,
-        min_angle=len(tilts),
-        threshold=0.6 * FOLD_MIN_LENGTH * height,
-    )
     rows, cols = np.nonzero(marks)
     folds = []
-    for _, tilt, offset in zip(*peaks):
-        cos, sin = np.cos(tilt), np.sin(tilt)
-        along = (offset - np.arange(height) * sin) / cos  # the line's column in each row
-        crossed = np.flatnonzero((along >= 0) & (along <= width - 1))  # its rows in the image: one run
-        if len(crossed) < FOLD_MIN_LENGTH * height or (crossed[0] > 0 and crossed[-1] < height - 1):
-            continue  # too short, or in and out by the sides: not from edge to edge
+    for cos, sin, offset, crossed in edge_to_edge_lines(marks, int(2 * limit) + 1, 0.6 * FOLD_MIN_LENGTH * height):
         distance = cols * cos + rows * sin - offset  # signed, perpendicular to the line, in pixels
         near = np.abs(distance) <= limit
         per_row = np.bincount(rows[near], minlength=height)[crossed[0] : crossed[-1] + 1]
