@@ -14,7 +14,6 @@ const INK = "#fff";
 const PAPER = "#000";
 const LIVE_INTERVAL_MS = 250; // while a stroke goes on, ask at most this often
 const SETTLE_MS = 40; // after a stroke ends, ask almost at once
-const DECODE_SIDE = 2048; // the server reads large photos reduced to about this (preprocessing/decoding.py)
 const MODE_KEY = "mnist-cnn.pad";
 
 const main = document.getElementById("main");
@@ -324,32 +323,14 @@ function postedPlacement() {
   if (!photo.bitmap) {
     return null;
   }
-  const place = photoPlacement();
-  const [readX, readY] = serverReduction(photo.file, photo.bitmap.width, photo.bitmap.height);
+  const place = photoPlacement(); // boxes come in the photo's own pixels, however reduced the server read it
   return {
     padWidth: pad.width,
     left: place.left / pad.width,
     top: place.top / pad.height,
-    scaleX: (place.scale * readX) / pad.width,
-    scaleY: (place.scale * readY) / pad.height,
+    scaleX: place.scale / pad.width,
+    scaleY: place.scale / pad.height,
   };
-}
-
-function serverReduction(file, width, height) {
-  // The server reads a photo over 4096 pixels reduced (a JPEG by its decoder, 1/2 to 1/8, then any
-  // image by an integer factor down to under 4096), and gives boxes in the reduced image's pixels.
-  let [readWidth, readHeight] = [width, height];
-  if (/jpe?g$/i.test(file.type) && Math.max(width, height) > 2 * DECODE_SIDE) {
-    const scale = DECODE_SIDE / Math.max(width, height);
-    const room = Math.min(Math.floor(width / Math.round(width * scale)), Math.floor(height / Math.round(height * scale)));
-    const factor = [8, 4, 2, 1].find((each) => room >= each);
-    [readWidth, readHeight] = [Math.ceil(width / factor), Math.ceil(height / factor)];
-  }
-  const factor = Math.floor(Math.max(readWidth, readHeight) / DECODE_SIDE);
-  if (factor >= 2) {
-    [readWidth, readHeight] = [Math.ceil(readWidth / factor), Math.ceil(readHeight / factor)];
-  }
-  return [width / readWidth, height / readHeight];
 }
 
 async function predict() {
