@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from mnist_cnn import preprocessing
+from mnist_cnn import preprocessing, segmentation
 from mnist_cnn.errors import ImageError
 from mnist_cnn.preprocessing import (
     blank,
@@ -284,6 +284,54 @@ def test_a_note_written_near_its_corner_on_a_patterned_desk_is_found(angle, chec
     assert paper_cols.min() <= left and right <= paper_cols.max() + 1
     seen = preprocessing.to_mnist(photo)
     assert seen[12:16, 12:16].max() == 0 and seen.max() == 255  # the ring, its middle dark
+
+
+def tinted_note_beside_a_pen(note_level: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, note): a small sticky note at ``note_level`` grey (a yellow or pink note in grey
+    levels) with a 1 written down its middle, which splits its paper in two, turned ``angle``
+    degrees, on a white desk (245, a little texture) in a 900x1200 photo, a pen (a dark bar) lying
+    beside it; ``note`` is positive on the note only."""
+    size = (330, 320)
+    sheet = draw(np.full(size, note_level, dtype=np.float32), "line", (165, 45, 150, 285), 30.0, 16)
+    turned = Image.fromarray(sheet, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    cover = np.asarray(Image.fromarray(np.ones(size, np.float32), mode="F").rotate(angle, expand=True)) > 0.5
+    texture = ndimage.gaussian_filter(np.random.default_rng(0).normal(0, 2, (900, 1200)), 1.5)
+    photo = draw((245.0 + texture).astype(np.float32), "line", (760, 200, 800, 700), 40.0, 12)  # the pen
+    note = np.zeros(photo.shape, dtype=np.float32)
+    top, left = 300, 400
+    note[top : top + turned.height, left : left + turned.width] = np.where(cover, np.asarray(turned), 0)
+    return np.where(note > 0, note, photo), note
+
+
+@pytest.mark.parametrize("note_level", [226.0, 205.0])
+@pytest.mark.parametrize("angle", [0.0, 8.0])
+def test_a_tinted_note_on_a_white_desk_is_cut_out_without_the_pen_beside_it(note_level, angle):
+    """Helper-45's yellow and pink sticky notes on a white desk: in grey levels the note is darker
+    than the desk, so no sheet was found, the note was taken for ink and a pen lying beside it read
+    as a "1" ("11", "71", "41"). The note is a tinted flat region (``sheets.TINTED``), its two halves
+    either side of the digit one paper (``sheets.same_paper``); the pen is left outside."""
+    photo, note = tinted_note_beside_a_pen(note_level, angle)
+    sheet = sheets.find_sheet(photo)
+    assert sheet is not None
+    top, bottom, left, right = sheet.box
+    rows, cols = np.nonzero((note > 0) & (note < 100))  # the 1
+    assert top <= rows.min() and rows.max() < bottom and left <= cols.min() and cols.max() < right
+    assert right < 760  # the pen is outside
+    assert len(segmentation.segment(photo)) == 1  # the 1 alone, no pen beside it
+    seen = preprocessing.to_mnist(photo)
+    assert seen[:, :8].max() == 0 and seen[:, 20:].max() == 0  # a bar in the middle, no note's edge
+
+
+def test_a_phone_s_shadow_over_part_of_a_digit_is_no_tinted_note():
+    """A phone held over a white page casts a darker rectangle, flat, with a hard edge, like a
+    tinted note; cutting it out cut off the part of the digit outside it (a validation shade
+    photo's 6 read as a 3). The digit runs out of it (``sheets.writing_crosses``)."""
+    photo = draw(page((900, 1200), 245.0), "ring", (420, 300, 620, 560), 40.0, 16)
+    phone = Image.new("F", (1200, 900), 0.0)
+    ImageDraw.Draw(phone).rectangle((180, 200, 520, 760), fill=1.0)
+    phone = np.asarray(phone)
+    shaded = photo * (1 - 0.55 * ndimage.gaussian_filter(phone, 3))  # the ring's left part in the shadow
+    assert sheets.find_sheet(shaded) is None
 
 
 def test_a_note_running_out_of_a_corner_of_the_frame_on_a_patterned_desk_is_found():

@@ -40,6 +40,10 @@ FLAT_WRITING = 4  # pixels of the copy: the least writing a flat region found as
 RIM = 3  # pixels of the copy: the band inside a sheet's edge that writing does not cross
 RIM_DARK = 0.1  # of the rim: dark marks in more of it are a patterned desk or a second sheet's edge
 OUTLINE_MARGIN = 10.0  # grey levels under a flat sheet's 5th percentile: paper still, beside its writing
+HALVES_GAP = 10  # pixels of the copy: a digit's strokes and the rough paper beside them, between two flat halves
+SAME_PAPER = 4.0  # grey levels between the medians of two flat regions of one note, split by its digit
+TINTED = 15.0  # grey levels: a tinted note (yellow, pink) stands this far under a white desk in grey
+TINTED_STEP = 0.3  # of a tinted note's contrast: the gradient across its edge (``tinted_edge``)
 OUTLINE_REACH = 6  # pixels of the copy from writing: the paper around it that its strokes made rough
 RIM_WRITING = 0.2  # of the writing in a sheet: more of it in the rim is writing cut through by a shadow's edge
 
@@ -206,52 +210,111 @@ def flat_region(small: np.ndarray) -> np.ndarray | None:
       sheets on patterned desks 8.6 and over) and does not end in dark marks (``cuts_writing``).
     The hull is returned (``flat_sheet``). When a region fails, its whole outline
     (``sheet_outline``: the writing near its edge and the paper around it added back) is tested
-    again. The search runs only when the 25th percentile of the frame's rim (2% of the longer side)
-    is ``SHEET_CONTRAST`` under the image's 98th percentile: a page filling the frame and a drawing
-    on a white canvas have no darker desk around them.
+    again, then the outline of it and the flat regions of the same paper beside it (``same_paper``:
+    a small note that its digit splits in two). A region is looked at as a sheet only when the 25th
+    percentile of the frame's rim (2% of the longer side) is ``SHEET_CONTRAST`` under the image's
+    98th percentile (a page filling the frame and a drawing on a white canvas have no darker desk
+    around them), or as a tinted note when its median is ``TINTED`` (15) levels under the rest's: a
+    yellow or pink sticky note on a white desk is darker than the desk in grey levels, and was taken
+    for ink whole (helper-45's notes, a pen beside them read as a "1").
     """
     from scipy import ndimage
 
     rim_width = max(1, int(0.02 * max(small.shape)))
     frame_rim = np.ones(small.shape, dtype=bool)
     frame_rim[rim_width:-rim_width, rim_width:-rim_width] = False
-    if np.percentile(small[frame_rim], 25) > np.percentile(small, 98) - SHEET_CONTRAST:
-        return None  # no darker desk around it: a page filling the frame, a drawing
+    darker_desk = np.percentile(small[frame_rim], 25) <= np.percentile(small, 98) - SHEET_CONTRAST
     smooth = ndimage.gaussian_filter(ndimage.median_filter(small, 3, mode="nearest"), 0.7)
     gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)) / 8
     diamond = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), FLAT_OPENING)
     labels, count = ndimage.label(ndimage.binary_opening(gradient < FLAT, diamond))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     sizes[0] = 0
+    boxes = ndimage.find_objects(labels)
     for label in np.argsort(sizes)[::-1][:4]:
         if sizes[label] < SHEET_SMALLEST * small.size:
             break
+        if not desk_around(boxes[label - 1], small.shape):
+            continue  # the desk, or a sheet filling the frame
         seed = labels == label
-        sheet = flat_sheet(small, gradient, seed, seed, seed)
-        if sheet is None:  # writing near its edge notched it, or the desk's checks roughen its edge
-            whole = sheet_outline(small, smooth, gradient, seed)
-            sheet = flat_sheet(small, gradient, seed, whole, whole & (gradient < FLAT))
-        if sheet is not None:
-            return sheet
+        tinted = median(small[seed]) <= median(small[~seed]) - TINTED
+        if not (darker_desk or tinted):
+            continue  # no darker desk around it: a page filling the frame, a drawing
+        for paper, region, flat in sheet_candidates(small, smooth, gradient, labels, sizes, label):
+            sheet = flat_sheet(small, gradient, paper, region, flat, tinted)
+            if sheet is not None:
+                return sheet
     return None
 
 
+def sheet_candidates(
+    small: np.ndarray, smooth: np.ndarray, gradient: np.ndarray, labels: np.ndarray, sizes: np.ndarray, label: int
+):
+    """``flat_region``'s regions to test for the flat region ``label`` (of ``labels``, ``sizes`` its
+    pixel counts; ``small`` the 128-pixel copy, ``smooth`` its smoothed copy, ``gradient`` its grey
+    levels per pixel), each (paper, region, flat: booleans like ``small``), lazily: the region
+    itself; its outline (``sheet_outline``: writing near its edge notched it, or the desk's checks
+    roughen its edge); the outline of it and the flat regions beside it on the same paper
+    (``same_paper``: a small note split in two by its digit)."""
+    seed = labels == label
+    yield seed, seed, seed
+    whole = sheet_outline(small, smooth, gradient, seed)
+    yield seed, whole, whole & (gradient < FLAT)
+    halves = same_paper(small, labels, sizes, label)
+    if halves is not None:
+        whole = sheet_outline(small, smooth, gradient, halves)
+        yield halves, whole, whole & (gradient < FLAT)
+
+
+def desk_around(box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    """Whether a region whose bounding ``box`` (rows, cols slices) lies in a copy of ``shape`` leaves
+    desk on two sides at least (2% of the longer side): a note running out of a corner of the frame
+    is a sheet still, the desk itself and a sheet filling the frame are not."""
+    rows, cols = box
+    gaps = (rows.start, shape[0] - rows.stop, cols.start, shape[1] - cols.stop)
+    return sum(gap >= 0.02 * max(shape) for gap in gaps) >= 2
+
+
+def same_paper(small: np.ndarray, labels: np.ndarray, sizes: np.ndarray, label: int) -> np.ndarray | None:
+    """The flat region ``label`` of ``labels`` and those within ``HALVES_GAP`` (10) pixels of it, a
+    quarter of its size at least, whose median grey is within ``SAME_PAPER`` (4) levels of its own:
+    a note a digit divides into two flat halves (helper-45's small notes beside a pen); boolean like
+    ``small``, or None when there are none."""
+    from scipy import ndimage
+
+    seed = labels == label
+    level = median(small[seed])
+    beside = np.unique(labels[ndimage.binary_dilation(seed, iterations=HALVES_GAP)])
+    halves = [
+        other
+        for other in beside
+        if other not in (0, label)
+        and sizes[other] >= 0.25 * sizes[label]
+        and abs(median(small[labels == other]) - level) <= SAME_PAPER
+    ]
+    return np.isin(labels, [label, *halves]) if halves else None
+
+
 def flat_sheet(
-    small: np.ndarray, gradient: np.ndarray, seed: np.ndarray, region: np.ndarray, flat: np.ndarray
+    small: np.ndarray, gradient: np.ndarray, paper: np.ndarray, region: np.ndarray, flat: np.ndarray, tinted: bool
 ) -> np.ndarray | None:
-    """``flat_region``'s tests of one ``region`` grown from a flat ``seed`` (booleans like ``small``,
+    """``flat_region``'s tests of one ``region`` grown from flat ``paper`` (booleans like ``small``,
     a 128-pixel copy, grey levels 0-255; ``gradient``: its grey levels per pixel; ``flat``: the
-    region's flat pixels): the region's convex hull when they pass, else None."""
+    region's flat pixels): the region's convex hull when they pass, else None. ``tinted``: the
+    paper is darker than the desk (a yellow or pink sticky note on a white desk, in grey levels),
+    so it must stand ``TINTED`` (15) levels under the rest and under the band beside it, and end in
+    a step measured against that contrast (``tinted_edge``: its contrast is smaller than a white
+    sheet's on a dark desk, so the gradient across its edge is too)."""
     from scipy import ndimage
     from skimage.morphology import convex_hull_image
 
-    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-    gaps = (rows[0], small.shape[0] - 1 - rows[-1], cols[0], small.shape[1] - 1 - cols[-1])
-    if sum(gap >= 0.02 * max(small.shape) for gap in gaps) < 2:
+    if not desk_around(ndimage.find_objects(region.astype(np.int8))[0], small.shape):
         return None  # the desk, or a sheet filling the frame
-    paper_level = median(small[seed])
-    if paper_level - median(small[~region]) < SHEET_CONTRAST:
-        return None  # no brighter than the rest: a desk's flat patch
+    paper_level = median(small[paper])
+    contrast = SHEET_CONTRAST if not tinted else TINTED
+    sign = 1.0 if not tinted else -1.0
+    if sign * (paper_level - median(small[~region])) < contrast:
+        return None  # no brighter (or, tinted, darker) than the rest: a desk's flat patch
     sheet = convex_hull_image(region)
     area = int(np.count_nonzero(sheet))
     if area > 0.97 * small.size or np.count_nonzero(flat & sheet) < FLAT_SHARE * area:
@@ -262,13 +325,57 @@ def flat_sheet(
     beside = ndimage.binary_dilation(sheet, iterations=BESIDE[1]) & ~ndimage.binary_dilation(
         sheet, iterations=BESIDE[0]
     )
-    if not beside.any() or paper_level - median(small[beside]) < SHEET_CONTRAST:
+    if not beside.any() or sign * (paper_level - median(small[beside])) < contrast:
         return None  # paper beside it: a squared page's lit cell, not a sheet on a desk
-    if median(gradient[ndimage.binary_dilation(sheet, iterations=RIM) & ~sheet]) < FLAT_STEP:
+    if tinted:
+        if not tinted_edge(gradient, sheet, median(small[beside]) - paper_level):
+            return None  # it fades into the desk: a shadow's penumbra
+        if writing_crosses(small, convex_hull_image(paper), paper_level, median(small[beside])):
+            return None  # a phone's shadow over part of the digit
+    elif median(gradient[ndimage.binary_dilation(sheet, iterations=RIM) & ~sheet]) < FLAT_STEP:
         return None  # it ends in a slope: the bright middle of a vignetted page
     if not holds_writing(small, sheet, paper_level) or cuts_writing(small, sheet, paper_level):
         return None
     return sheet
+
+
+def writing_crosses(small: np.ndarray, sheet: np.ndarray, paper_level: float, desk_level: float) -> bool:
+    """Whether writing runs out of a tinted note's ``sheet`` (its flat paper's hull, boolean like
+    ``small``, grey levels 0-255; its outline would take in the writing that crosses its edge): a
+    dark mark inside it that reaches past ``RIM`` + 3 pixels outside it, beyond its edge.
+    Marks are ``WRITING_CONTRAST`` under ``paper_level`` inside the sheet and under the mean of
+    ``paper_level`` and ``desk_level`` (the band beside it) outside, 8-connected. A phone's shadow
+    is a darker rectangle too, but a digit it covers part of runs out of it; a pen lying beside a
+    note does not touch it."""
+    from scipy import ndimage
+
+    outside = ~sheet
+    dark = np.where(
+        outside, small < (paper_level + desk_level) / 2 - WRITING_CONTRAST, small < paper_level - WRITING_CONTRAST
+    )
+    marks, count = ndimage.label(dark, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return False
+    inside = np.zeros(count + 1, dtype=bool)
+    inside[marks[sheet]] = True
+    beyond = np.zeros(count + 1, dtype=bool)
+    beyond[marks[~ndimage.binary_dilation(sheet, iterations=RIM + 3)]] = True
+    crossing = inside & beyond
+    crossing[0] = False
+    return bool(crossing.any())
+
+
+def tinted_edge(gradient: np.ndarray, sheet: np.ndarray, contrast: float) -> bool:
+    """Whether a tinted note's ``sheet`` (boolean like ``gradient``, the copy's grey levels per
+    pixel) ends in a step: the 75th percentile of the gradient in the ``RIM`` + 1 pixels outside it
+    is ``TINTED_STEP`` (0.3) of its ``contrast`` (grey levels between the band beside it and its
+    paper) at least. The flat region stops a few pixels inside the note's edge, so the band holds
+    the edge; a shadow's soft edge or a slope of light spreads the same contrast wider. Helper-45's
+    notes: 6.9-7.9 for contrasts of 18-23."""
+    from scipy import ndimage
+
+    band = ndimage.binary_dilation(sheet, iterations=RIM + 1) & ~sheet
+    return float(np.percentile(gradient[band], 75)) >= TINTED_STEP * contrast
 
 
 def sheet_outline(small: np.ndarray, smooth: np.ndarray, gradient: np.ndarray, seed: np.ndarray) -> np.ndarray:
@@ -285,7 +392,7 @@ def sheet_outline(small: np.ndarray, smooth: np.ndarray, gradient: np.ndarray, s
     - paper around the writing: pixels of ``smooth`` no darker than the seed's 5th percentile less
       ``OUTLINE_MARGIN`` (10) grey levels within ``OUTLINE_REACH`` (6) pixels of a mark.
     On 600 validation digits on patterned desks (``digit_sets.patterned_desk``, a ``/work`` script)
-    the sheet was found under 14 more of them (571 -> 585 read right)."""
+    the sheet was found under 13 more of them (571 -> 584 read right)."""
     from scipy import ndimage
     from skimage.morphology import convex_hull_image
 
