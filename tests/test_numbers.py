@@ -365,6 +365,16 @@ def test_light_digits_on_a_dark_plaque_are_read(tmp_path, border, turn):
     assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
 
 
+def test_light_digits_on_a_small_crop_of_a_dark_plaque_are_read(tmp_path):
+    """Helper-45's house number "19", a 218x110 crop: under 128 pixels on a side the plaque was not
+    looked for (``plaques.PLAQUE_SMALLEST``), and the plaque itself was read as a "0"."""
+    path = tmp_path / "plaque.png"
+    on_dark_plaque(path, False, 0.0)
+    Image.open(path).resize((200, 120), Image.Resampling.LANCZOS).save(path)
+    (answer,) = mnist_cnn.predict([path], model="best")
+    assert isinstance(answer, NumberPrediction) and answer.number == "714", answer.describe()
+
+
 def test_cli_prints_the_number_and_its_digits_and_json_gives_boxes(tmp_path):
     path = draw_number(tmp_path / "n.png", [FOUR, SEVEN])
     result = run_cli("predict", str(path))

@@ -22,6 +22,7 @@ from mnist_cnn.preprocessing.resize import shrink
 from mnist_cnn.preprocessing.sheets import Sheet, mask_at, sheet_region
 
 WALL_CONTRAST = 40.0  # grey levels: the wall's median stands this far above the darkest pixels (a sheet's desk too)
+PLAQUE_SMALLEST = 64  # pixels on an image's shorter side: smaller ones hold no plaque to cut out
 PLAQUE_RIM = 1.5  # pixels of the 128-pixel copy: a plaque's blurred rim, covered with its ground
 PLAQUE_REACH = 6  # pixels of the 128-pixel copy: a plaque's own dark rim beyond a light border, at most
 PLAQUE_ALONE = 0.01  # of a dark plaque's area: the dark pixels beside it, all together, at most (no writing)
@@ -47,8 +48,10 @@ class Plaque(Sheet):
 
 def find_plaque(gray: np.ndarray) -> Plaque | None:
     """A dark plaque with light writing on a lighter wall (a house number, a dark meter's face) in a
-    grayscale image (h, w), float32 0-255, or None. Images under 128 pixels on a side: None, as for
-    ``sheets.sheet_in``.
+    grayscale image (h, w), float32 0-255, or None. Images under ``PLAQUE_SMALLEST`` (64) pixels on
+    a side: None (a scan enlarged from a few pixels is the paper itself); a house number cropped
+    from a photo may be smaller than ``sheets.sheet_in``'s 128 (helper-45's 218x110 plaque "19"
+    read as "0" when it was not looked for).
 
     The plaque is a sheet (``sheets.sheet_region``: the largest region, holes filled, nearly a rectangle,
     clear of the frame's edges, sharply two-toned) in the negative of a 128-pixel copy whose light
@@ -71,7 +74,7 @@ def find_plaque(gray: np.ndarray) -> Plaque | None:
     from scipy import ndimage
     from skimage.morphology import reconstruction
 
-    if min(gray.shape) < 128:
+    if min(gray.shape) < PLAQUE_SMALLEST:
         return None
     small = shrink(gray, 128)
     rim = np.concatenate([small[[0, -1]].ravel(), small[1:-1, [0, -1]].ravel()])
