@@ -257,10 +257,19 @@ def note_written_near_its_corner(desk: np.ndarray, angle: float, size=(300, 260)
     sheet = draw(
         np.full(size, 240.0, dtype=np.float32), "ring", (0.5 * width, margin, width - margin, 0.45 * height), 20.0, 8
     )
+    return laid_on(
+        desk, sheet, angle, lambda turned: ((desk.shape[0] - turned[0]) // 2, (desk.shape[1] - turned[1]) // 3)
+    )
+
+
+def laid_on(desk: np.ndarray, sheet: np.ndarray, angle: float, place) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, note): ``sheet`` (float32 grey levels) turned ``angle`` degrees and laid on ``desk``
+    with its turned box's top left corner at ``place((height, width))`` of that box; ``note`` is the
+    turned sheet where it lies, 0 elsewhere."""
     turned = Image.fromarray(sheet, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
-    cover = np.asarray(Image.fromarray(np.ones(size, np.float32), mode="F").rotate(angle, expand=True)) > 0.5
+    cover = np.asarray(Image.fromarray(np.ones(sheet.shape, np.float32), mode="F").rotate(angle, expand=True)) > 0.5
     note = np.zeros(desk.shape, dtype=np.float32)
-    top, left = (desk.shape[0] - turned.height) // 2, (desk.shape[1] - turned.width) // 3
+    top, left = place((turned.height, turned.width))
     note[top : top + turned.height, left : left + turned.width] = np.where(cover, np.asarray(turned), 0)
     return np.where(note > 0, note, desk), note
 
@@ -293,14 +302,9 @@ def tinted_note_beside_a_pen(note_level: float, angle: float) -> tuple[np.ndarra
     beside it; ``note`` is positive on the note only."""
     size = (330, 320)
     sheet = draw(np.full(size, note_level, dtype=np.float32), "line", (165, 45, 150, 285), 30.0, 16)
-    turned = Image.fromarray(sheet, mode="F").rotate(angle, Image.Resampling.BICUBIC, expand=True)
-    cover = np.asarray(Image.fromarray(np.ones(size, np.float32), mode="F").rotate(angle, expand=True)) > 0.5
     texture = ndimage.gaussian_filter(np.random.default_rng(0).normal(0, 2, (900, 1200)), 1.5)
     photo = draw((245.0 + texture).astype(np.float32), "line", (760, 200, 800, 700), 40.0, 12)  # the pen
-    note = np.zeros(photo.shape, dtype=np.float32)
-    top, left = 300, 400
-    note[top : top + turned.height, left : left + turned.width] = np.where(cover, np.asarray(turned), 0)
-    return np.where(note > 0, note, photo), note
+    return laid_on(photo, sheet, angle, lambda turned: (300, 400))
 
 
 @pytest.mark.parametrize("note_level", [226.0, 205.0])
