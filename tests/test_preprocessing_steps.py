@@ -1827,10 +1827,10 @@ def test_chalk_strokes_are_no_lamp_spot(width, monkeypatch):
         assert paper.ink_intensity(photo)[strokes].mean() < 0.1
 
 
-@pytest.fixture(scope="module")
-def brush_negatives(mnist_dir):
-    """Real validation digits (a 7, a 0, two 9s) written with a bold marker 3-4x MNIST's stroke
-    (``benchmarks/digit_sets.bold_marker``) and turned negative: a drawing app's white brush on black."""
+def negative_markers(mnist_dir, drawn: list[tuple[int, float, int]]) -> tuple[list[np.ndarray], list[int]]:
+    """(images, labels): real validation digits, each (index, marker width in MNIST strokes, seed)
+    written with a bold marker (``benchmarks/digit_sets.bold_marker``) and turned negative: a drawing
+    app's white brush on black, float32 (h, w), grey levels 0-255."""
     from pathlib import Path
 
     saved = sys.path[:]
@@ -1841,14 +1841,20 @@ def brush_negatives(mnist_dir):
         from mnist_cnn.data import load_dataset
 
         images, labels = own_digits.source_digits(load_dataset("mnist", mnist_dir), "validation")
-        assert [labels[index] for index in (4863, 244, 5460)] == [7, 0, 9]
-        drawn = [(4863, 3.0, 2), (244, 3.0, 5), (5460, 4.0, 5), (5460, 4.0, 3)]  # the last over half the frame
         return [
             255 - np.asarray(digit_sets.bold_marker(images[index], np.random.default_rng(seed), width), np.float32)
             for index, width, seed in drawn
-        ]
+        ], [int(labels[index]) for index, _, _ in drawn]
     finally:
         sys.path[:] = saved
+
+
+@pytest.fixture(scope="module")
+def brush_negatives(mnist_dir):
+    """A 7, a 0 and two 9s written with a bold brush 3-4x MNIST's stroke, the last over half the frame."""
+    images, labels = negative_markers(mnist_dir, [(4863, 3.0, 2), (244, 3.0, 5), (5460, 4.0, 5), (5460, 4.0, 3)])
+    assert labels == [7, 0, 9, 9]
+    return images
 
 
 def test_a_bold_brush_on_a_dark_ground_is_ink_not_a_lamps_spot(brush_negatives, monkeypatch):
@@ -1857,6 +1863,23 @@ def test_a_bold_brush_on_a_dark_ground_is_ink_not_a_lamps_spot(brush_negatives, 
     assert all(paper.ink_intensity(image)[image > 128].mean() > 0.9 for image in brush_negatives)
     monkeypatch.setattr(paper, "writing_in_spot", lambda *_: True)
     assert all(paper.ink_intensity(image)[image > 128].mean() < 0.1 for image in brush_negatives)  # what it prevents
+
+
+@pytest.fixture(scope="module")
+def brush_zeros(mnist_dir):
+    """Four validation 0s written with a bold brush 2.4-3.6x MNIST's stroke, each over half the frame,
+    their holes small: the frame's median is the brush's level, not the ground's."""
+    zeros, labels = negative_markers(mnist_dir, [(2033, 2.4, 29), (3947, 2.7, 29), (1368, 3.6, 3), (1368, 3.6, 32)])
+    assert labels == [0, 0, 0, 0] and all((image > 128).mean() > 0.5 for image in zeros)
+    return zeros
+
+
+def test_a_bold_brush_s_0_over_half_the_frame_is_ink_not_a_lamps_spot(brush_zeros):
+    """Its small hole, at the ground's level, was taken for writing in a lamp's spot as bright as the
+    frame's median (read "1", "15", "5"): the paper is what the light marks leave."""
+    for image in brush_zeros:
+        ink = paper.ink_intensity(image)
+        assert ink[image > 128].mean() > 0.9 and ink[image <= 128].mean() < 0.01
 
 
 @pytest.mark.parametrize("angle", [4.0, -3.0])

@@ -297,18 +297,21 @@ def writing_in_spot(gray: np.ndarray, ink: np.ndarray, marked: np.ndarray, relit
 
     A spot is soft, brush strokes are solid (``soft_marks``): soft marks are a spot whatever they
     hold. Solid marks are a spot only if the writing found is at least ``SPOT_WRITING`` of them and
-    darker than the frame's median, the paper, by the noise threshold (the least of ``ink`` over
-    ``marked``): the white brushes' "writing" stood 8.4 to 0 thresholds lighter, a negative 9 at 4x
-    MNIST's stroke over half the frame left a speck of 0.05% of the marks; the 5 of 1,400
-    validation photos (200 of each of seven sets) that reach this stood 2.2-6.6 thresholds darker
-    with 5.5-30% (docs/BENCHMARKS.md)."""
+    darker than the paper, the median of the frame off the marks, by the noise threshold (the least
+    of ``ink`` over ``marked``): the white brushes' "writing" stood 8.4 to 0 thresholds lighter, a
+    negative 9 at 4x MNIST's stroke over half the frame left a speck of 0.05% of the marks; the 5 of
+    1,400 validation photos (200 of each of seven sets) that reach this stood 2.2-6.6 thresholds
+    darker with 5.5-30% (docs/BENCHMARKS.md). The whole frame's median was the paper until a brush's
+    0 over half the frame made it the brush's level: the 0's small hole, at the ground's level,
+    passed for writing (read "1", "15", "5")."""
     if soft_marks(ink, marked):
         return True
     excess = ink[marked]
     writing = relit > 0
     if np.count_nonzero(writing) < SPOT_WRITING * np.count_nonzero(marked):
         return False
-    return float(np.median(gray) - np.median(gray[writing])) >= float(excess.min())
+    paper = gray[~marked] if not marked.all() else gray
+    return float(np.median(paper) - np.median(gray[writing])) >= float(excess.min())
 
 
 def soft_marks(ink: np.ndarray, marked: np.ndarray) -> bool:
