@@ -87,6 +87,34 @@ def test_colour_and_transparent_images_are_read(tmp_path):
         assert correlation(preprocessing.prepare(image), reference) > 0.95
 
 
+@pytest.mark.parametrize(
+    "ink, paper",
+    [((220, 50, 50), (60, 140, 60)), ((255, 140, 0), (100, 170, 230)), ((60, 140, 60, 255), (220, 50, 50, 255))],
+)
+def test_a_brush_of_another_hue_but_the_same_brightness_as_its_canvas_is_read(ink, paper):
+    """Red on green (Pillow's grey levels 101 and 107), orange on sky blue (158 and 157), green on red
+    with an opaque alpha channel: in grey levels there is no ink, along the colours' first principal
+    component there is (a helper's drawing-app digits were found blank)."""
+    image = draw_seven(mode="RGBA" if len(ink) == 4 else "RGB", ink=ink, paper=paper)
+    gray = np.asarray(image.convert("L"), dtype=np.float32)
+    assert np.ptp(gray) < 10  # Pillow's luminance alone
+    assert correlation(preprocessing.prepare(image), preprocessing.prepare(draw_seven())) > 0.95
+
+
+def test_a_blank_coloured_page_keeps_its_grey_levels():
+    """A yellow sticky note with sensor noise and no writing: its colours spread no wider than its
+    grey levels, so nothing is stretched into ink."""
+    from mnist_cnn.preprocessing import decoding
+
+    rng = np.random.default_rng(0)
+    note = np.clip(np.array([250, 235, 120], np.float32) + rng.normal(0, 4, (300, 400, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(note)
+    luminance = np.asarray(image.convert("L"), dtype=np.float32)
+    np.testing.assert_array_equal(decoding.open_image(image), luminance)
+    with pytest.raises(ImageError, match="blank"):
+        preprocessing.prepare(image)
+
+
 @pytest.mark.parametrize("format_name", ["PNG", "JPEG", "BMP", "GIF", "WEBP"])
 def test_every_common_format_is_read_from_a_file(tmp_path, format_name):
     path = tmp_path / f"seven.{format_name.lower()}"
