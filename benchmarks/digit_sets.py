@@ -64,6 +64,21 @@ def bold_brush(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(ground + (brush - ground) * ink, 0, 255).astype(np.uint8))
 
 
+def board_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Chalk on a board, photographed: the digit light (chalk 170-235) on a dark board (25-80 grey)
+    lit from one side (up to 60 levels brighter across it), enlarged 6-16x so its strokes are soft
+    as chalk is, noise, blur, JPEG."""
+    scale = int(rng.integers(6, 17))
+    alpha = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255.0
+    height, width = (int(rng.integers(alpha.shape[0] + 20, alpha.shape[0] + 500)) for _ in range(2))
+    level = float(rng.uniform(25, 80))
+    ramp = np.linspace(0, 1, width)[None, :] * float(rng.uniform(0, 60))
+    board = level + (ramp if rng.random() < 0.5 else ramp[:, ::-1]) + rng.normal(0, 4, (height, width))
+    photo = on_paper(alpha, board, float(rng.uniform(170, 235)), rng)
+    photo = ndimage.gaussian_filter(photo, float(rng.uniform(0.5, 1.5)))
+    return as_jpeg(photo, int(rng.integers(60, 95)))
+
+
 def disk(radius: int) -> np.ndarray:
     rows, cols = np.indices((2 * radius + 1, 2 * radius + 1))
     return np.hypot(rows - radius, cols - radius) <= radius
