@@ -49,6 +49,16 @@ FRAMED = {
         [draw.line((x, 80, x, 220), fill=255, width=5) for x in (230, 350)],
         rings(draw),
     ),
+    # a form's comb drawn apart: each box holds one digit, too little of the writing to frame the
+    # number ("45" in two boxes read "185")
+    "thin cells apart": lambda draw: (
+        [draw.rectangle((left - 22, 85, right + 22, 215), outline=255, width=2) for left, _, right, _ in DIGITS],
+        rings(draw),
+    ),
+    "pen-wide cells apart": lambda draw: (
+        [draw.rectangle((left - 18, 90, right + 18, 210), outline=255, width=7) for left, _, right, _ in DIGITS],
+        rings(draw),
+    ),
 }
 
 

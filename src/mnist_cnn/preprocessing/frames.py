@@ -1,5 +1,6 @@
 """A frame drawn or printed around the writing, found in an ink map and erased: a form field's box, a
-house-number plaque's border (rounded or double), a meter's or a comb field's cells.
+house-number plaque's border (rounded or double), a meter's or a comb field's cells, and a row of
+separate boxes with one digit written in each (``cells_erased``).
 
 Once the lighting is fitted, a frame around a number is one mark that encloses all the others. Read
 as writing it becomes digits of its own (a box read "0", its sides "1"s) or swallows the number
@@ -45,6 +46,7 @@ SIDE_LONGEST = 3.0  # of the tallest other mark's height: a longer upright line 
 SIDE_THIN = 0.6  # of the largest mark's stroke width: a frame's side cut by the photo's edge is this thin at most
 PLAIN = 0.02  # of a frame's pixels: a plain frame has at most this many inside its border band
 DIVIDER = 0.95  # of the inside's height at its columns: a piece reaching this far across is a cell's divider
+CELLS = 2  # separate boxes round writing at least: a form's cells drawn apart (``cells_erased``)
 
 
 def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarray:
@@ -67,6 +69,12 @@ def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarr
         if erased is None:
             break
         ink, marks = erased, marks_of(erased)
+    else:
+        erased = ink
+    if erased is None:
+        cells = cells_erased(ink, marks, plain=clear_of_edges)
+        if cells is not None:
+            ink, marks = cells, marks_of(cells)
     return ink if clear_of_edges else without_rules(ink, marks)
 
 
@@ -162,26 +170,67 @@ def to_one_side(labels: np.ndarray, label: int, along_rows: bool = True) -> bool
 
 def frame_erased(ink: np.ndarray, marks: tuple | None = None, *, plain: bool = False) -> np.ndarray | None:
     """``ink`` less its outermost frame, or None when it has none. The frame is the mark (8-connected
-    pixels above 0) with the largest box when: its pixels are at most OUTLINE of its filled area,
-    which fills RECTANGULAR of its bounding rectangle (``rectangularity``: a box, a plaque, not a
-    star, a house or a circle);
-    its border band and dividers (``frame_pixels``) are at least BORDER of it (digits written
-    touching it are the rest); and the writing, all the ink but those, lies ENCLOSED inside its
-    filled area, at least WRITING of the inside's height tall and WRITING_INK of the frame's pixels.
-    A lone 0, 6 or 8 is all band: nothing is left inside it, so it is no frame. ``marks``:
-    ``marks_of(ink)``, if already known. With ``plain``, only a plain frame: its box clear of the
-    map's edges, and at most PLAIN of its pixels inside its band (no dividers, no grid, no digit
-    touching it)."""
-    from scipy import ndimage
-
+    pixels above 0) with the largest box when it is a frame round writing (``held_in``) and the
+    writing, all the ink but the frame's erased pixels, lies ENCLOSED inside its filled area.
+    ``marks``: ``marks_of(ink)``, if already known. With ``plain``, only a plain frame (``held_in``)."""
     marks = marks_of(ink) if marks is None else marks
     if marks is None:
         return None
     frame, labels, count, boxes = marks
     areas = [(rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes]
     label = int(np.argmax(areas)) + 1
+    found = held_in(ink.shape, marks, label, plain)
+    if found is None:
+        return None
+    erased, held = found
+    if held < ENCLOSED * (np.count_nonzero(labels) - np.count_nonzero(erased)):
+        return None
+    cleaned = ink.copy()
+    cleaned[frame][boxes[label - 1]][erased] = 0
+    return cleaned
+
+
+def cells_erased(ink: np.ndarray, marks: tuple | None = None, *, plain: bool = False) -> np.ndarray | None:
+    """``ink`` less a row of separate boxes, one digit written in each (a form's comb of cells drawn
+    apart), or None when there are not CELLS of them: every mark that is a frame round writing
+    (``held_in``), when together they hold ENCLOSED of the ink that is not theirs. Each box alone
+    holds too little of the writing to be the number's frame (``frame_erased``), so its sides were
+    read as 1s and its digit with them ("45" in two boxes read "185")."""
+    marks = marks_of(ink) if marks is None else marks
+    if marks is None or marks[2] < 2 * CELLS:
+        return None
+    frame, labels, count, boxes = marks
+    cells = []
+    for label, box in enumerate(boxes, start=1):
+        if any(encloses(box, other) for other in boxes if other is not box):
+            found = held_in(ink.shape, marks, label, plain)
+            if found is not None:
+                cells.append((box, *found))
+    erased_pixels = sum(np.count_nonzero(erased) for _, erased, _ in cells)
+    if len(cells) < CELLS or sum(held for _, _, held in cells) < ENCLOSED * (np.count_nonzero(labels) - erased_pixels):
+        return None
+    cleaned = ink.copy()
+    for box, erased, _ in cells:
+        cleaned[frame][box][erased] = 0
+    return cleaned
+
+
+def held_in(shape: tuple[int, int], marks: tuple, label: int, plain: bool) -> tuple[np.ndarray, int] | None:
+    """(the pixels to erase, boolean over its box; how many ink pixels it holds) when the mark
+    ``label`` of ``marks`` (``marks_of`` of a map of ``shape``) is a frame round writing, else None:
+    another mark's centre lies in its box; its pixels are at most OUTLINE of its filled area, which
+    fills RECTANGULAR of its bounding rectangle (``rectangularity``: a box, a plaque, not a star, a
+    house or a circle); its border band and dividers (``frame_pixels``) are at least BORDER of it
+    (digits written touching it are the rest); and what it holds inside its filled area is at least
+    WRITING of the inside's height tall and WRITING_INK of the frame's pixels. A lone 0, 6 or 8 is
+    all band: nothing is left inside it, so it is no frame. With ``plain``, only a plain frame: its
+    box clear of the map's edges, and at most PLAIN of its pixels inside its band (no dividers, no
+    grid, no digit touching it)."""
+    from scipy import ndimage
+
+    frame, labels, count, boxes = marks
     box = boxes[label - 1]
-    if plain and touches_edge(frame, box, ink.shape):
+    if plain and touches_edge(frame, box, shape):
         return None
     if count > 1 and not any(encloses(box, other) for other in boxes if other is not box):
         return None  # a digit among digits: no other mark's centre lies in its box
@@ -199,7 +248,7 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None, *, plain: bool = F
         return None
     writing = (labels[box] > 0) & ~erased & filled
     held = np.count_nonzero(writing)
-    if held < WRITING_INK * size or held < ENCLOSED * (np.count_nonzero(labels) - np.count_nonzero(erased)):
+    if held < WRITING_INK * size:
         return None
     inside_rows, held_rows = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(writing.any(axis=1))
     if (
@@ -208,9 +257,7 @@ def frame_erased(ink: np.ndarray, marks: tuple | None = None, *, plain: bool = F
         or held_rows[-1] - held_rows[0] < WRITING * (inside_rows[-1] - inside_rows[0])
     ):
         return None
-    cleaned = ink.copy()
-    cleaned[frame][box][erased] = 0
-    return cleaned
+    return erased, held
 
 
 def touches_edge(frame: tuple[slice, slice], box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
