@@ -51,8 +51,9 @@ CELLS = 2  # separate boxes round writing at least: a form's cells drawn apart (
 
 def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarray:
     """``ink`` (h, w), float32 0-1, less up to MAX_FRAMES nested frames around the writing
-    (``frame_erased``) and the rules beside it (``without_rules``); unchanged when there is none.
-    Maps under MIN_SIZE pixels on a side are left alone.
+    (``frame_erased``), then a row of separate boxes with one digit in each (``cells_erased``), and
+    the rules beside it (``without_rules``); unchanged when there is none. Maps under MIN_SIZE
+    pixels on a side are left alone.
 
     With ``clear_of_edges``, only plain frames whose box stays clear of the map's edges, and no
     rules: the pass before ruled lines are erased. A frame spanning 85% of a tight crop's width (a
@@ -66,15 +67,12 @@ def without_frames(ink: np.ndarray, *, clear_of_edges: bool = False) -> np.ndarr
     marks = marks_of(ink)
     for _ in range(MAX_FRAMES):
         erased = frame_erased(ink, marks, plain=clear_of_edges)
-        if erased is None:
+        if erased is None:  # no frame (left) round all the writing: a box round each digit, maybe
+            erased = cells_erased(ink, marks, plain=clear_of_edges)
+            if erased is not None:
+                ink, marks = erased, marks_of(erased)
             break
         ink, marks = erased, marks_of(erased)
-    else:
-        erased = ink
-    if erased is None:
-        cells = cells_erased(ink, marks, plain=clear_of_edges)
-        if cells is not None:
-            ink, marks = cells, marks_of(cells)
     return ink if clear_of_edges else without_rules(ink, marks)
 
 
