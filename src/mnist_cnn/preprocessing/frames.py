@@ -200,10 +200,9 @@ def cells_erased(ink: np.ndarray, marks: tuple | None = None, *, plain: bool = F
     frame, labels, count, boxes = marks
     cells = []
     for label, box in enumerate(boxes, start=1):
-        if any(encloses(box, other) for other in boxes if other is not box):
-            found = held_in(ink.shape, marks, label, plain)
-            if found is not None:
-                cells.append((box, *found))
+        found = held_in(ink.shape, marks, label, plain)  # it checks first that another mark lies in its box
+        if found is not None:
+            cells.append((box, *found))
     erased_pixels = sum(np.count_nonzero(erased) for _, erased, _ in cells)
     if len(cells) < CELLS or sum(held for _, _, held in cells) < ENCLOSED * (np.count_nonzero(labels) - erased_pixels):
         return None
