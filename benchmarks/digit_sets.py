@@ -288,6 +288,31 @@ def as_drawing(digit: np.ndarray, rng: np.random.Generator, extent: tuple[float,
     return canvas
 
 
+def condensed(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Written condensed: the digit's skeleton squeezed across to 25-45% of its height (a digit already
+    that narrow, a 1, is left as it is), retraced with a pen of MNIST's proportion (12% of the
+    digit's height), as dark ink on uneven grey paper, photographed soft, noisy and as a JPEG."""
+    path = skeleton(ink_mask(digit, 8))
+    rows, cols = np.nonzero(path)
+    rows, cols = rows - rows.min(), cols - cols.min()
+    height = float(rows.max() + 1)
+    squeeze = min(1.0, float(rng.uniform(0.25, 0.45)) * height / float(cols.max() + 1))
+    scale = float(rng.uniform(1.0, 2.5))  # a digit 220-560 pixels high
+    pen = 0.12 * height * scale
+    width = int((cols.max() + 1) * squeeze * scale + 2 * pen + 4)
+    alpha = Image.new("L", (width, int(height * scale + 2 * pen + 4)), 0)
+    draw = ImageDraw.Draw(alpha)
+    for row, col in zip(rows * scale + pen + 2, cols * squeeze * scale + pen + 2):
+        draw.ellipse((col - pen / 2, row - pen / 2, col + pen / 2, row + pen / 2), fill=255)
+    ink = np.asarray(alpha, dtype=np.float32) / 255
+    paper_height, paper_width = (int(side * rng.uniform(1.3, 2.5)) for side in ink.shape)
+    paper_width = max(paper_width, int(paper_height * 0.75))
+    paper = np.linspace(170, 235, paper_width)[None, :] * np.ones((paper_height, 1))
+    paper = on_paper(ink, paper + rng.normal(0, 4, paper.shape), float(rng.uniform(20, 60)), rng)
+    soft = np.asarray(Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1)))
+    return as_jpeg(soft.astype(np.float32), int(rng.integers(60, 95)))
+
+
 def small_drawing(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """Drawn small on the served page: the digit spans 20-50% of the canvas, so the page's fixed pen
     makes its strokes 2-4x too fat for its size; softened as a browser's canvas scaling would."""

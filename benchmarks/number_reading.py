@@ -1,7 +1,7 @@
 """Reading whole numbers: how often `segmentation.segment` and a shipped model read a number exactly.
 
 Usage: .venv/bin/python benchmarks/number_reading.py [--count 200] [--singles 300] [--framed 60] [--markers 100]
-       [--model best] [--data-dir DIR]
+       [--words 200] [--model best] [--data-dir DIR]
 
 Numbers of 2-6 digits composed from MNIST test digits (writers the models never saw) at MNIST's scale:
 each digit at a random height within 20%, its baseline drifting by up to 2 pixels, the whole number
@@ -23,6 +23,10 @@ exact-string accuracy per kind.
 Markers (``--markers``, 100): numbers of 2-5 separated digits written with a marker 2-4x MNIST's
 stroke and photographed, read as ``predict --number`` reads them (bold digits by the bold reader)
 and by the model alone.
+Words (``--words``, 200 of each kind): no number at all, read as ``mnist-cnn predict`` reads them:
+common English words typeset in fonts no model was trained with, and 2-5 letters that share no
+digit's shape composed as digits are; each drawn and photographed. The share refused and the share
+read as digits with the status "digit".
 Timing: a 4-digit drawn number read end to end (ink map, segmentation, classification; decoding
 excluded) on ONNX Runtime: the same number 50 times, and 50 different numbers read once each
 (nothing is remembered from one read to the next: ``Classifier.remembering``); medians.
@@ -371,6 +375,75 @@ def marker_numbers(digits: np.ndarray, labels: np.ndarray, model, count: int) ->
     return result
 
 
+WORDS = (
+    "no on in an am is it at us up go so me we he be do to of or if my by hi ok yes sun dog cat box mom dad hey "
+    "run win man men ten new now how why who you red bed hand name more home time line kind mine none room "
+    "moon menu train north water winter summer hello world number"
+).split()
+
+
+def typeset_word(word: str, font, rng: np.random.Generator) -> np.ndarray:
+    """``word`` typeset in ``font`` (a path) at MNIST's scale, capitals about 20 pixels high, slanted
+    by up to 0.2 and turned by up to 5 degrees: uint8 (h, w), white on black, with an 8-pixel margin,
+    a layer for ``drawn`` and ``photographed``."""
+    from PIL import ImageFont
+
+    face = ImageFont.truetype(str(font), 28)
+    left, top, right, bottom = face.getbbox(word)
+    image = Image.new("L", (right - left + 16, bottom - top + 16), 0)
+    ImageDraw.Draw(image).text((8 - left, 8 - top), word, font=face, fill=255)
+    shear = float(rng.uniform(-0.2, 0.2))
+    image = image.transform(
+        image.size, Image.Transform.AFFINE, (1, shear, -shear * image.height / 2, 0, 1, 0), Image.Resampling.BILINEAR
+    )
+    return np.asarray(image.rotate(float(rng.uniform(-5, 5)), Image.Resampling.BILINEAR, expand=True))
+
+
+def words(model, count: int) -> dict:
+    """``count`` words of each kind, each drawn and photographed as numbers are (``drawn``,
+    ``photographed``), read as ``mnist-cnn predict`` reads them (``mnist_cnn.predict``): the share
+    refused (status not_a_digit, or no digit found) and the share read as digits with the status
+    "digit", a confident wrong answer. Kinds: "typeset", a common English word (``WORDS``,
+    capitalised half the time) in a font no model was trained with (``outliers.HELD_OUT_FONTS``);
+    "letters", 2-5 letters that share no digit's shape (``outliers.mnist_scale_letter``, hand-drawn
+    or in a held-out font) composed as digits are (``compose``)."""
+    import mnist_cnn
+    from mnist_cnn import outliers
+    from mnist_cnn.errors import ImageError
+
+    rng = np.random.default_rng(23)
+    fonts = outliers.HELD_OUT_FONTS
+    result = {}
+    for kind in ("typeset", "letters"):
+        counts = {"drawn": [0, 0], "photo": [0, 0]}
+        examples = []
+        for index in range(count):
+            if kind == "typeset":
+                word = str(rng.choice(WORDS))
+                word = word.capitalize() if index % 2 else word
+                layers = [typeset_word(word, fonts[int(rng.integers(len(fonts)))], rng)]
+            else:
+                glyphs = [outliers.mnist_scale_letter(rng, fonts) for _ in range(int(rng.integers(2, 6)))]
+                layers, word = compose(glyphs, bool(rng.random() < 0.5), rng), f"{len(glyphs)} letters"
+            for render, image in (("drawn", drawn(layers)[-1]), ("photo", photographed(layers, rng)[-1])):
+                try:
+                    (answer,) = mnist_cnn.predict(image, model)
+                    status, read = answer.status, getattr(answer, "number", None) or str(answer.digit)
+                except ImageError:
+                    status, read = "no digit found", ""
+                counts[render][0] += status in ("not_a_digit", "no digit found")
+                counts[render][1] += status == "digit"
+                if status == "digit" and len(examples) < 12:
+                    examples.append(f"{word} ({render}): {read}")
+        result[kind] = {
+            render: {"count": count, "refused": refused / count, "read_as_digits": accepted / count}
+            for render, (refused, accepted) in counts.items()
+        }
+        result[kind]["accepted_examples"] = examples
+        print(f"words {kind}: {result[kind]}", flush=True)
+    return result
+
+
 def singles(dataset, model, count: int) -> dict:
     """On single digits drawn and photographed: the share read as exactly one segment, and the share
     whose segment image is exactly to_mnist's."""
@@ -416,6 +489,9 @@ def main() -> None:
     parser.add_argument("--framed", type=int, default=60, help="numbers per frame kind (default: 60; 0 skips)")
     parser.add_argument(
         "--markers", type=int, default=100, help="numbers written with a marker (default: 100; 0 skips)"
+    )
+    parser.add_argument(
+        "--words", type=int, default=200, help="words of each kind, none of them a number (default: 200; 0 skips)"
     )
     parser.add_argument("--model", default="best", help="shipped model name or model file (default: best)")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: MNIST_CNN_DATA)")
@@ -481,6 +557,8 @@ def main() -> None:
         results["framed"] = framed_numbers(images, labels, model, args.framed)
     if args.markers:
         results["marker_numbers"] = marker_numbers(images, labels, model, args.markers)
+    if args.words:
+        results["words"] = words(model, args.words)
     if args.digits == "test":
         results["singles"] = singles(dataset, model, args.singles)
         same, different = timing(dataset, model)

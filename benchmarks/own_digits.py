@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/own_digits.py [--count 1000] [--models seed,best] [--sets a,b]
        [--skip-baseline] [--digits test|validation] [--data-dir DIR]
 
-Nineteen sets, all made from MNIST test digits (other writers than the training set's) or public fonts
+Twenty sets, all made from MNIST test digits (other writers than the training set's) or public fonts
 (``--digits validation``: from the validation split instead, to choose recipes on),
 passed through `mnist_cnn.predict` exactly as `mnist-cnn predict` would:
 - photos: dark ink on uneven grey paper, 6-15x larger, anywhere on a 200-1000 pixel canvas, noise, blur;
@@ -13,7 +13,7 @@ passed through `mnist_cnn.predict` exactly as `mnist-cnn predict` would:
   anywhere on a large canvas, either polarity;
 - bold_marker, low_resolution, small_drawings, dim_photos, sheet_on_desk, lined_paper, tilted_sheet,
   lined_photo, lamp_photo, shadow_photo, tiny_scan, shade_photo, bold_brush, patterned_desk,
-  notebook_page, board_photo (chalk on a dark board): the kinds
+  notebook_page, board_photo (chalk on a dark board), condensed (a narrow hand): the kinds
   of ../shared/cases and the lighting of phone photos, made by benchmarks/digit_sets.py.
 The baseline is the keras.io convnet, trained in the same run, fed a plain resize.
 Writes benchmarks/results/own_digits.json.
@@ -174,6 +174,7 @@ def build_sets(dataset, count: int, digits: str = "test") -> tuple[dict, np.ndar
         "patterned_desk": made(digit_sets.patterned_desk),
         "notebook_page": made(digit_sets.notebook_page),
         "board_photo": made(digit_sets.board_photo),
+        "condensed": made(digit_sets.condensed),
     }
     return sets, multiples
 

@@ -9,10 +9,15 @@ The judge is trained on exactly what ``split`` scores: numbers of 2-4 digits com
 *training-split* digits, as in ``benchmarks/number_reading.py`` (touching or separated, heights,
 drift, slant), rendered as drawings with pens of several widths, as photographs and as MNIST-scale
 white on black; their ink map, components, merged digits and every piece between two candidate cuts
-(``segmentation.candidate_pieces``), each made MNIST-style as ``split`` makes it. A piece is labelled
-one digit (1) when it holds at least COVERED of one digit's ink and no more than STRAY of any other's,
-not one digit (0) when it holds under PART of every digit or more than EXTRA of a second digit (two
-digits, a fragment, a digit with a neighbour's stroke), and is left out in between. The network is
+(``segmentation.candidate_pieces``), each made MNIST-style as ``split`` makes it. Words are composed
+and cut the same way (``--words``): 2-5 letters that share no digit's shape (``outliers.LETTER_STROKES``
+drawn with a pen, or ``outliers.FONT_CHARACTERS`` typeset in the training fonts), capitals and
+ascenders a digit's height, the other lower-case letters 55-75% of it, so that a letter is one
+whole character to the judge and is not cut into the 1s and 7s its strokes also read as ("no" was
+read "170", "mom" "770177"). A piece is labelled one whole character (1) when it holds at least
+COVERED of one glyph's ink and no more than STRAY of any other's, not one (0) when it holds under
+PART of every glyph or more than EXTRA of a second (two glyphs, a fragment, a glyph with a
+neighbour's stroke), and is left out in between. The network is
 the rejection detector's shape (``rejection.detector_model``), trained by binary cross-entropy with
 classes weighted equally; the epoch with the best validation loss (pieces from validation-split
 digits) is kept. The MNIST test set is never used.
@@ -37,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import number_reading  # noqa: E402
-from mnist_cnn import data, preprocessing, segmentation  # noqa: E402
+from mnist_cnn import data, outliers, preprocessing, segmentation  # noqa: E402
 from mnist_cnn.errors import ImageError  # noqa: E402
 
 JUDGE_DIR = ROOT / "src" / "mnist_cnn" / "piece_judge"
@@ -47,6 +52,7 @@ PART = 0.7  # a piece holding less than this of every digit is a fragment
 EXTRA = 0.3  # a piece holding more than this of a second digit holds two
 PENS = (14, 22, 30)  # pen widths of the drawings, canvas pixels for a digit about 200 high (22: MNIST's)
 LENGTHS = (2, 2, 3, 3, 4)
+WORD_LENGTHS = (2, 3, 3, 4, 5)
 TOUCHING = 0.75  # share of numbers whose digits touch
 CHUNK = 100  # numbers per task
 
@@ -110,14 +116,18 @@ def pieces_of(layers: list[np.ndarray], rng: np.random.Generator) -> tuple[list[
     return images, labels
 
 
-def chunk(task: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` numbers from seed ``seed``: their pieces' images uint8 (n, 28, 28) and labels (n,)."""
-    seed, count = task
+def chunk(task: tuple[int, int, bool]) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` numbers (or words, ``words``) from seed ``seed``: their pieces' images uint8
+    (n, 28, 28) and labels (n,)."""
+    seed, count, words = task
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for _ in range(count):
-        chosen = rng.choice(len(_digits), int(rng.choice(LENGTHS)), replace=False)
-        layers = number_reading.compose(_digits[chosen], bool(rng.random() < TOUCHING), rng)
+        if words:
+            glyphs = [outliers.mnist_scale_letter(rng) for _ in range(int(rng.choice(WORD_LENGTHS)))]
+        else:
+            glyphs = _digits[rng.choice(len(_digits), int(rng.choice(LENGTHS)), replace=False)]
+        layers = number_reading.compose(glyphs, bool(rng.random() < TOUCHING), rng)
         found, values = pieces_of(layers, rng)
         images += found
         labels += values
@@ -126,30 +136,41 @@ def chunk(task: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.asarray(labels, np.int8)
 
 
-def generate(digits: np.ndarray, count: int, seed: int, processes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pieces of ``count`` numbers composed from ``digits``, in ``processes`` worker processes."""
+def generate(
+    digits: np.ndarray, count: int, seed: int, processes: int, words: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces of ``count`` numbers composed from ``digits`` and of ``words`` words, in ``processes``
+    worker processes."""
     global _digits
     _digits = digits
-    tasks = [(seed * 100_000 + index, min(CHUNK, count - start)) for index, start in enumerate(range(0, count, CHUNK))]
+    tasks = [
+        (seed * 100_000 + index, min(CHUNK, count - start), False) for index, start in enumerate(range(0, count, CHUNK))
+    ]
+    tasks += [
+        (seed * 100_000 + 50_000 + index, min(CHUNK, words - start), True)
+        for index, start in enumerate(range(0, words, CHUNK))
+    ]
     with Pool(processes) as pool:
         parts = pool.map(chunk, tasks)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def pieces(out: Path, train_numbers: int, processes: int) -> dict:
+def pieces(out: Path, train_numbers: int, processes: int, train_words: int = 0) -> dict:
     """The cached training and validation pieces, generated on first use."""
     path = out / "pieces.npz"
     if path.exists():
         cached = np.load(path)
-        if int(cached["train_numbers"]) == train_numbers:
+        made_words = int(cached["train_words"]) if "train_words" in cached else 0
+        if int(cached["train_numbers"]) == train_numbers and made_words == train_words:
             return dict(cached)
     dataset = data.load_dataset("mnist")
     (train, _), (validation, _) = data.training_split(dataset.train_images, dataset.train_labels, 0.1, 42)
     started = time.time()
-    x_train, y_train = generate(train, train_numbers, 1, processes)
-    x_val, y_val = generate(validation, max(CHUNK, train_numbers // 10), 2, processes)
+    x_train, y_train = generate(train, train_numbers, 1, processes, train_words)
+    x_val, y_val = generate(validation, max(CHUNK, train_numbers // 10), 2, processes, train_words // 10)
     arrays = {"x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val}
     arrays["train_numbers"] = np.asarray(train_numbers)
+    arrays["train_words"] = np.asarray(train_words)
     arrays["seconds"] = np.asarray(time.time() - started)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)
@@ -203,31 +224,38 @@ def export(out: Path, folder: Path) -> None:
 def card(out: Path, numbers: int) -> str:
     """The judge's model card from its run's pieces and history."""
     sets = np.load(out / "pieces.npz")
+    words = int(sets["train_words"]) if "train_words" in sets else 0
     history = json.loads((out / "history.json").read_text())
     best = int(np.argmin(history["val_loss"]))
     return f"""# Model card: the piece judge
 
 ## What it is
 A small CNN (the digit detector's shape, `rejection.detector_model`) giving the probability that a
-piece number segmentation cut from an image is **one whole digit**: not a fragment of one, not two
-digits side by side, not a digit carrying a neighbour's stroke. Input uint8-scaled float32 images
+piece number segmentation cut from an image is **one whole character**, a digit or a letter: not a
+fragment of one, not two side by side, not one carrying a neighbour's stroke. A letter is one whole
+character so that a word's "n" or "m" is left whole (and refused by the digit detector), not cut into
+the 1s and 7s its strokes read as. Input uint8-scaled float32 images
 `(n, 28, 28, 1)`, values 0-1, made MNIST-style as `segmentation.split` makes each candidate piece;
 output `(n, 1)`. `segmentation.segment` adds twice its log to each piece's score (`DETECTOR_WEIGHT`)
 and asks it about a number's tight pairs; the digit detector is left to rejection. Used by every
 runtime (`model.keras`, `model.onnx`, `model.tflite`).
 
 ## How it was trained
-`scripts/train_piece_judge.py --out {out} --numbers {numbers} --epochs {len(history["val_loss"])}`:
+`scripts/train_piece_judge.py --out {out} --numbers {numbers} --words {words} --epochs {len(history["val_loss"])}`:
 {numbers:,} numbers of 2-4 digits composed from MNIST training-split digits as
-`benchmarks/number_reading.py` composes test digits ({TOUCHING:.0%} touching), drawn with pens
+`benchmarks/number_reading.py` composes test digits ({TOUCHING:.0%} touching), and {words:,} words of
+2-5 letters that share no digit's shape (`outliers.LETTER_STROKES` drawn with a pen, or
+`outliers.FONT_CHARACTERS` typeset in the training fonts; capitals and tall lower-case letters a
+digit's height, the others {outliers.SMALL_LETTER[0]:.0%}-{outliers.SMALL_LETTER[1]:.0%} of it:
+`outliers.mnist_scale_letter`), composed the same way; drawn with pens
 of {", ".join(map(str, PENS))} pixels, photographed, or white on black at MNIST's scale; every
-merged component and every piece between two candidate cuts, labelled by the digits' own layers:
-one digit when it holds at least {COVERED:.0%} of a digit's ink and at most
-{STRAY:.0%} of any other's, not one when under {PART:.0%} of every digit or over {EXTRA:.0%} of a second.
-{len(sets["y_train"]):,} training pieces ({float(sets["y_train"].mean()):.1%} one digit), classes weighted
+merged component and every piece between two candidate cuts, labelled by the glyphs' own layers:
+one whole character when it holds at least {COVERED:.0%} of a glyph's ink and at most
+{STRAY:.0%} of any other's, not one when under {PART:.0%} of every glyph or over {EXTRA:.0%} of a second.
+{len(sets["y_train"]):,} training pieces ({float(sets["y_train"].mean()):.1%} one whole character), classes weighted
 equally; RandomAffine; Adam with warm-up and cosine decay, batch 256, {len(history["val_loss"])} epochs,
 kept epoch {best + 1} (validation loss {history["val_loss"][best]:.4f}, accuracy
-{history["val_accuracy"][best]:.2%} on {len(sets["y_val"]):,} pieces of validation-split digits).
+{history["val_accuracy"][best]:.2%} on {len(sets["y_val"]):,} pieces of validation-split digits and other words).
 The MNIST test set was not used.
 
 ## Measured
@@ -258,6 +286,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--numbers", type=int, default=4000, help="training numbers to cut into pieces")
+    parser.add_argument(
+        "--words", type=int, default=0, help="training words to cut into pieces (default: 0, as the shipped judge)"
+    )
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--ship", action="store_true", help="copy the judge, exports and card into the package")
@@ -266,7 +297,7 @@ def main() -> None:
     if args.card:
         (JUDGE_DIR / "MODEL_CARD.md").write_text(card(args.out, args.numbers))
         return
-    sets = pieces(args.out, args.numbers, args.processes)
+    sets = pieces(args.out, args.numbers, args.processes, args.words)
     print(
         f"pieces: {len(sets['y_train'])} training ({sets['y_train'].mean():.1%} one digit), "
         f"{len(sets['y_val'])} validation, made in {float(sets['seconds']):.0f} s",

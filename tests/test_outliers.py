@@ -137,3 +137,16 @@ def test_touching_digits_are_two_or_three_digits_side_by_side_on_one_baseline():
         seen = preprocessing.prepare(outliers.touching_digits(np.random.default_rng(seed), digits)) > 76
         rows, cols = np.nonzero(seen)
         assert np.ptp(cols) > 1.3 * np.ptp(rows)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_letter_glyph_is_mnist_scale_and_small_letters_are_shorter(seed):
+    rng = np.random.default_rng(seed)
+    heights = []
+    for _ in range(20):
+        glyph = outliers.mnist_scale_letter(rng)
+        assert glyph.dtype == np.uint8 and glyph.ndim == 2 and glyph.max() > 128
+        assert glyph.shape[0] <= outliers.DIGIT_HEIGHT + 1
+        heights.append(glyph.shape[0])
+    assert max(heights) >= outliers.DIGIT_HEIGHT - 1  # a capital or a tall lower-case letter
+    assert min(heights) <= outliers.DIGIT_HEIGHT * max(outliers.SMALL_LETTER) + 1  # an x-height one

@@ -73,6 +73,12 @@ def test_a_touching_pair_gives_whole_digits_and_not_whole_digits(judge_script):
     assert 0 in labels  # the pair uncut is two digits
 
 
+def test_words_give_whole_letters_and_pieces_that_are_not_one(judge_script):
+    images, labels = judge_script.chunk((3, 4, True))
+    assert images.dtype == np.uint8 and images.shape[1:] == (28, 28) and len(images) == len(labels)
+    assert set(labels.tolist()) == {0, 1}  # whole letters, and fragments or pairs of them
+
+
 def test_candidate_pieces_are_the_merged_digits_and_the_pieces_between_cuts():
     ink = np.zeros((60, 140), np.float32)
     ink[10:50, 10:16] = 1  # a "1"

@@ -704,7 +704,7 @@ def run_evaluate(args) -> int:
         require_training_extra("evaluate --out")
         ensure_folder(args.out, "--out")
     classifier = load_model(args.model, runtime=args.runtime)
-    images, labels, class_names, described, errors, kinds = evaluation_set(args)
+    images, labels, class_names, described, errors, kinds = evaluation_set(args, classifier)
     probabilities, _ = read_digits(classifier, images, kinds)  # tiny scans, bold strokes: as predict reads them
     result = evaluation.score(probabilities, labels, class_names)
     title = f"{classifier.name} on {described}"
@@ -735,9 +735,10 @@ def embedding(classifier, images, result):
     return explain.embed_set(keras_model, images, result.labels, result.probabilities.argmax(axis=1))
 
 
-def evaluation_set(args):
+def evaluation_set(args, classifier):
     """(images, labels, class names, what they are, error lines, each image's kind with a reader of its
-    own, ``Reading.kind``, or None): the test set, or the --images collection."""
+    own, ``Reading.kind``, or None): the test set, or the --images collection, each image as
+    ``predict`` gives it to ``classifier`` (``prediction.prepare_many``)."""
     from mnist_cnn import data
 
     if not args.images:
@@ -751,7 +752,7 @@ def evaluation_set(args):
 
     collection = labelled_images(args.images)
     print_lines(collection.notes, "note")
-    prepared, names, errors, kinds = prepare_many(collection.sources, collection.names)
+    prepared, names, errors, kinds = prepare_many(collection.sources, collection.names, classifier)
     print_lines(errors, "error")
     if not prepared:
         raise ImageError(f"{args.images}: none of its {len(collection.sources)} images could be read")

@@ -448,6 +448,56 @@ def font_letters(
     return ink_on_paper(place(alpha, shape, rng), rng)
 
 
+DIGIT_HEIGHT = 20  # pixels: an MNIST digit's height, and a capital's or a tall lower-case letter's in a word
+SMALL_LETTER = (0.55, 0.75)  # of DIGIT_HEIGHT: a lower-case letter without ascender or descender
+TALL_LETTERS = frozenset("bdfhkltgjpqy")  # lower-case letters as tall as a digit (ascenders, descenders)
+
+
+def hand_letter(letter: str, rng: np.random.Generator) -> np.ndarray:
+    """``letter`` (one of `LETTER_STROKES`) posed (`pose`) and drawn with a round pen 2-3.5 pixels wide
+    at MNIST's scale (drawn 4x larger and shrunk): float32 ink opacity (h, w), values 0-1, about
+    DIGIT_HEIGHT pixels high."""
+    posed = pose(LETTER_STROKES[letter], rng, 8.0, 0.25, (0.7, 1.2), 0.015)
+    corner = np.vstack(posed).min(axis=0)
+    size = np.maximum(np.ptp(np.vstack(posed), axis=0), 1e-6)
+    pen = 4 * rng.uniform(2.0, 3.5)
+    scale = 4 * DIGIT_HEIGHT / size[1]
+    canvas = Image.new("L", (int(size[0] * scale + 2 * pen + 4), int(size[1] * scale + 2 * pen + 4)), 0)
+    draw = ImageDraw.Draw(canvas)
+    for stroke in posed:
+        xy = [tuple(point) for point in (stroke - corner) * scale + pen + 2]
+        draw.line(xy, fill=255, width=int(pen), joint="curve")
+        for x, y in (xy[0], xy[-1]):
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    return np.asarray(canvas.reduce(4), dtype=np.float32) / 255
+
+
+def mnist_scale_letter(rng: np.random.Generator, fonts: Sequence[str | Path] | None = None) -> np.ndarray:
+    """A letter that shares no digit's shape, for composing words as numbers are composed of MNIST
+    digits: half the time hand-drawn (`hand_letter`, the Latin letters of `LETTER_STROKES`), else one
+    of `FONT_CHARACTERS`' letters typeset in one of ``fonts`` (default `TRAINING_FONTS`; `font_glyph`).
+    Capitals and tall lower-case letters (`TALL_LETTERS`) are DIGIT_HEIGHT pixels high, the other
+    lower-case letters SMALL_LETTER of that, as on a line of writing.
+
+    Returns:
+        uint8 (h, w), white on black, values 0-255, cropped to the ink.
+    """
+    if rng.random() < 0.5:
+        letter = str(rng.choice([c for c in LETTER_STROKES if c.isascii()]))
+        glyph = hand_letter(letter, rng)
+    else:
+        letter = str(rng.choice([c for c in FONT_CHARACTERS if c.isalpha()]))
+        fonts = list(fonts) if fonts is not None else matplotlib_fonts(held_out=False)
+        glyph = font_glyph(letter, fonts[int(rng.integers(len(fonts)))], 96, rng)
+    rows, cols = np.nonzero(glyph > 0.1)
+    glyph = glyph[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    small = letter.islower() and letter not in TALL_LETTERS
+    height = DIGIT_HEIGHT * (rng.uniform(*SMALL_LETTER) if small else 1.0)
+    size = (max(1, round(glyph.shape[1] * height / glyph.shape[0])), max(1, round(height)))
+    shrunk = Image.fromarray(glyph, mode="F").resize(size, Image.Resampling.BOX)
+    return np.clip(np.asarray(shrunk) * 255, 0, 255).astype(np.uint8)
+
+
 def symbols(rng: np.random.Generator) -> np.ndarray:
     """A sign drawn with a pen: one of `SYMBOL_STROKES` (arithmetic and punctuation signs, currency,
     arrows, check mark, stars, hearts, faces, a note, brackets, a house, a stick figure...); stars, hearts

@@ -285,6 +285,11 @@ class Reading:
     # the image (or None), which wins if the whole is refused and each of its digits is surely one
     # (``pieces_if_refused``); made only then, since few wholes are refused.
     pieces: Callable[[], Reading | None] | None = None
+    # One narrow digit (``digit.is_narrow``, once upright: ``digit.upright``) stretched across
+    # (``digit.widened``), MNIST-style, and whether it encloses a loop as tall as a 0's
+    # (``digit.has_tall_loop``): read in its place when it reads better (``widened_if_read_better``).
+    widened: np.ndarray | None = None
+    looped: bool = False
 
 
 READING_MODES = ("auto", "single", "number")
@@ -428,7 +433,11 @@ def one_digit(ink: np.ndarray, low_resolution: bool, image: np.ndarray | None = 
     cropped = preprocessing.crop_digit(ink)
     image = preprocessing.cropped_to_mnist(cropped) if image is None else image
     kind = "low_resolution" if low_resolution else "bold" if is_bold(cropped) else None
-    return Reading([image], kind=kind)
+    upright = preprocessing.digit.upright(cropped)
+    if not preprocessing.digit.is_narrow(upright):
+        return Reading([image], kind=kind)
+    stretched = preprocessing.cropped_to_mnist(preprocessing.digit.widened(upright))
+    return Reading([image], kind=kind, widened=stretched, looped=preprocessing.digit.has_tall_loop(cropped))
 
 
 def read_many(sources: list, names: list[str], mode: str = "auto", classify=None, digit_probability=None):
@@ -459,6 +468,7 @@ def classify_readings(
     at least as likely a digit as the least likely of its digits (``one_digit_if_accepted``), is read
     as that digit: a digit in pieces (a broken stroke, a bold marker's gap) stays one digit, while
     several digits side by side, which the detector learnt are not one digit, stay a number."""
+    readings = widened_if_read_better(classifier, readings)
     if rejector is not None:
         readings = [brackets_as_one(classifier, reading) for reading in readings]
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
@@ -481,6 +491,31 @@ def classify_readings(
                 digit.box = box
             answers.append(NumberPrediction(digits, path))
     return answers
+
+
+def widened_if_read_better(classifier: Classifier, readings: list[Reading]) -> list[Reading]:
+    """``readings``, each narrow digit's (``Reading.widened``) read stretched across in its place when,
+    so, it reads as another digit than 1 (and, if it reads as a 1 as written, than 7), and either
+    with a higher top probability or, as written, it reads as a 1 though it encloses a loop half its
+    height tall (``Reading.looped``), which no 1 does; read by its kind's reader, as ``read_digits``
+    reads, in one call for all of them. A thin, tall 0 that ``best`` reads as a 1 at 99.9% reads as a
+    0 at 99.8% stretched, while a 1 stretched is still a 1, or with a flag a 7: four 1s of helper-45's
+    photos read so at 99.8-99.9%. Any loop (``remnants.has_loop``) took two dim photos' fat 1s,
+    pinholes in their strokes, for an 8 and a 9 (docs/BENCHMARKS.md, "Condensed digits")."""
+    narrow = [index for index, reading in enumerate(readings) if reading.widened is not None]
+    if not narrow:
+        return readings
+    images = np.stack([image for index in narrow for image in (readings[index].images[0], readings[index].widened)])
+    kinds = [readings[index].kind for index in narrow for _ in range(2)]
+    probabilities = read_digits(classifier, images, kinds)[0]
+    chosen = list(readings)
+    for index, as_drawn, stretched in zip(narrow, probabilities[0::2], probabilities[1::2]):
+        one = as_drawn.argmax() == 1
+        if stretched.argmax() in ((1, 7) if one else (1,)):
+            continue  # a 1 stretched is still a 1, and a 1 with a flag stretched reads as a 7
+        if stretched.max() > as_drawn.max() or (one and readings[index].looped):
+            chosen[index] = replace(readings[index], images=[readings[index].widened], widened=None)
+    return chosen
 
 
 def brackets_as_one(classifier: Classifier, reading: Reading) -> Reading:
@@ -549,12 +584,15 @@ def written_apart(boxes: list[list[int]] | None) -> bool:
 
 
 def prepare_many(
-    sources: list, names: list[str] | None = None
+    sources: list, names: list[str] | None = None, classifier: Classifier | None = None
 ) -> tuple[list[np.ndarray], list[str], list[str], list[str | None]]:
     """Preprocess what can be read, one digit each; return (images, their names, one error line per
     failure, each one's kind: ``Reading.kind``, for ``read_digits``). ``names``: what each source is
-    called in messages (default: the source itself, a path)."""
+    called in messages (default: the source itself, a path). With ``classifier``, a narrow digit's
+    image is the one ``predict`` reads (``widened_if_read_better``)."""
     readings, read_names, failures = read_many(sources, names or [str(source) for source in sources], "single")
+    if classifier is not None:
+        readings = widened_if_read_better(classifier, readings)
     images = [reading.images[0] for reading in readings]
     kinds = [reading.kind for reading in readings]
     return images, read_names, [str(failure) for failure in failures], kinds

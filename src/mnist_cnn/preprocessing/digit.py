@@ -16,6 +16,13 @@ FIELD = 28
 BOX = 20
 STROKE_RATIO = 0.12  # MNIST strokes are about 2.5 pixels on a 20-pixel digit
 THIN, FAT = 0.7, 1.6  # strokes within these multiples of MNIST's width are left as they are; fatter ones eroded to FAT
+# A digit this narrow (width / height of its ink, once upright) is also read stretched to WIDENED
+# (``is_narrow``, ``widened``; ``prediction.widened_if_read_better`` chooses): MNIST has few condensed
+# digits, and ``best`` reads validation digits squeezed to 0.35 of their height 86.6% right, to 0.25
+# 50.7% (a thin 0 as a 1); 95.3% and 84.6% so (docs/BENCHMARKS.md, "Condensed digits").
+NARROW_DIGIT = 0.5
+WIDENED = 0.6
+TALL_LOOP = 0.5  # of a digit's height: a hole in its strokes this tall is a loop no 1 has (``has_tall_loop``)
 SOLID = 0.7  # share of a stroke at full ink (over 90%) that makes it a marker's, not a blur's
 
 
@@ -141,6 +148,59 @@ def disk(diameter: int) -> np.ndarray:
     radius = (diameter - 1) / 2
     rows, cols = np.indices((diameter, diameter))
     return np.hypot(rows - radius, cols - radius) <= radius + 0.5
+
+
+def is_narrow(cropped: np.ndarray) -> bool:
+    """Whether a digit cropped to its ink (``preprocessing.crop_digit``'s, float (h, w)) is under
+    NARROW_DIGIT times as wide as it is tall: a 1, or any digit written condensed (a tall, thin 0)."""
+    return cropped.shape[1] < NARROW_DIGIT * cropped.shape[0]
+
+
+def upright(cropped: np.ndarray) -> np.ndarray:
+    """A digit cropped to its ink (float (h, w), values 0-1) with its slant sheared away: each row
+    moved across by the slope of its ink's second moments (covariance of column and row over the
+    variance of the row, the classic deskewing of MNIST digits), cropped to its ink again; float32
+    (h, w'), values 0-1. An upright digit comes back as it was."""
+    rows, cols = np.indices(cropped.shape, dtype=np.float64)
+    mass = float(cropped.sum())
+    if mass <= 0:
+        return cropped.astype(np.float32)
+    row_mean, col_mean = (rows * cropped).sum() / mass, (cols * cropped).sum() / mass
+    variance = ((rows - row_mean) ** 2 * cropped).sum() / mass
+    slope = float(((rows - row_mean) * (cols - col_mean) * cropped).sum() / mass / max(variance, 1e-6))
+    height, width = cropped.shape
+    margin = int(np.ceil(abs(slope) * height / 2)) + 1
+    sheared = Image.fromarray(cropped.astype(np.float32), mode="F").transform(
+        (width + 2 * margin, height),
+        Image.Transform.AFFINE,
+        (1, slope, -margin - slope * row_mean, 0, 1, 0),
+        Image.Resampling.BILINEAR,
+    )
+    straight = np.clip(np.asarray(sheared, dtype=np.float32), 0, 1)
+    columns = np.flatnonzero(straight.max(axis=0) > 0.05)
+    return straight[:, columns[0] : columns[-1] + 1] if len(columns) else straight
+
+
+def widened(cropped: np.ndarray) -> np.ndarray:
+    """A digit cropped to its ink (float (h, w), values 0-1) stretched across to WIDENED times its
+    height (linear interpolation), as a person reading a condensed hand sees it: float32 (h, w'),
+    values 0-1."""
+    height = cropped.shape[0]
+    size = (max(1, round(WIDENED * height)), height)
+    stretched = Image.fromarray(cropped.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(stretched, dtype=np.float32), 0, 1)
+
+
+def has_tall_loop(cropped: np.ndarray) -> bool:
+    """Whether a digit cropped to its ink (float (h, w), values 0-1) encloses a hole in its strokes
+    (pixels over 0.5; ``scipy.ndimage.binary_fill_holes``) at least TALL_LOOP of its height tall: a
+    0's loop (helper-46's thin 0s: 0.68-0.90), or a 6's or a 9's, never a 1's pinholes (a dim
+    photo's fat 1: 0.12 at most)."""
+    from scipy import ndimage
+
+    strokes = cropped > 0.5
+    holes, count = ndimage.label(ndimage.binary_fill_holes(strokes) & ~strokes)
+    return any(rows.stop - rows.start >= TALL_LOOP * cropped.shape[0] for rows, _ in ndimage.find_objects(holes))
 
 
 def fit_in_box(digit: np.ndarray, box: int = BOX) -> np.ndarray:
