@@ -142,3 +142,9 @@ def test_evaluate_images_reads_a_narrow_digit_as_predict_does(tmp_path):
     assert json.loads(result.stdout)["accuracy"] == 1.0
     preprocessed = preprocessing.prepare(tmp_path / "0" / "oval0.png")
     assert digit.is_narrow(preprocessing.crop_digit(preprocessed.astype(np.float32) / 255))
+
+
+def test_a_digit_a_specialist_reads_is_read_as_written():
+    model = Table({10: (1, 0.90), 20: (0, 0.99)})
+    bold = prediction.Reading([field(10)], kind="bold", widened=field(20), looped=True)
+    assert prediction.widened_if_read_better(model, [bold])[0] is bold

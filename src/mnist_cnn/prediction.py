@@ -501,8 +501,10 @@ def widened_if_read_better(classifier: Classifier, readings: list[Reading]) -> l
     reads, in one call for all of them. A thin, tall 0 that ``best`` reads as a 1 at 99.9% reads as a
     0 at 99.8% stretched, while a 1 stretched is still a 1, or with a flag a 7: four 1s of helper-45's
     photos read so at 99.8-99.9%. Any loop (``remnants.has_loop``) took two dim photos' fat 1s,
-    pinholes in their strokes, for an 8 and a 9 (docs/BENCHMARKS.md, "Condensed digits")."""
-    narrow = [index for index, reading in enumerate(readings) if reading.widened is not None]
+    pinholes in their strokes, for an 8 and a 9 (docs/BENCHMARKS.md, "Condensed digits"). A digit
+    of a kind a specialist reader reads (``Reading.kind``: bold strokes, a tiny scan) is read as
+    written: the bold reader read a 1 of a marker's stretched as a 3."""
+    narrow = [index for index, reading in enumerate(readings) if reading.widened is not None and reading.kind is None]
     if not narrow:
         return readings
     images = np.stack([image for index in narrow for image in (readings[index].images[0], readings[index].widened)])
