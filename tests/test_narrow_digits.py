@@ -129,7 +129,7 @@ def test_condensed_validation_digits_are_read_better_stretched(mnist_dir, monkey
         return sum(answer.digit == labels[index] for answer, index in zip(answers, chosen))
 
     stretched = right()
-    monkeypatch.setattr(prediction, "widened_if_read_better", lambda classifier, readings: readings)
+    monkeypatch.setattr(prediction, "widened_if_read_better", lambda classifier, readings, rejector=None: readings)
     assert stretched >= right() + 2  # 54 of these 60 against 51 as written
 
 
@@ -148,3 +148,27 @@ def test_a_digit_a_specialist_reads_is_read_as_written():
     model = Table({10: (1, 0.90), 20: (0, 0.99)})
     bold = prediction.Reading([field(10)], kind="bold", widened=field(20), looped=True)
     assert prediction.widened_if_read_better(model, [bold])[0] is bold
+
+
+class Detector(runtimes.Classifier):
+    """A stand-in digit detector: an image filled with grey level ``v`` is a digit with ``table[v]``."""
+
+    def __init__(self, table: dict[int, float]):
+        super().__init__("detector", Path("none"), outputs=1)
+        self.table = table
+
+    def run(self, batch):
+        return np.array([[self.table[int(round(float(image.mean()) * 255))]] for image in batch], np.float32)
+
+
+@pytest.mark.parametrize("as_written, stretched, taken", [(0.9, 0.02, False), (0.9, 0.6, True), (0.1, 0.02, True)])
+def test_a_stretched_digit_the_detector_refuses_is_not_taken_where_the_written_one_is_accepted(
+    as_written, stretched, taken
+):
+    from mnist_cnn.rejection import Rejector, Thresholds
+
+    model = Table({10: (8, 0.90), 20: (8, 0.99)})
+    rejector = Rejector(Detector({10: as_written, 20: stretched}), Thresholds(digit=0.5, confidence=0.5))
+    narrow = prediction.Reading([field(10)], widened=field(20))
+    chosen = prediction.widened_if_read_better(model, [narrow], rejector)[0]
+    assert (chosen is not narrow) == taken

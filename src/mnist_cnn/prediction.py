@@ -468,7 +468,7 @@ def classify_readings(
     at least as likely a digit as the least likely of its digits (``one_digit_if_accepted``), is read
     as that digit: a digit in pieces (a broken stroke, a bold marker's gap) stays one digit, while
     several digits side by side, which the detector learnt are not one digit, stay a number."""
-    readings = widened_if_read_better(classifier, readings)
+    readings = widened_if_read_better(classifier, readings, rejector)
     if rejector is not None:
         readings = [brackets_as_one(classifier, reading) for reading in readings]
         readings = [one_digit_if_accepted(classifier, reading, rejector) for reading in readings]
@@ -493,7 +493,7 @@ def classify_readings(
     return answers
 
 
-def widened_if_read_better(classifier: Classifier, readings: list[Reading]) -> list[Reading]:
+def widened_if_read_better(classifier: Classifier, readings: list[Reading], rejector=None) -> list[Reading]:
     """``readings``, each narrow digit's (``Reading.widened``) read stretched across in its place when,
     so, it reads as another digit than 1 (and, if it reads as a 1 as written, than 7), and either
     with a higher top probability or, as written, it reads as a 1 though it encloses a loop half its
@@ -503,18 +503,25 @@ def widened_if_read_better(classifier: Classifier, readings: list[Reading]) -> l
     photos read so at 99.8-99.9%. Any loop (``remnants.has_loop``) took two dim photos' fat 1s,
     pinholes in their strokes, for an 8 and a 9 (docs/BENCHMARKS.md, "Condensed digits"). A digit
     of a kind a specialist reader reads (``Reading.kind``: bold strokes, a tiny scan) is read as
-    written: the bold reader read a 1 of a marker's stretched as a 3."""
+    written: the bold reader read a 1 of a marker's stretched as a 3. With ``rejector``, the
+    stretched image must not be refused where the image as written is not: a 1-pixel pen's 8 twelve
+    pixels tall and five wide, accepted as written, was refused stretched (digit probability 0.02)."""
     narrow = [index for index, reading in enumerate(readings) if reading.widened is not None and reading.kind is None]
     if not narrow:
         return readings
     images = np.stack([image for index in narrow for image in (readings[index].images[0], readings[index].widened)])
     kinds = [readings[index].kind for index in narrow for _ in range(2)]
     probabilities = read_digits(classifier, images, kinds)[0]
+    detected = rejector.digit_probabilities(images) if rejector is not None else None
+    refused = [False] * len(narrow)
+    if detected is not None:
+        level = rejector.thresholds.digit
+        refused = [stretched < level <= as_drawn for as_drawn, stretched in zip(detected[0::2], detected[1::2])]
     chosen = list(readings)
-    for index, as_drawn, stretched in zip(narrow, probabilities[0::2], probabilities[1::2]):
+    for index, as_drawn, stretched, worse in zip(narrow, probabilities[0::2], probabilities[1::2], refused):
         one = as_drawn.argmax() == 1
-        if stretched.argmax() in ((1, 7) if one else (1,)):
-            continue  # a 1 stretched is still a 1, and a 1 with a flag stretched reads as a 7
+        if worse or stretched.argmax() in ((1, 7) if one else (1,)):
+            continue  # refused only stretched; a 1 stretched is still a 1, and a 1 with a flag reads as a 7
         if stretched.max() > as_drawn.max() or (one and readings[index].looped):
             chosen[index] = replace(readings[index], images=[readings[index].widened], widened=None)
     return chosen
